@@ -1,0 +1,5 @@
+import sys
+
+from lorank.cli import main
+
+sys.exit(main())
