@@ -1,0 +1,656 @@
+"""Batched solvers for ``calA(B A) = y`` on a :class:`~numerics.instances.FeatureOperator`.
+
+One loop per method, shared by every estimand (THEORY.md section 2):
+
+- :func:`levenberg_marquardt`: Levenberg-Marquardt / Gauss-Newton on ``theta = (B, A)`` with
+  minimum-norm steps, many trials at once (estimands E1 and E2). :func:`lm_restarts` runs it
+  from fresh random starts for the trials not yet certified.
+- :func:`lora_recipe`: the standard LoRA recipe, ``B = 0``, Gaussian ``A``, plain full-batch
+  gradient descent with a stated, scale-aware step (estimand E3).
+- :func:`certify`: the relative residual ``||calA(B A) - y|| / ||y||`` recomputed in float64
+  from the explicit product ``Delta = B A`` (a route independent of the factored residual the
+  solvers iterate on). A success is ``certify(...) <= 1e-10``, nothing else.
+
+The Levenberg-Marquardt step
+----------------------------
+With the residual ``R = calA(B A) - y`` and the Jacobian ``J`` (rows ``[vec(G_i A^T),
+vec(B^T G_i)]``, ``p = r (m + n)`` columns), each iteration solves, by a batched Cholesky
+factorisation,
+
+- ``dtheta = -J^T (J J^T + mu I)^{-1} R``  when ``M <= p`` (the minimum-norm step), else
+- ``dtheta = -(J^T J + mu I)^{-1} J^T R``,
+
+with ``mu = lam * mean(diag(J J^T))`` (``lam`` is dimensionless, so the rule does not depend on
+the scale of the features). ``lam`` adapts per trial: a step that lowers the loss is accepted
+and ``lam`` shrinks by 3; otherwise it is rejected and ``lam`` grows by 4 (a failed Cholesky
+counts as a rejection). The residual at the trial point is read off the ``G_i A^T`` pass
+(``R_i = <G_i A^T, B> - y_i``), and that pass is also the ``B``-block of the next Jacobian, so
+an iteration reads the features twice: ``right(A_new)`` and ``left(B_new)``.
+
+A trial stops when its working-precision relative residual is below ``stop_rtol``, when it
+stalls (the loss fell by less than a fraction ``stall_rtol`` over the last ``stall_window``
+iterations, or ``lam`` reached ``lam_max``), when its loss is not finite, or at ``max_iter``.
+Finished trials are dropped from the batch (the active set is compacted) once the active
+fraction falls below ``compact_frac``.
+
+Iterating in float32: candidates (working relative residual ``<= polish_rtol``) are polished by
+up to ``polish_iter`` float64 iterations on the float64 cast of the instance (exact), then
+certified like everything else.
+
+All arithmetic is per trial (batched matrix products, batched Cholesky), so a trial's result
+does not depend on the batch it runs in.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import torch
+
+from numerics.instances import FeatureOperator, resolve_device, resolve_dtype
+from proofs.validation import InvalidArgument, require_positive_int, require_rank
+
+__all__ = [
+    "CERTIFY_RTOL",
+    "LMConfig",
+    "LMResult",
+    "RecipeConfig",
+    "RecipeResult",
+    "STATUS",
+    "certify",
+    "levenberg_marquardt",
+    "lm_restarts",
+    "lora_recipe",
+    "random_starts",
+    "recipe_init",
+]
+
+#: A success is a residual recomputed in float64 at most this times ``||y||`` (THEORY.md).
+CERTIFY_RTOL = 1e-10
+
+#: Why a Levenberg-Marquardt run stopped (``LMResult.status``).
+STATUS = {0: "converged", 1: "stalled", 2: "max_iter", 3: "nonfinite"}
+_CONVERGED, _STALLED, _MAX_ITER, _NONFINITE = 0, 1, 2, 3
+
+
+def _check_positive_float(name: str, value, *, upper=None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value <= 0 or (upper is not None and value >= upper):
+        bound = f" and below {upper}" if upper is not None else ""
+        raise InvalidArgument(f"{name} must be a positive finite number{bound}, got {value!r}")
+    return float(value)
+
+
+@dataclass
+class LMConfig:
+    """Settings of :func:`levenberg_marquardt` (each field has its help text).
+
+    >>> LMConfig().max_iter
+    200
+    >>> LMConfig(max_iter=0)
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: max_iter must be a positive integer, got 0
+    """
+
+    max_iter: int = field(default=200, metadata={"help": "iterations per start"})
+    lam0: float = field(default=1e-3, metadata={"help": "initial damping, mu = lam * mean diag(J J^T)"})
+    lam_down: float = field(default=1 / 3, metadata={"help": "lam factor after an accepted step"})
+    lam_up: float = field(default=4.0, metadata={"help": "lam factor after a rejected step"})
+    lam_min: float = field(default=1e-15, metadata={"help": "floor on lam (raised to 100 eps of the dtype)"})
+    lam_max: float = field(default=1e10, metadata={"help": "lam at which a trial counts as stalled"})
+    stall_window: int = field(default=30, metadata={"help": "iterations over which progress is measured"})
+    stall_rtol: float = field(default=1e-3, metadata={"help": "stalled if loss fell by less than this fraction over the window"})
+    stop_rtol: float | None = field(default=None, metadata={"help": "stop at this working relative residual; None: 1e-11 in float64, 1e-5 in float32"})
+    certify_rtol: float = field(default=CERTIFY_RTOL, metadata={"help": "success iff float64 relative residual <= this"})
+    polish_rtol: float = field(default=1e-3, metadata={"help": "float32 runs: polish in float64 when the working residual is below this"})
+    polish_iter: int = field(default=10, metadata={"help": "float64 polishing iterations for float32 runs"})
+    start_scale: float | None = field(default=None, metadata={"help": "std of start entries of B and A; None: (r m n)^(-1/4), so that calA(B A) has O(1) entries"})
+    compact_frac: float = field(default=0.75, metadata={"help": "compact the batch when the active fraction falls below this"})
+
+    def __post_init__(self):
+        for name in ("max_iter", "stall_window", "polish_iter"):
+            require_positive_int(name, getattr(self, name))
+        for name in ("lam0", "lam_min", "lam_max", "lam_up", "stall_rtol", "certify_rtol",
+                     "polish_rtol"):
+            _check_positive_float(name, getattr(self, name))
+        _check_positive_float("lam_down", self.lam_down, upper=1)
+        _check_positive_float("compact_frac", self.compact_frac, upper=1.0000001)
+        if self.lam_up <= 1:
+            raise InvalidArgument(f"lam_up must be above 1, got {self.lam_up!r}")
+        if self.stop_rtol is not None:
+            _check_positive_float("stop_rtol", self.stop_rtol)
+        if self.start_scale is not None:
+            _check_positive_float("start_scale", self.start_scale)
+
+    def working_stop_rtol(self, dtype: torch.dtype) -> float:
+        """The stop threshold in working precision ``dtype``.
+
+        >>> LMConfig().working_stop_rtol(torch.float32)
+        1e-05
+        """
+        if self.stop_rtol is not None:
+            return self.stop_rtol
+        return 1e-11 if dtype == torch.float64 else 1e-5
+
+
+@dataclass
+class LMResult:
+    """Per-trial outcome of :func:`levenberg_marquardt` (tensors of leading size ``T``).
+
+    ``rel_residual`` is the certified float64 value; ``success`` is ``rel_residual <=
+    certify_rtol`` (and finite); ``status`` says why the iteration stopped (see ``STATUS``).
+    """
+
+    B: torch.Tensor
+    A: torch.Tensor
+    rel_residual: torch.Tensor
+    success: torch.Tensor
+    iterations: torch.Tensor
+    nonfinite: torch.Tensor
+    status: torch.Tensor
+
+
+def random_starts(seeds: Sequence[int], m: int, n: int, r: int, *, scale: float | None = None,
+                  device="cpu", dtype=torch.float64, sample_device=None):
+    """Start points ``(B0, A0)``, entries iid ``N(0, scale^2)``, one generator per seed.
+
+    The default ``scale = (r m n)^(-1/4)`` gives ``||B0 A0||_F ~ 1``, so ``calA(B0 A0)`` has
+    entries of the size of ``y`` for Gaussian features. Draws are float64 (``B0`` then ``A0``)
+    and then cast, as for instances.
+
+    >>> B0, A0 = random_starts([1, 2], m=4, n=3, r=2)
+    >>> tuple(B0.shape), tuple(A0.shape)
+    ((2, 4, 2), (2, 2, 3))
+    >>> bool((random_starts([2], 4, 3, 2)[0][0] == B0[1]).all())
+    True
+    """
+    m, n = require_positive_int("m", m), require_positive_int("n", n)
+    r = require_rank("r", r, m, n)
+    dev, dtype = resolve_device(device), resolve_dtype(dtype)
+    sdev = dev if sample_device is None else resolve_device(sample_device)
+    s = (r * m * n) ** -0.25 if scale is None else _check_positive_float("scale", scale)
+    T = len(seeds)
+    B0 = torch.empty((T, m, r), dtype=dtype, device=dev)
+    A0 = torch.empty((T, r, n), dtype=dtype, device=dev)
+    for t, seed in enumerate(seeds):
+        g = torch.Generator(device=sdev)
+        g.manual_seed(int(seed))
+        B0[t].copy_(s * torch.randn((m, r), generator=g, dtype=torch.float64, device=sdev))
+        A0[t].copy_(s * torch.randn((r, n), generator=g, dtype=torch.float64, device=sdev))
+    return B0, A0
+
+
+def certify(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
+    """Relative residual ``||calA(B A) - y|| / ||y||`` recomputed in float64.
+
+    The instance is cast to float64 (exact from float32), ``Delta = B A`` is formed explicitly,
+    and ``calA(Delta)`` is taken through ``apply`` (not the factored residual of the solvers).
+
+    >>> from numerics.instances import sample_instances
+    >>> op, y = sample_instances([0], m=3, n=3, M=2)
+    >>> B = torch.zeros(1, 3, 1, dtype=torch.float64); A = torch.zeros(1, 1, 3, dtype=torch.float64)
+    >>> certify(op, y, B, A)
+    tensor([1.], dtype=torch.float64)
+    """
+    op64 = op.to(torch.float64)
+    y64 = y.to(torch.float64)
+    delta = B.to(torch.float64) @ A.to(torch.float64)
+    res = op64.apply(delta) - y64
+    return res.norm(dim=1) / y64.norm(dim=1)
+
+
+def _residual(Rn: torch.Tensor, B: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``R_i = <G_i A^T, B> - y_i`` from the right pass ``Rn`` (layout ``(T, r, m, M)``)."""
+    T, M = y.shape
+    bt = B.transpose(1, 2).reshape(T, 1, -1)  # vec(B^T), (T, 1, r m)
+    return torch.bmm(bt, Rn.view(T, -1, M)).view(T, M) - y
+
+
+def _grad_B(Rn: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
+    """``sum_i R_i G_i A^T`` as ``(T, m, r)``."""
+    T, r, m, M = Rn.shape
+    return torch.bmm(Rn.view(T, r * m, M), R.view(T, M, 1)).view(T, r, m).transpose(1, 2)
+
+
+def _grad_A(Ln: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
+    """``sum_i R_i B^T G_i`` as ``(T, r, n)``, from the left pass ``Ln`` (``(T, r, M, n)``)."""
+    T, r, M, n = Ln.shape
+    return torch.matmul(R.view(T, 1, 1, M), Ln).view(T, r, n)
+
+
+def _lm_step(Rn, Ln, R, lam):
+    """The damped Gauss-Newton step ``(dB, dA)`` and whether its Cholesky factorisation worked.
+
+    ``M <= p``: ``dtheta = -J^T (J J^T + mu I)^{-1} R`` with ``J J^T = Rn^T Rn + sum_j Ln_j
+    Ln_j^T`` (no copy of ``J`` is formed); otherwise ``-(J^T J + mu I)^{-1} J^T R``;
+    ``mu = lam * mean(diag)``.
+    """
+    T, r, m, M = Rn.shape
+    n = Ln.shape[3]
+    JB_t = Rn.view(T, r * m, M)  # J_B^T, parameters ordered as vec(B^T)
+    if M <= r * (m + n):
+        S = torch.bmm(JB_t.transpose(1, 2), JB_t)
+        LnF = Ln.reshape(T * r, M, n)
+        SA = torch.bmm(LnF, LnF.transpose(1, 2)).view(T, r, M, M)
+        S = S + SA.sum(dim=1)
+        rhs = R.unsqueeze(2)
+    else:
+        J = torch.cat((JB_t.transpose(1, 2), Ln.transpose(1, 2).reshape(T, M, r * n)), dim=2)
+        S = J.transpose(1, 2) @ J
+        rhs = J.transpose(1, 2) @ R.unsqueeze(2)
+    diag = S.diagonal(dim1=1, dim2=2)
+    diag += (lam * diag.mean(dim=1)).unsqueeze(1)
+    L, info = torch.linalg.cholesky_ex(S)
+    z = torch.cholesky_solve(rhs, L)
+    if M <= r * (m + n):
+        dB = -torch.bmm(JB_t, z).view(T, r, m).transpose(1, 2)
+        dA = -_grad_A(Ln, z.view(T, M))
+    else:
+        dB = -z[:, : r * m].view(T, r, m).transpose(1, 2)
+        dA = -z[:, r * m:].view(T, r, n)
+    ok = info == 0
+    ok2 = ok.view(-1, 1, 1)
+    return torch.where(ok2, dB, 0.0), torch.where(ok2, dA, 0.0), ok
+
+
+def _lm_loop(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Tensor,
+             cfg: LMConfig, *, max_iter: int, stop_rtol: float, lam0: float):
+    """The batched Levenberg-Marquardt iteration in the dtype of ``op``.
+
+    Returns ``(B, A, working_rel_residual, iterations, status)`` for every trial.
+    """
+    T = op.T
+    dev, dt = op.device, op.dtype
+    lam_floor = max(cfg.lam_min, 100 * torch.finfo(dt).eps)
+    W = cfg.stall_window
+
+    B_out, A_out = B.clone(), A.clone()
+    rel_out = torch.full((T,), math.inf, dtype=dt, device=dev)
+    it_out = torch.zeros(T, dtype=torch.long, device=dev)
+    status_out = torch.full((T,), _MAX_ITER, dtype=torch.long, device=dev)
+
+    idx = torch.arange(T, device=dev)  # original index of each current row
+    active = torch.ones(T, dtype=torch.bool, device=dev)
+    ynorm = y.norm(dim=1)
+    Rn = op.right_native(A)
+    R = _residual(Rn, B, y)
+    loss = 0.5 * (R * R).sum(dim=1)
+    Ln = op.left_native(B)
+    lam = torch.full((T,), lam0, dtype=dt, device=dev)
+    hist = torch.full((T, W), math.inf, dtype=dt, device=dev)
+
+    for it in range(max_iter + 1):
+        rel = torch.sqrt(2 * loss) / ynorm
+        finite = torch.isfinite(loss)
+        converged = finite & (rel <= stop_rtol)
+        slow = (loss > (1 - cfg.stall_rtol) * hist[:, it % W]) if it >= W else torch.zeros_like(finite)
+        stalled = finite & (slow | (lam >= cfg.lam_max))
+        hist[:, it % W] = loss
+        done = active & (converged | ~finite | stalled | (it == max_iter))
+        if bool(done.any()):
+            code = torch.where(
+                converged, _CONVERGED,
+                torch.where(~finite, _NONFINITE, torch.where(stalled, _STALLED, _MAX_ITER)),
+            )
+            rows = idx[done]
+            B_out[rows], A_out[rows] = B[done], A[done]
+            rel_out[rows] = rel[done]
+            it_out[rows] = it
+            status_out[rows] = code[done]
+            active = active & ~done
+        n_active = int(active.sum())
+        if n_active == 0:
+            break
+        if n_active < cfg.compact_frac * active.numel():
+            keep = active.nonzero().flatten()
+            op, y, ynorm = op.subset(keep), y[keep], ynorm[keep]
+            B, A, Rn, Ln, R = B[keep], A[keep], Rn[keep], Ln[keep], R[keep]
+            loss, lam, hist, idx = loss[keep], lam[keep], hist[keep], idx[keep]
+            active = torch.ones(n_active, dtype=torch.bool, device=dev)
+
+        dB, dA, chol_ok = _lm_step(Rn, Ln, R, lam)
+        B_new, A_new = B + dB, A + dA
+        Rn_new = op.right_native(A_new)
+        R_new = _residual(Rn_new, B_new, y)
+        loss_new = 0.5 * (R_new * R_new).sum(dim=1)
+        accept = active & chol_ok & torch.isfinite(loss_new) & (loss_new < loss)
+        a1, a3 = accept.view(-1, 1), accept.view(-1, 1, 1)
+        B = torch.where(a3, B_new, B)
+        A = torch.where(a3, A_new, A)
+        Rn = torch.where(accept.view(-1, 1, 1, 1), Rn_new, Rn)
+        R = torch.where(a1, R_new, R)
+        loss = torch.where(accept, loss_new, loss)
+        lam = torch.where(accept, (lam * cfg.lam_down).clamp(min=lam_floor),
+                          (lam * cfg.lam_up).clamp(max=cfg.lam_max))
+        if bool(accept.any()):
+            Ln = torch.where(accept.view(-1, 1, 1, 1), op.left_native(B), Ln)
+    return B_out, A_out, rel_out, it_out, status_out
+
+
+def _check_problem(op: FeatureOperator, y: torch.Tensor, B=None, A=None):
+    if not isinstance(op, FeatureOperator):
+        raise InvalidArgument(f"op must be a FeatureOperator, got {type(op).__name__}")
+    if tuple(y.shape) != (op.T, op.M):
+        raise InvalidArgument(f"y must have shape {(op.T, op.M)}, got {tuple(y.shape)}")
+    if B is not None and (B.dim() != 3 or tuple(B.shape[:2]) != (op.T, op.m)):
+        raise InvalidArgument(f"B must have shape ({op.T}, {op.m}, r), got {tuple(B.shape)}")
+    if A is not None and (A.dim() != 3 or A.shape[0] != op.T or A.shape[2] != op.n):
+        raise InvalidArgument(f"A must have shape ({op.T}, r, {op.n}), got {tuple(A.shape)}")
+
+
+def levenberg_marquardt(op: FeatureOperator, y: torch.Tensor, r: int, starts, config=None) -> LMResult:
+    """Batched Levenberg-Marquardt on ``(B, A)`` from ``starts = (B0, A0)``, then certify.
+
+    Parameters
+    ----------
+    op, y
+        A batch of ``T`` instances (:func:`numerics.instances.sample_instances`).
+    r : int
+        The rank.
+    starts : (torch.Tensor, torch.Tensor)
+        ``B0`` of shape ``(T, m, r)`` and ``A0`` of shape ``(T, r, n)``
+        (:func:`random_starts`).
+    config : LMConfig, optional
+
+    Returns
+    -------
+    LMResult
+        Float64 ``B``, ``A``, certified ``rel_residual``, ``success``, ``iterations``
+        (float64 polishing included), ``nonfinite`` and ``status`` per trial.
+
+    Examples
+    --------
+    Eight equations, rank 2 on 4 x 4 (``r max(m, n) = 8 >= M``): always solvable.
+
+    >>> from numerics.instances import sample_instances
+    >>> op, y = sample_instances([0, 1, 2], m=4, n=4, M=8)
+    >>> res = levenberg_marquardt(op, y, 2, random_starts([10, 11, 12], 4, 4, 2))
+    >>> res.success.tolist(), bool((res.rel_residual <= 1e-10).all())
+    ([True, True, True], True)
+    """
+    cfg = LMConfig() if config is None else config
+    B0, A0 = starts
+    _check_problem(op, y, B0, A0)
+    r = require_rank("r", r, op.m, op.n)
+    if B0.shape[2] != r or A0.shape[1] != r:
+        raise InvalidArgument(f"starts must have rank {r}, got {B0.shape[2]} and {A0.shape[1]}")
+    dt = op.dtype
+    B0, A0, y = B0.to(dt), A0.to(dt), y.to(dt)
+    B, A, rel_w, iters, status = _lm_loop(
+        op, y, B0, A0, cfg, max_iter=cfg.max_iter, stop_rtol=cfg.working_stop_rtol(dt),
+        lam0=cfg.lam0,
+    )
+    B, A = B.to(torch.float64), A.to(torch.float64)
+    if dt != torch.float64:
+        cand = (torch.isfinite(rel_w) & (rel_w <= cfg.polish_rtol)).nonzero().flatten()
+        if cand.numel():
+            sub = op.subset(cand).to(torch.float64)
+            Bp, Ap, _, it_p, st_p = _lm_loop(
+                sub, y[cand].to(torch.float64), B[cand], A[cand], cfg, max_iter=cfg.polish_iter,
+                stop_rtol=cfg.working_stop_rtol(torch.float64), lam0=cfg.lam_min,
+            )
+            B[cand], A[cand] = Bp, Ap
+            iters[cand] += it_p
+            status[cand] = torch.where(st_p == _NONFINITE, st_p, status[cand])
+    rel = certify(op, y, B, A)
+    finite = torch.isfinite(rel) & torch.isfinite(B).flatten(1).all(1) & torch.isfinite(A).flatten(1).all(1)
+    nonfinite = ~finite | (status == _NONFINITE)
+    success = finite & (rel <= cfg.certify_rtol)
+    return LMResult(B, A, rel, success, iters, nonfinite, status)
+
+
+def lm_restarts(op: FeatureOperator, y: torch.Tensor, r: int, start_seeds, config=None,
+                *, sample_device=None) -> dict:
+    """Levenberg-Marquardt with restarts: restart ``k`` runs only for trials not yet certified.
+
+    Parameters
+    ----------
+    start_seeds : sequence of sequences of int
+        ``start_seeds[t][k]`` seeds restart ``k`` of trial ``t`` (all rows the same length R).
+
+    Returns
+    -------
+    dict of lists (one entry per trial)
+        ``restart_success`` (the outcomes up to the first success), ``first_success`` (index
+        or None), ``best_rel_residual`` (float64, over the restarts run), ``iterations`` (sum)
+        and ``nonfinite`` (any restart non-finite).
+
+    Examples
+    --------
+    >>> from numerics.instances import sample_instances
+    >>> op, y = sample_instances([0, 1], m=4, n=4, M=4)
+    >>> out = lm_restarts(op, y, 1, [[5, 6], [7, 8]])
+    >>> out["first_success"]
+    [0, 0]
+    """
+    cfg = LMConfig() if config is None else config
+    _check_problem(op, y)
+    r = require_rank("r", r, op.m, op.n)
+    T = op.T
+    if len(start_seeds) != T or len({len(s) for s in start_seeds}) != 1 or len(start_seeds[0]) < 1:
+        raise InvalidArgument(
+            f"start_seeds must be {T} non-empty rows of equal length, got {len(start_seeds)} rows"
+        )
+    R = len(start_seeds[0])
+    scale = cfg.start_scale
+    restart_success = [[] for _ in range(T)]
+    first = [None] * T
+    best = [math.inf] * T
+    iters = [0] * T
+    nonfinite = [False] * T
+    for k in range(R):
+        pending = [t for t in range(T) if first[t] is None]
+        if not pending:
+            break
+        if len(pending) == T:
+            sub, ysub = op, y
+        else:
+            index = torch.tensor(pending, device=op.device)
+            sub, ysub = op.subset(index), y[index]
+        starts = random_starts([start_seeds[t][k] for t in pending], op.m, op.n, r, scale=scale,
+                               device=op.device, dtype=op.dtype, sample_device=sample_device)
+        res = levenberg_marquardt(sub, ysub, r, starts, cfg)
+        succ = res.success.tolist()
+        rel = res.rel_residual.tolist()
+        its = res.iterations.tolist()
+        nf = res.nonfinite.tolist()
+        for j, t in enumerate(pending):
+            restart_success[t].append(bool(succ[j]))
+            if succ[j]:
+                first[t] = k
+            if math.isfinite(rel[j]) and not rel[j] >= best[t]:
+                best[t] = float(rel[j])
+            iters[t] += int(its[j])
+            nonfinite[t] = nonfinite[t] or bool(nf[j])
+    return {
+        "restart_success": restart_success,
+        "first_success": first,
+        "best_rel_residual": best,
+        "iterations": iters,
+        "nonfinite": nonfinite,
+    }
+
+
+@dataclass
+class RecipeConfig:
+    """Settings of :func:`lora_recipe`.
+
+    The step rule is ``eta_t = c / L_t`` with the curvature bound
+    ``L_t = s^2 (||A_t||_2^2 + ||B_t||_2^2) + s ||R_t||``, where ``s`` estimates ``||calA||_op``
+    by ``power_iters`` power iterations on ``calA^* calA`` started at ``calA^*(y)``. ``L_t``
+    bounds the Hessian of ``L`` at ``(B_t, A_t)``: its quadratic form is
+    ``||J d||^2 + 2 <R, calA(dB dA)>``; the Gauss-Newton part is at most
+    ``||calA||^2 (||A||_2^2 + ||B||_2^2) ||d||^2`` and the residual part at most
+    ``2 ||calA|| ||R|| ||dB||_F ||dA||_F <= ||calA|| ||R|| ||d||^2``. ``c = 1`` is the classical
+    ``1/L`` step; it was fixed before any transition was measured and is not tuned.
+
+    >>> RecipeConfig().c
+    1.0
+    """
+
+    c: float = field(default=1.0, metadata={"help": "step constant, eta_t = c / L_t"})
+    power_iters: int = field(default=20, metadata={"help": "power iterations for ||calA||_op"})
+    init_std: str = field(default="1/sqrt(n)", metadata={"help": "A0 entries N(0, 1/n) (Kaiming-like scale); B0 = 0"})
+    stop_rtol: float | None = field(default=None, metadata={"help": "drop a trial once its working relative residual is below this (its value is carried to later budgets); None: 1e-12 in float64, off in float32"})
+    compact_frac: float = field(default=0.75, metadata={"help": "compact the batch when the active fraction falls below this"})
+
+    def __post_init__(self):
+        _check_positive_float("c", self.c)
+        require_positive_int("power_iters", self.power_iters)
+        if self.init_std != "1/sqrt(n)":
+            raise InvalidArgument(f"init_std must be '1/sqrt(n)', got {self.init_std!r}")
+        if self.stop_rtol is not None:
+            _check_positive_float("stop_rtol", self.stop_rtol)
+        _check_positive_float("compact_frac", self.compact_frac, upper=1.0000001)
+
+
+@dataclass
+class RecipeResult:
+    """Per-trial outcome of :func:`lora_recipe`: ``rel_residual_at`` of shape ``(T, len(budgets))``
+    (float64, recomputed by :func:`certify`), ``nonfinite`` ``(T,)``, ``opnorm`` the estimate of
+    ``||calA||_op``."""
+
+    budgets: list
+    rel_residual_at: torch.Tensor
+    nonfinite: torch.Tensor
+    opnorm: torch.Tensor
+
+
+def recipe_init(seeds: Sequence[int], n: int, r: int, *, device="cpu", dtype=torch.float64,
+                sample_device=None) -> torch.Tensor:
+    """The recipe's ``A0``: entries iid ``N(0, 1/n)``, one generator per seed (float64 draws).
+
+    >>> recipe_init([3, 4], n=16, r=2).shape
+    torch.Size([2, 2, 16])
+    """
+    n, r = require_positive_int("n", n), require_positive_int("r", r)
+    dev, dtype = resolve_device(device), resolve_dtype(dtype)
+    sdev = dev if sample_device is None else resolve_device(sample_device)
+    A0 = torch.empty((len(seeds), r, n), dtype=dtype, device=dev)
+    for t, seed in enumerate(seeds):
+        g = torch.Generator(device=sdev)
+        g.manual_seed(int(seed))
+        A0[t].copy_(torch.randn((r, n), generator=g, dtype=torch.float64, device=sdev) / math.sqrt(n))
+    return A0
+
+
+def _opnorm(op: FeatureOperator, y: torch.Tensor, iters: int) -> torch.Tensor:
+    """Power-iteration estimate of ``||calA||_op`` (a lower estimate), started at ``calA^*(y)``."""
+    tiny = torch.finfo(y.dtype).tiny
+    v = op.adjoint(y)
+    for _ in range(iters):
+        v = v / v.flatten(1).norm(dim=1).clamp(min=tiny).view(-1, 1, 1)
+        v = op.adjoint(op.apply(v))
+    v = v / v.flatten(1).norm(dim=1).clamp(min=tiny).view(-1, 1, 1)
+    return op.apply(v).norm(dim=1)
+
+
+def _spec2(X: torch.Tensor) -> torch.Tensor:
+    """Squared spectral norms of a batch of thin matrices, via the small Gram matrix."""
+    gram = X @ X.transpose(1, 2) if X.shape[1] <= X.shape[2] else X.transpose(1, 2) @ X
+    if gram.shape[1] == 1:
+        return gram.view(-1)
+    if gram.shape[1] == 2:  # closed form, much cheaper than a batched eigvalsh on CPU
+        a, b, c = gram[:, 0, 0], gram[:, 0, 1], gram[:, 1, 1]
+        return 0.5 * (a + c) + torch.sqrt((0.5 * (a - c)) ** 2 + b * b)
+    return torch.linalg.eigvalsh(gram)[:, -1].clamp(min=0)
+
+
+def lora_recipe(op: FeatureOperator, y: torch.Tensor, r: int, budgets, config=None, *,
+                A0: torch.Tensor) -> RecipeResult:
+    """The LoRA recipe: ``B = 0``, ``A = A0``, gradient descent on ``1/2 ||calA(B A) - y||^2``.
+
+    Runs ``max(budgets)`` steps once and records the float64 relative residual
+    (:func:`certify`) after each budget. The step is ``eta_t = c / L_t`` (see
+    :class:`RecipeConfig`); ``B`` and ``A`` are updated simultaneously from the gradients
+    ``sum_i R_i G_i A^T`` and ``sum_i R_i B^T G_i``, read off the two passes ``right(A)`` and
+    ``left(B)``; scaling ``alpha / r = 1``.
+
+    Examples
+    --------
+    >>> from numerics.instances import sample_instances
+    >>> op, y = sample_instances([0, 1], m=6, n=6, M=6)
+    >>> res = lora_recipe(op, y, 2, [0, 10, 100], A0=recipe_init([5, 6], 6, 2))
+    >>> res.rel_residual_at.shape
+    torch.Size([2, 3])
+    >>> bool((res.rel_residual_at[:, 2] <= res.rel_residual_at[:, 0]).all())
+    True
+    """
+    cfg = RecipeConfig() if config is None else config
+    _check_problem(op, y, A=A0)
+    r = require_rank("r", r, op.m, op.n)
+    if A0.shape[1] != r:
+        raise InvalidArgument(f"A0 must have rank {r}, got {tuple(A0.shape)}")
+    budgets = _check_budgets(budgets)
+    T, M, m, n = op.shape
+    dt, dev = op.dtype, op.device
+    stop_rtol = cfg.stop_rtol if cfg.stop_rtol is not None else (1e-12 if dt == torch.float64 else 0.0)
+    y = y.to(dt)
+    A = A0.to(dt).clone()
+    B = torch.zeros((T, m, r), dtype=dt, device=dev)
+    s = s_full = _opnorm(op, y, cfg.power_iters)
+    out = torch.full((T, len(budgets)), math.nan, dtype=torch.float64, device=dev)
+    nonfinite = torch.zeros(T, dtype=torch.bool, device=dev)
+    idx = torch.arange(T, device=dev)
+    active = torch.ones(T, dtype=torch.bool, device=dev)
+    ynorm = y.norm(dim=1)
+    k = 0  # next budget to record
+    for t in range(budgets[-1] + 1):
+        Rn = op.right_native(A)
+        R = _residual(Rn, B, y)
+        rnorm = R.norm(dim=1)
+        rel = rnorm / ynorm
+        at_budget = t == budgets[k]
+        if at_budget:
+            rel64 = certify(op, y, B, A)
+            out[idx[active], k] = rel64[active]
+        bad = active & ~torch.isfinite(rel)
+        small = active & (rel <= stop_rtol)
+        if bool((bad | small).any()):
+            nonfinite[idx[bad]] = True
+            if bool(small.any()):  # carry the value reached to every later budget
+                rel64 = certify(op, y, B, A)
+                for j in range(k + int(at_budget), len(budgets)):
+                    out[idx[small], j] = rel64[small]
+            active = active & ~bad & ~small
+        if at_budget:
+            k += 1
+        n_active = int(active.sum())
+        if k == len(budgets) or n_active == 0:
+            break
+        if n_active < cfg.compact_frac * active.numel():
+            keep = active.nonzero().flatten()
+            op, y, ynorm, s = op.subset(keep), y[keep], ynorm[keep], s[keep]
+            A, B, Rn, R, rnorm, idx = A[keep], B[keep], Rn[keep], R[keep], rnorm[keep], idx[keep]
+            active = torch.ones(n_active, dtype=torch.bool, device=dev)
+        grad_B = _grad_B(Rn, R)
+        grad_A = _grad_A(op.left_native(B), R)
+        curv = s * s * (_spec2(A) + _spec2(B)) + s * rnorm
+        eta = (cfg.c / curv).view(-1, 1, 1)
+        B, A = B - eta * grad_B, A - eta * grad_A
+    return RecipeResult(list(budgets), out, nonfinite, s_full.double())
+
+
+def _check_budgets(budgets) -> list[int]:
+    """Budgets: a non-empty, strictly increasing list of non-negative step counts.
+
+    >>> _check_budgets([100, 10])
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: budgets must be strictly increasing non-negative integers, got [100, 10]
+    """
+    try:
+        values = [int(b) for b in budgets]
+        ok = len(values) > 0 and all(v >= 0 for v in values) and \
+            all(a < b for a, b in zip(values, values[1:])) and \
+            all(not isinstance(b, bool) and float(b) == int(b) for b in budgets)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise InvalidArgument(
+            f"budgets must be strictly increasing non-negative integers, got {budgets!r}"
+        )
+    return values

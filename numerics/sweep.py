@@ -1,0 +1,928 @@
+"""The sweep runner of the capacity engine: an experiment description, its cells, a resumable
+runner around a trial function, outcome extractors for the estimands E1, E2 and E3, merging of
+records, and the summary with transitions, finite-size extrapolation and the verdict on 1.35.
+
+The runner knows nothing about solvers. It calls ``trial_fn(cell, trial_indices)`` (a cell is
+``(m, n, r, M)``) which returns one JSON-serialisable dict per trial with at least ``"trial"``.
+Two outcome schemas are understood (THEORY.md section 2):
+
+- ``estimand="lm"`` (serves E1 and E2): ``{"trial", "seed", "restart_success": [bool, ...]``
+  (one flag per restart, up to and including the first success), ``"first_success"`` (0-based
+  restart index or None), ``"best_rel_residual", "iterations", "nonfinite"}``.
+- ``estimand="recipe"`` (E3): ``{"trial", "seed", "rel_residual_at": {"100": float, ...},
+  "nonfinite"}``.
+
+Trial indices are global per cell (0 .. trials_per_cell - 1) and the trial function seeds each
+trial from the global seed and its index, so the outcomes do not depend on the batch size, on
+resuming, or on how trials are split over processes (``shard=(rank, world_size)``).
+
+Examples
+--------
+>>> exp = Experiment(estimand="lm", sizes=[(4, 4, 1)], rho_grid=[0.8, 1.4], trials_per_cell=3,
+...                  restarts=2)
+>>> [(c.M, round(c.rho, 3)) for c in cells(exp)]
+[(9, 0.778), (5, 1.4)]
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+import time
+from dataclasses import dataclass, field, fields
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
+
+import numpy as np
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from scipy import special
+
+from numerics import estimate
+from numerics.records import (
+    _now,
+    environment_info,
+    open_record,
+    read_record,
+    spec_mismatch,
+    to_jsonable,
+)
+from proofs.validation import (
+    InvalidArgument,
+    require_positive_fraction,
+    require_positive_int,
+    require_rank,
+)
+
+__all__ = [
+    "ESTIMANDS",
+    "Cell",
+    "Experiment",
+    "cells",
+    "Outcomes",
+    "run_experiment",
+    "load_outcomes",
+    "merge_records",
+    "Variant",
+    "variants",
+    "success_e1",
+    "success_e2",
+    "success_e3",
+    "summarise",
+    "SUMMARY_FORMAT",
+    "CLAIMED_CSTAR",
+]
+
+ESTIMANDS = ("lm", "recipe")
+DTYPES = ("float32", "float64")
+SUMMARY_FORMAT = "lorank.cstar-summary/1"
+CLAIMED_CSTAR = 1.35  # seed 000: "C* ~ 1.35 under Gaussian-iid features"
+
+
+class Cell(NamedTuple):
+    """One grid cell: an ``m x n`` matrix, rank ``r``, ``M = K N`` equations."""
+
+    m: int
+    n: int
+    r: int
+    M: int
+
+    @property
+    def dim(self) -> int:
+        """``r (m + n - r)``, the dimension of the rank-r manifold."""
+        return self.r * (self.m + self.n - self.r)
+
+    @property
+    def rho(self) -> float:
+        """``rho = r (m + n - r) / M``."""
+        return self.dim / self.M
+
+
+def _tuple_of(name, value, convert):
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise InvalidArgument(f"{name} must be a sequence, got {value!r}")
+    return tuple(convert(v) for v in value)
+
+
+def _nonneg_int(name, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise InvalidArgument(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def _positive_float(name, value) -> float:
+    return float(require_positive_fraction(name, value))
+
+
+# Fields that do not change any trial's outcome: left out of the record header, so a run may be
+# resumed with another batch size or summarised at other tolerances.
+_ANALYSIS_FIELDS = ("batch_size", "eps_levels")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A capacity sweep: what to run, on which cells, with which budget.
+
+    Parameters
+    ----------
+    estimand : {"lm", "recipe"}
+        ``"lm"``: the Levenberg-Marquardt solver with restarts (E1 and E2). ``"recipe"``: the
+        standard LoRA gradient-descent recipe (E3).
+    sizes : sequence of (m, n, r)
+        Matrix sizes and ranks, ``1 <= r <= min(m, n)``.
+    rho_grid : sequence of positive numbers, optional
+        ``rho`` values; ``M = round(r (m + n - r) / rho)`` per size (halves rounded up, exact
+        arithmetic; strings such as ``"1.35"`` are read exactly). Repeated ``M`` are merged.
+    kn_values : sequence of positive int, optional
+        Explicit ``M = K N`` values, the same for every size. Exactly one of ``rho_grid`` and
+        ``kn_values`` is given.
+    features : str
+        Feature model handed to the trial function (``"gaussian"`` or ``"structured"``).
+    K : int, optional
+        Outputs per example (structured features need it). When given, every ``M`` is a
+        multiple of ``K``: a rho grid rounds ``r (m + n - r) / (rho K)`` to the nearest integer
+        ``N >= 1`` (halves up) and sets ``M = K N``; explicit KN values must be multiples of K.
+    trials_per_cell : int
+    batch_size : int
+        Trials per call of the trial function (does not change any outcome).
+    seed : int
+        Global seed; each trial is seeded from it and the trial index.
+    device : str
+        ``"cpu"``, ``"cuda"`` or ``"cuda:k"``; the record keeps the device type only.
+    dtype : {"float32", "float64"}
+    restarts : int
+        Restarts per trial for ``"lm"`` (E1 is reported for k = 1 .. restarts).
+    max_iters : int
+        Iterations per restart (``"lm"``).
+    tol : float
+        Certificate: relative residual, recomputed in float64, at most ``tol`` (``"lm"``).
+    budgets : sequence of int
+        Steps T at which the recipe records the relative residual (``"recipe"``).
+    eps_levels : sequence of float
+        Success thresholds on the relative residual for E3 (analysis only).
+    solver_options : mapping
+        Further solver settings (step rule, ``lora_alpha``, ...), recorded verbatim.
+    """
+
+    estimand: str
+    sizes: Sequence[tuple[int, int, int]]
+    rho_grid: Sequence[float] | None = None
+    kn_values: Sequence[int] | None = None
+    features: str = "gaussian"
+    K: int | None = None
+    trials_per_cell: int = 100
+    batch_size: int = 64
+    seed: int = 0
+    device: str = "cpu"
+    dtype: str = "float64"
+    restarts: int = 4
+    max_iters: int = 200
+    tol: float = 1e-10
+    budgets: Sequence[int] = (100, 1000)
+    eps_levels: Sequence[float] = (1e-3,)
+    solver_options: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self):
+        put = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
+        if self.estimand not in ESTIMANDS:
+            raise InvalidArgument(f"estimand must be one of {', '.join(ESTIMANDS)}, got "
+                                  f"{self.estimand!r}")
+        sizes = _tuple_of("sizes", self.sizes, lambda s: s)
+        if not sizes:
+            raise InvalidArgument(f"sizes must not be empty, got {self.sizes!r}")
+        checked = []
+        for s in sizes:
+            try:
+                m, n, r = s
+            except (TypeError, ValueError):
+                raise InvalidArgument(f"sizes must hold (m, n, r) triples, got {s!r}") from None
+            m = require_positive_int("m", m)
+            n = require_positive_int("n", n)
+            checked.append((m, n, require_rank("r", r, m, n)))
+        if len(set(checked)) != len(checked):
+            raise InvalidArgument(f"sizes must be distinct, got {list(checked)!r}")
+        put("sizes", tuple(checked))
+        if (self.rho_grid is None) == (self.kn_values is None):
+            raise InvalidArgument("give exactly one of rho_grid and kn_values, got "
+                                  f"rho_grid={self.rho_grid!r}, kn_values={self.kn_values!r}")
+        grid = _tuple_of("rho_grid", self.rho_grid, lambda v: _positive_float("rho_grid", v))
+        kn = _tuple_of("kn_values", self.kn_values, lambda v: require_positive_int("kn_values", v))
+        if grid is not None and not grid:
+            raise InvalidArgument(f"rho_grid must not be empty, got {self.rho_grid!r}")
+        if kn is not None and not kn:
+            raise InvalidArgument(f"kn_values must not be empty, got {self.kn_values!r}")
+        put("rho_grid", grid)
+        put("kn_values", kn)
+        if not isinstance(self.features, str) or not self.features:
+            raise InvalidArgument(f"features must be a non-empty string, got {self.features!r}")
+        if self.K is not None:
+            put("K", require_positive_int("K", self.K))
+            if kn is not None and any(v % self.K for v in kn):
+                raise InvalidArgument(f"kn_values must be multiples of K = {self.K}, got "
+                                      f"{list(kn)!r}")
+        put("trials_per_cell", require_positive_int("trials_per_cell", self.trials_per_cell))
+        put("batch_size", require_positive_int("batch_size", self.batch_size))
+        put("seed", _nonneg_int("seed", self.seed))
+        dev = str(self.device)
+        kind, _, index = dev.partition(":")
+        if kind not in ("cpu", "cuda") or (index and not (kind == "cuda" and index.isdigit())):
+            raise InvalidArgument(f"device must be 'cpu', 'cuda' or 'cuda:k', got {self.device!r}")
+        if self.dtype not in DTYPES:
+            raise InvalidArgument(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        put("restarts", require_positive_int("restarts", self.restarts))
+        put("max_iters", require_positive_int("max_iters", self.max_iters))
+        put("tol", _positive_float("tol", self.tol))
+        budgets = _tuple_of("budgets", self.budgets, lambda v: require_positive_int("budgets", v))
+        if not budgets:
+            raise InvalidArgument(f"budgets must not be empty, got {self.budgets!r}")
+        put("budgets", tuple(sorted(set(budgets))))
+        eps = _tuple_of("eps_levels", self.eps_levels, lambda v: _positive_float("eps_levels", v))
+        if not eps:
+            raise InvalidArgument(f"eps_levels must not be empty, got {self.eps_levels!r}")
+        put("eps_levels", tuple(sorted(set(eps))))
+        if not isinstance(self.solver_options, Mapping):
+            raise InvalidArgument(f"solver_options must be a mapping, got {self.solver_options!r}")
+        put("solver_options", dict(to_jsonable(dict(self.solver_options))))
+        cells(self)  # every grid value must give a valid M at every size
+
+    def record_spec(self) -> dict:
+        """The settings that determine the trials: the header of a record.
+
+        >>> Experiment("lm", [(8, 8, 1)], kn_values=[12], device="cuda:1").record_spec()["device"]
+        'cuda'
+        """
+        spec = {f.name: to_jsonable(getattr(self, f.name)) for f in fields(self)
+                if f.name not in _ANALYSIS_FIELDS}
+        spec["device"] = str(self.device).split(":")[0]
+        spec["format"] = "lorank.cstar-experiment/1"
+        return spec
+
+    def to_dict(self) -> dict:
+        """All fields, JSON-ready (for the summary)."""
+        return {f.name: to_jsonable(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_spec(cls, spec: Mapping, **analysis) -> "Experiment":
+        """Rebuild an experiment from a record header (analysis fields may be given).
+
+        >>> e = Experiment("recipe", [(8, 8, 2)], rho_grid=[1.2, 1.5], budgets=[10, 100])
+        >>> Experiment.from_spec(e.record_spec()).record_spec() == e.record_spec()
+        True
+        """
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in spec.items() if k in names}
+        kw["sizes"] = [tuple(s) for s in kw.get("sizes", ())]
+        kw.update(analysis)
+        return cls(**kw)
+
+
+def cells(experiment: Experiment) -> list[Cell]:
+    """The cells of an experiment: per size (in the given order), rho ascending.
+
+    Raises
+    ------
+    InvalidArgument
+        If a grid value gives ``M < 1`` at some size.
+
+    Examples
+    --------
+    Explicit KN values are used as they are, for every size:
+
+    >>> exp = Experiment("lm", [(2, 2, 1), (8, 8, 1)], kn_values=[2, 3])
+    >>> [tuple(c) for c in cells(exp)]
+    [(2, 2, 1, 3), (2, 2, 1, 2), (8, 8, 1, 3), (8, 8, 1, 2)]
+    """
+    out = []
+    for m, n, r in experiment.sizes:
+        dim = r * (m + n - r)
+        Ms = []
+        if experiment.kn_values is not None:
+            Ms = list(experiment.kn_values)
+        else:
+            K = experiment.K or 1
+            for rho in experiment.rho_grid:
+                q = Fraction(dim) / (Fraction(repr(rho)) * K)
+                M = K * math.floor(q + Fraction(1, 2))
+                if M < 1:
+                    raise InvalidArgument(f"rho_grid value {rho!r} gives M = {M} equations at "
+                                          f"(m, n, r) = ({m}, {n}, {r}); rho must be below "
+                                          f"{2 * Fraction(dim, K)}")
+                Ms.append(M)
+        for M in sorted(set(Ms), reverse=True):  # M descending = rho ascending
+            out.append(Cell(m, n, r, M))
+    return out
+
+
+class Outcomes(dict):
+    """Outcomes per cell: ``{Cell: [outcome dict, ...]}`` sorted by trial index.
+
+    Compares equal to another ``Outcomes`` (or dict) with the same contents. ``spec`` is the
+    record header's spec, ``sessions`` the session lines of the record(s) read and ``paths``
+    the files.
+    """
+
+    def __init__(self, *args, spec=None, sessions=(), paths=()):
+        super().__init__(*args)
+        self.spec = spec
+        self.sessions = list(sessions)
+        self.paths = [str(p) for p in paths]
+
+    def n_trials(self) -> int:
+        return sum(len(v) for v in self.values())
+
+
+def _is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def run_experiment(experiment: Experiment, trial_fn: Callable, record_path, *, resume=False,
+                   progress=True, shard=(0, 1)) -> Outcomes:
+    """Run every missing trial of every cell, appending each batch to the record as it finishes.
+
+    Parameters
+    ----------
+    experiment : Experiment
+    trial_fn : callable
+        ``trial_fn(cell, trial_indices) -> list of dict``, one dict per index, with ``"trial"``.
+    record_path : path-like
+        The JSON-lines record (see :mod:`numerics.records`).
+    resume : bool
+        Continue an existing record (its header must match); without it an existing file is
+        refused.
+    progress : bool
+        Show a rich progress bar (only on a terminal).
+    shard : (rank, world_size)
+        Run only the trials with ``index % world_size == rank``. Records of all ranks merge with
+        :func:`merge_records` into the single-process result.
+
+    Returns
+    -------
+    Outcomes
+        Everything the record holds for this experiment's cells, read back from the file.
+
+    Raises
+    ------
+    InvalidArgument
+        Bad shard, a record that exists without ``resume`` or does not match, or a trial
+        function that returns the wrong trials.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> def fake(cell, idx):
+    ...     return [{"trial": i, "restart_success": [cell.rho > 1], "nonfinite": False}
+    ...             for i in idx]
+    >>> exp = Experiment("lm", [(4, 4, 1)], rho_grid=[0.8, 1.4], trials_per_cell=3, restarts=1)
+    >>> out = run_experiment(exp, fake, os.path.join(tempfile.mkdtemp(), "r.jsonl"),
+    ...                      progress=False)
+    >>> [success_e2(out[c]).tolist() for c in cells(exp)]
+    [[0, 0, 0], [1, 1, 1]]
+    """
+    if not isinstance(experiment, Experiment):
+        raise InvalidArgument(f"experiment must be an Experiment, got {experiment!r}")
+    rank, world = _check_shard(shard)
+    todo = []
+    grid = cells(experiment)
+    with open_record(record_path, experiment.record_spec(), resume=resume, shard=(rank, world),
+                     device=experiment.device) as rec:
+        for cell in grid:
+            done = rec.done(cell)
+            missing = [i for i in range(experiment.trials_per_cell)
+                       if i % world == rank and i not in done]
+            if missing:
+                todo.append((cell, missing))
+        total = sum(len(mi) for _, mi in todo)
+        bar = Progress(TextColumn("[bold]C* sweep[/] {task.description}"), BarColumn(),
+                       MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                       disable=not (progress and _is_tty()), transient=False)
+        with bar:
+            task = bar.add_task("", total=total)
+            for cell, missing in todo:
+                bar.update(task, description=f"m={cell.m} n={cell.n} r={cell.r} M={cell.M}")
+                for start in range(0, len(missing), experiment.batch_size):
+                    batch = missing[start:start + experiment.batch_size]
+                    results = trial_fn(cell, list(batch))
+                    rec.append(cell, _check_results(cell, batch, results))
+                    bar.advance(task, len(batch))
+    return _outcomes_from([read_record(record_path)], grid)
+
+
+def _check_shard(shard):
+    try:
+        rank, world = shard
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"shard must be (rank, world_size), got {shard!r}") from None
+    world = require_positive_int("world_size", world)
+    rank = _nonneg_int("rank", rank)
+    if rank >= world:
+        raise InvalidArgument(f"rank must be below world_size = {world}, got {rank}")
+    return rank, world
+
+
+def _check_results(cell, batch, results):
+    if not isinstance(results, (list, tuple)):
+        raise InvalidArgument(f"trial_fn must return a list of dicts, got {type(results).__name__}")
+    got = []
+    for res in results:
+        if not isinstance(res, Mapping) or "trial" not in res:
+            raise InvalidArgument(f"trial_fn returned an outcome without 'trial': {res!r}")
+        got.append(res["trial"])
+    if sorted(got) != sorted(batch):
+        raise InvalidArgument(f"trial_fn returned trials {sorted(got)} for cell "
+                              f"{tuple(cell)}, asked for {sorted(batch)}")
+    return results
+
+
+def _outcomes_from(contents_list, grid=None) -> Outcomes:
+    merged: dict = {}
+    origin: dict = {}
+    for contents in contents_list:
+        for cell, per_trial in contents.trials.items():
+            dest = merged.setdefault(Cell(*cell), {})
+            for i, out in per_trial.items():
+                if i in dest and dest[i] != out:
+                    raise InvalidArgument(
+                        f"records {origin[(cell, i)]} and {contents.path} disagree on trial {i} "
+                        f"of cell {tuple(cell)}")
+                dest[i] = out
+                origin.setdefault((cell, i), contents.path)
+    keep = merged.keys() if grid is None else [c for c in grid if c in merged]
+    sessions = [s for c in contents_list for s in c.sessions]
+    out = Outcomes({c: [merged[c][i] for i in sorted(merged[c])] for c in keep},
+                   spec=contents_list[0].spec if contents_list else None, sessions=sessions,
+                   paths=[c.path for c in contents_list])
+    return out
+
+
+def load_outcomes(path) -> Outcomes:
+    """Read one record into :class:`Outcomes` (a half-written last line is ignored).
+
+    >>> import tempfile, os
+    >>> exp = Experiment("lm", [(2, 2, 1)], kn_values=[3], trials_per_cell=2, restarts=1)
+    >>> p = os.path.join(tempfile.mkdtemp(), "r.jsonl")
+    >>> _ = run_experiment(exp, lambda c, idx: [{"trial": i, "restart_success": [True]}
+    ...                                         for i in idx], p, progress=False)
+    >>> load_outcomes(p).n_trials()
+    2
+    """
+    return merge_records([path])
+
+
+def merge_records(paths) -> Outcomes:
+    """Merge records of one spec (e.g. written by several processes) into one set of outcomes.
+
+    Raises
+    ------
+    InvalidArgument
+        No paths; a record whose spec differs from the first (naming the file and field); or
+        the same (cell, trial) with different outcomes in two records.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> exp = Experiment("lm", [(2, 2, 1)], kn_values=[3], trials_per_cell=4, restarts=1)
+    >>> fn = lambda c, idx: [{"trial": i, "restart_success": [i % 2 == 0]} for i in idx]
+    >>> parts = [os.path.join(d, f"rank{k}.jsonl") for k in range(2)]
+    >>> for k, p in enumerate(parts):
+    ...     _ = run_experiment(exp, fn, p, progress=False, shard=(k, 2))
+    >>> [o["trial"] for o in merge_records(parts)[Cell(2, 2, 1, 3)]]
+    [0, 1, 2, 3]
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    paths = list(paths)
+    if not paths:
+        raise InvalidArgument("paths must name at least one record, got []")
+    contents = [read_record(p) for p in paths]
+    for c in contents[1:]:
+        diff = spec_mismatch(contents[0].spec, c.spec)
+        if diff is not None:
+            raise InvalidArgument(f"record {c.path} has another spec than {contents[0].path} "
+                                  f"({diff.replace('requested', 'first has', 1)})")
+    return _outcomes_from(contents)
+
+
+# --------------------------------------------------------------------------------------------
+# Outcome extractors
+
+
+def success_e2(trials: Sequence[Mapping]) -> np.ndarray:
+    """E2 (one start): 1 if the first start reached a certified global minimiser.
+
+    >>> success_e2([{"trial": 0, "restart_success": [True]},
+    ...             {"trial": 1, "restart_success": [False, True]}]).tolist()
+    [1, 0]
+    """
+    return success_e1(trials, 1)
+
+
+def success_e1(trials: Sequence[Mapping], k: int) -> np.ndarray:
+    """E1 with ``k`` restarts: 1 if one of the first ``k`` restarts reached a certificate.
+
+    Raises
+    ------
+    InvalidArgument
+        If a failed trial records fewer than ``k`` restarts (E1 with ``k`` is then not
+        measured), or ``first_success`` disagrees with ``restart_success``.
+
+    Examples
+    --------
+    >>> tr = [{"trial": 0, "restart_success": [False, True], "first_success": 1},
+    ...       {"trial": 1, "restart_success": [False, False, False], "first_success": None}]
+    >>> success_e1(tr, 1).tolist(), success_e1(tr, 2).tolist(), success_e1(tr, 3).tolist()
+    ([0, 0], [1, 0], [1, 0])
+    """
+    k = require_positive_int("k", k)
+    out = np.zeros(len(trials), dtype=np.int64)
+    for j, t in enumerate(trials):
+        flags = t.get("restart_success")
+        if not isinstance(flags, list) or not flags:
+            raise InvalidArgument(f"trial {t.get('trial')!r} has no restart_success list (not an "
+                                  f"'lm' outcome): {t!r}")
+        first = next((i for i, f in enumerate(flags) if f), None)
+        fs = t.get("first_success", first)
+        if fs != first:
+            raise InvalidArgument(f"trial {t.get('trial')!r}: first_success = {fs!r} disagrees "
+                                  f"with restart_success = {flags!r}")
+        if first is None and len(flags) < k:
+            raise InvalidArgument(f"trial {t.get('trial')!r} records {len(flags)} failed restarts, "
+                                  f"fewer than k = {k}")
+        out[j] = int(first is not None and first < k)
+    return out
+
+
+def success_e3(trials: Sequence[Mapping], T: int, eps: float) -> np.ndarray:
+    """E3 (LoRA recipe): 1 if the relative residual after ``T`` steps is at most ``eps``.
+
+    A missing, null or non-finite residual counts as a failure.
+
+    >>> tr = [{"trial": 0, "rel_residual_at": {"100": 1e-4, "1000": 1e-7}},
+    ...       {"trial": 1, "rel_residual_at": {"100": None, "1000": None}}]
+    >>> success_e3(tr, 100, 1e-3).tolist(), success_e3(tr, 1000, 1e-6).tolist()
+    ([1, 0], [1, 0])
+    """
+    T = require_positive_int("T", T)
+    eps = _positive_float("eps", eps)
+    out = np.zeros(len(trials), dtype=np.int64)
+    for j, t in enumerate(trials):
+        at = t.get("rel_residual_at")
+        if not isinstance(at, Mapping):
+            raise InvalidArgument(f"trial {t.get('trial')!r} has no rel_residual_at (not a "
+                                  f"'recipe' outcome): {t!r}")
+        if str(T) not in at:
+            raise InvalidArgument(f"trial {t.get('trial')!r} has no residual at T = {T}; it "
+                                  f"records {sorted(at, key=int)}")
+        v = at[str(T)]
+        out[j] = int(v is not None and math.isfinite(float(v)) and float(v) <= eps)
+    return out
+
+
+class Variant(NamedTuple):
+    """One estimand variant: its name, family (E1/E2/E3), parameters and definition."""
+
+    name: str
+    family: str
+    params: dict
+    definition: str
+    extract: Callable[[Sequence[Mapping]], np.ndarray]
+
+
+def variants(experiment: Experiment) -> list[Variant]:
+    """The estimand variants an experiment measures.
+
+    >>> [v.name for v in variants(Experiment("lm", [(4, 4, 1)], kn_values=[5], restarts=2))]
+    ['E2', 'E1[k=1]', 'E1[k=2]']
+    >>> [v.name for v in variants(Experiment("recipe", [(4, 4, 1)], kn_values=[5],
+    ...                                      budgets=[10], eps_levels=[1e-3]))]
+    ['E3[T=10,eps=0.001]']
+    """
+    out = []
+    if experiment.estimand == "lm":
+        tol = f"{experiment.tol:g}"
+        out.append(Variant(
+            "E2", "E2", {},
+            "E2, one start: the fraction of instances on which one run of the Levenberg-Marquardt "
+            f"solver on (B, A) from one random start (at most {experiment.max_iters} iterations) "
+            f"reaches an interpolant certified by a float64 relative residual <= {tol}.",
+            success_e2))
+        for k in range(1, experiment.restarts + 1):
+            out.append(Variant(
+                f"E1[k={k}]", "E1", {"k": k},
+                f"E1, existence with {k} restart(s): the fraction of instances on which one of "
+                f"the first {k} random starts of the Levenberg-Marquardt solver reaches a "
+                f"certified interpolant of rank <= r (float64 relative residual <= {tol}). A "
+                "failure proves nothing, so this curve is a lower bound on p_exist and its "
+                "transition an upper bound on the existence transition.",
+                lambda tr, k=k: success_e1(tr, k)))
+    else:
+        for T in experiment.budgets:
+            for eps in experiment.eps_levels:
+                out.append(Variant(
+                    f"E3[T={T},eps={eps:g}]", "E3", {"T": T, "eps": eps},
+                    f"E3, the LoRA recipe: B = 0, Gaussian A, plain gradient descent with the "
+                    f"recorded step rule for T = {T} steps; success if the relative residual "
+                    f"||calA(BA) - y|| / ||y|| is <= {eps:g} (non-finite counts as failure).",
+                    lambda tr, T=T, eps=eps: success_e3(tr, T, eps)))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Summary
+
+
+def _aspect(m, n) -> str:
+    g = math.gcd(m, n)
+    return f"{m // g}:{n // g}"
+
+
+def _se_rho(point: estimate.TransitionPoint, scale: str, confidence: float) -> float:
+    """A standard error on the rho scale: the profile interval's width / (2 z), else delta."""
+    z = float(special.ndtri(0.5 + confidence / 2))
+    lo, hi = point.profile
+    if math.isfinite(lo) and math.isfinite(hi) and hi > lo and (scale == "linear" or lo > 0):
+        return (hi - lo) / (2 * z)
+    if math.isfinite(point.se_t) and math.isfinite(point.rho):
+        return point.se_t * (point.rho if scale == "log" else 1.0)
+    return math.nan
+
+
+def _bracket_verdict(bracket, value, what, confidence) -> dict:
+    """Verdict from a grid bracket ``(lo, hi]``; a side left open can exclude, never confirm."""
+    lo, hi = bracket
+    interval = (0.0 if lo is None else lo, math.inf if hi is None else hi)
+    verdict = estimate.verdict_on(interval, value, what=what, confidence=confidence)._asdict()
+    if verdict["position"] == "inside" and (lo is None or hi is None):
+        verdict = {"position": "undetermined",
+                   "sentence": f"The grid bracket for {what} is ({lo if lo is not None else '-'}, "
+                               f"{hi if hi is not None else '-'}]: open on one side, so {value:g} "
+                               "can be neither confirmed nor excluded; more trials per cell or a "
+                               "wider grid are needed."}
+    return verdict
+
+
+def summarise(experiment: Experiment, outcomes: Mapping, *, link="logit", scale="log",
+              p_levels=(0.5, 0.95), confidence=0.95, n_boot=0, value=CLAIMED_CSTAR) -> dict:
+    """Summarise outcomes: counts, transitions, finite-size extrapolation, verdicts.
+
+    Parameters
+    ----------
+    experiment : Experiment
+    outcomes : Outcomes or mapping
+        From :func:`run_experiment`, :func:`load_outcomes` or :func:`merge_records`.
+    link, scale, p_levels, confidence
+        The GLM (see :func:`numerics.estimate.fit_transition`).
+    n_boot : int
+        Bootstrap resamples per fit (0: no bootstrap). Seeded from the experiment's seed.
+    value : float
+        The claimed constant the verdicts are about (1.35).
+
+    Returns
+    -------
+    dict
+        Strict JSON (non-finite numbers are null). Keys: ``format`` ("lorank.cstar-summary/1"),
+        ``created``, ``claim`` (value and source), ``experiment`` (all fields), ``record_spec``,
+        ``records`` (paths), ``rho_definition``, ``n_cells``, ``trials_expected``,
+        ``trials_found``, ``complete``, ``nonfinite_trials``, ``method`` (link, scale, levels,
+        interval routes, finite-size model), ``estimands`` (per variant name: ``family``,
+        ``params``, ``definition``, ``sizes`` -- per (m, n, r): ``cells`` with counts and Wilson
+        intervals, ``fit`` (:meth:`TransitionFit.to_dict`), ``verdicts`` per p, optional
+        ``bootstrap`` -- and ``finite_size`` per (r, aspect, p): ``fit``
+        (:meth:`FiniteSizeFit.to_dict`) and ``verdict``), ``trends`` (C*(p) against restarts k
+        or budget T), ``environment`` (distinct session environments), ``sessions``,
+        ``wall_time`` and ``summary_environment``.
+
+    Examples
+    --------
+    >>> def fake(cell, idx):  # success once rho exceeds 1.3 (a sharp planted transition)
+    ...     return [{"trial": i, "restart_success": [cell.rho > 1.3]} for i in idx]
+    >>> import tempfile, os
+    >>> exp = Experiment("lm", [(8, 8, 1)], rho_grid=[1.0, 1.2, 1.4, 1.6], trials_per_cell=5,
+    ...                  restarts=1)
+    >>> s = summarise(exp, run_experiment(exp, fake, os.path.join(tempfile.mkdtemp(), "r"),
+    ...                                   progress=False))
+    >>> est = s["estimands"]["E2"]["sizes"][0]
+    >>> est["fit"]["degenerate"], est["verdicts"][0]["position"]
+    (True, 'undetermined')
+    """
+    if not isinstance(experiment, Experiment):
+        raise InvalidArgument(f"experiment must be an Experiment, got {experiment!r}")
+    if n_boot:
+        n_boot = require_positive_int("n_boot", n_boot)
+    levels = tuple(float(p) for p in p_levels)
+    grid = cells(experiment)
+    t0 = time.perf_counter()
+    by_size: dict = {}
+    for c in grid:
+        by_size.setdefault((c.m, c.n, c.r), []).append(c)
+
+    trials_found = sum(len(outcomes.get(c, ())) for c in grid)
+    nonfinite = sum(bool(t.get("nonfinite")) for c in grid for t in outcomes.get(c, ()))
+    estimands = {}
+    for var_i, var in enumerate(variants(experiment)):
+        size_entries = []
+        for s_i, (size, size_cells) in enumerate(by_size.items()):
+            m, n, r = size
+            rows, xs, ks, ns = [], [], [], []
+            for c in size_cells:
+                trials = outcomes.get(c, [])
+                if not trials:
+                    rows.append({"M": c.M, "rho": c.rho, "trials": 0, "successes": 0,
+                                 "p_hat": None, "wilson": [None, None]})
+                    continue
+                y = var.extract(trials)
+                k, nt = int(y.sum()), int(y.size)
+                lo, hi = estimate.wilson_interval(k, nt, confidence)
+                rows.append({"M": c.M, "rho": c.rho, "trials": nt, "successes": k,
+                             "p_hat": k / nt, "wilson": [lo, hi]})
+                xs.append(c.rho)
+                ks.append(k)
+                ns.append(nt)
+            entry = {"m": m, "n": n, "r": r, "aspect": _aspect(m, n), "dim": r * (m + n - r),
+                     "cells": rows}
+            entry["brackets"] = [
+                {"p": p, "bracket": list(estimate.bracket_transition(xs, ks, ns, p, confidence))
+                 if xs else [None, None]} for p in levels]
+            if len(xs) >= 2:
+                fit = estimate.fit_transition(xs, ks, ns, link=link, scale=scale,
+                                              p_levels=levels, confidence=confidence)
+                entry["fit"] = fit.to_dict()
+                entry["_fit"] = fit
+                entry["verdicts"] = []
+                for pt, br in zip(fit.points, entry["brackets"]):
+                    what = f"C*({pt.p:g}) of {var.name} at {m}x{n}, r={r}"
+                    if not fit.degenerate:
+                        entry["verdicts"].append({"p": pt.p, "interval_route": "profile likelihood",
+                                                  **estimate.verdict_on(pt.profile, value, what=what,
+                                                                        confidence=confidence)._asdict()})
+                    else:  # too sharp for a GLM: the model-free grid bracket decides
+                        entry["verdicts"].append({"p": pt.p, "interval_route": "grid bracket (Wilson)",
+                                                  **_bracket_verdict(br["bracket"], value,
+                                                                     what + " (grid bracket; GLM degenerate)",
+                                                                     confidence)})
+                if n_boot:
+                    rng = np.random.default_rng([experiment.seed, 0xB0075, var_i, s_i])
+                    entry["bootstrap"] = estimate.bootstrap_transition(
+                        xs, ks, ns, rng=rng, n_boot=n_boot, link=link, scale=scale,
+                        p_levels=levels, confidence=confidence).to_dict()
+            else:
+                entry["fit"] = None
+                entry["verdicts"] = [{"p": p, "position": "undetermined",
+                                      "sentence": f"Fewer than 2 cells with trials at {m}x{n}, "
+                                                  f"r={r}: no fit."} for p in levels]
+            size_entries.append(entry)
+
+        finite = []
+        groups: dict = {}
+        for e in size_entries:
+            groups.setdefault((e["r"], e["aspect"]), []).append(e)
+        for (r, aspect), group in groups.items():
+            for p in levels:
+                use, dropped = [], []
+                for e in group:
+                    fit = e.get("_fit")
+                    if fit is None or fit.degenerate:
+                        dropped.append(f"{e['m']}x{e['n']}")
+                        continue
+                    pt = fit.point(p)
+                    se = _se_rho(pt, scale, confidence)
+                    if not (math.isfinite(pt.rho) and math.isfinite(se) and se > 0):
+                        dropped.append(f"{e['m']}x{e['n']}")
+                        continue
+                    use.append((min(e["m"], e["n"]), pt.rho, se))
+                item = {"r": r, "aspect": aspect, "p": p, "size_variable": "min(m, n)",
+                        "dropped_sizes": dropped}
+                brackets = sorted(
+                    (min(e["m"], e["n"]), e["m"], e["n"], b["bracket"])
+                    for e in group for b in e.get("brackets", []) if b["p"] == p)
+                item["brackets_by_size"] = [{"m": m_, "n": n_, "bracket": br}
+                                            for _, m_, n_, br in brackets]
+                if len(use) < 2:
+                    verdict = {"position": "undetermined",
+                               "sentence": f"Fewer than 2 sizes with a finite C*({p:g}) of {var.name} "
+                                           f"at r={r}, aspect {aspect}: no extrapolation."}
+                    if brackets:  # fall back on the largest size's grid bracket
+                        _, m_, n_, br = brackets[-1]
+                        verdict = {"model": "grid bracket at the largest size", **_bracket_verdict(
+                            br, value,
+                            f"C*({p:g}) of {var.name} at the largest size {m_}x{n_}, r={r} "
+                            f"(grid bracket; no finite-size fit: {verdict['sentence']})",
+                            confidence)}
+                    item.update(fit=None, verdict=verdict)
+                else:
+                    use.sort()
+                    fs = estimate.finite_size_fit([u[0] for u in use], [u[1] for u in use],
+                                                  [u[2] for u in use], confidence)
+                    best = fs.best()
+                    item["fit"] = fs.to_dict()
+                    what = (f"rho_inf of C*({p:g}) of {var.name} at r={r}, aspect {aspect} "
+                            f"({best.model})")
+                    if best.df >= 1 and math.isfinite(best.pvalue) and best.pvalue < 0.01:
+                        item["verdict"] = {"model": best.model, "position": "undetermined",
+                                           "sentence": f"The finite-size model does not fit {what}: "
+                                                       f"chi2 = {best.chi2:.1f} on {best.df} df "
+                                                       f"(p = {best.pvalue:.2g}); no extrapolated verdict."}
+                    else:
+                        item["verdict"] = {"model": best.model, **estimate.verdict_on(
+                            best.interval, value, what=what, confidence=confidence)._asdict()}
+                finite.append(item)
+        for e in size_entries:
+            e.pop("_fit", None)
+        estimands[var.name] = {"family": var.family, "params": var.params,
+                               "definition": var.definition, "sizes": size_entries,
+                               "finite_size": finite}
+
+    trends = _trends(experiment, estimands, levels)
+    sessions = list(getattr(outcomes, "sessions", []))
+    starts = [s for s in sessions if s.get("event") == "start"]
+    envs = []
+    for s in starts:
+        env = {k: v for k, v in (s.get("environment") or {}).items()
+               if k not in ("time_utc", "unix")}
+        if env not in envs:
+            envs.append(env)
+    iso, _ = _now()
+    trials_expected = len(grid) * experiment.trials_per_cell
+    return to_jsonable({
+        "format": SUMMARY_FORMAT,
+        "created": iso,
+        "claim": {"value": value, "source": "seed 000 (Rethinking the rank threshold, 2026): "
+                                            "r(m+n) - r^2 > C* K N with C* ~ 1.35 under "
+                                            "Gaussian-iid features"},
+        "experiment": experiment.to_dict(),
+        "record_spec": experiment.record_spec(),
+        "records": list(getattr(outcomes, "paths", [])),
+        "rho_definition": "rho = r (m + n - r) / M, M = K N equations",
+        "n_cells": len(grid),
+        "trials_expected": trials_expected,
+        "trials_found": trials_found,
+        "complete": trials_found == trials_expected,
+        "nonfinite_trials": nonfinite,
+        "method": {
+            "link": link, "scale": scale, "p_levels": list(levels), "confidence": confidence,
+            "per_cell_interval": "Wilson score",
+            "transition": "binomial GLM P = F(b0 + b1 t), t = log(rho) or rho, maximum "
+                          "likelihood; C*(p) = t^-1((F^-1(p) - b0) / b1)",
+            "interval_routes": ["profile likelihood (primary, used for verdicts)",
+                                "delta method on the t scale"]
+                               + (["percentile bootstrap over trials"] if n_boot else []),
+            "n_boot": n_boot,
+            "finite_size": "rho_c(n) = rho_inf + a n^(-1/nu), weighted least squares with the "
+                           "profile-interval width / (2 z) as standard error; n = min(m, n); "
+                           "the nu = 1 fit is a cross-check and used alone with 2 sizes",
+        },
+        "estimands": estimands,
+        "trends": trends,
+        "environment": envs,
+        "sessions": sessions,
+        "wall_time": _wall_time(sessions),
+        "summary_s": time.perf_counter() - t0,
+        "summary_environment": environment_info(None),
+    })
+
+
+def _trends(experiment, estimands, levels) -> list[dict]:
+    """C*(p) per size against the number of restarts (E1) or the budget T at each eps (E3)."""
+    if experiment.estimand == "lm":
+        series = [("restarts k", [(k, f"E1[k={k}]") for k in range(1, experiment.restarts + 1)],
+                   {})]
+    else:
+        series = [("budget T", [(T, f"E3[T={T},eps={eps:g}]") for T in experiment.budgets],
+                   {"eps": eps}) for eps in experiment.eps_levels]
+    out = []
+    for axis, names, fixed in series:
+        for s_i, (m, n, r) in enumerate(experiment.sizes):
+            for p in levels:
+                rows = []
+                for x, name in names:
+                    fit = estimands[name]["sizes"][s_i]["fit"]
+                    pt = None if fit is None else next(q for q in fit["points"] if q["p"] == p)
+                    rows.append({"x": x, "variant": name,
+                                 "rho": None if pt is None else pt["rho"],
+                                 "profile": [None, None] if pt is None else pt["profile"]})
+                out.append({"axis": axis, **fixed, "m": m, "n": n, "r": r, "p": p,
+                            "points": rows})
+    return out
+
+
+def _wall_time(sessions) -> dict:
+    """Process wall time summed over sessions (concurrent processes add up), and how many
+    sessions were killed (those count up to their last finished trial)."""
+    starts = [s for s in sessions if s.get("event") == "start"]
+    total = sum(float(s.get("wall_s") or 0.0) for s in sessions
+                if s.get("event") == "end" or s.get("killed"))
+    return {"wall_s": total, "sessions": len(starts),
+            "killed_sessions": sum(bool(s.get("killed")) for s in starts)}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The headline C* runs, as made on the device machine (one NVIDIA H100). Every number in the
+# README's C* section is read from the summaries these commands write. Usage:
+#   OUT=results/cstar bash scripts/gpu_headline.sh lm       # E1 and E2
+#   OUT=results/cstar bash scripts/gpu_headline.sh recipe   # E3
+#   OUT=results/cstar bash scripts/gpu_headline.sh bench    # engine vs CPU vs scipy
+# Add RESUME=--resume to continue an interrupted run; finished trials are kept.
+set -euo pipefail
+OUT=${OUT:?set OUT to the output folder}
+LIMIT=${LIMIT:-100000}   # seconds; an interrupted run resumes where it stopped
+case "${1:?lm, recipe or bench}" in
+  lm)
+    timeout --signal=INT "$LIMIT" python3 -m lorank cstar --device cuda --estimand lm \
+      --sizes 8x8,16x16,32x32,64x64,8x32,16x64,32x128,128x128 --ranks 1,2,4 \
+      --rho 0.95,0.98,1,1.02,1.05,1.1,1.2,1.35,1.5,2 --trials 200 --restarts 4 --max-iters 200 \
+      --batch-size 512 --seed 2026 --no-progress --out "$OUT/headline-lm" ${RESUME:-} ${EXTRA:-} ;;
+  recipe)
+    timeout --signal=INT "$LIMIT" python3 -m lorank cstar --device cuda --estimand recipe \
+      --sizes 8x8,16x16,32x32,8x32,16x64 --ranks 1,2 \
+      --rho 1,1.1,1.2,1.35,1.5,1.75,2,2.5,3,4 --trials 100 --budgets 100,300,1000,3000,10000 \
+      --eps 1e-3,1e-6 --batch-size 512 --seed 2026 --no-progress --out "$OUT/headline-recipe" ${RESUME:-} ${EXTRA:-} ;;
+  bench)
+    python3 benchmarks/bench_engine.py --out "$OUT/bench_engine.json" ${EXTRA:-} ;;
+esac

@@ -1,0 +1,338 @@
+"""Tests of the batched instances and solvers of the C* capacity engine (CPU, small sizes).
+
+Each property is stated in a comment, then asserted. Sizes are tiny so the file runs in a few
+seconds; heavier checks are marked ``slow``, GPU checks ``cuda``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from numerics.capacity import auto_batch_size, check_cell, run_trials, torch_threads
+from numerics.instances import (
+    GaussianFeatures,
+    sample_instances,
+)
+from numerics.seeding import trial_seed
+from numerics.solvers import (
+    CERTIFY_RTOL,
+    LMConfig,
+    certify,
+    levenberg_marquardt,
+    lora_recipe,
+    random_starts,
+    recipe_init,
+)
+from proofs.validation import InvalidArgument
+
+F64 = torch.float64
+SEED = 20260
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    # The engine runs one intra-op thread per process on CPU (numerics.capacity.torch_threads);
+    # tests that call the solvers directly do the same.
+    with torch_threads(1):
+        yield
+
+
+def rho(m, n, r, M):
+    return r * (m + n - r) / M
+
+
+def successes(outcomes, restarts=None):
+    """Count of trials certified within the first ``restarts`` starts (all starts if None)."""
+    k = math.inf if restarts is None else restarts
+    return sum(o["first_success"] is not None and o["first_success"] < k for o in outcomes)
+
+
+# ----------------------------------------------------------------------------- instances
+
+@pytest.mark.parametrize("features,K", [("gaussian", None), ("structured", 3)])
+def test_instance_same_seed_alone_or_batched(features, K):
+    # An instance depends only on its seed: sampled alone or inside a batch it is bit-identical.
+    seeds = [trial_seed(SEED, "t", i) for i in range(5)]
+    op, y = sample_instances(seeds, 4, 5, 6, features=features, K=K)
+    for t in (0, 3):
+        op1, y1 = sample_instances([seeds[t]], 4, 5, 6, features=features, K=K)
+        assert torch.equal(op1.dense()[0], op.dense()[t])
+        assert torch.equal(y1[0], y[t])
+
+
+def test_float32_instance_is_rounded_float64_instance():
+    # A float32 instance is the float64 instance of the same seed rounded to float32.
+    op64, y64 = sample_instances([1, 2], 3, 4, 5)
+    op32, y32 = sample_instances([1, 2], 3, 4, 5, dtype="float32")
+    assert torch.equal(op32.dense(), op64.dense().float())
+    assert torch.equal(y32, y64.float())
+
+
+@pytest.mark.parametrize("features,K", [("gaussian", None), ("structured", 2)])
+def test_operator_agrees_with_dense_features(features, K):
+    # apply, adjoint, right and left agree with the explicit dense G_i (structured features
+    # never materialise G except in dense()); float64 round-off only.
+    T, m, n, M, r = 3, 5, 4, 6, 2
+    op, _ = sample_instances([7, 8, 9], m, n, M, features=features, K=K)
+    G = op.dense()
+    g = torch.Generator().manual_seed(0)
+    D = torch.randn(T, m, n, generator=g, dtype=F64)
+    R = torch.randn(T, M, generator=g, dtype=F64)
+    A = torch.randn(T, r, n, generator=g, dtype=F64)
+    B = torch.randn(T, m, r, generator=g, dtype=F64)
+    tol = dict(rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(op.apply(D), torch.einsum("tkmn,tmn->tk", G, D), **tol)
+    torch.testing.assert_close(op.adjoint(R), torch.einsum("tkmn,tk->tmn", G, R), **tol)
+    torch.testing.assert_close(op.right(A), torch.einsum("tkmn,trn->tkmr", G, A), **tol)
+    torch.testing.assert_close(op.left(B), torch.einsum("tmr,tkmn->tkrn", B, G), **tol)
+    # subset picks trials; to(float32) then back rounds the stored data (G, or a and x).
+    assert torch.equal(op.subset([2, 0]).dense(), G[[2, 0]])
+    assert torch.equal(op.subset(torch.tensor([False, True, False])).dense(), G[1:2])
+    back = op.to(torch.float32).to(F64)
+    if features == "gaussian":
+        assert torch.equal(back.dense(), G.float().double())
+    else:
+        assert torch.equal(back.a, op.a.float().double()) and torch.equal(back.x, op.x.float().double())
+
+
+def test_structured_equals_dense_gaussian_operator_on_same_G():
+    # The structured operator and a dense operator built from its G give the same solver run.
+    op_s, y = sample_instances([3, 4], 4, 4, 6, features="structured", K=2)
+    op_d = GaussianFeatures(op_s.dense().transpose(1, 2))
+    starts = random_starts([11, 12], 4, 4, 1)
+    res_s = levenberg_marquardt(op_s, y, 1, starts)
+    res_d = levenberg_marquardt(op_d, y, 1, starts)
+    assert res_s.success.tolist() == res_d.success.tolist()
+
+
+# ----------------------------------------------------------------------------- LM: theorems
+
+@pytest.mark.parametrize("m,n,r,M", [(6, 6, 1, 14), (5, 7, 2, 21), (6, 6, 2, 24)])
+def test_no_success_below_dimension_count(m, n, r, M):
+    # rho = r (m + n - r) / M < 1: the rank-r set's image has dimension < M, so a generic
+    # instance has no rank-r solution and no trial may be certified (THEORY.md, section 2).
+    assert rho(m, n, r, M) < 1
+    out = run_trials("lm", (m, n, r, M), range(24), global_seed=SEED, restarts=2)
+    assert successes(out) == 0
+    assert all(o["best_rel_residual"] > 1e-6 for o in out)
+
+
+@pytest.mark.parametrize("m,n,r,M", [(6, 6, 2, 12), (4, 8, 1, 8), (6, 6, 1, 6), (3, 9, 2, 18)])
+def test_success_when_linear_in_one_factor(m, n, r, M):
+    # r max(m, n) >= M: with A generic, calA(B A) = y is a consistent linear system in B, so
+    # every trial is solvable, and the solver certifies every one with its first start (E2 = 1).
+    assert r * max(m, n) >= M
+    out = run_trials("lm", (m, n, r, M), range(24), global_seed=SEED, restarts=1)
+    assert successes(out, restarts=1) == 24
+    assert all(o["restart_success"] == [True] for o in out)
+
+
+def test_certified_success_really_interpolates_with_rank_r():
+    # A certified success is an interpolant: the float64 residual of Delta = B A, computed here
+    # from the dense features by a separate route, is <= 1e-10 ||y||, and rank(Delta) <= r
+    # (singular values beyond r vanish to round-off relative to the largest).
+    m, n, r, M = 6, 5, 2, 16
+    seeds = list(range(10))
+    op, y = sample_instances(seeds, m, n, M)
+    res = levenberg_marquardt(op, y, r, random_starts([s + 100 for s in seeds], m, n, r))
+    assert bool(res.success.any())
+    delta = res.B @ res.A
+    resid = torch.einsum("tkmn,tmn->tk", op.dense(), delta) - y
+    rel = resid.norm(dim=1) / y.norm(dim=1)
+    ok = res.success
+    assert bool((rel[ok] <= CERTIFY_RTOL).all())
+    torch.testing.assert_close(rel, res.rel_residual, rtol=0, atol=1e-13)
+    sv = torch.linalg.svdvals(delta[ok])
+    assert bool((sv[:, r:] <= 1e-12 * sv[:, :1]).all())
+    assert bool((torch.linalg.matrix_rank(delta[ok]) <= r).all())
+    # a failure is not certified
+    assert bool((res.rel_residual[~ok] > CERTIFY_RTOL).all())
+
+
+def test_certify_uses_float64():
+    # certify casts float32 inputs to float64 exactly and returns float64.
+    op, y = sample_instances([0], 3, 3, 2, dtype="float32")
+    B, A = torch.zeros(1, 3, 1), torch.zeros(1, 1, 3)
+    rel = certify(op, y, B, A)
+    assert rel.dtype == F64 and rel.item() == 1.0
+
+
+# ----------------------------------------------------------------------------- determinism
+
+def test_batched_equals_unbatched():
+    # Outcomes do not depend on batching: at rho = 1 (where trials succeed and fail, and
+    # restarts matter) batch sizes 1, 5 and 40 give identical restart outcomes and iteration
+    # counts; residuals agree to 1e-13 absolute (certified ones are round-off sized) and 1e-10
+    # relative (failed ones), far below any threshold used downstream.
+    cell = (6, 6, 2, 20)
+    assert rho(*cell) == 1
+    trials = list(range(12))
+    runs = [run_trials("lm", cell, trials, global_seed=SEED, restarts=3, batch_size=b)
+            for b in (1, 5, 40)]
+    assert 0 < successes(runs[0], 1) < len(trials)
+    for other in runs[1:]:
+        for a, b in zip(runs[0], other):
+            for key in ("trial", "seed", "restart_success", "first_success", "iterations", "nonfinite"):
+                assert a[key] == b[key]
+            assert math.isclose(a["best_rel_residual"], b["best_rel_residual"], rel_tol=1e-10,
+                                abs_tol=1e-13)
+
+
+def test_split_trials_equal_one_call():
+    # Splitting the trial indices over calls (as ranks would) gives the same outcomes.
+    cell = (5, 5, 1, 9)
+    whole = run_trials("lm", cell, range(10), global_seed=SEED, restarts=2)
+    parts = run_trials("lm", cell, [7, 8, 9], global_seed=SEED, restarts=2) + \
+        run_trials("lm", cell, range(7), global_seed=SEED, restarts=2)
+    by_trial = {o["trial"]: o for o in parts}
+    for o in whole:
+        assert o["first_success"] == by_trial[o["trial"]]["first_success"]
+        assert o["iterations"] == by_trial[o["trial"]]["iterations"]
+
+
+def test_same_seed_same_counts():
+    # The same global seed gives the same counts (and outcomes); another seed other instances.
+    cell = (6, 6, 1, 11)
+    a = run_trials("lm", cell, range(16), global_seed=5, restarts=2)
+    b = run_trials("lm", cell, range(16), global_seed=5, restarts=2)
+    c = run_trials("lm", cell, range(16), global_seed=6, restarts=2)
+    assert a == b
+    assert [o["seed"] for o in a] != [o["seed"] for o in c]
+    rec_a = run_trials("recipe", cell, range(4), global_seed=5, budgets=[10, 50])
+    rec_b = run_trials("recipe", cell, range(4), global_seed=5, budgets=[10, 50])
+    assert rec_a == rec_b
+
+
+@pytest.mark.parametrize("cell", [(6, 6, 2, 24), (6, 6, 2, 14), (5, 7, 1, 7)])
+def test_float32_path_same_certified_outcomes(cell):
+    # Iterating in float32 (then float64 polishing and certification) gives the same certified
+    # outcome per trial as float64, on cells away from the transition (rho = 0.83, 1.43, 1.57).
+    kw = dict(global_seed=SEED, restarts=1)
+    o64 = run_trials("lm", cell, range(16), dtype="float64", **kw)
+    o32 = run_trials("lm", cell, range(16), dtype="float32", **kw)
+    assert [o["restart_success"] for o in o32] == [o["restart_success"] for o in o64]
+    for o in o32:
+        if o["first_success"] is not None:
+            assert o["best_rel_residual"] <= CERTIFY_RTOL
+
+
+def test_outcome_schema_is_json():
+    # Outcomes are JSON-serialisable dicts with the documented keys.
+    import json
+
+    lm = run_trials("lm", (4, 4, 1, 5), [3], global_seed=0, restarts=2)[0]
+    assert set(lm) == {"trial", "seed", "restart_success", "first_success", "best_rel_residual",
+                       "iterations", "nonfinite"}
+    rec = run_trials("recipe", (4, 4, 1, 5), [3], global_seed=0, budgets=[1, 5])[0]
+    assert set(rec) == {"trial", "seed", "rel_residual_at", "nonfinite"}
+    assert json.loads(json.dumps([lm, rec], allow_nan=False)) == [lm, rec]
+
+
+# ----------------------------------------------------------------------------- recipe
+
+def test_recipe_residuals_nonincreasing_over_budgets():
+    # On an easy well-posed cell (rho = 2.2), the recipe's recorded residual does not increase
+    # with the budget (the 1/L step is a descent step), starts at 1 (B = 0), and gets small.
+    cell = (6, 6, 2, 9)
+    budgets = [0, 10, 100, 1000, 3000]
+    out = run_trials("recipe", cell, range(12), global_seed=SEED, budgets=budgets)
+    for o in out:
+        vals = [o["rel_residual_at"][str(b)] for b in budgets]
+        assert vals[0] == pytest.approx(1.0, abs=1e-15)
+        assert all(b <= a * (1 + 1e-12) for a, b in zip(vals, vals[1:]))
+        assert not o["nonfinite"]
+    assert sum(o["rel_residual_at"]["3000"] <= 1e-6 for o in out) >= 10
+
+
+def test_recipe_batched_equals_unbatched():
+    # The recipe's residuals do not depend on the batch (tolerance as for LM).
+    cell = (5, 5, 1, 6)
+    a = run_trials("recipe", cell, range(6), global_seed=1, budgets=[10, 200], batch_size=1)
+    b = run_trials("recipe", cell, range(6), global_seed=1, budgets=[10, 200], batch_size=6)
+    for x, z in zip(a, b):
+        for k in ("10", "200"):
+            assert math.isclose(x["rel_residual_at"][k], z["rel_residual_at"][k], rel_tol=1e-10,
+                                abs_tol=1e-13)
+
+
+def test_recipe_first_step_moves_only_B():
+    # With B = 0 the gradient in A vanishes: after one step A is unchanged (checked through
+    # the residual: one step equals the closed form with A fixed).
+    op, y = sample_instances([4], 4, 4, 5)
+    A0 = recipe_init([9], 4, 1)
+    res = lora_recipe(op, y, 1, [0, 1], A0=A0)
+    assert res.rel_residual_at[0, 1] < res.rel_residual_at[0, 0] == 1.0
+
+
+# ----------------------------------------------------------------------------- bad input
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(estimand="E9"), "estimand must be one of"),
+    (dict(cell=(4, 4, 5, 3)), "r must satisfy"),
+    (dict(cell=(4, 0, 1, 3)), "n must be a positive integer, got 0"),
+    (dict(features="relu"), "features must be 'gaussian' or 'structured', got 'relu'"),
+    (dict(features="structured", K=None), "K must be given"),
+    (dict(dtype="float16"), "dtype must be float32 or float64, got 'float16'"),
+    (dict(restarts=0), "restarts must be a positive integer, got 0"),
+    (dict(trial_indices=[-1]), "trial_indices must hold non-negative integers, got -1"),
+    (dict(batch_size=0), "batch_size must be a positive integer, got 0"),
+    (dict(estimand="recipe", budgets=[10, 5]), "budgets must be strictly increasing"),
+])
+def test_bad_input_names_argument_and_value(kwargs, message):
+    # Bad input raises InvalidArgument whose message names the argument and the value.
+    args = dict(estimand="lm", cell=(4, 4, 1, 3), trial_indices=[0], global_seed=0)
+    args.update(kwargs)
+    estimand, cell, trials = args.pop("estimand"), args.pop("cell"), args.pop("trial_indices")
+    with pytest.raises(InvalidArgument, match=message.replace("(", r"\(").replace(")", r"\)")):
+        run_trials(estimand, cell, trials, **args)
+
+
+def test_config_checks():
+    # Solver settings are checked when built.
+    with pytest.raises(InvalidArgument, match="lam_down"):
+        LMConfig(lam_down=2.0)
+    with pytest.raises(InvalidArgument, match="stall_window must be a positive integer, got 0"):
+        LMConfig(stall_window=0)
+
+
+def test_auto_batch_size_is_bounded():
+    # The automatic batch size is at least 1 and at most the CPU cap.
+    assert 1 <= auto_batch_size((64, 64, 2, 187)) <= 1024
+    assert check_cell((2, 2, 1, 1)) == (2, 2, 1, 1)
+
+
+# ----------------------------------------------------------------------------- heavier / GPU
+
+@pytest.mark.slow
+def test_transition_sits_near_rho_one_at_16x16():
+    # (slow) At 16 x 16, r = 2: E1 with 4 restarts succeeds for every trial at rho >= 1.2 and
+    # for none at rho <= 0.9 (a sanity check of the engine, not an estimate of C*).
+    for M, expect in ((50, 1.0), (67, 0.0)):
+        out = run_trials("lm", (16, 16, 2, M), range(100), global_seed=SEED, restarts=4)
+        assert successes(out) / 100 == expect
+
+
+@pytest.mark.slow
+def test_structured_rank_of_targets_decides_existence():
+    # (slow) Structured features with K <= m, N <= n: an interpolant of rank r exists iff
+    # rank(Y) = min(K, N) <= r (THEORY.md R3); with K = 2, N = 3: rank 2 succeeds, rank 1 fails.
+    cell2 = (6, 6, 2, 6)
+    cell1 = (6, 6, 1, 6)
+    ok = run_trials("lm", cell2, range(20), global_seed=SEED, features="structured", K=2, restarts=3)
+    no = run_trials("lm", cell1, range(20), global_seed=SEED, features="structured", K=2, restarts=3)
+    assert successes(ok) == 20 and successes(no) == 0
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_cuda_matches_cpu_on_cpu_drawn_instances(dtype):
+    # On a GPU, with instances and starts drawn on the CPU, the certified outcomes equal the
+    # CPU's (the arithmetic differs only by round-off).
+    cell = (8, 8, 2, 20)
+    kw = dict(global_seed=SEED, restarts=2, dtype=dtype, sample_device="cpu")
+    cpu = run_trials("lm", cell, range(32), device="cpu", **kw)
+    gpu = run_trials("lm", cell, range(32), device="cuda", **kw)
+    assert [o["first_success"] for o in gpu] == [o["first_success"] for o in cpu]
