@@ -17,9 +17,9 @@ from pathlib import Path
 
 from proofs.validation import InvalidArgument, require_positive_int
 
-DEFAULT_SIZES = "6x6,8x8"
+DEFAULT_SIZES = "6x6,8x8,12x12,16x16"
 DEFAULT_RANKS = "1,2"
-DEFAULT_RHO = "0.9,1,1.05,1.1,1.2,1.35,1.5,1.75,2"
+DEFAULT_RHO = "0.9,0.95,1,1.05,1.1,1.2,1.35,1.5,2"
 
 
 def _int_list(name: str, text: str) -> list[int]:
@@ -43,7 +43,9 @@ def _sizes(text: str) -> list[tuple[int, int]]:
         match = re.fullmatch(r"(\d+)[xX](\d+)", p)
         if not match:
             raise InvalidArgument(f"--sizes entries must look like MxN (e.g. 16x64), got {p!r}")
-        m, n = (require_positive_int("--sizes", int(g)) for g in match.groups())
+        m, n = (int(g) for g in match.groups())
+        if m < 1 or n < 1:  # name the entry as typed, not just the bad number
+            raise InvalidArgument(f"--sizes entries must have positive m and n, got {p!r}")
         out.append((m, n))
     return out
 
@@ -73,7 +75,7 @@ def _float_list(name: str, text: str, positive: bool = True) -> list[float]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.set_defaults(allow_abbrev=False)
+    parser.allow_abbrev = False  # set_defaults(allow_abbrev=...) only added a namespace entry
     a = parser.add_argument
     a("--estimand", default="lm", choices=("lm", "recipe"),
       help="lm: Levenberg-Marquardt with restarts, serves E1 (existence) and E2 (one start); "
@@ -87,7 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--features", default="gaussian", choices=("gaussian", "structured"),
       help="Gaussian-iid features, or structured last-layer features G_ik = a_k x_i^T")
     a("--K", default=None, help="outputs per example (structured features only)")
-    a("--trials", default="40", help="trials per grid cell (default %(default)s)")
+    a("--trials", default="200", help="trials per grid cell (default %(default)s)")
     a("--restarts", default="3", help="random starts per trial for lm (E1 is reported for 1..restarts)")
     a("--max-iters", default="200", help="Levenberg-Marquardt iterations per start")
     a("--budgets", default="100,1000", help="recipe: step counts T at which the residual is recorded")
@@ -123,7 +125,8 @@ def build_experiment(args):
     if args.kn is not None:
         grid = {"kn_values": _int_list("kn", args.kn)}
     else:
-        grid = {"rho_grid": _float_list("rho", args.rho or DEFAULT_RHO)}
+        # an explicitly empty --rho "" is an error, not the default grid
+        grid = {"rho_grid": _float_list("rho", DEFAULT_RHO if args.rho is None else args.rho)}
     K = None
     if args.K is not None:
         K = _int_list("K", args.K)[0]
@@ -213,7 +216,8 @@ def _summarise_only(args) -> int:
     record = next((c for c in candidates if c.exists()), None)
     if record is None:
         raise InvalidArgument(f"--summarise {str(folder)!r} holds no record.jsonl or record.jsonl.gz")
-    experiment = Experiment.from_spec(read_record(record).spec)
+    # eps levels are analysis settings, not part of the record: they come from --eps
+    experiment = Experiment.from_spec(read_record(record).spec, eps_levels=_float_list("eps", args.eps))
     summary = summarise(experiment, load_outcomes(record), n_boot=_nonneg("bootstrap", args.bootstrap))
     write_json_atomic(folder / "summary.json", summary)
     if not args.no_plot:
@@ -233,6 +237,9 @@ def run(args) -> int:
     experiment = build_experiment(args)
     out = Path(args.out or f"runs/cstar-{experiment.estimand}")
     record = out / "record.jsonl"
+    if (out / "record.jsonl.gz").exists():  # else a fresh record.jsonl would start beside it
+        raise InvalidArgument(f"--out {str(out)!r} holds a compressed record (record.jsonl.gz), "
+                              "which is read-only: gunzip it to resume, or use --summarise")
     if record.exists() and not args.resume:
         raise InvalidArgument(f"--out {str(out)!r} already holds a record; pass --resume to continue "
                               "it or choose another --out (finished trials are never overwritten)")

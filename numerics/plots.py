@@ -24,17 +24,19 @@ Examples
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from scipy import special
 
 from proofs.validation import InvalidArgument
 
-__all__ = ["default_variant", "phase_transition_figure", "finite_size_figure", "save_figure",
-           "plot_summary"]
+__all__ = ["default_variant", "phase_transition_figure", "finite_size_figure", "trend_figure",
+           "save_figure", "plot_summary"]
 
 _CLAIM_STYLE = {"color": "crimson", "linestyle": "--", "linewidth": 1.2}
 _ONE_STYLE = {"color": "0.35", "linestyle": ":", "linewidth": 1.2}
@@ -48,20 +50,30 @@ def _check_summary(summary) -> dict:
 
 
 def default_variant(summary: dict) -> str:
-    """The headline estimand variant: E1 with the most restarts, or E3 at the largest budget.
+    """The headline estimand variant: E1 with the most restarts, or E3 at the largest budget
+    (and, at that budget, the loosest ``eps``); otherwise the last name.
+
+    Names are parsed, not sorted as strings (``"T=3000"`` sorts after ``"T=10000"``).
 
     >>> default_variant({"estimands": {"E2": {}, "E1[k=1]": {}, "E1[k=4]": {}}})
     'E1[k=4]'
-    >>> default_variant({"estimands": {"E3[T=10,eps=0.001]": {}, "E3[T=100,eps=0.001]": {}}})
-    'E3[T=100,eps=0.001]'
+    >>> default_variant({"estimands": {"E3[T=10000,eps=1e-06]": {}, "E3[T=10000,eps=0.001]": {},
+    ...                                "E3[T=3000,eps=0.001]": {}}})
+    'E3[T=10000,eps=0.001]'
     """
     names = list(_check_summary(summary)["estimands"])
     if not names:
         raise InvalidArgument("summary has no estimands")
-    e1 = [n for n in names if n.startswith("E1[")]
+    e1 = [n for n in names if re.fullmatch(r"E1\[k=\d+\]", n)]
     if e1:
         return max(e1, key=lambda n: int(n[len("E1[k="):-1]))
+    e3 = [m for m in map(_E3_NAME.fullmatch, names) if m]
+    if e3:
+        return max(e3, key=lambda m: (int(m["T"]), float(m["eps"])))[0]
     return names[-1]
+
+
+_E3_NAME = re.compile(r"E3\[T=(?P<T>\d+),eps=(?P<eps>[^\]]+)\]")
 
 
 def _variant(summary, variant):
@@ -143,52 +155,318 @@ def phase_transition_figure(summary: dict, variant: str | None = None) -> Figure
     return fig
 
 
+def _size_entries(est: dict) -> dict:
+    return {(s["m"], s["n"], s["r"]): s for s in est.get("sizes", [])}
+
+
+def _finite(x) -> bool:
+    return x is not None and np.isfinite(x)
+
+
+def _glm_point(size: dict, p: float):
+    """``(rho, lo, hi)`` of the GLM's C*(p) at one size, or None where the fit is missing,
+    degenerate or not finite (``lo``/``hi`` may be None: no finite profile side)."""
+    fit = size.get("fit")
+    if not fit or fit.get("degenerate"):
+        return None
+    pt = next((q for q in fit.get("points", []) if abs(q["p"] - p) < 1e-12), None)
+    if pt is None or not _finite(pt.get("rho")):
+        return None
+    lo, hi = pt.get("profile") or (None, None)
+    return pt["rho"], lo if _finite(lo) else None, hi if _finite(hi) else None
+
+
+def _bracket(size: dict, p: float):
+    """The model-free grid bracket ``(lo, hi)`` of C*(p) at one size (sides may be None)."""
+    br = next((b["bracket"] for b in size.get("brackets", []) if abs(b["p"] - p) < 1e-12),
+              [None, None])
+    return tuple(v if _finite(v) else None for v in br)
+
+
+def _best_scaling(fs):
+    """The finite-size fit the verdict uses (:meth:`numerics.estimate.FiniteSizeFit.best`): free
+    ``nu`` with a degree of freedom left, else ``nu = 1``."""
+    if not fs:
+        return None
+    free = fs.get("free")
+    return free if free and (free.get("df") or 0) >= 1 else fs.get("fixed_nu1")
+
+
+def _reference_lines(ax, summary, horizontal=True) -> None:
+    claim = _claim(summary)
+    line = ax.axhline if horizontal else ax.axvline
+    line(claim, label=f"claimed C* = {claim:g}", **_CLAIM_STYLE)
+    line(1.0, label="1 = dimension count (necessary)", **_ONE_STYLE)
+
+
+def _padded(values, pad=0.08):
+    lo, hi = min(values), max(values)
+    span = max(hi - lo, 0.05)
+    return lo - pad * span, hi + pad * span
+
+
+def _draw_bracket(ax, x, lo, hi, ylim, color, **kw):
+    """A vertical interval ``(lo, hi]`` at ``x``; a missing side runs to the axis edge and ends
+    in an open triangle pointing that way."""
+    if lo is None and hi is None:
+        return
+    y0 = ylim[0] if lo is None else lo
+    y1 = ylim[1] if hi is None else hi
+    ax.plot([x, x], [y0, y1], color=color, linewidth=2.2, solid_capstyle="butt", **kw)
+    for end, open_marker in ((lo, "v"), (hi, "^")):
+        if end is None:
+            y = ylim[0] if open_marker == "v" else ylim[1]
+            ax.plot([x], [y], marker=open_marker, ms=6, color=color, mfc="white", clip_on=False)
+        else:
+            ax.plot([x], [end], marker="_", ms=9, mew=2.0, color=color)
+
+
 def finite_size_figure(summary: dict, variant: str | None = None, p: float = 0.5) -> Figure:
-    """Transitions ``C*(p)`` against ``1/n`` (``n = min(m, n)``) per (rank, aspect), with the
-    free-``nu`` and ``nu = 1`` fits extrapolated to ``1/n = 0`` and the interval of
-    ``rho_inf`` there; a horizontal line at the claimed C*.
+    """The transition ``C*(p)`` against ``1/n`` (``n = min(m, n)``), one panel per (rank, aspect).
+
+    Each panel draws, per size, the model-free grid bracket ``(lo, hi]`` (Wilson, from
+    ``brackets_by_size``; a side the data cannot fix runs to the axis edge and ends in an open
+    triangle), the GLM estimate with its 95% profile interval where the fit is finite (beside
+    the bracket), and the finite-size fits ``rho_inf + a n^(-1/nu)`` (free ``nu`` solid,
+    ``nu = 1`` dotted) with the interval of ``rho_inf`` at ``1/n = 0`` where a fit exists.
+    Horizontal lines mark the claimed C* (1.35) and the dimension count 1. All panels share the
+    y axis.
+
+    Parameters
+    ----------
+    summary : dict
+        From :func:`numerics.sweep.summarise`.
+    variant : str, optional
+        Estimand variant; default :func:`default_variant`.
+    p : float
+        The level, one of the summary's ``p_levels``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
 
     Examples
     --------
     >>> s = {"estimands": {"E2": {"finite_size": []}}}
     >>> finite_size_figure(s, "E2").axes[0].get_xlabel()
     '1 / min(m, n)'
+    >>> size = {"m": 8, "n": 8, "r": 1, "fit": {"degenerate": True},
+    ...         "brackets": [{"p": 0.5, "bracket": [0.98, 1.0]}]}
+    >>> item = {"r": 1, "aspect": "1:1", "p": 0.5, "fit": None,
+    ...         "brackets_by_size": [{"m": 8, "n": 8, "bracket": [0.98, 1.0]},
+    ...                              {"m": 16, "n": 16, "bracket": [0.99, None]}]}
+    >>> s = {"estimands": {"E2": {"sizes": [size], "finite_size": [item]}}}
+    >>> [ax.get_title().splitlines()[0] for ax in finite_size_figure(s, "E2").axes]
+    ['r=1, aspect 1:1']
     """
     name, est = _variant(summary, variant)
-    fig = Figure(figsize=(9.0, 4.4), layout="constrained")
+    items = [it for it in est.get("finite_size", []) if abs(it["p"] - p) < 1e-12]
+    ranks = sorted({it["r"] for it in items})
+    aspects = list(dict.fromkeys(it["aspect"] for it in items))
+    ncols, nrows = max(len(ranks), 1), max(len(aspects), 1)
+    fig = Figure(figsize=(2.9 * ncols + 3.2, 2.6 * nrows + 0.7), layout="constrained")
     FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    items = [it for it in est.get("finite_size", []) if abs(it["p"] - p) < 1e-12 and it.get("fit")]
-    for i, item in enumerate(items):
-        color = f"C{i % 10}"
-        fs = item["fit"]
-        n = np.array(fs["sizes"], dtype=float)
-        y = np.array(fs["rho_c"])
-        e = np.array(fs["stderr"])
-        z = float(special.ndtri(0.5 + fs.get("confidence", 0.95) / 2))
-        ax.errorbar(1 / n, y, yerr=z * e, fmt="o", color=color, capsize=2,
-                    label=f"r={item['r']}, aspect {item['aspect']}")
-        x = np.linspace(0, 1 / n.min(), 200)
-        for key, style in (("free", "-"), ("fixed_nu1", ":")):
-            f = fs.get(key)
-            if not f or f.get("rho_inf") is None or f.get("nu") is None:
-                continue
-            ax.plot(x, f["rho_inf"] + f["a"] * x ** (1 / f["nu"]), style, color=color,
-                    linewidth=1.1)
-        best = fs.get("free") or fs.get("fixed_nu1")
-        if best and None not in best["interval"]:
-            lo, hi = best["interval"]
-            ax.errorbar([0.0], [best["rho_inf"]], yerr=[[best["rho_inf"] - lo],
-                                                        [hi - best["rho_inf"]]],
-                        fmt="s", color=color, capsize=3)
+    if not items:
+        ax = fig.add_subplot()
+        ax.set_xlabel("1 / min(m, n)")
+        ax.set_ylabel(f"C*({p:g})")
+        ax.text(0.5, 0.5, "no finite-size data", ha="center", va="center", transform=ax.transAxes)
+        return fig
+    sizes = _size_entries(est)
     claim = _claim(summary)
-    ax.axhline(claim, label=f"claimed C* = {claim:g}", **_CLAIM_STYLE)
-    ax.set_xlabel("1 / min(m, n)")
-    ax.set_ylabel(f"C*({p:g})")
-    ax.set_xlim(left=-0.005)
-    ax.set_title(f"Finite-size extrapolation, {name} (solid: free nu, dotted: nu = 1)")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    ax.grid(alpha=0.3)
+    # One y range for all panels: every finite bracket side, GLM point and profile, 1 and 1.35.
+    ys = [1.0, claim]
+    for it in items:
+        for b in it.get("brackets_by_size", []):
+            ys += [v for v in b["bracket"] if _finite(v)]
+    for s in sizes.values():
+        g = _glm_point(s, p)
+        if g:
+            ys += [v for v in g if v is not None]
+    for it in items:  # the extrapolated point itself, not its (possibly huge) interval
+        best = _best_scaling(it.get("fit"))
+        if best and _finite(best.get("rho_inf")) and all(_finite(v) for v in best["interval"]):
+            ys.append(best["rho_inf"])
+    ylim = _padded(ys)
+    inv = [1 / min(b["m"], b["n"]) for it in items for b in it.get("brackets_by_size", [])]
+    ticks = {1 / n_: str(n_) for n_ in sorted({min(b["m"], b["n"]) for it in items
+                                               for b in it.get("brackets_by_size", [])})}
+    xmax = max(inv) if inv else 0.125
+    dx = 0.025 * xmax
+    axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
+    for it in items:
+        ax = axes[aspects.index(it["aspect"])][ranks.index(it["r"])]
+        for b in it.get("brackets_by_size", []):
+            x = 1 / min(b["m"], b["n"])
+            _draw_bracket(ax, x - dx, *(v if _finite(v) else None for v in b["bracket"]), ylim, "C0")
+            g = _glm_point(sizes.get((b["m"], b["n"], it["r"]), {}), p)
+            if g:
+                rho, lo, hi = g
+                err = [[rho - lo if lo is not None else 0.0], [hi - rho if hi is not None else 0.0]]
+                ax.errorbar([x + dx], [rho], yerr=err, fmt="o", ms=4, color="C1", capsize=2)
+        fs = it.get("fit")
+        if fs:
+            grid = np.linspace(0, xmax * 1.05, 200)
+            for key, style in (("free", "-"), ("fixed_nu1", ":")):
+                f = fs.get(key)
+                if f and _finite(f.get("rho_inf")) and _finite(f.get("nu")) and _finite(f.get("a")):
+                    ax.plot(grid, f["rho_inf"] + f["a"] * grid ** (1 / f["nu"]), style, color="C2",
+                            linewidth=1.2)
+            best = _best_scaling(fs)
+            if best and _finite(best.get("rho_inf")) and all(_finite(v) for v in best["interval"]):
+                lo, hi = best["interval"]
+                ax.errorbar([0.0], [best["rho_inf"]], yerr=[[best["rho_inf"] - lo],
+                                                          [hi - best["rho_inf"]]],
+                            fmt="s", ms=5, color="C2", capsize=3, clip_on=True)
+        _reference_lines(ax, summary)
+        ax.set_title(f"r={it['r']}, aspect {it['aspect']}"
+                     + ("" if fs else "\n(no finite-size fit: < 2 sizes with a finite GLM)"),
+                     fontsize=9 if fs else 8)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_xticks([0.0, *ticks], ["inf", *ticks.values()])
+    for ax in axes.flat:
+        ax.tick_params(axis="x", labelsize=7, labelrotation=90)
+    for ax in axes[-1]:
+        ax.set_xlabel("1 / min(m, n)   (ticks: min(m, n))")
+    for row in axes:
+        row[0].set_ylabel(f"C*({p:g})")
+    for ax in axes.flat:
+        if not ax.has_data():
+            ax.set_visible(False)
+    axes[0][0].set_xlim(-0.08 * xmax, 1.08 * xmax)
+    axes[0][0].set_ylim(*ylim)
+    handles = [
+        Line2D([], [], color="C0", linewidth=2.2, marker="_", ms=9, mew=2,
+               label="grid bracket (lo, hi], Wilson 95%"),
+        Line2D([], [], color="C0", linestyle="none", marker="^", mfc="white",
+               label="open side: no grid cell fixes it"),
+        Line2D([], [], color="C1", marker="o", ms=4, linestyle="none",
+               label="GLM C*, 95% profile (finite fits only)"),
+        Line2D([], [], color="C2", linestyle="-", label="finite-size fit, free nu"),
+        Line2D([], [], color="C2", linestyle=":", label="finite-size fit, nu = 1"),
+        Line2D([], [], color="C2", marker="s", linestyle="none", label="rho_inf, 95% interval"),
+        Line2D([], [], label=f"claimed C* = {claim:g}", **_CLAIM_STYLE),
+        Line2D([], [], label="1 = dimension count", **_ONE_STYLE),
+    ]
+    fig.legend(handles=handles, loc="outside right upper", fontsize=7, frameon=False)
+    fig.suptitle(f"Finite-size picture of C*({p:g}), {name}", fontsize=10)
+    return fig
+
+
+def trend_figure(summary: dict, p: float = 0.5) -> Figure:
+    """``C*(p)`` against the number of restarts ``k`` (E1) or the budget ``T`` (E3, log axis),
+    one line per size, one panel per rank (one line style per ``eps`` for E3).
+
+    A point is the GLM estimate with its 95% profile interval (filled marker) where the fit is
+    finite, otherwise the midpoint of the model-free grid bracket with the bracket as its bar
+    (open marker); a bracket open on one side is drawn at its finite side as an open triangle
+    pointing to where the transition lies. Points of different sizes are spread slightly along
+    x so that they do not hide each other. The y axis covers the points, 1, 1.35 and the bars
+    inside the rho grid; a profile side beyond the grid (an extrapolation) runs off the axis.
+
+    Parameters
+    ----------
+    summary : dict
+        From :func:`numerics.sweep.summarise` (its ``trends`` and ``estimands``).
+    p : float
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> size = {"m": 8, "n": 8, "r": 1, "fit": {"degenerate": True},
+    ...         "brackets": [{"p": 0.5, "bracket": [0.98, 1.0]}]}
+    >>> s = {"estimands": {"E1[k=1]": {"sizes": [size]}, "E1[k=2]": {"sizes": [size]}},
+    ...      "trends": [{"axis": "restarts k", "m": 8, "n": 8, "r": 1, "p": 0.5, "points": [
+    ...          {"x": 1, "variant": "E1[k=1]"}, {"x": 2, "variant": "E1[k=2]"}]}]}
+    >>> fig = trend_figure(s)
+    >>> fig.axes[0].get_xlabel(), fig.axes[0].get_xscale()
+    ('restarts k', 'linear')
+    """
+    summary = _check_summary(summary)
+    trends = [t for t in summary.get("trends", []) if abs(t["p"] - p) < 1e-12]
+    ranks = sorted({t["r"] for t in trends})
+    fig = Figure(figsize=(3.6 * max(len(ranks), 1) + 3.4, 4.0), layout="constrained")
+    FigureCanvasAgg(fig)
+    if not trends:
+        ax = fig.add_subplot()
+        ax.text(0.5, 0.5, "no trend in this summary", ha="center", va="center",
+                transform=ax.transAxes)
+        return fig
+    axis = trends[0]["axis"]
+    log_x = axis.startswith("budget")
+    size_keys = list(dict.fromkeys((t["m"], t["n"]) for t in trends))
+    eps_levels = list(dict.fromkeys(t.get("eps") for t in trends))
+    styles = ["-", "--", ":", "-."]
+    axes = fig.subplots(1, len(ranks), sharey=True, squeeze=False)[0]
+    claim = _claim(summary)
+    ys = [1.0, claim]
+    # A profile side beyond the rho grid is an extrapolation: it may run off the axis.
+    grid_max = max((summary.get("experiment") or {}).get("rho_grid") or [np.inf])
+    for t in trends:
+        ax = axes[ranks.index(t["r"])]
+        j = size_keys.index((t["m"], t["n"]))
+        color = f"C{j % 10}"
+        style = styles[eps_levels.index(t.get("eps")) % len(styles)]
+        shift = (j - (len(size_keys) - 1) / 2) / max(len(size_keys), 1)
+        line_x, line_y = [], []
+        for pt in t["points"]:
+            x = pt["x"] * 10 ** (0.08 * shift) if log_x else pt["x"] + 0.3 * shift
+            size = _size_entries(summary["estimands"].get(pt["variant"], {})).get(
+                (t["m"], t["n"], t["r"]), {})
+            g = _glm_point(size, p)
+            if g:
+                y, lo, hi = g
+                err = [[y - lo if lo is not None else 0.0], [hi - y if hi is not None else 0.0]]
+                ax.errorbar([x], [y], yerr=err, fmt="o", ms=4, color=color, capsize=2)
+                ys += [y] + [v for v in (lo, hi) if v is not None and v <= grid_max]
+            else:
+                lo, hi = _bracket(size, p)
+                if lo is None and hi is None:
+                    continue
+                if lo is not None and hi is not None:
+                    y = (lo + hi) / 2
+                    ax.errorbar([x], [y], yerr=[[y - lo], [hi - y]], fmt="o", ms=4, color=color,
+                                mfc="white", capsize=2)
+                else:
+                    y = lo if hi is None else hi
+                    ax.plot([x], [y], marker="^" if hi is None else "v", ms=6, color=color,
+                            mfc="white", linestyle="none")
+                ys += [v for v in (lo, hi) if v is not None]
+            line_x.append(x)
+            line_y.append(y)
+        ax.plot(line_x, line_y, style, color=color, linewidth=1.0, alpha=0.8)
+    ylim = _padded(ys)
+    for r, ax in zip(ranks, axes):
+        _reference_lines(ax, summary)
+        if log_x:
+            ax.set_xscale("log")
+        else:
+            ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.set_xlabel(axis)
+        ax.set_title(f"r={r}", fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylim(*ylim)
+    axes[0].set_ylabel(f"C*({p:g})")
+    handles = [Line2D([], [], color=f"C{j % 10}", marker="o", ms=4, label=f"{m}x{n}")
+               for j, (m, n) in enumerate(size_keys)]
+    if len(eps_levels) > 1:
+        handles += [Line2D([], [], color="0.3", linestyle=styles[i % len(styles)],
+                           label=f"eps = {e:g}") for i, e in enumerate(eps_levels)]
+    handles += [
+        Line2D([], [], color="0.3", marker="o", ms=4, linestyle="none",
+               label="filled: GLM C*, 95% profile bar"),
+        Line2D([], [], color="0.3", marker="o", ms=4, mfc="white", linestyle="none",
+               label="open: grid-bracket midpoint,\nbar = bracket (GLM degenerate)"),
+        Line2D([], [], color="0.3", marker="^", mfc="white", linestyle="none",
+               label="triangle: bracket open on that side"),
+        Line2D([], [], label=f"claimed C* = {claim:g}", **_CLAIM_STYLE),
+        Line2D([], [], label="1 = dimension count", **_ONE_STYLE),
+    ]
+    fig.legend(handles=handles, loc="outside right upper", fontsize=7, frameon=False)
+    fig.suptitle(f"C*({p:g}) against {axis}", fontsize=10)
     return fig
 
 
@@ -211,16 +489,18 @@ def save_figure(fig: Figure, stem) -> list[Path]:
 
 
 def plot_summary(summary: dict, stem, variant: str | None = None) -> list[Path]:
-    """Write the phase-transition figure (``stem``) and the finite-size figure
-    (``stem-finite-size``), PNG and PDF each, for one variant.
+    """Write, PNG and PDF each, the phase-transition figure (``stem``), the finite-size figure
+    (``stem-finite-size``, for ``variant``, p = 0.5) and the trend against restarts or budget
+    (``stem-trend``, p = 0.5).
 
     >>> import tempfile, os
     >>> s = {"estimands": {"E2": {"sizes": [], "finite_size": []}}}
-    >>> len(plot_summary(s, os.path.join(tempfile.mkdtemp(), "c")))
-    4
+    >>> sorted(p.name for p in plot_summary(s, os.path.join(tempfile.mkdtemp(), "c")))[::2]
+    ['c-finite-size.pdf', 'c-trend.pdf', 'c.pdf']
     """
     stem = Path(stem)
     paths = save_figure(phase_transition_figure(summary, variant), stem)
     paths += save_figure(finite_size_figure(summary, variant),
                          stem.with_name(stem.name + "-finite-size"))
+    paths += save_figure(trend_figure(summary), stem.with_name(stem.name + "-trend"))
     return paths

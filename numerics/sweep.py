@@ -715,8 +715,10 @@ def summarise(experiment: Experiment, outcomes: Mapping, *, link="logit", scale=
     >>> s = summarise(exp, run_experiment(exp, fake, os.path.join(tempfile.mkdtemp(), "r"),
     ...                                   progress=False))
     >>> est = s["estimands"]["E2"]["sizes"][0]
-    >>> est["fit"]["degenerate"], est["verdicts"][0]["position"]
-    (True, 'undetermined')
+    >>> est["fit"]["degenerate"], est["verdicts"][0]["interval_route"]
+    (True, 'grid bracket (Wilson)')
+    >>> [round(x, 3) for x in est["brackets"][0]["bracket"]]   # cells at rho = 15/13 and 15/11
+    [1.154, 1.364]
     """
     if not isinstance(experiment, Experiment):
         raise InvalidArgument(f"experiment must be an Experiment, got {experiment!r}")

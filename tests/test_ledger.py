@@ -1,0 +1,162 @@
+"""The theorem ledger (:mod:`lorank.ledger`) and the measured C* verdicts it gathers
+(:mod:`numerics.verdicts`), on synthetic summaries with a planted transition.
+
+The synthetic outcomes are made without any solver: trial ``i`` of cell ``c`` succeeds when a
+uniform draw from ``numpy.random.default_rng([m, n, r, M])`` is below the planted success
+probability ``P(rho)``. ``numerics.sweep.summarise`` then runs exactly as it does on a real
+record, so these tests cover the whole chain summary -> ``ledger_entries`` -> status.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from lorank.ledger import STATUSES, build_ledger, failures
+from numerics.records import write_json_atomic
+from numerics.sweep import Experiment, cells, summarise
+from numerics.verdicts import ledger_entries
+
+#: rho grid 0.90, 0.95, ..., 1.60 (step 0.05), two sizes of one (rank, aspect) group.
+GRID = [round(0.9 + 0.05 * i, 2) for i in range(15)]
+SIZES = [(16, 16, 1), (32, 32, 1)]
+#: 200 trials per cell: Wilson half-widths near 0.07 at p = 0.5, enough to separate 1.1 from
+#: 1.35 by a wide margin on both the GLM route and the grid-bracket route.
+TRIALS = 200
+#: Logistic slope on the log(rho) scale for the smooth transition: C*(0.95) sits at
+#: c0 * exp(logit(0.95) / SLOPE) = c0 * 1.076.
+SLOPE = 40.0
+
+
+def _planted_outcomes(experiment: Experiment, c0: float, slope: float | None) -> dict:
+    """Outcomes with success probability 1[rho > c0] (slope None: sharp) or
+    logistic(slope * (log rho - log c0)) (smooth)."""
+    out = {}
+    for c in cells(experiment):
+        if slope is None:
+            p = float(c.rho > c0)
+        else:
+            p = 1.0 / (1.0 + math.exp(-slope * (math.log(c.rho) - math.log(c0))))
+        u = np.random.default_rng([c.m, c.n, c.r, c.M]).random(experiment.trials_per_cell)
+        out[c] = [{"trial": i, "restart_success": [bool(u[i] < p)], "nonfinite": False}
+                  for i in range(experiment.trials_per_cell)]
+    return out
+
+
+def _entries_for(tmp_path, c0, slope, name="synthetic"):
+    experiment = Experiment("lm", SIZES, rho_grid=GRID, trials_per_cell=TRIALS, restarts=1)
+    summary = summarise(experiment, _planted_outcomes(experiment, c0, slope))
+    results = tmp_path / "results"
+    (results / "cstar" / name).mkdir(parents=True)
+    write_json_atomic(results / "cstar" / name / "summary.json", summary)
+    return ledger_entries(results), summary
+
+
+@pytest.mark.parametrize("slope", [None, SLOPE], ids=["sharp", "smooth"])
+def test_transition_at_1_1_contradicts_1_35(tmp_path, slope):
+    entries, _ = _entries_for(tmp_path, 1.1, slope)
+    # Property: one entry per family (E1, E2) and level p (0.5, 0.95), each with the ledger's
+    # keys, a known status and ids that start with R1.cstar. and end with the run's folder.
+    assert sorted(e["id"] for e in entries) == sorted(
+        f"R1.cstar.{f}.p{p}.synthetic" for f in ("E1", "E2") for p in ("0.5", "0.95"))
+    for e in entries:
+        assert {"id", "source", "statement", "status", "routes", "evidence"} <= set(e)
+        assert e["status"] in STATUSES
+    # Property: a transition planted at rho = 1.1 (C*(0.95) at most 1.1 * 1.076 = 1.18) puts
+    # 1.35 above every interval, so every verdict is "contradicted", saying the data are lower.
+    assert [e["status"] for e in entries] == ["contradicted"] * 4
+    assert all("lower than 1.35" in e["statement"] for e in entries)
+    # Property: the monte-carlo route answers False (not None) for a contradiction.
+    assert all(e["routes"][0]["name"] == "monte-carlo" and e["routes"][0]["answer"] is False
+               for e in entries)
+    # Property: the evidence is the summary file, relative to the folder holding results/.
+    assert {e["evidence"] for e in entries} == {"results/cstar/synthetic/summary.json"}
+    # Property: measured verdicts never count as failures of the tool (expected is None).
+    assert all(e["expected"] is None for e in entries) and failures(entries) == []
+
+
+def test_sharp_transition_at_1_35_is_supported(tmp_path):
+    entries, _ = _entries_for(tmp_path, 1.35, None)
+    # Property: a sharp step planted at 1.35 gives grid brackets around 1.35 at every level,
+    # so no verdict is "contradicted" (and with this grid all are "supported").
+    assert all(e["status"] != "contradicted" for e in entries)
+    assert all(e["status"] in ("supported", "open") for e in entries)
+    assert all(e["routes"][0]["answer"] in (True, None) for e in entries)
+
+
+def test_smooth_transition_at_1_35_median_never_contradicted(tmp_path):
+    entries, summary = _entries_for(tmp_path, 1.35, SLOPE)
+    by_p = {level: [e for e in entries if f".{level}." in e["id"]] for level in ("p0.5", "p0.95")}
+    # Property: with P(rho) = logistic(SLOPE log(rho / 1.35)), C*(0.5) = 1.35 exactly, so the
+    # p = 0.5 verdicts are supported or open, never contradicted.
+    assert by_p["p0.5"] and all(e["status"] in ("supported", "open") for e in by_p["p0.5"])
+    # Property: the smooth case goes through the GLM and finite-size fit (not the bracket),
+    # and that fit's rho_inf interval at p = 0.5 contains the planted 1.35.
+    fs = next(f for f in summary["estimands"]["E2"]["finite_size"] if f["p"] == 0.5)
+    assert fs["fit"] is not None and fs["verdict"]["position"] == "inside"
+    # Property: C*(0.95) = 1.35 * 1.076 = 1.45 by construction, so at p = 0.95 the data put
+    # C* higher than 1.35 -- a contradiction on the other side, which the sentence states.
+    assert all(e["status"] == "contradicted" and "higher than 1.35" in e["statement"]
+               for e in by_p["p0.95"])
+
+
+def test_ledger_entries_reads_every_summary_and_ignores_other_files(tmp_path):
+    _entries_for(tmp_path, 1.1, None, name="a")
+    _entries_for(tmp_path, 1.35, None, name="b")
+    (tmp_path / "results" / "cstar" / "notes.json").write_text("{}")
+    entries = ledger_entries(tmp_path / "results")
+    # Property: one entry per (summary, family, p) -- 2 summaries x 2 families x 2 levels --
+    # and only files named cstar/*/summary.json are read.
+    assert len(entries) == 8
+    assert {e["id"].rsplit(".", 1)[1] for e in entries} == {"a", "b"}
+    # Property: an empty or missing results folder gives no entries (never an error).
+    assert ledger_entries(tmp_path / "nothing-here") == []
+
+
+def test_build_ledger_gathers_proofs_and_synthetic_verdicts(tmp_path):
+    _entries_for(tmp_path, 1.1, None)
+    entries = build_ledger(tmp_path / "results")
+    ids = [e["id"] for e in entries]
+    # Property: ids are unique, every status is known, and the synthetic verdicts appear
+    # after the exact statements (the ledger only gathers).
+    assert len(ids) == len(set(ids))
+    assert all(e["status"] in STATUSES for e in entries)
+    measured = [e for e in entries if e["id"].startswith("R1.cstar.")]
+    assert len(measured) == 4 and ids[-4:] == [e["id"] for e in measured]
+    # Property: every exact statement is decided as expected, so nothing is a failure.
+    assert failures(entries) == []
+    # Property: the whole ledger is JSON-serialisable as `lorank check --json` prints it.
+    assert json.loads(json.dumps(entries, default=str))[0]["id"] == ids[0]
+
+
+@pytest.mark.parametrize(
+    "entry, flagged",
+    [
+        ({"id": "a", "status": "proved", "expected": True}, False),
+        ({"id": "b", "status": "open", "expected": True}, True),
+        ({"id": "c", "status": "refuted", "expected": True}, True),
+        ({"id": "d", "status": "refuted", "expected": False}, False),
+        ({"id": "e", "status": "proved", "expected": False}, True),
+        ({"id": "f", "status": "open", "expected": False}, True),
+        ({"id": "g", "status": "contradicted", "expected": None}, False),
+        ({"id": "h", "status": "open"}, False),
+    ],
+)
+def test_failures(entry, flagged):
+    # Property: a statement expected to hold fails unless proved; one expected false fails
+    # unless refuted; an "open" answer is never a pass; measured verdicts (expected None or
+    # absent) never fail.
+    assert (failures([entry]) == [entry]) is flagged
+
+
+def test_unknown_status_is_rejected(tmp_path, monkeypatch):
+    import lorank.ledger as ledger
+
+    monkeypatch.setattr(ledger, "_proof_entries",
+                        lambda: [{"id": "x", "status": "maybe", "expected": True}])
+    # Property: a status outside STATUSES is an error, never silently shown.
+    with pytest.raises(ValueError, match="maybe"):
+        ledger.build_ledger(tmp_path)
