@@ -752,15 +752,15 @@ class FiniteSizeFit:
     message: str
 
     def best(self) -> ScalingFit | None:
-        """The free-``nu`` fit when it has a degree of freedom left (4 sizes or more), else the
-        ``nu = 1`` fit. With exactly 3 sizes the free fit passes through the points (``df = 0``)
+        """The free-``nu`` fit when it has a degree of freedom left (4 sizes or more) and its
+        exponent is not stuck on a bound, else the ``nu = 1`` fit. With exactly 3 sizes the free fit passes through the points (``df = 0``)
         and its interval, driven by an unidentified exponent, says nothing; ``nu = 1`` keeps one
         degree of freedom to test the model.
 
         >>> finite_size_fit([8, 16], [1.5, 1.45], [0.01, 0.01]).best().model
         'nu = 1'
         """
-        if self.free is not None and self.free.df >= 1:
+        if self.free is not None and self.free.df >= 1 and not _exponent_at_bound(self.free):
             return self.free
         return self.fixed_nu1
 
@@ -770,6 +770,15 @@ class FiniteSizeFit:
                 "free": None if self.free is None else self.free.to_dict(),
                 "fixed_nu1": None if self.fixed_nu1 is None else self.fixed_nu1.to_dict(),
                 "message": self.message}
+
+
+def _exponent_at_bound(fit) -> bool:
+    """True when the free fit's exponent 1/nu sits on a bound: nu is then not identified and the
+    fit's interval for rho_inf says nothing."""
+    if fit.nu is None or not math.isfinite(fit.nu) or fit.nu <= 0:
+        return True
+    w = 1.0 / fit.nu
+    return bool(np.isclose(w, _W_BOUNDS, rtol=1e-3).any())
 
 
 _W_BOUNDS = (0.02, 5.0)  # exponent 1/nu; outside this range the fit cannot tell rho_inf from a

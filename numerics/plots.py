@@ -123,9 +123,10 @@ def phase_transition_figure(summary: dict, variant: str | None = None) -> Figure
     fig = Figure(figsize=(9.0, 4.4), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    colors = [f"C{i % 10}" for i in range(len(est.get("sizes", [])))]
     rho_all = []
-    for color, size in zip(colors, est.get("sizes", [])):
+    for i, size in enumerate(est.get("sizes", [])):
+        # 10 colours, then the next marker: no two sizes share colour and marker up to 50
+        color, marker = f"C{i % 10}", "osD^v"[i // 10 % 5]
         rows = [c for c in size["cells"] if c.get("trials")]
         if not rows:
             continue
@@ -135,7 +136,7 @@ def phase_transition_figure(summary: dict, variant: str | None = None) -> Figure
         hi = np.array([c["wilson"][1] for c in rows])
         rho_all.extend(rho.tolist())
         label = f"{size['m']}x{size['n']}, r={size['r']}"
-        ax.errorbar(rho, p, yerr=[p - lo, hi - p], fmt="o", ms=4, color=color, capsize=2,
+        ax.errorbar(rho, p, yerr=[p - lo, hi - p], fmt=marker, ms=4, color=color, capsize=2,
                     label=label)
         fit = size.get("fit")
         if fit and not fit.get("degenerate") and None not in fit["coef"]:

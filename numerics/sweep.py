@@ -766,14 +766,16 @@ def summarise(experiment: Experiment, outcomes: Mapping, *, link="logit", scale=
                 entry["verdicts"] = []
                 for pt, br in zip(fit.points, entry["brackets"]):
                     what = f"C*({pt.p:g}) of {var.name} at {m}x{n}, r={r}"
-                    if not fit.degenerate:
+                    inside_grid = (math.isfinite(pt.rho) and min(xs) <= pt.rho <= max(xs))
+                    if not fit.degenerate and inside_grid:
                         entry["verdicts"].append({"p": pt.p, "interval_route": "profile likelihood",
                                                   **estimate.verdict_on(pt.profile, value, what=what,
                                                                         confidence=confidence)._asdict()})
-                    else:  # too sharp for a GLM: the model-free grid bracket decides
+                    else:  # too sharp for a GLM, or the GLM extrapolates off the grid:
+                        # the model-free grid bracket decides
                         entry["verdicts"].append({"p": pt.p, "interval_route": "grid bracket (Wilson)",
                                                   **_bracket_verdict(br["bracket"], value,
-                                                                     what + " (grid bracket; GLM degenerate)",
+                                                                     what + (" (grid bracket; GLM degenerate)" if fit.degenerate else " (grid bracket; the GLM estimate lies off the grid)"),
                                                                      confidence)})
                 if n_boot:
                     rng = np.random.default_rng([experiment.seed, 0xB0075, var_i, s_i])

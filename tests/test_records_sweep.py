@@ -486,10 +486,11 @@ def test_summary_of_an_unfinished_or_sharp_run_is_honest(tmp_path):
 
 
 def test_plots_write_png_and_pdf(swept):
-    # Property: both figures are written as PNG and PDF, non-empty, for an E1 variant and E2.
+    # Property: all three figures (curves, finite size, trend) are written as PNG and PDF,
+    # non-empty, for an E1 variant and E2.
     _, _, s, d = swept
     paths = plot_summary(s, d / "cstar") + plot_summary(s, d / "cstar-e2", "E2")
-    assert sorted(p.suffix for p in paths) == [".pdf"] * 4 + [".png"] * 4
+    assert sorted(p.suffix for p in paths) == [".pdf"] * 6 + [".png"] * 6
     assert all(p.stat().st_size > 1000 for p in paths)
     assert len(phase_transition_figure(s).axes[0].lines) >= 2  # curves and reference lines
     assert finite_size_figure(s, "E2", p=0.95).axes[0].get_ylabel() == "C*(0.95)"
