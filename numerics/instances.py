@@ -45,6 +45,8 @@ True
 
 from __future__ import annotations
 
+import abc
+
 import numbers
 from typing import Sequence
 
@@ -133,7 +135,7 @@ def _as_index(index, T: int, device) -> torch.Tensor:
     return idx.to(torch.long).flatten()
 
 
-class FeatureOperator:
+class FeatureOperator(abc.ABC):
     """Interface of a batch of ``T`` linear maps ``calA_t : R^{m x n} -> R^M``.
 
     Subclasses implement ``apply``, ``adjoint``, ``right``, ``left``, ``subset``, ``to`` and
@@ -154,16 +156,18 @@ class FeatureOperator:
         return (self.T, self.M, self.m, self.n)
 
     @property
-    def dtype(self) -> torch.dtype:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def dtype(self) -> torch.dtype:
+        """The working dtype of the features."""
 
     @property
-    def device(self) -> torch.device:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def device(self) -> torch.device:
+        """The device the features live on."""
 
+    @abc.abstractmethod
     def bytes_per_pass(self) -> int:
         """Bytes of feature data read by one pass (``right``, ``left``, ``apply``)."""
-        raise NotImplementedError  # pragma: no cover
 
     def right(self, A: torch.Tensor) -> torch.Tensor:
         """``(T, r, n) -> (T, M, m, r)``: ``G_i A^T`` (a view of :meth:`right_native`)."""
