@@ -132,7 +132,26 @@ def bench_table(results: Path) -> str:
     return "\n".join(rows + [""] + notes)
 
 
-BLOCKS = {"cstar": cstar_table, "recipe-trend": recipe_trend_table, "bench": bench_table}
+def cpu_default_line(results: Path) -> str:
+    """One sentence on the committed run of ``lorank cstar`` with its CPU defaults."""
+    s = json.loads((results / "cpu-default" / "summary.json").read_text())
+    env = (s.get("environment") or [{}])[0]
+    exp = s["experiment"]
+    sizes = ", ".join(f"{m}x{n}" for m, n in dict.fromkeys((m, n) for m, n, _ in exp["sizes"]))
+    ranks = sorted({r for _, _, r in exp["sizes"]})
+    name = max((k for k, e in s["estimands"].items() if e["family"] == "E1"),
+               key=lambda k: s["estimands"][k]["params"]["k"])
+    largest = max(s["estimands"][name]["sizes"], key=lambda x: (x["m"] * x["n"], x["r"]))
+    lo, hi = next(b["bracket"] for b in largest["brackets"] if b["p"] == 0.5)
+    return (f"`lorank cstar` with no options ({sizes}; r = {', '.join(map(str, ranks))}; "
+            f"{exp['trials_per_cell']} trials per cell; {s['trials_found']} trials) took "
+            f"{s['wall_time']['wall_s']:.0f} s on {env.get('cpu_count', '?')} cores "
+            f"({env.get('device_name', '?')}); its {name} bracket for C*(0.5) at "
+            f"{largest['m']}x{largest['n']}, r = {largest['r']} is ({_num(lo)}, {_num(hi)}]. "
+            "Record: `results/cpu-default`.")
+
+
+BLOCKS = {"cstar": cstar_table, "cpu-default": cpu_default_line, "recipe-trend": recipe_trend_table, "bench": bench_table}
 
 
 def render_block(name: str, results: Path | None = None) -> str:
