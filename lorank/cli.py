@@ -1,5 +1,6 @@
 """The ``lorank`` command line: ``check`` (the theorem ledger), ``prescribe`` (the rank
-advisor) and ``cstar`` (the Monte Carlo capacity engine).
+advisor), ``cstar`` (the Monte Carlo capacity engine) and the experiments of R2 and R3
+(``separability``, ``pl``, ``rademacher``).
 
 Bad input gives a one-line error that names the argument and the value, and exit status 2,
 never a traceback.
@@ -21,6 +22,11 @@ SUBCOMMANDS = {
     "check": ("lorank.check_cli", "check every statement: proofs by two routes, measured verdicts from records"),
     "prescribe": ("lorank.prescribe", "least LoRA rank per matrix and criterion for a model and data size"),
     "cstar": ("lorank.cstar_cli", "Monte Carlo estimate of C* (existence / one start / LoRA recipe)"),
+    "separability": ("lorank.separability_cli",
+                     "E4: separability of random labels by rank r; verdict on 'PL removes the rank threshold'"),
+    "pl": ("lorank.pl_cli", "R2: PL* constant of LoRA (squared loss): tangent kernel, Marchenko-Pastur edge, GD rate"),
+    "rademacher": ("lorank.rademacher_cli",
+                   "R3 rank sweeps: held-out error against the LoRA rank for binary and 3-class tasks"),
 }
 
 

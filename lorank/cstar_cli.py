@@ -101,6 +101,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--batch-size", default="64", help="trials per solver call and per checkpoint")
     a("--out", default=None, help="output folder (default runs/cstar-<estimand>)")
     a("--resume", action="store_true", help="continue an interrupted run in --out; finished trials are kept")
+    a("--distributed", action="store_true",
+      help="spread the trials over the processes of a torchrun launch (torchrun --nproc-per-node N "
+           "-m lorank cstar --distributed ...): each rank runs a disjoint, seed-determined share "
+           "into its own record in --out (one GPU per rank with --device cuda), rank 0 merges them "
+           "into one summary, identical to a single-process run; without torchrun, one process")
     a("--json", action="store_true", help="print the summary JSON instead of the table")
     a("--no-plot", action="store_true", help="do not save the phase-transition figure")
     a("--no-progress", action="store_true", help="no progress bar")
@@ -211,20 +216,72 @@ def _summarise_only(args) -> int:
     from numerics.records import read_record, write_json_atomic
     from numerics.sweep import Experiment, load_outcomes, summarise
 
+    from numerics.distributed import shard_records
+    from numerics.sweep import merge_records
+
     folder = Path(args.summarise)
     candidates = [folder / "record.jsonl", folder / "record.jsonl.gz"]
     record = next((c for c in candidates if c.exists()), None)
-    if record is None:
-        raise InvalidArgument(f"--summarise {str(folder)!r} holds no record.jsonl or record.jsonl.gz")
+    records = [record] if record is not None else shard_records(folder)
+    if not records:
+        raise InvalidArgument(f"--summarise {str(folder)!r} holds no record.jsonl, record.jsonl.gz "
+                              "or per-rank records")
     # eps levels are analysis settings, not part of the record: they come from --eps
-    experiment = Experiment.from_spec(read_record(record).spec, eps_levels=_float_list("eps", args.eps))
-    summary = summarise(experiment, load_outcomes(record), n_boot=_nonneg("bootstrap", args.bootstrap))
+    experiment = Experiment.from_spec(read_record(records[0]).spec, eps_levels=_float_list("eps", args.eps))
+    outcomes = load_outcomes(records[0]) if len(records) == 1 else merge_records(records)
+    summary = summarise(experiment, outcomes, n_boot=_nonneg("bootstrap", args.bootstrap))
     write_json_atomic(folder / "summary.json", summary)
     if not args.no_plot:
         from numerics.plots import plot_summary
 
         plot_summary(summary, folder / "phase_transition")
     print(json.dumps(summary, indent=1) if args.json else render_summary(summary))
+    return 0
+
+
+def _report(args, summary: dict, out: Path, record_text: str) -> None:
+    from numerics.records import write_json_atomic
+
+    write_json_atomic(out / "summary.json", summary)
+    if not args.no_plot:
+        from numerics.plots import plot_summary
+
+        plot_summary(summary, out / "phase_transition")
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        print(render_summary(summary))
+        print(f"\nrecord: {record_text}\nsummary: {out / 'summary.json'}"
+              + ("" if args.no_plot else f"\nfigure: {out / 'phase_transition'}.png / .pdf"))
+
+
+def _run_distributed(args, experiment) -> int:
+    """``--distributed``: this process's share of a torchrun launch; rank 0 merges and reports."""
+    import dataclasses
+
+    from numerics.distributed import DistributedContext, run_sharded
+    from numerics.sweep import summarise
+
+    context = DistributedContext.from_environment(experiment.device)
+    experiment = dataclasses.replace(experiment, device=context.device)
+    out = Path(args.out or f"runs/cstar-{experiment.estimand}")
+    if (out / "record.jsonl").exists() or (out / "record.jsonl.gz").exists():
+        raise InvalidArgument(f"--out {str(out)!r} holds a single-process record; a --distributed "
+                              "run writes per-rank records: choose another --out")
+    if not args.resume and any(out.glob("record.rank*-of-*.jsonl*")):
+        raise InvalidArgument(f"--out {str(out)!r} already holds per-rank records; pass --resume to "
+                              "continue them or choose another --out (finished trials are never overwritten)")
+    context.init()
+    try:
+        outcomes = run_sharded(experiment, trial_function(experiment), out, context,
+                               resume=args.resume, progress=not args.no_progress and not args.json)
+        if context.is_main:
+            summary = summarise(experiment, outcomes, n_boot=_nonneg("bootstrap", args.bootstrap))
+            _report(args, summary, out, f"{out}/record.rank*-of-{context.world_size}.jsonl "
+                                        f"({context.world_size} ranks, merged)")
+        context.barrier()  # no rank leaves before the summary is written
+    finally:
+        context.close()
     return 0
 
 
@@ -235,6 +292,8 @@ def run(args) -> int:
     if args.summarise is not None:
         return _summarise_only(args)
     experiment = build_experiment(args)
+    if args.distributed:
+        return _run_distributed(args, experiment)
     out = Path(args.out or f"runs/cstar-{experiment.estimand}")
     record = out / "record.jsonl"
     if (out / "record.jsonl.gz").exists():  # else a fresh record.jsonl would start beside it

@@ -33,7 +33,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: Modules with a ``ledger_entries(results_dir) -> list[dict]`` function that turns committed
 #: records into verdicts. Later capabilities add themselves here.
-VERDICT_PROVIDERS = ("numerics.verdicts",)
+VERDICT_PROVIDERS = ("numerics.verdicts", "numerics.pl_verdicts", "numerics.rademacher_verdicts")
 
 
 def _proof_entries() -> list[dict]:

@@ -29,6 +29,19 @@ first_success < k``.
 
 Success for ``(T, eps)`` is ``rel_residual_at[str(T)] <= eps``, decided downstream.
 
+``estimand="logistic"`` (E4, separability of fair +-1 labels by a rank-r update; Gaussian
+features only, ``M = N``; solver and certificate in :mod:`numerics.separability`)::
+
+    {"trial": int, "seed": int,                # the instance seed (the same instance as "lm")
+     "restart_success": [bool, ...],           # starts run, up to and including the first success
+     "first_success": int | None,              # index of the first certified start
+     "success_iteration": int | None,          # iterations the certified start took
+     "iterations": int,                        # iterations over all starts run
+     "best_margin": float | None,              # largest float64 normalised margin over the starts
+     "nonfinite": bool}                        # some start produced a non-finite value (a failure)
+
+E4 with ``k`` starts and budget ``T`` is ``first_success < k and success_iteration <= T``.
+
 >>> out = run_trials("lm", (4, 4, 1, 5), [0, 1], global_seed=0, restarts=2)
 >>> [o["first_success"] for o in out]
 [0, 0]
@@ -64,7 +77,7 @@ __all__ = [
     "start_seed",
 ]
 
-ESTIMANDS = ("lm", "recipe")
+ESTIMANDS = ("lm", "recipe", "logistic")
 _FEATURES = ("gaussian", "structured")
 _CPU_MAX_BATCH = 1024
 _CUDA_MAX_BATCH = 1 << 16
@@ -161,7 +174,9 @@ def auto_batch_size(cell, *, features: str = "gaussian", K=None, device="cpu",
     feat = m * M * n if features == "gaussian" else m * int(K) + n * (M // int(K))
     passes = 4 * r * M * (m + n)
     side = min(M, r * (m + n))
-    system = (3 + r) * side * side if estimand == "lm" else 0
+    system = (3 + r) * side * side if estimand in ("lm", "logistic") else 0
+    if estimand == "logistic" and M > r * (m + n):  # the weighted Jacobian of the parameter form
+        system += 2 * M * r * (m + n)
     per_trial = (2 * feat + passes + system) * item + feat * 8 + 4096
     frac = 0.5 if dev.type == "cuda" else 0.25
     cap = _CUDA_MAX_BATCH if dev.type == "cuda" else _CPU_MAX_BATCH
@@ -213,22 +228,24 @@ def _finite_or_none(x: float):
 def run_trials(estimand: str, cell, trial_indices, *, global_seed: int, features: str = "gaussian",
                K=None, device="cpu", dtype="float64", restarts: int = 1, max_iter=None,
                budgets=(100, 1000), batch_size=None, sample_device=None, lm_config=None,
-               recipe_config=None, cpu_threads: int | None = 1) -> list[dict]:
+               recipe_config=None, cpu_threads: int | None = 1, sep_config=None) -> list[dict]:
     """Run the trials ``trial_indices`` of one cell and return one outcome dict per trial.
 
     Parameters
     ----------
-    estimand : {"lm", "recipe"}
-        ``"lm"``: Levenberg-Marquardt with restarts (E1, E2); ``"recipe"``: the LoRA recipe (E3).
+    estimand : {"lm", "recipe", "logistic"}
+        ``"lm"``: Levenberg-Marquardt with restarts (E1, E2); ``"recipe"``: the LoRA recipe (E3);
+        ``"logistic"``: Gauss-Newton on the logistic loss with restarts (E4, Gaussian only).
     cell : (m, n, r, M)
     trial_indices : sequence of int
     global_seed : int
     features : {"gaussian", "structured"}; K : int, structured features only.
     device, dtype : where and in which precision to iterate (certification is float64).
     restarts : int
-        Starts per trial for ``"lm"`` (restart k only runs for trials not yet certified).
+        Starts per trial for ``"lm"`` and ``"logistic"`` (restart k only runs for trials not
+        yet certified).
     max_iter : int, optional
-        Iterations per start for ``"lm"`` (default :class:`~numerics.solvers.LMConfig`'s).
+        Iterations per start for ``"lm"`` and ``"logistic"`` (default: the config's).
     budgets : sequence of int
         Step counts at which ``"recipe"`` records the residual (strictly increasing).
     batch_size : int, optional
@@ -236,7 +253,8 @@ def run_trials(estimand: str, cell, trial_indices, *, global_seed: int, features
     sample_device : optional
         Where instances and starts are drawn (default ``device``); ``"cpu"`` gives the CPU's
         instances on a GPU.
-    lm_config, recipe_config : optional solver settings.
+    lm_config, recipe_config, sep_config : optional solver settings
+        (:class:`~numerics.separability.SepConfig` for ``"logistic"``).
     cpu_threads : int or None
         Torch CPU threads while the trials run (restored afterwards); ``None`` leaves the
         setting alone. Default 1 (see :func:`torch_threads`). No effect on results.
@@ -254,7 +272,9 @@ def run_trials(estimand: str, cell, trial_indices, *, global_seed: int, features
     >>> run_trials("E5", (6, 6, 2, 6), [0], global_seed=1)
     Traceback (most recent call last):
     ...
-    proofs.validation.InvalidArgument: estimand must be one of ('lm', 'recipe'), got 'E5'
+    proofs.validation.InvalidArgument: estimand must be one of ('lm', 'recipe', 'logistic'), got 'E5'
+    >>> [o["first_success"] for o in run_trials("logistic", (4, 4, 1, 5), [0, 1], global_seed=0)]
+    [0, 0]
     """
     if estimand not in ESTIMANDS:
         raise InvalidArgument(f"estimand must be one of {ESTIMANDS}, got {estimand!r}")
@@ -262,7 +282,15 @@ def run_trials(estimand: str, cell, trial_indices, *, global_seed: int, features
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     trials = _check_trials(trial_indices)
     restarts = require_positive_int("restarts", restarts)
-    if estimand == "lm":
+    if estimand == "logistic" and features != "gaussian":
+        raise InvalidArgument(f"features must be 'gaussian' for estimand 'logistic', got {features!r}")
+    if estimand == "logistic":
+        from numerics.separability import SepConfig
+
+        cfg = sep_config if sep_config is not None else SepConfig()
+        if max_iter is not None:
+            cfg = SepConfig(**{**cfg.__dict__, "max_iter": require_positive_int("max_iter", max_iter)})
+    elif estimand == "lm":
         cfg = lm_config if lm_config is not None else LMConfig()
         if max_iter is not None:
             cfg = LMConfig(**{**cfg.__dict__, "max_iter": require_positive_int("max_iter", max_iter)})
@@ -284,6 +312,12 @@ def run_trials(estimand: str, cell, trial_indices, *, global_seed: int, features
 
 def _run(estimand, trials, m, n, r, M, *, global_seed, features, K, dev, dt, restarts, cfg,
          budgets, batch_size, sample_device) -> list[dict]:
+    if estimand == "logistic":
+        from numerics.separability import run_separability_trials
+
+        return run_separability_trials((m, n, r, M), trials, global_seed=global_seed, device=dev,
+                                       dtype=dt, restarts=restarts, config=cfg,
+                                       batch_size=batch_size, sample_device=sample_device)
     out: list[dict] = []
     for lo in range(0, len(trials), batch_size):
         chunk = trials[lo: lo + batch_size]

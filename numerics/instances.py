@@ -177,6 +177,22 @@ class FeatureOperator(abc.ABC):
         """``(T, m, r) -> (T, M, r, n)``: ``B^T G_i`` (a view of :meth:`left_native`)."""
         return self.left_native(B).transpose(1, 2)
 
+    def compact_(self, active: torch.Tensor) -> tuple["FeatureOperator", torch.Tensor]:
+        """Keep the trials where the boolean mask ``active`` holds; may overwrite this operator.
+
+        Returns ``(op, keep)``: the operator of the active trials and ``keep``, the row of
+        ``self`` that each of its rows came from (every active row once, in some order). Only
+        for an operator that nothing else uses: subclasses may move data in place. The default
+        copies (:meth:`subset`).
+
+        >>> op, _ = sample_instances([0, 1, 2], m=2, n=2, M=3)
+        >>> small, keep = op.compact_(torch.tensor([True, False, True]))
+        >>> small.T, sorted(keep.tolist())
+        (2, [0, 2])
+        """
+        keep = _as_index(active, self.T, self.device)
+        return self.subset(keep), keep
+
     def __len__(self) -> int:
         return self.T
 
@@ -236,6 +252,30 @@ class GaussianFeatures(FeatureOperator):
         T, m, M, n = self.T, self.m, self.M, self.n
         out = torch.bmm(B.transpose(1, 2), self.data.view(T, m, M * n))
         return out.view(T, -1, M, n)
+
+    def compact_(self, active: torch.Tensor) -> tuple["GaussianFeatures", torch.Tensor]:
+        """In place: active rows behind the new end ``k`` fill the finished rows before it.
+
+        Moves ``min(#finished before k, #active from k on)`` instances instead of all ``k``; the
+        result is a view of the first ``k`` rows of this operator's storage, which is
+        overwritten.
+
+        >>> data = torch.arange(4.0, dtype=torch.float64).reshape(4, 1, 1, 1)
+        >>> small, keep = GaussianFeatures(data.clone()).compact_(torch.tensor([False, True, False, True]))
+        >>> keep.tolist(), small.data.flatten().tolist()
+        ([3, 1], [3.0, 1.0])
+        """
+        if active.dtype != torch.bool or tuple(active.shape) != (self.T,):
+            raise InvalidArgument(f"active must be a boolean mask of shape ({self.T},), "
+                                  f"got {active.dtype} {tuple(active.shape)}")
+        k = int(active.sum())
+        keep = torch.arange(k, device=self.device)
+        holes = (~active[:k]).nonzero().flatten()
+        if holes.numel():
+            sources = active[k:].nonzero().flatten() + k
+            self.data[holes] = self.data[sources]
+            keep[holes] = sources
+        return GaussianFeatures(self.data[:k]), keep
 
     def subset(self, index) -> "GaussianFeatures":
         """The trials selected by a boolean mask or an integer index (a copy)."""

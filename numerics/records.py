@@ -154,6 +154,29 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
+def _source_revision() -> dict:
+    """The git commit of the lorank source tree and whether it had uncommitted changes.
+
+    ``{"commit": None, "dirty": None}`` outside a git checkout or without git (an installed
+    wheel): the package version then identifies the code.
+    """
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=10)
+        if commit.returncode != 0:
+            return {"commit": None, "dirty": None}
+        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain",
+                                 "--untracked-files=no", "--", "numerics", "proofs", "lorank"],
+                                capture_output=True, text=True, timeout=10)
+        dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
+        return {"commit": commit.stdout.strip(), "dirty": dirty}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
 def environment_info(device: str | None = None) -> dict:
     """Software versions, the device name and the time, without the host name.
 
@@ -173,6 +196,7 @@ def environment_info(device: str | None = None) -> dict:
         "os": f"{platform.system()} {platform.release()}",
         "machine": platform.machine(),
         "lorank": _version("lorank"),
+        "lorank_source": _source_revision(),
         "numpy": _version("numpy"),
         "scipy": _version("scipy"),
         "sympy": _version("sympy"),
@@ -222,6 +246,7 @@ def write_json_atomic(path, obj: Any) -> Path:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a summary is as readable as any file
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -231,6 +256,12 @@ def write_json_atomic(path, obj: Any) -> Path:
         raise
     _fsync_dir(directory)
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_dir(directory: Path) -> None:

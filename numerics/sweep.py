@@ -11,6 +11,9 @@ Two outcome schemas are understood (THEORY.md section 2):
   restart index or None), ``"best_rel_residual", "iterations", "nonfinite"}``.
 - ``estimand="recipe"`` (E3): ``{"trial", "seed", "rel_residual_at": {"100": float, ...},
   "nonfinite"}``.
+- ``estimand="logistic"`` (E4, separability; THEORY.md R2): the ``"lm"`` fields
+  ``restart_success`` and ``first_success``, plus ``"success_iteration"`` (iterations of the
+  certified start), ``"iterations", "best_margin", "nonfinite"``.
 
 Trial indices are global per cell (0 .. trials_per_cell - 1) and the trial function seeds each
 trial from the global seed and its index, so the outcomes do not depend on the batch size, on
@@ -76,15 +79,19 @@ __all__ = [
     "success_e1",
     "success_e2",
     "success_e3",
+    "success_e4",
     "summarise",
     "SUMMARY_FORMAT",
     "CLAIMED_CSTAR",
 ]
 
-ESTIMANDS = ("lm", "recipe")
+ESTIMANDS = ("lm", "recipe", "logistic")
 DTYPES = ("float32", "float64")
 SUMMARY_FORMAT = "lorank.cstar-summary/1"
 CLAIMED_CSTAR = 1.35  # seed 000: "C* ~ 1.35 under Gaussian-iid features"
+#: E4's reference value (not a claim of the paper): Cover's count, a d-dimensional linear class
+#: separates N random labels with probability 1/2 at N = 2 d, i.e. rho = 1/2 for d = r(m+n-r).
+COVER_RHO = 0.5
 
 
 class Cell(NamedTuple):
@@ -135,9 +142,11 @@ class Experiment:
 
     Parameters
     ----------
-    estimand : {"lm", "recipe"}
+    estimand : {"lm", "recipe", "logistic"}
         ``"lm"``: the Levenberg-Marquardt solver with restarts (E1 and E2). ``"recipe"``: the
-        standard LoRA gradient-descent recipe (E3).
+        standard LoRA gradient-descent recipe (E3). ``"logistic"``: Gauss-Newton on the
+        logistic loss with restarts, separability of fair +-1 labels (E4; Gaussian features,
+        ``K`` unset, ``M = N``).
     sizes : sequence of (m, n, r)
         Matrix sizes and ranks, ``1 <= r <= min(m, n)``.
     rho_grid : sequence of positive numbers, optional
@@ -161,13 +170,17 @@ class Experiment:
         ``"cpu"``, ``"cuda"`` or ``"cuda:k"``; the record keeps the device type only.
     dtype : {"float32", "float64"}
     restarts : int
-        Restarts per trial for ``"lm"`` (E1 is reported for k = 1 .. restarts).
+        Restarts per trial for ``"lm"`` and ``"logistic"`` (E1, E4 are reported for k = 1 ..
+        restarts).
     max_iters : int
-        Iterations per restart (``"lm"``).
+        Iterations per restart (``"lm"``, ``"logistic"``).
     tol : float
-        Certificate: relative residual, recomputed in float64, at most ``tol`` (``"lm"``).
+        Certificate: relative residual, recomputed in float64, at most ``tol`` (``"lm"``);
+        float64 normalised margin at least ``tol`` (``"logistic"``).
     budgets : sequence of int
-        Steps T at which the recipe records the relative residual (``"recipe"``).
+        Steps T at which the recipe records the relative residual (``"recipe"``). For
+        ``"logistic"``: the budgets below ``max_iters`` give the budget trend of E4 (with all
+        restarts); the others are ignored.
     eps_levels : sequence of float
         Success thresholds on the relative residual for E3 (analysis only).
     solver_options : mapping
@@ -253,6 +266,9 @@ class Experiment:
         if not isinstance(self.solver_options, Mapping):
             raise InvalidArgument(f"solver_options must be a mapping, got {self.solver_options!r}")
         put("solver_options", dict(to_jsonable(dict(self.solver_options))))
+        if self.estimand == "logistic" and (self.features != "gaussian" or self.K is not None):
+            raise InvalidArgument(f"estimand 'logistic' takes Gaussian features and no K, got "
+                                  f"features={self.features!r}, K={self.K!r}")
         cells(self)  # every grid value must give a valid M at every size
 
     def record_spec(self) -> dict:
@@ -591,6 +607,37 @@ def success_e3(trials: Sequence[Mapping], T: int, eps: float) -> np.ndarray:
     return out
 
 
+def success_e4(trials: Sequence[Mapping], k: int, T: int | None = None) -> np.ndarray:
+    """E4 (separability) with ``k`` starts and budget ``T`` iterations per start (None: the
+    full budget): 1 if one of the first ``k`` starts was certified within ``T`` iterations.
+
+    A start runs only when the earlier ones failed at the full budget, so they fail at ``T`` too:
+    the truncation is the outcome a run with budget ``T`` would have had.
+
+    >>> tr = [{"trial": 0, "restart_success": [False, True], "first_success": 1,
+    ...        "success_iteration": 40},
+    ...       {"trial": 1, "restart_success": [True], "first_success": 0, "success_iteration": 5}]
+    >>> success_e4(tr, 1).tolist(), success_e4(tr, 2).tolist(), success_e4(tr, 2, T=20).tolist()
+    ([0, 1], [1, 1], [0, 1])
+    """
+    out = success_e1(trials, k)
+    if T is None:
+        return out
+    T = require_positive_int("T", T)
+    for j, t in enumerate(trials):
+        if out[j]:
+            it = t.get("success_iteration")
+            if it is None:
+                raise InvalidArgument(f"trial {t.get('trial')!r} has no success_iteration (not a "
+                                      f"'logistic' outcome): {t!r}")
+            out[j] = int(int(it) <= T)
+    return out
+
+
+def _e4_budgets(experiment) -> list[int]:
+    return [T for T in experiment.budgets if T < experiment.max_iters]
+
+
 class Variant(NamedTuple):
     """One estimand variant: its name, family (E1/E2/E3), parameters and definition."""
 
@@ -609,8 +656,32 @@ def variants(experiment: Experiment) -> list[Variant]:
     >>> [v.name for v in variants(Experiment("recipe", [(4, 4, 1)], kn_values=[5],
     ...                                      budgets=[10], eps_levels=[1e-3]))]
     ['E3[T=10,eps=0.001]']
+    >>> [v.name for v in variants(Experiment("logistic", [(4, 4, 1)], kn_values=[5], restarts=2,
+    ...                                      max_iters=100, budgets=[10, 100]))]
+    ['E4[k=1]', 'E4[k=2]', 'E4[k=2,T=10]']
     """
     out = []
+    if experiment.estimand == "logistic":
+        thr = f"{experiment.tol:g}"
+        what = ("separates fair +-1 labels: every margin s_i <G_i, B A> positive, certified by "
+                f"a float64 normalised margin min_i s_i <G_i, BA> / (||G_i|| ||BA||) >= {thr}")
+        for k in range(1, experiment.restarts + 1):
+            out.append(Variant(
+                f"E4[k={k}]", "E4", {"k": k, "T": experiment.max_iters},
+                f"E4, separability with {k} start(s): the fraction of instances on which one of "
+                f"the first {k} random starts of damped Gauss-Newton on the logistic loss over "
+                f"(B, A) (at most {experiment.max_iters} iterations each) finds a rank-r update "
+                f"that {what}. A failure proves nothing, so this curve is a lower bound on "
+                "p_sep and its transition an upper bound on the separability transition.",
+                lambda tr, k=k: success_e4(tr, k)))
+        R = experiment.restarts
+        for T in _e4_budgets(experiment):
+            out.append(Variant(
+                f"E4[k={R},T={T}]", "E4", {"k": R, "T": T},
+                f"E4 with {R} start(s) and a budget of {T} iterations per start (a truncation "
+                f"of the recorded runs): a rank-r update that {what}.",
+                lambda tr, T=T: success_e4(tr, R, T)))
+        return out
     if experiment.estimand == "lm":
         tol = f"{experiment.tol:g}"
         out.append(Variant(
@@ -675,7 +746,7 @@ def _bracket_verdict(bracket, value, what, confidence) -> dict:
 
 
 def summarise(experiment: Experiment, outcomes: Mapping, *, link="logit", scale="log",
-              p_levels=(0.5, 0.95), confidence=0.95, n_boot=0, value=CLAIMED_CSTAR) -> dict:
+              p_levels=(0.5, 0.95), confidence=0.95, n_boot=0, value=None) -> dict:
     """Summarise outcomes: counts, transitions, finite-size extrapolation, verdicts.
 
     Parameters
@@ -687,8 +758,9 @@ def summarise(experiment: Experiment, outcomes: Mapping, *, link="logit", scale=
         The GLM (see :func:`numerics.estimate.fit_transition`).
     n_boot : int
         Bootstrap resamples per fit (0: no bootstrap). Seeded from the experiment's seed.
-    value : float
-        The claimed constant the verdicts are about (1.35).
+    value : float, optional
+        The value the verdicts are about: the claimed C* = 1.35 (default for "lm" and
+        "recipe"), or Cover's reference rho = 1/2 (default for "logistic", E4).
 
     Returns
     -------
@@ -724,6 +796,15 @@ def summarise(experiment: Experiment, outcomes: Mapping, *, link="logit", scale=
         raise InvalidArgument(f"experiment must be an Experiment, got {experiment!r}")
     if n_boot:
         n_boot = require_positive_int("n_boot", n_boot)
+    if value is None:
+        value = COVER_RHO if experiment.estimand == "logistic" else CLAIMED_CSTAR
+    if experiment.estimand == "logistic":
+        claim_source = ("reference, not a claim of the paper: Cover's count, a linear class of "
+                        "dimension d = r(m+n-r) separates N random labels with probability 1/2 "
+                        "at N = 2 d (rho = 1/2)")
+    else:
+        claim_source = ("seed 000 (Rethinking the rank threshold, 2026): r(m+n) - r^2 > C* K N "
+                        "with C* ~ 1.35 under Gaussian-iid features")
     levels = tuple(float(p) for p in p_levels)
     grid = cells(experiment)
     t0 = time.perf_counter()
@@ -863,9 +944,7 @@ def summarise(experiment: Experiment, outcomes: Mapping, *, link="logit", scale=
     return to_jsonable({
         "format": SUMMARY_FORMAT,
         "created": iso,
-        "claim": {"value": value, "source": "seed 000 (Rethinking the rank threshold, 2026): "
-                                            "r(m+n) - r^2 > C* K N with C* ~ 1.35 under "
-                                            "Gaussian-iid features"},
+        "claim": {"value": value, "source": claim_source},
         "experiment": experiment.to_dict(),
         "record_spec": experiment.record_spec(),
         "records": list(getattr(outcomes, "paths", [])),
@@ -899,8 +978,14 @@ def summarise(experiment: Experiment, outcomes: Mapping, *, link="logit", scale=
 
 
 def _trends(experiment, estimands, levels) -> list[dict]:
-    """C*(p) per size against the number of restarts (E1) or the budget T at each eps (E3)."""
-    if experiment.estimand == "lm":
+    """C*(p) per size against the number of restarts (E1, E4), the budget T at each eps (E3),
+    or the budget T per start with all restarts (E4)."""
+    if experiment.estimand == "logistic":
+        R = experiment.restarts
+        series = [("restarts k", [(k, f"E4[k={k}]") for k in range(1, R + 1)], {})]
+        budgets = [(T, f"E4[k={R},T={T}]") for T in _e4_budgets(experiment)]
+        series.append(("budget T", budgets + [(experiment.max_iters, f"E4[k={R}]")], {"k": R}))
+    elif experiment.estimand == "lm":
         series = [("restarts k", [(k, f"E1[k={k}]") for k in range(1, experiment.restarts + 1)],
                    {})]
     else:

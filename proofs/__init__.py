@@ -23,15 +23,20 @@ from .routes import (SMT_TIMEOUT_S, GroundCertificate, IdentityCertificate, Slac
                      search_counterexample, sympy_route, verify_counterexample, z3_route)
 from .statement import RouteResult, Statement, Verdict, check
 from .structured import MatrixCertificate, structured_statements
+from .pl import (LemmaCertificate, SquareStepCertificate, StrictSlackCertificate,
+                 explicit_gradient_check, lora_gradient, pl_statements)
+from .rademacher import rademacher_statements
 from .validation import InvalidArgument
 
 __all__ = [
     # theorems
     "Statement", "RouteResult", "Verdict", "check", "check_all", "all_statements",
     "statement_by_id", "rank_condition_statements", "instance_statements",
-    "structured_statements",
+    "structured_statements", "pl_statements", "rademacher_statements",
+    "lora_gradient", "explicit_gradient_check",
     # routes and certificates
     "SlackCertificate", "IdentityCertificate", "GroundCertificate", "MatrixCertificate",
+    "StrictSlackCertificate", "SquareStepCertificate", "LemmaCertificate",
     "sympy_route", "z3_route", "search_counterexample", "verify_counterexample",
     "SMT_TIMEOUT_S",
     # least ranks
@@ -50,7 +55,8 @@ def all_statements() -> list:
     >>> len(ids) == len(set(ids)), "R3.least-rank" in ids
     (True, True)
     """
-    return rank_condition_statements() + instance_statements() + structured_statements()
+    return (rank_condition_statements() + instance_statements() + structured_statements()
+            + pl_statements() + rademacher_statements())
 
 
 def check_all(timeout_s: float | None = None) -> list:

@@ -181,6 +181,47 @@ def test_batched_equals_unbatched():
                                 abs_tol=1e-13)
 
 
+@pytest.mark.parametrize("features", ["gaussian", "structured"])
+@pytest.mark.parametrize("mask_seed", range(6))
+def test_compaction_keeps_exactly_the_active_instances(features, mask_seed):
+    # compact_ returns each active trial once, and row j of the result is the instance of row
+    # keep[j] of the operator before compaction (whatever the in-place moves did).
+    kw = {"K": 2} if features == "structured" else {}
+    M = 4 if features == "structured" else 5
+    op, _ = sample_instances(list(range(9)), m=3, n=4, M=M, features=features, **kw)
+    before = op.dense().clone()
+    active = torch.rand(9, generator=torch.Generator().manual_seed(mask_seed)) < 0.5
+    active[mask_seed] = True
+    small, keep = op.compact_(active)
+    assert sorted(keep.tolist()) == active.nonzero().flatten().tolist()
+    assert torch.equal(small.dense(), before[keep])
+
+
+def test_solver_leaves_the_callers_instances_untouched():
+    # The solver compacts its batch in place only in storage it copied itself: the caller's
+    # operator holds the same features after the solve.
+    op, y = sample_instances(list(range(12)), m=6, n=6, M=20)
+    before = op.dense().clone()
+    levenberg_marquardt(op, y, 2, random_starts(list(range(100, 112)), 6, 6, 2))
+    assert torch.equal(op.dense(), before)
+
+
+def test_predrawn_first_starts_give_the_same_outcomes():
+    # Passing the first starts drawn beforehand (as the benchmark does, to time the draw apart)
+    # changes nothing: same outcomes and iteration counts as drawing them inside.
+    from numerics.solvers import lm_restarts
+
+    op, y = sample_instances(list(range(6)), m=5, n=5, M=15)
+    seeds = [[200 + t, 300 + t] for t in range(6)]
+    inside = lm_restarts(op, y, 2, seeds)
+    first = random_starts([s[0] for s in seeds], 5, 5, 2)
+    outside = lm_restarts(op, y, 2, seeds, first_starts=first)
+    for key in ("restart_success", "first_success", "iterations"):
+        assert inside[key] == outside[key]
+    with pytest.raises(InvalidArgument, match="B must have shape"):
+        lm_restarts(op, y, 2, seeds, first_starts=(first[0][:3], first[1][:3]))
+
+
 def test_split_trials_equal_one_call():
     # Splitting the trial indices over calls (as ranks would) gives the same outcomes.
     cell = (5, 5, 1, 9)

@@ -1,0 +1,151 @@
+"""Ledger verdicts of the R3 rank sweeps, read from committed records (torch-free).
+
+:mod:`numerics.rademacher` runs the sweeps; this module holds what the ledger needs to turn a
+committed ``results/rademacher/*/summary.json`` into verdicts without importing torch: the task
+table, the per-setting claim rule and :func:`ledger_entries`.
+
+Rule (per task and setting): the claim "rank one is optimal" (binary tasks) is *supported*
+when the 95% interval of the paired difference ``err(1) - err(2)`` over seeds lies below 0,
+*contradicted* when it lies above 0, *open* otherwise (ties included); "rank above one" (three
+classes) the other way round. A run is supported or contradicted only if all its settings are.
+
+>>> ledger_entries("/nonexistent")
+[]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+__all__ = ["SUMMARY_FORMAT", "SOURCE", "TaskSpec", "TASKS", "claim_verdicts", "ledger_entries"]
+
+SUMMARY_FORMAT = "lorank.rademacher-summary/1"
+SOURCE = "Rethinking the Rank Threshold (2026), R3: Rademacher bias-variance, rank one optimal for binary"
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A classification task: ``K`` logits on ``classes`` balanced classes.
+
+    ``targets``: ``"pm1"`` (one logit, ``+1`` for class 1 and ``-1`` for class 0), ``"onehot"``
+    or ``"pm1-per-logit"`` (``+1`` on the true class's logit, ``-1`` elsewhere). ``number`` is the
+    task's fixed index in record cells.
+    """
+
+    name: str
+    number: int
+    K: int
+    classes: int
+    targets: str
+    prediction: str
+    rank_Y: int
+    centred_rank_Y: int
+
+
+TASKS = {
+    t.name: t for t in (
+        TaskSpec("binary-1-logit", 1, 1, 2, "pm1", "sign(f)", 1, 1),
+        TaskSpec("binary-2-logit", 2, 2, 2, "onehot", "argmax_k f_k", 2, 1),
+        TaskSpec("3-class", 3, 3, 3, "onehot", "argmax_k f_k", 3, 2),
+        TaskSpec("binary-2-logit-pm", 4, 2, 2, "pm1-per-logit", "argmax_k f_k", 1, 1),
+    )
+}
+def claim_verdicts(estimates: Sequence[dict]) -> list[dict]:
+    """Per task with a claim and per setting, the status by the rules of the module docstring.
+
+    >>> est = {"task": "3-class", "n_train": 16, "noise": 2.0,
+    ...        "paired_err1_minus_err2": {"mean": 0.2, "lo": 0.1, "hi": 0.3, "n_positive": 9,
+    ...                                   "n_negative": 0, "n_zero": 1, "n": 10}}
+    >>> v = claim_verdicts([est])[0]
+    >>> v["claim"], v["status"]
+    ('rank-above-one', 'supported')
+    """
+    out = []
+    for est in estimates:
+        task = est["task"]
+        d = est.get("paired_err1_minus_err2")
+        claim = "rank-above-one" if TASKS[task].classes > 2 else "rank-one-optimal"
+        where = f"n_train={est['n_train']}/class, noise={est['noise']:g}"
+        if not d or d.get("lo") is None:
+            status, why = "open", "no paired interval (needs ranks 1 and 2 and >= 2 seeds)"
+        else:
+            lo, hi = d["lo"], d["hi"]
+            ties = " (every seed ties: err(1) = err(2))" if d["n_zero"] == d["n"] else ""
+            if claim == "rank-one-optimal":
+                status = "supported" if hi < 0 else "contradicted" if lo > 0 else "open"
+            else:
+                status = "supported" if lo > 0 else "contradicted" if hi < 0 else "open"
+            why = (f"err(1) - err(2) = {d['mean']:+.4f}, 95% t [{lo:+.4f}, {hi:+.4f}] over "
+                   f"{d['n']} seeds (+{d['n_positive']} / -{d['n_negative']} / ={d['n_zero']}){ties}")
+        out.append({"task": task, "claim": claim, "n_train": est["n_train"], "noise": est["noise"],
+                    "status": status, "sentence": f"{where}: {status}: {why}"})
+    return out
+
+
+
+# ------------------------------------------------------------------------------ ledger
+
+
+def _run_status(statuses: Sequence[str]) -> str:
+    if statuses and all(s == "supported" for s in statuses):
+        return "supported"
+    if statuses and all(s == "contradicted" for s in statuses):
+        return "contradicted"
+    return "open"
+
+
+def ledger_entries(results_dir) -> list[dict]:
+    """Ledger entries from committed ``results/rademacher/*/summary.json`` (nothing is run).
+
+    One entry per run and claim: ``R3.rank-one-optimal.<binary task>.<run>`` and
+    ``R3.rank-above-one.3-class.<run>``, status by the rules of the module docstring, re-derived
+    from the stored intervals (:func:`claim_verdicts`).
+
+    >>> ledger_entries("/nonexistent")
+    []
+    """
+    import json
+
+    root = Path(results_dir)
+    repo_root = root.resolve().parent
+    entries = []
+    for path in sorted(root.glob("rademacher/*/summary.json")):
+        summary = json.loads(path.read_text())
+        if summary.get("format") != SUMMARY_FORMAT:
+            continue
+        verdicts = claim_verdicts([e for e in summary["estimates"] if "per_rank" in e])
+        try:
+            evidence = str(path.resolve().relative_to(repo_root))
+        except ValueError:
+            evidence = str(path)
+        env = (summary.get("environment") or [{}])[0]
+        device = env.get("device_name") or env.get("device") or "?"
+        sizes = summary["sizes"]
+        for task in dict.fromkeys(v["task"] for v in verdicts):
+            vs = [v for v in verdicts if v["task"] == task]
+            status = _run_status([v["status"] for v in vs])
+            claim = vs[0]["claim"]
+            text = ("held-out error is strictly lower at r = 1 than at r = 2"
+                    if claim == "rank-one-optimal" else
+                    "held-out error is strictly lower at r = 2 than at r = 1")
+            entries.append({
+                "id": f"R3.{claim}.{task}.{path.parent.name}",
+                "source": SOURCE,
+                "statement": (f"{task}: {text} (NTK-linearised last layer, structured features "
+                              f"plus Gaussian input noise, exact rank-r ridge least squares; m={sizes['m']}, "
+                              f"n={sizes['n']}, {summary['seeds']['n_seeds']} seeds, seed "
+                              f"{summary['seeds']['global_seed']}, device {device}). Per setting: "
+                              + " | ".join(v["sentence"] for v in vs)),
+                "status": status,
+                "routes": [{"name": "monte-carlo",
+                            "answer": {"supported": True, "contradicted": False}.get(status),
+                            "detail": f"{len(vs)} settings: " + ", ".join(v["status"] for v in vs),
+                            "seconds": float((summary.get("wall_time") or {}).get("wall_s") or 0.0)}],
+                "evidence": evidence,
+                "expected": None,
+                "seconds": 0.0,
+            })
+    return entries
+

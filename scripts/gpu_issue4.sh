@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# GPU-scale runs of issue 4 (R2: PL* and E4 separability; R3: rank sweeps) on one H100.
+#
+#   OUT=results bash scripts/gpu_issue4.sh rademacher|separability|pl
+#
+# Each run stops at LIMIT seconds (SIGINT; the append-only record keeps every finished batch)
+# and is then summarised from its record, so a summary always exists; an interrupted run says
+# INCOMPLETE in its summary and can be continued with the same command plus RESUME=--resume.
+set -uo pipefail
+OUT=${OUT:?set OUT to the results folder}
+LIMIT=${LIMIT:-240}
+case "${1:?rademacher, separability or pl}" in
+  rademacher)
+    # noise 4, 8 at n = 256 keeps the class separation of the CPU default (noise 2, 4 at n = 64):
+    # the input noise scales like sqrt(n / 64)
+    timeout --signal=INT "$LIMIT" python3 -m lorank rademacher --device cuda --m 256 --n 256 \
+      --max-rank 8 --n-train 16,64,256 --noise 4,8 --n-test 2000 --seeds 200 --batch-size 256 \
+      --no-progress --out "$OUT/rademacher/h100-256" ${RESUME:-} ${EXTRA:-} ;;
+  separability)
+    timeout --signal=INT "$LIMIT" python3 -m lorank separability --device cuda --dtype float64 \
+      --sizes 8x8,16x16,32x32,8x32,16x64,64x64 --ranks 1,2 \
+      --rho-grid 0.2,0.25,0.28,0.3,0.32,0.34,0.36,0.38,0.4,0.43,0.46,0.5,0.6 \
+      --trials 200 --restarts 4 --budget 100 --budgets 25,50 --batch-size 512 --canonical none \
+      --no-plot --no-progress --out "$OUT/separability/h100" ${RESUME:-} ${EXTRA:-}
+    python3 -m lorank separability --summarise "$OUT/separability/h100" --device cuda \
+      --canonical 32,64,128 --canonical-trials 20 ;;
+  pl)
+    timeout --signal=INT "$LIMIT" python3 -m lorank pl --device cuda --sizes 32x32,64x64 \
+      --ranks 1,2 --trials 40 --gd-trials 4 --gd-steps 100 --batch-size 8 --no-plot \
+      --no-progress --out "$OUT/pl/h100" ${RESUME:-} ${EXTRA:-}
+    python3 -m lorank pl --summarise "$OUT/pl/h100" ;;
+esac

@@ -1,0 +1,169 @@
+"""Tests of sweeps spread over processes (``lorank cstar --distributed`` under torchrun, gloo).
+
+Each property is stated in a comment, then asserted. The launches use ``torchrun --standalone``
+with 2 or 3 CPU processes and the gloo backend, at sizes that run in a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from lorank.cli import main
+from numerics.distributed import DistributedContext, shard_record_path, shard_records
+from numerics.records import read_record
+from numerics.sweep import load_outcomes, merge_records
+from proofs.validation import InvalidArgument
+
+REPO = Path(__file__).resolve().parent.parent
+ARGS = ["--sizes", "4x4,5x5", "--ranks", "1", "--kn", "6,8,11", "--trials", "7", "--restarts", "2",
+        "--batch-size", "2", "--seed", "11", "--no-plot", "--no-progress"]
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env["OMP_NUM_THREADS"] = "1"
+    env.pop("RANK", None), env.pop("WORLD_SIZE", None), env.pop("LOCAL_RANK", None)
+    return env
+
+
+def _torchrun(nproc: int, *args, check=True):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+           *args]
+    proc = subprocess.run(cmd, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"torchrun failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def _trials(outcomes) -> dict:
+    """(cell, trial) -> outcome, for comparing runs trial by trial."""
+    return {(tuple(cell), o["trial"]): o for cell, trials in outcomes.items() for o in trials}
+
+
+def _estimates(summary: dict) -> dict:
+    return {name: est["sizes"] for name, est in summary["estimands"].items()}
+
+
+@pytest.fixture(scope="module")
+def single_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("single")
+    assert main(["cstar", *ARGS, "--out", str(out)]) == 0
+    return out
+
+
+def test_context_reads_torchrun_environment():
+    # torchrun's variables give the rank, the world size and, for CUDA, one GPU per local rank.
+    ctx = DistributedContext.from_environment("cuda", {"RANK": "3", "WORLD_SIZE": "4", "LOCAL_RANK": "1"})
+    assert (ctx.rank, ctx.world_size, ctx.device, ctx.backend) == (3, 4, "cuda:1", "nccl")
+    assert DistributedContext.from_environment("cpu", {}).world_size == 1
+    with pytest.raises(InvalidArgument, match="WORLD_SIZE"):
+        DistributedContext.from_environment("cpu", {"RANK": "0", "WORLD_SIZE": "two"})
+    with pytest.raises(InvalidArgument, match="plain 'cuda'"):
+        DistributedContext.from_environment("cuda:1", {"RANK": "0", "WORLD_SIZE": "2"})
+
+
+def test_one_process_distributed_equals_plain_run(single_run, tmp_path):
+    # Without torchrun, --distributed is one process of world size 1 and gives the same outcomes
+    # and estimates as the plain command.
+    out = tmp_path / "d1"
+    assert main(["cstar", *ARGS, "--distributed", "--out", str(out)]) == 0
+    assert [p.name for p in shard_records(out)] == ["record.rank0-of-1.jsonl"]
+    assert _trials(merge_records(shard_records(out))) == _trials(load_outcomes(single_run / "record.jsonl"))
+    a = json.loads((out / "summary.json").read_text())
+    b = json.loads((single_run / "summary.json").read_text())
+    assert _estimates(a) == _estimates(b)
+
+
+@pytest.mark.parametrize("nproc", [2, 3])
+def test_torchrun_gloo_merge_equals_single_process(single_run, tmp_path, nproc):
+    # Under torchrun with N gloo processes each rank writes a disjoint share (index % N == rank)
+    # and rank 0's merged summary equals the single-process one with the same seed.
+    out = tmp_path / f"d{nproc}"
+    _torchrun(nproc, "-m", "lorank", "cstar", *ARGS, "--distributed", "--out", str(out))
+    paths = shard_records(out)
+    assert len(paths) == nproc
+    for rank, path in enumerate(paths):
+        shares = {o["trial"] % nproc for trials in load_outcomes(path).values() for o in trials}
+        assert shares == {rank}
+        assert read_record(path).sessions[0]["shard"] == [rank, nproc]
+    assert _trials(merge_records(paths)) == _trials(load_outcomes(single_run / "record.jsonl"))
+    a = json.loads((out / "summary.json").read_text())
+    b = json.loads((single_run / "summary.json").read_text())
+    assert _estimates(a) == _estimates(b)
+    assert a["trials_found"] == b["trials_found"] == a["trials_expected"]
+
+
+WORKER = textwrap.dedent("""
+    import os, sys
+    from numerics.distributed import DistributedContext, run_sharded
+    from numerics.sweep import Experiment
+    from lorank.cstar_cli import trial_function
+
+    out, fail_after = sys.argv[1], int(sys.argv[2])
+    exp = Experiment("lm", [(4, 4, 1)], kn_values=[6, 9], trials_per_cell=8, restarts=2,
+                     batch_size=2, seed=5)
+    ctx = DistributedContext.from_environment("cpu")
+    ctx.init()
+    inner = trial_function(exp)
+    calls = []
+
+    def trial_fn(cell, idx):
+        # rank 1 dies (no clean shutdown) when it starts its batch number fail_after + 1
+        if ctx.rank == 1 and fail_after >= 0 and len(calls) == fail_after:
+            os._exit(17)
+        calls.append(1)
+        return inner(cell, idx)
+
+    run_sharded(exp, trial_fn, out, ctx, resume=os.path.exists(os.path.join(out, "record.rank1-of-2.jsonl")),
+                progress=False)
+    ctx.close()
+""")
+
+
+def test_killed_rank_resumes_without_losing_trials(tmp_path):
+    # Rank 1 is killed after two finished batches; the launch fails. Its record keeps those
+    # batches; launching again resumes every rank, and the merged outcomes equal an
+    # uninterrupted launch trial by trial.
+    worker = tmp_path / "worker.py"
+    worker.write_text(WORKER)
+    broken, clean = tmp_path / "broken", tmp_path / "clean"
+    proc = _torchrun(2, str(worker), str(broken), "2", check=False)
+    assert proc.returncode != 0
+    kept = load_outcomes(shard_record_path(broken, 1, 2))
+    assert kept.n_trials() == 4  # two batches of two trials, finished before the kill
+    _torchrun(2, str(worker), str(broken), "-1")
+    resumed = load_outcomes(shard_record_path(broken, 1, 2))
+    assert _trials(kept).items() <= _trials(resumed).items()
+    _torchrun(2, str(worker), str(clean), "-1")
+    assert _trials(merge_records(shard_records(broken))) == _trials(merge_records(shard_records(clean)))
+    assert merge_records(shard_records(clean)).n_trials() == 16
+
+
+def test_refuses_mixed_world_sizes_and_fresh_run_over_records(tmp_path):
+    # A folder with per-rank records of another world size is refused (one-line error, exit 2),
+    # as is a fresh (non --resume) run over existing per-rank records.
+    out = tmp_path / "w"
+    assert main(["cstar", *ARGS, "--distributed", "--out", str(out)]) == 0
+    assert main(["cstar", *ARGS, "--distributed", "--out", str(out)]) == 2
+    (out / "record.rank0-of-2.jsonl").write_text((out / "record.rank0-of-1.jsonl").read_text())
+    assert main(["cstar", *ARGS, "--distributed", "--resume", "--out", str(out)]) == 2
+    with pytest.raises(InvalidArgument, match="several world sizes"):
+        shard_records(out)
+
+
+def test_summarise_reads_per_rank_records(single_run, tmp_path):
+    # --summarise DIR re-derives the summary from per-rank records as from a single record.
+    out = tmp_path / "s"
+    assert main(["cstar", *ARGS, "--distributed", "--out", str(out)]) == 0
+    (out / "summary.json").unlink()
+    assert main(["cstar", "--summarise", str(out), "--no-plot"]) == 0
+    a = json.loads((out / "summary.json").read_text())
+    assert _estimates(a) == _estimates(json.loads((single_run / "summary.json").read_text()))
