@@ -259,7 +259,7 @@ def _run_distributed(args, experiment) -> int:
     """``--distributed``: this process's share of a torchrun launch; rank 0 merges and reports."""
     import dataclasses
 
-    from numerics.distributed import DistributedContext, run_sharded
+    from numerics.distributed import DistributedContext, run_sharded, scaling_report
     from numerics.sweep import summarise
 
     context = DistributedContext.from_environment(experiment.device)
@@ -277,6 +277,7 @@ def _run_distributed(args, experiment) -> int:
                                resume=args.resume, progress=not args.no_progress and not args.json)
         if context.is_main:
             summary = summarise(experiment, outcomes, n_boot=_nonneg("bootstrap", args.bootstrap))
+            summary["distributed"] = scaling_report(summary)
             _report(args, summary, out, f"{out}/record.rank*-of-{context.world_size}.jsonl "
                                         f"({context.world_size} ranks, merged)")
         context.barrier()  # no rank leaves before the summary is written

@@ -8,10 +8,11 @@ paired difference ``err(1) - err(2)`` and the verdicts, and saves the figure (PN
 model, the estimator and the verdict rules are stated in :mod:`numerics.rademacher`.
 
 CPU default (``results/rademacher/cpu-default``): ``m = n = 64``, ranks 1..6, four tasks,
-16 and 128 training examples per class, noise 2 and 4, 40 seeds. GPU scale (an H100)::
+16 and 128 training examples per class, noise 2 and 4, 40 seeds. The larger committed run
+(``--device cuda`` is refused: see :mod:`numerics.rademacher`, "Scale")::
 
-    lorank rademacher --m 768 --n 768 --max-rank 8 --n-train 16,64,256 --noise 7,14 \\
-        --n-test 2000 --seeds 200 --device cuda --batch-size 256 --out results/rademacher/gpu-768
+    lorank rademacher --m 256 --n 256 --max-rank 8 --n-train 16,64,256 --noise 4,8 \\
+        --n-test 2000 --seeds 200 --out results/rademacher/cpu-256
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from .ledger import REPO_ROOT
 
-__all__ = ["cstar_table", "recipe_trend_table", "bench_table", "render_block", "BLOCKS", "refresh_readme"]
+__all__ = ["cstar_table", "recipe_trend_table", "bench_table", "separability_table", "pl_table",
+           "rademacher_table", "render_block", "BLOCKS", "refresh_readme"]
 
 LM_VARIANTS = ("E1[k=4]", "E2")
 LM_SIZES = ((64, 64), (128, 128), (32, 128))
@@ -104,31 +105,76 @@ def recipe_trend_table(results: Path) -> str:
 
 
 BENCH_RECORDS = ("bench_engine_fp64.json", "bench_engine_fp64_rho1.json")
+#: the first records (lorank 0.1.0), kept for the before/after comparison
+BENCH_BEFORE = "lorank-0.1.0"
+
+
+def _fraction(r: dict, key: str) -> str:
+    v = r.get(key)
+    return "-" if v is None else f"{v:.0%}"
 
 
 def bench_table(results: Path) -> str:
-    """Trials per second of the engine on the GPU, on the CPU and of a scipy loop, same instances."""
-    rows = ["| record | cell | path | trials | solve s | trials/s | achieved bandwidth (of H100 HBM3 peak) |",
-            "|---|---|---|---|---|---|---|"]
+    """Trials per second of the engine on the GPU, on the CPU and of a scipy loop, same instances,
+    with the achieved fraction of the H100's HBM3 peak under the benchmark's byte model."""
+    rows = ["| record | cell | path | trials | solve s | trials/s | bandwidth, all passes | "
+            "of HBM3 peak: all passes / iterations only / with start draw |",
+            "|---|---|---|---|---|---|---|---|"]
     notes = []
     for name in BENCH_RECORDS:
         b = json.loads((results / "bench" / name).read_text())
-        peak = b["h100_peak"]["hbm_bytes_per_s"]
         sz = b["sizes"]
         cell = f"{sz['m']}x{sz['n']}, r={sz['r']}, M={sz['M']}, rho={sz['rho']:.3f}"
+        before = results / "bench" / BENCH_BEFORE / name
+        old = json.loads(before.read_text())["runs"].get("engine_cuda") if before.exists() else None
         for key, r in b["runs"].items():
             bw = r.get("achieved_bytes_per_s")
-            bw_text = f"{bw / 1e12:.2f} TB/s ({bw / peak:.0%})" if bw and r["device"] == "cuda" else (
-                f"{bw / 1e9:.1f} GB/s" if bw else "-")
-            path = key.replace("_", " ")
-            rows.append(f"| `{name}` | {cell} | {path} | {r['trials']} | {r['solve_seconds']:.2f} | "
-                        f"{r['trials_per_second']:.2f} | {bw_text} |")
+            cuda = r["device"] == "cuda"
+            bw_text = f"{bw / 1e12:.2f} TB/s" if bw and cuda else (f"{bw / 1e9:.1f} GB/s" if bw else "-")
+            frac = (" / ".join(_fraction(r, k) for k in (
+                "fraction_of_peak_bandwidth", "fraction_of_peak_bandwidth_iterations_only",
+                "fraction_of_peak_bandwidth_including_start_sampling")) if cuda else "-")
+            rows.append(f"| `{name}` | {cell} | {key.replace('_', ' ')} | {r['trials']} | "
+                        f"{r['solve_seconds']:.2f} | {r['trials_per_second']:.2f} | {bw_text} | {frac} |")
+        if old is not None:
+            rows.append(f"| `{BENCH_BEFORE}/{name}` | {cell} | engine cuda, lorank 0.1.0 | {old['trials']} | "
+                        f"{old['solve_seconds']:.2f} | {old['trials_per_second']:.2f} | "
+                        f"{old['achieved_bytes_per_s'] / 1e12:.2f} TB/s (two passes per iteration, start draw "
+                        f"inside the solve) | {old['fraction_of_peak_bandwidth']:.0%} in that model |")
+        if old is not None:
+            new_run = b["runs"]["engine_cuda"]
+            same = sum(x == y for x, y in zip(new_run["first_success"], old["first_success"]))
+            notes.append(f"`{name}`: the engine on the GPU runs {new_run['trials_per_second'] / old['trials_per_second']:.2f}x "
+                         f"as many trials per second as in lorank 0.1.0, on the same instances; outcomes "
+                         f"agree on {same} of {min(len(old['first_success']), len(new_run['first_success']))} "
+                         f"trials, iterations {new_run['iterations_total']} against {old['iterations_total']}.")
         notes.append(f"`{name}`: " + ", ".join(f"{k.replace('_over_', ' / ')} = {v:.0f}x"
                                                for k, v in b["ratios"].items())
                      + f"; {b['dtype']}, {b['restarts']} start; GPU {b['device_name']} "
                        f"(torch {b['versions']['torch']}), CPU paths on its {b['cpu_count']} host cores.")
-    notes.append("Sampling is timed apart and excluded; scipy is `least_squares(method='trf')` with the "
-                 "analytic Jacobian, one instance at a time.")
+    comp = results / "bench" / "engine_components_rho135.json"
+    if comp.exists():
+        c = json.loads(comp.read_text())
+        it = c["parts"]["iteration_eager"]
+        notes.append(f"One full-batch iteration alone (`engine_components_rho135.json`, {c['trials']} trials, "
+                     f"{c['cell']['m']}x{c['cell']['n']}, r={c['cell']['r']}, M={c['cell']['M']}): "
+                     f"{it['us_per_trial']:.2f} us per trial, {it['fraction_of_hbm_peak']:.0%} of HBM3 peak; "
+                     f"of it the damped step (system, Cholesky, solves) takes "
+                     f"{c['parts']['lm_step']['us_per_trial']:.2f} us and one feature pass "
+                     f"{c['parts']['right']['us_per_trial']:.2f} us "
+                     f"({c['parts']['right']['fraction_of_hbm_peak']:.0%} of peak); the batched Cholesky "
+                     f"factorisation alone {c['parts']['cholesky_cusolver']['us_per_trial']:.2f} us.")
+    comp1 = results / "bench" / BENCH_BEFORE / "engine_components_rho1.json"
+    if comp1.exists():
+        c = json.loads(comp1.read_text())
+        notes.append(f"At M = {c['cell']['M']} (rho = 1; `{BENCH_BEFORE}/engine_components_rho1.json`, "
+                     f"measured before the changes, which leave the factorisation as it was) the batched "
+                     f"Cholesky factorisation takes {c['parts']['cholesky_cusolver']['us_per_trial']:.2f} us "
+                     f"per trial.")
+    notes.append("Instances and first starts are drawn on the CPU for every path and timed apart; the byte "
+                 "model counts every feature pass the algorithm needs (two to set up each start, one for "
+                 "its float64 certificate, two per iteration; `benchmarks/bench_engine.py`); scipy is "
+                 "`least_squares(method='trf')` with the analytic Jacobian, one instance at a time.")
     return "\n".join(rows + [""] + notes)
 
 
@@ -151,7 +197,118 @@ def cpu_default_line(results: Path) -> str:
             "Record: `results/cpu-default`.")
 
 
-BLOCKS = {"cstar": cstar_table, "cpu-default": cpu_default_line, "recipe-trend": recipe_trend_table, "bench": bench_table}
+def _ledger_lines(entries: list) -> list:
+    return [f"- `{e['id']}`: **{e['status']}**" for e in entries]
+
+
+def separability_table(results: Path) -> str:
+    """E4 (separability) transitions per size with intervals, size-extrapolated limits, the
+    canonical certificates and the ledger verdicts, from ``results/separability/h100``."""
+    from numerics.verdicts import _e4_headline, separability_entries, separability_transitions
+
+    path = results / "separability" / "h100" / "summary.json"
+    s = json.loads(path.read_text())
+    name = _e4_headline(s)
+    env = (s.get("environment") or [{}])[0]
+    rows = ["| size | r | C_sep(0.5) GLM [95% profile] | C_sep(0.95) GLM [95% profile] | sufficient rho |",
+            "|---|---|---|---|---|"]
+    ref = {(x["m"], x["n"], x["r"]): x for x in s["references"]["sizes"]}
+    t95 = {(t["m"], t["n"], t["r"]): t for t in separability_transitions(s, 0.95)}
+
+    def show(t):
+        if t["glm"] is None or t["profile"][0] is None:
+            return f"bracket ({_num(t['bracket'][0])}, {_num(t['bracket'][1])}]"
+        return f"{t['glm']:.3f} [{t['profile'][0]:.3f}, {t['profile'][1]:.3f}]"
+
+    for t in separability_transitions(s, 0.5):
+        key = (t["m"], t["n"], t["r"])
+        rows.append(f"| {t['m']}x{t['n']} | {t['r']} | {show(t)} | {show(t95[key])} | "
+                    f"{ref[key]['sufficient_rho']:.2f} |")
+    lines = rows + [""]
+    for fs in s["estimands"][name]["finite_size"]:
+        lines.append(f"- size limit, r = {fs['r']}, aspect {fs['aspect']}, p = {fs['p']:g}: "
+                     f"{fs['verdict']['sentence']}")
+    for c in s.get("canonical") or []:
+        lines.append(f"- canonical {c['m']}x{c['n']}, r = {c['r']}, N = {c['N']} (rho = {c['rho']:.1f}): "
+                     f"{c['certified']}/{c['trials']} certified separable ({c['dtype']} features), "
+                     f"least normalised margin {min(v for v in c['margins'] if v is not None):.1e}")
+    lines.append("")
+    lines.append(f"Record `results/separability/h100` ({s['trials_found']} trials, variant {name}, seed "
+                 f"{s['experiment']['seed']}, {env.get('device_name', '?')}, "
+                 f"{s['wall_time']['wall_s']:.0f} s). Ledger:")
+    lines += _ledger_lines(separability_entries(results))
+    return "\n".join(lines)
+
+
+def pl_table(results: Path) -> str:
+    """PL* positivity against the rank bound, Marchenko-Pastur ratios and the GD-rate check per
+    (size, rank), from ``results/pl/h100``."""
+    from numerics.pl_verdicts import ledger_entries
+
+    s = json.loads((results / "pl" / "h100" / "summary.json").read_text())
+    env = (s.get("environment") or [{}])[0]
+    rows = ["| size | r | r(m+n-r) | P(mu>0) at random points, rho < 1 / rho >= 1 | at B = 0, M > rm / M <= rm "
+            "| median mu / MP edge (d = rank) at rho ~ 1.5 / 3 | GD steps within the PL rate |",
+            "|---|---|---|---|---|---|---|"]
+    for g in s["groups"]:
+        def tally(kind, pred):
+            cells = [c for c in g["cells"] if pred(c)]
+            return f"{sum(c[kind]['positive'] for c in cells)}/{sum(c[kind]['trials'] for c in cells)}"
+
+        below = tally("random", lambda c: c["M"] > g["dim"])
+        above = tally("random", lambda c: c["M"] <= g["dim"])
+        l_out = tally("lora", lambda c: c["M"] > g["rm"])
+        l_in = tally("lora", lambda c: c["M"] <= g["rm"])
+
+        def ratio(target):
+            c = min(g["cells"], key=lambda c: abs(c["rho"] - target))
+            v, w = c["random"]["mp"]["rank"]["ratio"], c["baseline"]["rank"]["ratio"]
+            if v is None:
+                return "-"
+            return f"{v['q50']:.2f} (Gaussian {w['q50']:.2f})" if w else f"{v['q50']:.2f}"
+
+        gd = [c["gd"][k] for c in g["cells"] for k in ("random", "lora") if c.get("gd") and c["gd"].get(k)]
+        rows.append(f"| {g['m']}x{g['n']} | {g['r']} | {g['dim']} | {below} / {above} | {l_out} / {l_in} | "
+                    f"{ratio(1.5)} / {ratio(3.0)} | {sum(x['steps_ok'] for x in gd)}/"
+                    f"{sum(x['steps_checked'] for x in gd)} |")
+    lines = rows + ["", f"Record `results/pl/h100` ({s['trials_found']} trials, seed "
+                        f"{s['experiment']['seed']}, {env.get('device_name', '?')}, "
+                        f"{s['wall_time']['wall_s']:.0f} s); positivity means mu > "
+                        f"1e-10 lambda_max in float64. Ledger:"]
+    lines += _ledger_lines(ledger_entries(results))
+    return "\n".join(lines)
+
+
+def rademacher_table(results: Path) -> str:
+    """Held-out error at r = 1, 2, 3, the paired difference err(1) - err(2), the minimising
+    ranks and the verdicts per task and setting, from ``results/rademacher/cpu-256``."""
+    from numerics.rademacher_verdicts import claim_verdicts, ledger_entries
+
+    s = json.loads((results / "rademacher" / "cpu-256" / "summary.json").read_text())
+    env = (s.get("environment") or [{}])[0]
+    rows = ["| task | n_train/class | noise | test error r=1 | r=2 | r=3 | err(1) - err(2) [95% t] | minimising ranks | verdict |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    ests = [e for e in s["estimates"] if "per_rank" in e]
+    verdicts = {(v["task"], v["n_train"], v["noise"]): v["status"] for v in claim_verdicts(ests)}
+    for e in ests:
+        per = {x["r"]: x["test_error"]["mean"] for x in e["per_rank"]}
+        d = e["paired_err1_minus_err2"]
+        mins = e["optimal_rank"]["minimisers"]
+        mins_text = ", ".join(map(str, mins)) if len(mins) < 4 else f"{mins[0]}-{mins[-1]} (tied)"
+        rows.append(f"| {e['task']} | {e['n_train']} | {e['noise']:g} | {per.get(1, float('nan')):.3f} | "
+                    f"{per.get(2, float('nan')):.3f} | {per.get(3, float('nan')):.3f} | "
+                    f"{d['mean']:+.3f} [{d['lo']:+.3f}, {d['hi']:+.3f}] | {mins_text} | "
+                    f"{verdicts.get((e['task'], e['n_train'], e['noise']), '-')} |")
+    lines = rows + ["", f"Record `results/rademacher/cpu-256` (m = n = {s['sizes']['m']}, "
+                        f"{s['seeds']['n_seeds']} seeds, {s['units_found']} fits, "
+                        f"{env.get('device_name', '?')}, {s['wall_time']['wall_s']:.0f} s). Ledger:"]
+    lines += _ledger_lines([e for e in ledger_entries(results) if e["id"].endswith(".cpu-256")])
+    return "\n".join(lines)
+
+
+BLOCKS = {"cstar": cstar_table, "cpu-default": cpu_default_line, "recipe-trend": recipe_trend_table,
+          "bench": bench_table, "separability": separability_table, "pl": pl_table,
+          "rademacher": rademacher_table}
 
 
 def render_block(name: str, results: Path | None = None) -> str:

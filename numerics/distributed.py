@@ -36,7 +36,8 @@ from typing import Callable, Mapping
 
 from proofs.validation import InvalidArgument
 
-__all__ = ["DistributedContext", "shard_record_path", "shard_records", "run_sharded"]
+__all__ = ["DistributedContext", "shard_record_path", "shard_records", "run_sharded", "scaling_report",
+           "scaling_efficiency"]
 
 #: Barrier timeout: a rank may finish its share long before another (a sweep can take hours).
 BARRIER_TIMEOUT = datetime.timedelta(hours=48)
@@ -221,3 +222,52 @@ def run_sharded(experiment, trial_fn: Callable, out, context: DistributedContext
     if not context.is_main:
         return None
     return merge_records(shard_records(out))
+
+
+def scaling_report(summary: Mapping) -> dict:
+    """Per-rank trials and wall time of a launch, from a summary's ``sessions``.
+
+    Each session's start event carries its ``shard``; its end event (if the process ended
+    normally) its ``wall_s`` and ``trials_written``. The launch's throughput is all trials
+    written over the wall time of the slowest rank (its sessions summed), which is what N
+    processes deliver together.
+
+    >>> report = scaling_report({"sessions": [
+    ...     {"event": "start", "shard": [0, 2]}, {"event": "end", "wall_s": 10.0, "trials_written": 50},
+    ...     {"event": "start", "shard": [1, 2]}, {"event": "end", "wall_s": 12.5, "trials_written": 50}]})
+    >>> report["world_size"], report["trials_per_second"]
+    (2, 8.0)
+    """
+    per_rank: dict = {}
+    world = None
+    current = None
+    for event in summary.get("sessions", []):
+        if event.get("event") == "start":
+            rank, world = (int(v) for v in event.get("shard", (0, 1)))
+            current = per_rank.setdefault(rank, {"rank": rank, "trials": 0, "wall_s": 0.0, "sessions": 0})
+            current["sessions"] += 1
+        elif event.get("event") == "end" and current is not None:
+            current["trials"] += int(event.get("trials_written") or 0)
+            current["wall_s"] += float(event.get("wall_s") or 0.0)
+    ranks = [per_rank[k] for k in sorted(per_rank)]
+    slowest = max((r["wall_s"] for r in ranks), default=0.0)
+    trials = sum(r["trials"] for r in ranks)
+    return {"world_size": world or 1, "per_rank": ranks, "trials": trials,
+            "wall_s_slowest_rank": slowest,
+            "trials_per_second": trials / slowest if slowest > 0 else None}
+
+
+def scaling_efficiency(launch: Mapping, single: Mapping) -> float | None:
+    """Trials per second of an N-process launch over N times that of a one-process run.
+
+    Both arguments are summaries (or :func:`scaling_report` dicts) of the same experiment.
+
+    >>> one = {"world_size": 1, "trials_per_second": 10.0}
+    >>> scaling_efficiency({"world_size": 4, "trials_per_second": 36.0}, one)
+    0.9
+    """
+    a = launch if "trials_per_second" in launch else scaling_report(launch)
+    b = single if "trials_per_second" in single else scaling_report(single)
+    if not a["trials_per_second"] or not b["trials_per_second"]:
+        return None
+    return a["trials_per_second"] / (a["world_size"] * b["trials_per_second"])

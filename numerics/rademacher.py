@@ -94,14 +94,18 @@ With ``D = err(1) - err(2)`` paired over seeds and its 95% t interval ``[lo, hi]
 Over a run's settings (``n_train`` x noise): supported (contradicted) if every setting is,
 open otherwise; the sentence lists every setting.
 
-GPU scale (for an H100; not timed here)::
+Scale. The sweep is a closed form (one small SVD per unit), so the CPU carries it; the CUDA
+path is disabled (``device="cuda"`` is refused): on an H100 it failed its CPU agreement test
+(``tests/test_rademacher_numerics.py::test_cpu_and_cuda_agree``, kept as a strict xfail) and ran
+slower than the CPU (64 against 81 units per second over the same first 5504 fits at 256 x 256,
+H100 against one core of this 2-core machine). The committed larger
+run is on the CPU::
 
-    lorank rademacher --m 768 --n 768 --max-rank 8 --n-train 16,64,256 --noise 7,14 \\
-        --n-test 2000 --seeds 200 --device cuda --dtype float64 \\
-        --batch-size 256 --out results/rademacher/gpu-768
+    lorank rademacher --m 256 --n 256 --max-rank 8 --n-train 16,64,256 --noise 4,8 \\
+        --n-test 2000 --seeds 200 --out results/rademacher/cpu-256
 
-(``noise`` 7 and 14 at ``n = 768`` keep ``||mu_0 - mu_1|| / sigma`` near its value at the CPU
-default's ``n = 64``, ``sigma = 2, 4``.)
+(``noise`` 4 and 8 at ``n = 256`` keep ``||mu_0 - mu_1|| / sigma`` near its value at the CPU
+default's ``n = 64``, ``sigma = 2, 4``: the separation grows like ``sqrt(n)``.)
 
 Examples
 --------
@@ -157,6 +161,9 @@ __all__ = [
     "SUMMARY_FORMAT",
 ]
 
+#: The CUDA path is refused (see the module docstring) unless a test switches this on to
+#: re-check it against the CPU.
+_ALLOW_UNVALIDATED_CUDA = False
 #: the largest number of classes of any task: heads are drawn m x MAX_HEADS per seed
 MAX_HEADS = 3
 #: relative tolerance of the saturation rank of the exact floor (a fraction of ||Y - F0||^2 / N)
@@ -250,6 +257,11 @@ class RademacherConfig:
         self.weight_decay = _check_float("weight_decay", self.weight_decay, nonneg=True)
         self.w0_scale = _check_float("w0_scale", self.w0_scale, nonneg=True)
         self.device = str(resolve_device(self.device))
+        if self.device.startswith("cuda") and not _ALLOW_UNVALIDATED_CUDA:
+            raise InvalidArgument(
+                f"device {self.device!r}: the CUDA path of the R3 sweep disagreed with the CPU on "
+                "an H100 and is disabled until that is resolved; use device='cpu' (the sweep is "
+                "a closed form and fast on the CPU)")
         if self.dtype not in ("float32", "float64"):
             raise InvalidArgument(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
         self.batch_size = require_positive_int("batch_size", self.batch_size)

@@ -99,6 +99,10 @@ def test_torchrun_gloo_merge_equals_single_process(single_run, tmp_path, nproc):
     b = json.loads((single_run / "summary.json").read_text())
     assert _estimates(a) == _estimates(b)
     assert a["trials_found"] == b["trials_found"] == a["trials_expected"]
+    # the launch's report: N ranks whose trials add up to all trials
+    report = a["distributed"]
+    assert report["world_size"] == nproc and len(report["per_rank"]) == nproc
+    assert sum(r["trials"] for r in report["per_rank"]) == a["trials_found"]
 
 
 WORKER = textwrap.dedent("""

@@ -17,6 +17,7 @@ import torch
 import lorank.cli as cli
 import numerics.rademacher as rad
 from numerics.rademacher import RademacherConfig, all_units, rank_floor, run_units, summarise
+from proofs.validation import InvalidArgument
 
 TINY = dict(m=6, n=10, ranks=(1, 2, 3), n_train=(4,), n_test=30, noise=(1.5,), seeds=3, n_boot=100)
 TINY_ARGV = ["--m", "6", "--n", "10", "--max-rank", "3", "--n-train", "4", "--n-test", "30",
@@ -239,8 +240,22 @@ def test_existing_record_needs_resume(tmp_path, capsys):
     assert (out / "record.jsonl").read_bytes() == before
 
 
+def test_cuda_path_is_refused():
+    # The CUDA path failed its CPU agreement test on an H100 (below) and is refused with a
+    # one-line error naming the device, so no unvalidated GPU record can be made.
+    # (without a GPU the device check itself refuses it, also naming the device)
+    with pytest.raises(InvalidArgument, match="'cuda'"):
+        RademacherConfig(**{**TINY, "device": "cuda"})
+
+
 @pytest.mark.cuda
-def test_cpu_and_cuda_agree():
+@pytest.mark.xfail(strict=True, reason="failed on an NVIDIA H100 (torch 2.11, CUDA 13.0) in this "
+                   "form; the CUDA path is disabled until the cause is found. strict: a pass here "
+                   "means the path may be re-enabled")
+def test_cpu_and_cuda_agree(monkeypatch):
+    import numerics.rademacher as rademacher
+
+    monkeypatch.setattr(rademacher, "_ALLOW_UNVALIDATED_CUDA", True)
     cfg_cpu = RademacherConfig(**TINY)
     cfg_gpu = RademacherConfig(**{**TINY, "device": "cuda"})
     units = all_units(cfg_cpu)
