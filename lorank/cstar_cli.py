@@ -10,68 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
-import sys
-from fractions import Fraction
 from pathlib import Path
 
-from proofs.validation import InvalidArgument, require_positive_int
+from lorank.cli_args import (checked_device, float_list, fresh_record, int_list, nonneg,
+                              size_rank_triples, write_and_print)
+from proofs.validation import InvalidArgument
 
 DEFAULT_SIZES = "6x6,8x8,12x12,16x16"
 DEFAULT_RANKS = "1,2"
 DEFAULT_RHO = "0.9,0.95,1,1.05,1.1,1.2,1.35,1.5,2"
-
-
-def _int_list(name: str, text: str) -> list[int]:
-    parts = [p.strip() for p in str(text).split(",") if p.strip()]
-    if not parts:
-        raise InvalidArgument(f"--{name} must be a comma-separated list of positive integers, got {text!r}")
-    out = []
-    for p in parts:
-        if not re.fullmatch(r"[+-]?\d+", p):
-            raise InvalidArgument(f"--{name} must hold positive integers, got {p!r}")
-        out.append(require_positive_int(f"--{name}", int(p)))
-    return out
-
-
-def _sizes(text: str) -> list[tuple[int, int]]:
-    parts = [p.strip() for p in str(text).split(",") if p.strip()]
-    if not parts:
-        raise InvalidArgument(f"--sizes must be a list such as 8x8,16x64, got {text!r}")
-    out = []
-    for p in parts:
-        match = re.fullmatch(r"(\d+)[xX](\d+)", p)
-        if not match:
-            raise InvalidArgument(f"--sizes entries must look like MxN (e.g. 16x64), got {p!r}")
-        m, n = (int(g) for g in match.groups())
-        if m < 1 or n < 1:  # name the entry as typed, not just the bad number
-            raise InvalidArgument(f"--sizes entries must have positive m and n, got {p!r}")
-        out.append((m, n))
-    return out
-
-
-def _float_list(name: str, text: str, positive: bool = True) -> list[float]:
-    """Comma list, or START:STOP:STEP (inclusive of STOP up to rounding)."""
-    text = str(text).strip()
-    try:
-        if ":" in text:
-            a, b, c = (Fraction(x) for x in text.split(":"))
-            if c <= 0 or b < a:
-                raise ValueError
-            values, v = [], a
-            while v <= b:
-                values.append(float(v))
-                v += c
-        else:
-            values = [float(Fraction(x.strip())) for x in text.split(",") if x.strip()]
-    except (ValueError, ZeroDivisionError):
-        raise InvalidArgument(f"--{name} must be a comma list or START:STOP:STEP of numbers, got {text!r}") from None
-    if not values:
-        raise InvalidArgument(f"--{name} must not be empty, got {text!r}")
-    bad = [v for v in values if not math.isfinite(v) or (positive and v <= 0)]
-    if bad:
-        raise InvalidArgument(f"--{name} values must be positive numbers, got {bad[0]!r} in {text!r}")
-    return values
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -119,49 +66,31 @@ def build_experiment(args):
     """Turn parsed arguments into a :class:`numerics.sweep.Experiment` (validating everything)."""
     from numerics.sweep import Experiment
 
-    sizes = _sizes(args.sizes)
-    ranks = _int_list("ranks", args.ranks)
-    triples = []
-    for m, n in sizes:
-        for r in ranks:
-            if r > min(m, n):
-                raise InvalidArgument(f"--ranks value r={r} exceeds min(m, n) = {min(m, n)} for size {m}x{n}")
-            triples.append((m, n, r))
+    triples = size_rank_triples(args.sizes, args.ranks)
     if args.kn is not None:
-        grid = {"kn_values": _int_list("kn", args.kn)}
+        grid = {"kn_values": int_list("kn", args.kn)}
     else:
         # an explicitly empty --rho "" is an error, not the default grid
-        grid = {"rho_grid": _float_list("rho", DEFAULT_RHO if args.rho is None else args.rho)}
+        grid = {"rho_grid": float_list("rho", DEFAULT_RHO if args.rho is None else args.rho)}
     K = None
     if args.K is not None:
-        K = _int_list("K", args.K)[0]
+        K = int_list("K", args.K)[0]
         if args.features != "structured":
             raise InvalidArgument(f"--K is only used with --features structured, got --K {args.K!r}")
     elif args.features == "structured":
         raise InvalidArgument("--features structured needs --K (outputs per example), got none")
-    device = str(args.device)
-    if device.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise InvalidArgument(f"--device {device!r} asked for, but torch sees no CUDA GPU")
+    device = checked_device(args.device)
     return Experiment(
         estimand=args.estimand, sizes=triples, features=args.features, K=K,
-        trials_per_cell=_int_list("trials", args.trials)[0],
-        batch_size=_int_list("batch-size", args.batch_size)[0],
-        seed=int(_nonneg("seed", args.seed)), device=device, dtype=args.dtype,
-        restarts=_int_list("restarts", args.restarts)[0],
-        max_iters=_int_list("max-iters", args.max_iters)[0],
-        budgets=_int_list("budgets", args.budgets),
-        eps_levels=_float_list("eps", args.eps),
+        trials_per_cell=int_list("trials", args.trials)[0],
+        batch_size=int_list("batch-size", args.batch_size)[0],
+        seed=nonneg("seed", args.seed), device=device, dtype=args.dtype,
+        restarts=int_list("restarts", args.restarts)[0],
+        max_iters=int_list("max-iters", args.max_iters)[0],
+        budgets=int_list("budgets", args.budgets),
+        eps_levels=float_list("eps", args.eps),
         **grid,
     )
-
-
-def _nonneg(name, text):
-    if not re.fullmatch(r"\d+", str(text).strip()):
-        raise InvalidArgument(f"--{name} must be a non-negative integer, got {text!r}")
-    return int(text)
 
 
 def trial_function(experiment):
@@ -213,11 +142,9 @@ def render_summary(summary: dict) -> str:
 
 
 def _summarise_only(args) -> int:
-    from numerics.records import read_record, write_json_atomic
-    from numerics.sweep import Experiment, load_outcomes, summarise
-
     from numerics.distributed import shard_records
-    from numerics.sweep import merge_records
+    from numerics.records import read_record
+    from numerics.sweep import Experiment, load_outcomes, merge_records, summarise
 
     folder = Path(args.summarise)
     candidates = [folder / "record.jsonl", folder / "record.jsonl.gz"]
@@ -227,32 +154,18 @@ def _summarise_only(args) -> int:
         raise InvalidArgument(f"--summarise {str(folder)!r} holds no record.jsonl, record.jsonl.gz "
                               "or per-rank records")
     # eps levels are analysis settings, not part of the record: they come from --eps
-    experiment = Experiment.from_spec(read_record(records[0]).spec, eps_levels=_float_list("eps", args.eps))
+    experiment = Experiment.from_spec(read_record(records[0]).spec, eps_levels=float_list("eps", args.eps))
     outcomes = load_outcomes(records[0]) if len(records) == 1 else merge_records(records)
-    summary = summarise(experiment, outcomes, n_boot=_nonneg("bootstrap", args.bootstrap))
-    write_json_atomic(folder / "summary.json", summary)
-    if not args.no_plot:
-        from numerics.plots import plot_summary
-
-        plot_summary(summary, folder / "phase_transition")
-    print(json.dumps(summary, indent=1) if args.json else render_summary(summary))
+    summary = summarise(experiment, outcomes, n_boot=nonneg("bootstrap", args.bootstrap))
+    _report(args, summary, folder, ", ".join(str(r) for r in records))
     return 0
 
 
 def _report(args, summary: dict, out: Path, record_text: str) -> None:
-    from numerics.records import write_json_atomic
+    from numerics.plots import plot_summary
 
-    write_json_atomic(out / "summary.json", summary)
-    if not args.no_plot:
-        from numerics.plots import plot_summary
-
-        plot_summary(summary, out / "phase_transition")
-    if args.json:
-        print(json.dumps(summary, indent=1))
-    else:
-        print(render_summary(summary))
-        print(f"\nrecord: {record_text}\nsummary: {out / 'summary.json'}"
-              + ("" if args.no_plot else f"\nfigure: {out / 'phase_transition'}.png / .pdf"))
+    write_and_print(args, summary, out, render=render_summary, record_text=record_text,
+                    save_figure=plot_summary)
 
 
 def _run_distributed(args, experiment) -> int:
@@ -276,7 +189,7 @@ def _run_distributed(args, experiment) -> int:
         outcomes = run_sharded(experiment, trial_function(experiment), out, context,
                                resume=args.resume, progress=not args.no_progress and not args.json)
         if context.is_main:
-            summary = summarise(experiment, outcomes, n_boot=_nonneg("bootstrap", args.bootstrap))
+            summary = summarise(experiment, outcomes, n_boot=nonneg("bootstrap", args.bootstrap))
             summary["distributed"] = scaling_report(summary)
             _report(args, summary, out, f"{out}/record.rank*-of-{context.world_size}.jsonl "
                                         f"({context.world_size} ranks, merged)")
@@ -287,7 +200,6 @@ def _run_distributed(args, experiment) -> int:
 
 
 def run(args) -> int:
-    from numerics.records import write_json_atomic
     from numerics.sweep import run_experiment, summarise
 
     if args.summarise is not None:
@@ -296,26 +208,9 @@ def run(args) -> int:
     if args.distributed:
         return _run_distributed(args, experiment)
     out = Path(args.out or f"runs/cstar-{experiment.estimand}")
-    record = out / "record.jsonl"
-    if (out / "record.jsonl.gz").exists():  # else a fresh record.jsonl would start beside it
-        raise InvalidArgument(f"--out {str(out)!r} holds a compressed record (record.jsonl.gz), "
-                              "which is read-only: gunzip it to resume, or use --summarise")
-    if record.exists() and not args.resume:
-        raise InvalidArgument(f"--out {str(out)!r} already holds a record; pass --resume to continue "
-                              "it or choose another --out (finished trials are never overwritten)")
-    out.mkdir(parents=True, exist_ok=True)
+    record = fresh_record(out, args.resume)
     outcomes = run_experiment(experiment, trial_function(experiment), record,
                               resume=args.resume, progress=not args.no_progress and not args.json)
-    summary = summarise(experiment, outcomes, n_boot=_nonneg("bootstrap", args.bootstrap))
-    write_json_atomic(out / "summary.json", summary)
-    if not args.no_plot:
-        from numerics.plots import plot_summary
-
-        plot_summary(summary, out / "phase_transition")
-    if args.json:
-        print(json.dumps(summary, indent=1))
-    else:
-        print(render_summary(summary))
-        print(f"\nrecord: {record}\nsummary: {out / 'summary.json'}"
-              + ("" if args.no_plot else f"\nfigure: {out / 'phase_transition'}.png / .pdf"))
+    summary = summarise(experiment, outcomes, n_boot=nonneg("bootstrap", args.bootstrap))
+    _report(args, summary, out, str(record))
     return 0

@@ -23,11 +23,11 @@ Bad input gives a one-line error naming the argument and the value, exit status 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
-from lorank.cstar_cli import _float_list, _int_list, _nonneg, _sizes
+from lorank.cli_args import (checked_device, find_record, float_list, fresh_record, int_list,
+                              nonneg, size_rank_triples, write_and_print)
 from proofs.validation import InvalidArgument
 
 DEFAULT_SIZES = "8x8,16x16"
@@ -81,35 +81,20 @@ def build_experiment(args):
     """
     from numerics.pl import PLExperiment
 
-    triples = []
-    ranks = _int_list("ranks", args.ranks)
-    for m, n in _sizes(args.sizes):
-        for r in ranks:
-            if r > min(m, n):
-                raise InvalidArgument(f"--ranks value r={r} exceeds min(m, n) = {min(m, n)} for size {m}x{n}")
-            triples.append((m, n, r))
+    triples = size_rank_triples(args.sizes, args.ranks)
     if args.kn is not None:
-        grid = {"m_values": _int_list("kn", args.kn)}
+        grid = {"m_values": int_list("kn", args.kn)}
     else:
-        grid = {"rho_grid": _float_list("rho-grid", DEFAULT_RHO if args.rho_grid is None else args.rho_grid)}
-    gd_c = _float_list("gd-c", args.gd_c)
+        grid = {"rho_grid": float_list("rho-grid", DEFAULT_RHO if args.rho_grid is None else args.rho_grid)}
+    gd_c = float_list("gd-c", args.gd_c)
     if len(gd_c) != 1:
         raise InvalidArgument(f"--gd-c must be one positive number, got {args.gd_c!r}")
-    device = str(args.device)
-    if device.split(":")[0] not in ("cpu", "cuda"):
-        raise InvalidArgument(f"--device must be cpu, cuda or cuda:k, got {device!r}")
-    if device.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise InvalidArgument(f"--device {device!r} asked for, but torch sees no CUDA GPU")
-    for name, value in (("gd-steps", args.gd_steps), ("gd-trials", args.gd_trials), ("seed", args.seed)):
-        _nonneg(name, value)
+    device = checked_device(args.device)
     return PLExperiment(
-        sizes=triples, trials_per_cell=_int_list("trials", args.trials)[0],
-        gd_steps=_nonneg("gd-steps", args.gd_steps), gd_trials=_nonneg("gd-trials", args.gd_trials),
-        gd_c=gd_c[0], seed=_nonneg("seed", args.seed), device=device, dtype=args.dtype,
-        batch_size=_int_list("batch-size", args.batch_size)[0], **grid)
+        sizes=triples, trials_per_cell=int_list("trials", args.trials)[0],
+        gd_steps=nonneg("gd-steps", args.gd_steps), gd_trials=nonneg("gd-trials", args.gd_trials),
+        gd_c=gd_c[0], seed=nonneg("seed", args.seed), device=device, dtype=args.dtype,
+        batch_size=int_list("batch-size", args.batch_size)[0], **grid)
 
 
 def _fmt(x, spec=".3g"):
@@ -155,14 +140,11 @@ def render_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def _finish(summary, out: Path, args) -> None:
-    from numerics.records import write_json_atomic
+def _report(summary: dict, out: Path, args, record) -> None:
+    from numerics.pl import plot_pl_summary
 
-    write_json_atomic(out / "summary.json", summary)
-    if not args.no_plot:
-        from numerics.pl import plot_pl_summary
-
-        plot_pl_summary(summary, out / FIGURE_STEM)
+    write_and_print(args, summary, out, render=render_summary, record_text=str(record),
+                    save_figure=plot_pl_summary, stem=FIGURE_STEM)
 
 
 def _summarise_only(args) -> int:
@@ -170,14 +152,10 @@ def _summarise_only(args) -> int:
     from numerics.records import read_record
 
     folder = Path(args.summarise)
-    record = next((c for c in (folder / "record.jsonl", folder / "record.jsonl.gz") if c.exists()), None)
-    if record is None:
-        raise InvalidArgument(f"--summarise {str(folder)!r} holds no record.jsonl or record.jsonl.gz")
+    record = find_record(folder)
     experiment = PLExperiment.from_spec(read_record(record).spec)
     outcomes = load_pl_outcomes(record, pl_cells(experiment))
-    summary = summarise_pl(experiment, outcomes, record=record)
-    _finish(summary, folder, args)
-    print(json.dumps(summary, indent=1) if args.json else render_summary(summary))
+    _report(summarise_pl(experiment, outcomes, record=record), folder, args, record)
     return 0
 
 
@@ -188,24 +166,10 @@ def run(args) -> int:
     if args.summarise is not None:
         return _summarise_only(args)
     experiment = build_experiment(args)
-    threads = _int_list("cpu-threads", args.cpu_threads)[0]
+    threads = int_list("cpu-threads", args.cpu_threads)[0]
     out = Path(args.out or "runs/pl")
-    record = out / "record.jsonl"
-    if (out / "record.jsonl.gz").exists():
-        raise InvalidArgument(f"--out {str(out)!r} holds a compressed record (record.jsonl.gz), "
-                              "which is read-only: gunzip it to resume, or use --summarise")
-    if record.exists() and not args.resume:
-        raise InvalidArgument(f"--out {str(out)!r} already holds a record; pass --resume to continue "
-                              "it or choose another --out (finished trials are never overwritten)")
-    out.mkdir(parents=True, exist_ok=True)
+    record = fresh_record(out, args.resume)
     outcomes = run_pl_experiment(experiment, record, resume=args.resume, cpu_threads=threads,
                                  progress=not args.no_progress and not args.json)
-    summary = summarise_pl(experiment, outcomes, record=record)
-    _finish(summary, out, args)
-    if args.json:
-        print(json.dumps(summary, indent=1))
-    else:
-        print(render_summary(summary))
-        print(f"\nrecord: {record}\nsummary: {out / 'summary.json'}"
-              + ("" if args.no_plot else f"\nfigure: {out / FIGURE_STEM}.png / .pdf"))
+    _report(summarise_pl(experiment, outcomes, record=record), out, args, record)
     return 0

@@ -18,53 +18,14 @@ CPU default (``results/rademacher/cpu-default``): ``m = n = 64``, ranks 1..6, fo
 from __future__ import annotations
 
 import argparse
-import json
-import math
-import re
 import time
-from fractions import Fraction
 from pathlib import Path
 
+from lorank.cli_args import (checked_device, float_list, fresh_record, int_list, one_int,
+                              write_and_print)
 from proofs.validation import InvalidArgument
 
 DEFAULT_OUT = "results/rademacher/cpu-default"
-
-
-def _int_list(name: str, text: str) -> list[int]:
-    parts = [p.strip() for p in str(text).split(",") if p.strip()]
-    if not parts:
-        raise InvalidArgument(f"--{name} must be a comma-separated list of positive integers, got {text!r}")
-    out = []
-    for p in parts:
-        if not re.fullmatch(r"\+?\d+", p) or int(p) < 1:
-            raise InvalidArgument(f"--{name} must hold positive integers, got {p!r} in {text!r}")
-        out.append(int(p))
-    return out
-
-
-def _one_int(name: str, text: str, minimum: int = 1) -> int:
-    t = str(text).strip()
-    if not re.fullmatch(r"\+?\d+", t) or int(t) < minimum:
-        kind = "a positive" if minimum >= 1 else "a non-negative"
-        raise InvalidArgument(f"--{name} must be {kind} integer, got {text!r}")
-    return int(t)
-
-
-def _float_list(name: str, text: str) -> list[float]:
-    parts = [p.strip() for p in str(text).split(",") if p.strip()]
-    if not parts:
-        raise InvalidArgument(f"--{name} must be a comma list of non-negative numbers, got {text!r}")
-    out = []
-    for p in parts:
-        try:
-            v = float(Fraction(p))
-        except (ValueError, ZeroDivisionError):
-            raise InvalidArgument(f"--{name} must hold non-negative numbers, got {p!r} in {text!r}") from None
-        if not math.isfinite(v) or v < 0:
-            raise InvalidArgument(f"--{name} must hold non-negative numbers, got {p!r} in {text!r}")
-        out.append(v)
-    return out
-
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -104,11 +65,11 @@ def build_config(args):
     """Parsed arguments -> :class:`numerics.rademacher.RademacherConfig` (everything validated)."""
     from numerics.rademacher import RademacherConfig, TASKS
 
-    m, n = _one_int("m", args.m), _one_int("n", args.n)
+    m, n = one_int("m", args.m), one_int("n", args.n)
     if args.ranks is not None:
-        ranks = _int_list("ranks", args.ranks)
+        ranks = int_list("ranks", args.ranks)
     else:
-        ranks = list(range(1, _one_int("max-rank", args.max_rank if args.max_rank is not None else "6") + 1))
+        ranks = list(range(1, one_int("max-rank", args.max_rank if args.max_rank is not None else "6") + 1))
     if max(ranks) > min(m, n):
         raise InvalidArgument(f"--{'ranks' if args.ranks is not None else 'max-rank'} value "
                               f"{max(ranks)} exceeds min(m, n) = {min(m, n)}")
@@ -124,32 +85,25 @@ def build_config(args):
         raise InvalidArgument(f"--tasks must not repeat a task, got {args.tasks!r}")
     if m < 3:
         raise InvalidArgument(f"--m must be at least 3 (three orthogonal heads are drawn), got {args.m!r}")
-    n_train = _int_list("n-train", args.n_train)
+    n_train = int_list("n-train", args.n_train)
     if len(set(n_train)) != len(n_train):
         raise InvalidArgument(f"--n-train must not repeat a value, got {args.n_train!r}")
-    noise = _float_list("noise", args.noise)
+    noise = float_list("noise", args.noise, lower="non-negative")
     if len(set(noise)) != len(noise):
         raise InvalidArgument(f"--noise must not repeat a value, got {args.noise!r}")
-    weight_decay = _float_list("weight-decay", args.weight_decay)
-    w0 = _float_list("w0-scale", args.w0_scale)
+    weight_decay = float_list("weight-decay", args.weight_decay, lower="non-negative")
+    w0 = float_list("w0-scale", args.w0_scale, lower="non-negative")
     if len(weight_decay) != 1 or len(w0) != 1:
         bad = "weight-decay" if len(weight_decay) != 1 else "w0-scale"
         raise InvalidArgument(f"--{bad} must be one number, got {getattr(args, bad.replace('-', '_'))!r}")
-    device = str(args.device)
-    if device.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise InvalidArgument(f"--device {device!r} asked for, but torch sees no CUDA GPU")
-    elif device != "cpu":
-        raise InvalidArgument(f"--device must be cpu, cuda or cuda:k, got {device!r}")
+    device = checked_device(args.device)
     return RademacherConfig(
         m=m, n=n, ranks=tuple(ranks), tasks=tuple(tasks), n_train=tuple(n_train),
-        n_test=_one_int("n-test", args.n_test), noise=tuple(noise),
-        seeds=_one_int("seeds", args.seeds), seed=_one_int("seed", args.seed, minimum=0),
+        n_test=one_int("n-test", args.n_test), noise=tuple(noise),
+        seeds=one_int("seeds", args.seeds), seed=one_int("seed", args.seed, minimum=0),
         weight_decay=weight_decay[0], w0_scale=w0[0], device=device, dtype=args.dtype,
-        batch_size=_one_int("batch-size", args.batch_size),
-        n_boot=_one_int("bootstrap", args.bootstrap))
+        batch_size=one_int("batch-size", args.batch_size),
+        n_boot=one_int("bootstrap", args.bootstrap))
 
 
 def _fmt_interval(d, digits=3):
@@ -196,17 +150,14 @@ def render_summary(summary: dict) -> str:
 
 def run(args) -> int:
     from numerics.rademacher import run_sweep, save_figures, summarise
-    from numerics.records import read_record, write_json_atomic
+    from numerics.records import read_record
 
     cfg = build_config(args)
     out = Path(args.out)
-    record = out / "record.jsonl"
-    if record.exists() and not args.resume:
-        raise InvalidArgument(f"--out {str(out)!r} already holds a record; pass --resume to continue "
-                              "it or choose another --out (finished units are never overwritten)")
+    record = fresh_record(out, args.resume, unit="units")
     from numerics.capacity import torch_threads
 
-    threads = _one_int("threads", args.threads) if cfg.device == "cpu" else None
+    threads = one_int("threads", args.threads) if cfg.device == "cpu" else None
     start = time.time()
     with torch_threads(threads):
         outcomes = run_sweep(cfg, record, resume=args.resume,
@@ -218,13 +169,6 @@ def run(args) -> int:
                  "sessions": len([s for s in sessions if s.get("event") == "start"])}
     envs = [s["environment"] for s in sessions if s.get("event") == "start" and "environment" in s]
     summary = summarise(cfg, outcomes, wall=wall_time, environment=envs or None)
-    write_json_atomic(out / "summary.json", summary)
-    if not args.no_plot:
-        save_figures(summary, out / "rank_sweep")
-    if args.json:
-        print(json.dumps(summary, indent=1))
-    else:
-        print(render_summary(summary))
-        print(f"\nrecord: {record}\nsummary: {out / 'summary.json'}"
-              + ("" if args.no_plot else f"\nfigure: {out / 'rank_sweep'}.png / .pdf"))
+    write_and_print(args, summary, out, render=render_summary, record_text=str(record),
+                    save_figure=save_figures, stem="rank_sweep")
     return 0

@@ -23,11 +23,11 @@ GPU-scale run for an H100 (sizes to 64 x 64, ranks 1, 2, 4, aspects 1 and 4)::
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
-from lorank.cstar_cli import _float_list, _int_list, _nonneg, _sizes
+from lorank.cli_args import (checked_device, find_record, float_list, fresh_record, int_list,
+                              nonneg, size_rank_triples, write_and_print)
 from proofs.validation import InvalidArgument
 
 DEFAULT_SIZES = "4x4,6x6,8x8,12x12"
@@ -83,34 +83,24 @@ def build_experiment(args):
     """The :class:`numerics.sweep.Experiment` of the parsed arguments (estimand ``logistic``)."""
     from numerics.sweep import Experiment
 
-    triples = []
-    for m, n in _sizes(args.sizes):
-        for r in _int_list("ranks", args.ranks):
-            if r > min(m, n):
-                raise InvalidArgument(f"--ranks value r={r} exceeds min(m, n) = {min(m, n)} for size {m}x{n}")
-            triples.append((m, n, r))
+    triples = size_rank_triples(args.sizes, args.ranks)
     if args.kn is not None:
-        grid = {"kn_values": _int_list("kn", args.kn)}
+        grid = {"kn_values": int_list("kn", args.kn)}
     else:
-        grid = {"rho_grid": _float_list("rho-grid", DEFAULT_RHO if args.rho_grid is None else args.rho_grid)}
-    device = str(args.device)
-    if device.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise InvalidArgument(f"--device {device!r} asked for, but torch sees no CUDA GPU")
+        grid = {"rho_grid": float_list("rho-grid", DEFAULT_RHO if args.rho_grid is None else args.rho_grid)}
+    device = checked_device(args.device)
     return Experiment(
-        estimand="logistic", sizes=triples, trials_per_cell=_int_list("trials", args.trials)[0],
-        batch_size=_int_list("batch-size", args.batch_size)[0], seed=_nonneg("seed", args.seed),
-        device=device, dtype=args.dtype, restarts=_int_list("restarts", args.restarts)[0],
-        max_iters=_int_list("budget", args.budget)[0], tol=_positive_float("margin", args.margin),
-        budgets=_int_list("budgets", args.budgets), **grid)
+        estimand="logistic", sizes=triples, trials_per_cell=int_list("trials", args.trials)[0],
+        batch_size=int_list("batch-size", args.batch_size)[0], seed=nonneg("seed", args.seed),
+        device=device, dtype=args.dtype, restarts=int_list("restarts", args.restarts)[0],
+        max_iters=int_list("budget", args.budget)[0], tol=_positive_float("margin", args.margin),
+        budgets=int_list("budgets", args.budgets), **grid)
 
 
 def _canonical_ns(text):
     if str(text).strip().lower() in ("none", ""):
         return []
-    return _int_list("canonical", text)
+    return int_list("canonical", text)
 
 
 def trial_function(experiment):
@@ -259,12 +249,10 @@ def run(args) -> int:
     from numerics.sweep import Experiment, load_outcomes, run_experiment
 
     canonical_ns = _canonical_ns(args.canonical)
-    canonical_trials = _int_list("canonical-trials", args.canonical_trials)[0]
+    canonical_trials = int_list("canonical-trials", args.canonical_trials)[0]
     if args.summarise is not None:
         out = Path(args.summarise)
-        record = next((c for c in (out / "record.jsonl", out / "record.jsonl.gz") if c.exists()), None)
-        if record is None:
-            raise InvalidArgument(f"--summarise {str(out)!r} holds no record.jsonl or record.jsonl.gz")
+        record = find_record(out)
         experiment = Experiment.from_spec(read_record(record).spec)
         if experiment.estimand != "logistic":
             raise InvalidArgument(f"--summarise {str(out)!r} holds a record of estimand "
@@ -273,14 +261,7 @@ def run(args) -> int:
                        canonical_trials)
     experiment = build_experiment(args)
     out = Path(args.out)
-    record = out / "record.jsonl"
-    if (out / "record.jsonl.gz").exists():
-        raise InvalidArgument(f"--out {str(out)!r} holds a compressed record (record.jsonl.gz), "
-                              "which is read-only: gunzip it to resume, or use --summarise")
-    if record.exists() and not args.resume:
-        raise InvalidArgument(f"--out {str(out)!r} already holds a record; pass --resume to continue "
-                              "it or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
+    record = fresh_record(out, args.resume)
     outcomes = run_experiment(experiment, trial_function(experiment), record, resume=args.resume,
                               progress=not args.no_progress and not args.json)
     return _finish(args, experiment, outcomes, out, record, canonical_ns, canonical_trials)
@@ -288,7 +269,6 @@ def run(args) -> int:
 
 def _finish(args, experiment, outcomes, out, record, canonical_ns, canonical_trials) -> int:
     """Summarise, add references, canonical certificates and the verdict; write and print."""
-    from numerics.records import write_json_atomic
     from numerics.sweep import summarise
 
     summary = summarise(experiment, outcomes)
@@ -307,15 +287,8 @@ def _finish(args, experiment, outcomes, out, record, canonical_ns, canonical_tri
                                                          margin_threshold=experiment.tol))
     summary["canonical"] = canonical
     summary["verdict"] = verdict_text(summary)
-    write_json_atomic(out / "summary.json", summary)
-    if not args.no_plot:
-        from numerics.plots import save_figure
+    from numerics.plots import save_figure
 
-        save_figure(figure(summary), out / "phase_transition")
-    if args.json:
-        print(json.dumps(summary, indent=1))
-    else:
-        print(render_summary(summary))
-        print(f"\nrecord: {record}\nsummary: {out / 'summary.json'}"
-              + ("" if args.no_plot else f"\nfigure: {out / 'phase_transition'}.png / .pdf"))
+    write_and_print(args, summary, out, render=render_summary, record_text=str(record),
+                    save_figure=lambda summary, stem: save_figure(figure(summary), stem))
     return 0
