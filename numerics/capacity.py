@@ -312,12 +312,6 @@ def run_trials(estimand: str, cell, trial_indices, *, global_seed: int, features
 
 def _run(estimand, trials, m, n, r, M, *, global_seed, features, K, dev, dt, restarts, cfg,
          budgets, batch_size, sample_device) -> list[dict]:
-    if estimand == "logistic":
-        from numerics.separability import run_separability_trials
-
-        return run_separability_trials((m, n, r, M), trials, global_seed=global_seed, device=dev,
-                                       dtype=dt, restarts=restarts, config=cfg,
-                                       batch_size=batch_size, sample_device=sample_device)
     out: list[dict] = []
     for lo in range(0, len(trials), batch_size):
         chunk = trials[lo: lo + batch_size]
@@ -336,6 +330,24 @@ def _run(estimand, trials, m, n, r, M, *, global_seed, features, K, dev, dt, res
                     "first_success": res["first_success"][j],
                     "best_rel_residual": _finite_or_none(res["best_rel_residual"][j]),
                     "iterations": res["iterations"][j],
+                    "nonfinite": res["nonfinite"][j],
+                })
+        elif estimand == "logistic":
+            from numerics.separability import labels_from_targets, sep_start_seed, separate
+
+            start_seeds = [[sep_start_seed(global_seed, m, n, r, M, t, k) for k in range(restarts)]
+                           for t in chunk]
+            res = separate(op, labels_from_targets(y), r, start_seeds, cfg,
+                           sample_device=sample_device)
+            for j, t in enumerate(chunk):
+                out.append({
+                    "trial": t,
+                    "seed": seeds[j],
+                    "restart_success": res["restart_success"][j],
+                    "first_success": res["first_success"][j],
+                    "success_iteration": res["success_iteration"][j],
+                    "iterations": res["iterations"][j],
+                    "best_margin": res["best_margin"][j],
                     "nonfinite": res["nonfinite"][j],
                 })
         else:

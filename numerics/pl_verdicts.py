@@ -7,13 +7,13 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from numerics.verdicts import committed_summaries, measured_entry
 
 __all__ = ["SUMMARY_FORMAT", "ledger_entries"]
 
 #: the format tag of a PL* summary (written by :func:`numerics.pl.summarise_pl`)
 SUMMARY_FORMAT = "lorank.pl-summary/1"
+SOURCE = "Rethinking the Rank Threshold (2026), R2: PL* for squared loss"
 
 
 # --------------------------------------------------------------------------------------------
@@ -108,25 +108,14 @@ def ledger_entries(results_dir) -> list[dict]:
     >>> ledger_entries("/nonexistent")
     []
     """
-    root = Path(results_dir)
-    repo_root = root.resolve().parent
     entries = []
-    for path in sorted(root.glob("pl/*/summary.json")):
-        summary = json.loads(path.read_text())
-        if summary.get("format") != SUMMARY_FORMAT:
-            continue
-        run = path.parent.name
-        try:
-            evidence = str(path.resolve().relative_to(repo_root))
-        except ValueError:
-            evidence = str(path)
+    for record in committed_summaries(results_dir, "pl", SUMMARY_FORMAT):
+        summary, run = record.summary, record.run
         groups = summary["groups"]
-        env = (summary.get("environment") or [{}])[0]
         exp = summary["experiment"]
         sizes = ", ".join(f"{g['m']}x{g['n']} r={g['r']}" for g in groups)
         where = (f"[{sizes}; {summary['trials_found']} trials; seed {exp['seed']}; "
-                 f"device {env.get('device_name') or env.get('device') or '?'}]")
-        wall = float((summary.get("wall_time") or {}).get("wall_s") or 0.0)
+                 f"device {record.device}]")
         specs = [
             ("R2.pl-star.positivity", "random",
              "At random points (B, A iid N(0, s^2)) the PL* constant mu = lambda_min(J J^T) of "
@@ -136,25 +125,10 @@ def ledger_entries(results_dir) -> list[dict]:
         ]
         for prefix, kind, text in specs:
             status, detail = _positivity_status(groups, kind)
-            entries.append(_ledger_entry(f"{prefix}.{run}", f"{text} {where}. {detail}", status,
-                                         detail.split(". ")[0], evidence, wall))
+            entries.append(measured_entry(f"{prefix}.{run}", SOURCE, f"{text} {where}. {detail}",
+                                          status, detail.split(". ")[0], record))
         status, detail = _gd_status(groups)
         text = (f"Full-batch GD on (B, A), eta = {exp['gd_c']:g}/beta_0 (beta = lambda_max(JJ^T) "
                 f"+ ||calA^*(R)||_2): L_(t+1) <= (1 - eta mu_t) L_t at every step {where}. {detail}")
-        entries.append(_ledger_entry(f"R2.gd-rate.{run}", text, status, detail, evidence, wall))
+        entries.append(measured_entry(f"R2.gd-rate.{run}", SOURCE, text, status, detail, record))
     return entries
-
-
-def _ledger_entry(entry_id, statement, status, detail, evidence, wall) -> dict:
-    return {
-        "id": entry_id,
-        "source": "Rethinking the Rank Threshold (2026), R2: PL* for squared loss",
-        "statement": statement,
-        "status": status,
-        "routes": [{"name": "monte-carlo",
-                    "answer": {"supported": True, "contradicted": False}.get(status),
-                    "detail": detail, "seconds": wall}],
-        "evidence": evidence,
-        "expected": None,
-        "seconds": 0.0,
-    }

@@ -16,8 +16,9 @@ classes) the other way round. A run is supported or contradicted only if all its
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
+
+from numerics.verdicts import committed_summaries, measured_entry
 
 __all__ = ["SUMMARY_FORMAT", "SOURCE", "TaskSpec", "TASKS", "claim_verdicts", "ledger_entries"]
 
@@ -106,22 +107,10 @@ def ledger_entries(results_dir) -> list[dict]:
     >>> ledger_entries("/nonexistent")
     []
     """
-    import json
-
-    root = Path(results_dir)
-    repo_root = root.resolve().parent
     entries = []
-    for path in sorted(root.glob("rademacher/*/summary.json")):
-        summary = json.loads(path.read_text())
-        if summary.get("format") != SUMMARY_FORMAT:
-            continue
+    for record in committed_summaries(results_dir, "rademacher", SUMMARY_FORMAT):
+        summary = record.summary
         verdicts = claim_verdicts([e for e in summary["estimates"] if "per_rank" in e])
-        try:
-            evidence = str(path.resolve().relative_to(repo_root))
-        except ValueError:
-            evidence = str(path)
-        env = (summary.get("environment") or [{}])[0]
-        device = env.get("device_name") or env.get("device") or "?"
         sizes = summary["sizes"]
         for task in dict.fromkeys(v["task"] for v in verdicts):
             vs = [v for v in verdicts if v["task"] == task]
@@ -130,22 +119,11 @@ def ledger_entries(results_dir) -> list[dict]:
             text = ("held-out error is strictly lower at r = 1 than at r = 2"
                     if claim == "rank-one-optimal" else
                     "held-out error is strictly lower at r = 2 than at r = 1")
-            entries.append({
-                "id": f"R3.{claim}.{task}.{path.parent.name}",
-                "source": SOURCE,
-                "statement": (f"{task}: {text} (NTK-linearised last layer, structured features "
-                              f"plus Gaussian input noise, exact rank-r ridge least squares; m={sizes['m']}, "
-                              f"n={sizes['n']}, {summary['seeds']['n_seeds']} seeds, seed "
-                              f"{summary['seeds']['global_seed']}, device {device}). Per setting: "
-                              + " | ".join(v["sentence"] for v in vs)),
-                "status": status,
-                "routes": [{"name": "monte-carlo",
-                            "answer": {"supported": True, "contradicted": False}.get(status),
-                            "detail": f"{len(vs)} settings: " + ", ".join(v["status"] for v in vs),
-                            "seconds": float((summary.get("wall_time") or {}).get("wall_s") or 0.0)}],
-                "evidence": evidence,
-                "expected": None,
-                "seconds": 0.0,
-            })
+            entries.append(measured_entry(
+                f"R3.{claim}.{task}.{record.run}", SOURCE,
+                f"{task}: {text} (NTK-linearised last layer, structured features plus Gaussian "
+                f"input noise, exact rank-r ridge least squares; m={sizes['m']}, n={sizes['n']}, "
+                f"{summary['seeds']['n_seeds']} seeds, seed {summary['seeds']['global_seed']}, "
+                f"device {record.device}). Per setting: " + " | ".join(v["sentence"] for v in vs),
+                status, f"{len(vs)} settings: " + ", ".join(v["status"] for v in vs), record))
     return entries
-

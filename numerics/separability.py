@@ -64,7 +64,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import torch
 
@@ -76,7 +75,7 @@ from numerics.instances import (
     sample_instances,
 )
 from numerics.seeding import trial_seed
-from numerics.solvers import random_starts
+from numerics.solvers import _check_positive_float, _compact, random_starts
 from proofs.validation import InvalidArgument, require_positive_int, require_rank
 
 __all__ = [
@@ -91,7 +90,6 @@ __all__ = [
     "gradient_descent_baseline",
     "separate",
     "sep_start_seed",
-    "run_separability_trials",
     "sufficient_rho",
     "cover_rho",
     "canonical_check",
@@ -104,14 +102,6 @@ MARGIN_THRESHOLD = 1e-8
 _Z_CLIP = 60.0
 
 
-def _check_positive_float(name: str, value, *, upper=None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or value <= 0 or (upper is not None and value >= upper):
-        bound = "" if upper is None else f" and below {upper}"
-        raise InvalidArgument(f"{name} must be a positive number{bound}, got {value!r}")
-    return float(value)
-
-
 @dataclass
 class SepConfig:
     """Settings of :func:`logistic_gauss_newton` and :func:`separate`.
@@ -121,7 +111,7 @@ class SepConfig:
     >>> SepConfig(margin_threshold=0)
     Traceback (most recent call last):
     ...
-    proofs.validation.InvalidArgument: margin_threshold must be a positive number, got 0
+    proofs.validation.InvalidArgument: margin_threshold must be a positive finite number, got 0
     """
 
     max_iter: int = field(default=100, metadata={"help": "iterations per start (the budget)"})
@@ -339,6 +329,7 @@ def logistic_gauss_newton(op: FeatureOperator, s: torch.Tensor, r: int, starts,
 
     idx = torch.arange(T, device=dev)
     active = torch.ones(T, dtype=torch.bool, device=dev)
+    owned = False  # op is the caller's until the first compaction copies it
     Rn, z, loss = _forward(op, s, B, A)
     Ln = op.left_native(B)
     lam = torch.full((T,), cfg.lam0, dtype=dt, device=dev)
@@ -372,8 +363,9 @@ def logistic_gauss_newton(op: FeatureOperator, s: torch.Tensor, r: int, starts,
         if n_active == 0:
             break
         if n_active < cfg.compact_frac * active.numel():
-            keep = active.nonzero().flatten()
-            op, s = op.subset(keep), s[keep]
+            op, keep = _compact(op, active, owned)
+            owned = True
+            s = s[keep]
             B, A, Rn, Ln, z = B[keep], A[keep], Rn[keep], Ln[keep], z[keep]
             loss, lam, hist, idx = loss[keep], lam[keep], hist[keep], idx[keep]
             active = torch.ones(n_active, dtype=torch.bool, device=dev)
@@ -534,46 +526,6 @@ def sep_start_seed(global_seed: int, m: int, n: int, r: int, N: int, trial: int,
     return trial_seed(global_seed, "sep-start", "gaussian", m, n, r, N, None, trial, restart)
 
 
-def run_separability_trials(cell, trials: Sequence[int], *, global_seed: int, device, dtype,
-                            restarts: int, config: SepConfig, batch_size: int,
-                            sample_device=None) -> list[dict]:
-    """E4 outcomes of the trials ``trials`` of one cell ``(m, n, r, N)`` (called by
-    :func:`numerics.capacity.run_trials` with ``estimand="logistic"``; schema there).
-
-    >>> out = run_separability_trials((4, 4, 1, 5), [0, 1], global_seed=0, device="cpu",
-    ...                               dtype=torch.float64, restarts=2, config=SepConfig(),
-    ...                               batch_size=8)
-    >>> [o["first_success"] for o in out]
-    [0, 0]
-    """
-    from numerics.capacity import instance_seed
-
-    m, n, r, N = cell
-    dev, dt = resolve_device(device), resolve_dtype(dtype)
-    out = []
-    for lo in range(0, len(trials), batch_size):
-        chunk = list(trials[lo: lo + batch_size])
-        seeds = [instance_seed(global_seed, "gaussian", m, n, N, None, t) for t in chunk]
-        op, s = sample_separability_instances(seeds, m, n, N, device=dev, dtype=dt,
-                                              sample_device=sample_device)
-        start_seeds = [[sep_start_seed(global_seed, m, n, r, N, t, k) for k in range(restarts)]
-                       for t in chunk]
-        res = separate(op, s, r, start_seeds, config, sample_device=sample_device)
-        for j, t in enumerate(chunk):
-            out.append({
-                "trial": t,
-                "seed": seeds[j],
-                "restart_success": res["restart_success"][j],
-                "first_success": res["first_success"][j],
-                "success_iteration": res["success_iteration"][j],
-                "iterations": res["iterations"][j],
-                "best_margin": res["best_margin"][j],
-                "nonfinite": res["nonfinite"][j],
-            })
-        del op, s
-    return out
-
-
 def cover_rho() -> float:
     """Cover's count as a ``rho``: a linear class of dimension ``d`` separates ``N`` random
     labels with probability 1/2 at ``N = 2 d``; with ``d = r (m + n - r)`` that is ``rho = 1/2``.
@@ -612,6 +564,8 @@ def canonical_check(m: int = 768, n: int = 768, r: int = 1, Ns=(32, 64), trials:
     """
     import time
 
+    from numerics.capacity import run_trials
+
     m, n = require_positive_int("m", m), require_positive_int("n", n)
     r = require_rank("r", r, m, n)
     trials = require_positive_int("trials", trials)
@@ -620,9 +574,9 @@ def canonical_check(m: int = 768, n: int = 768, r: int = 1, Ns=(32, 64), trials:
     for N in Ns:
         N = require_positive_int("N", N)
         t0 = time.perf_counter()
-        res = [run_separability_trials((m, n, r, N), [t], global_seed=seed, device=device,
-                                       dtype=dtype, restarts=restarts, config=cfg,
-                                       batch_size=1)[0] for t in range(trials)]
+        res = run_trials("logistic", (m, n, r, N), range(trials), global_seed=seed, device=device,
+                         dtype=dtype, restarts=restarts, sep_config=cfg, batch_size=1,
+                         cpu_threads=None)
         out.append({"m": m, "n": n, "r": r, "N": N, "rho": r * (m + n - r) / N,
                     "sufficient": r * max(m, n) >= N, "trials": trials,
                     "certified": sum(o["first_success"] is not None for o in res),

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
-__all__ = ["ledger_entries", "headline_variant", "separability_entries", "separability_transitions",
+__all__ = ["ledger_entries", "headline_variant", "CommittedSummary", "committed_summaries",
+           "measured_entry", "group_status", "separability_entries", "separability_transitions",
            "warren_count_bound", "warren_min_examples"]
 
 _FAMILY_TEXT = {
@@ -28,6 +30,81 @@ _FAMILY_TEXT = {
     "E2": "one LM run from one random start reaches a global minimiser",
     "E3": "the standard LoRA recipe (B = 0, Gaussian A, gradient descent) interpolates",
 }
+
+
+class CommittedSummary(NamedTuple):
+    """A committed summary as the ledger reads it: where it is, what it says, and the facts
+    every entry quotes."""
+
+    path: Path
+    summary: dict
+    evidence: str
+    """The summary's path relative to the repository (the entry's ``evidence``)."""
+    device: str
+    """The device name recorded by the run's first session."""
+    wall_s: float
+    """The run's wall time in seconds, as summarised."""
+
+    @property
+    def run(self) -> str:
+        """The run's folder name (the last part of every entry id)."""
+        return self.path.parent.name
+
+
+def committed_summaries(results_dir, folder: str, summary_format: str | None = None):
+    """The ``results_dir/<folder>/*/summary.json`` files, in name order (of the given
+    ``format`` field, if one is given), as :class:`CommittedSummary`.
+
+    >>> list(committed_summaries("/nonexistent", "cstar"))
+    []
+    """
+    root = Path(results_dir)
+    repo_root = root.resolve().parent
+    for path in sorted(root.glob(f"{folder}/*/summary.json")):
+        summary = json.loads(path.read_text())
+        if summary_format is not None and summary.get("format") != summary_format:
+            continue
+        try:
+            evidence = str(path.resolve().relative_to(repo_root))
+        except ValueError:
+            evidence = str(path)
+        env = (summary.get("environment") or [{}])[0]
+        device = env.get("device_name") or env.get("device") or "?"
+        wall = float((summary.get("wall_time") or {}).get("wall_s") or 0.0)
+        yield CommittedSummary(path, summary, evidence, device, wall)
+
+
+def measured_entry(entry_id: str, source: str, statement: str, status: str, detail: str,
+                   record: CommittedSummary, routes: list | None = None) -> dict:
+    """A ledger entry resting on a committed record: one ``monte-carlo`` route whose answer is
+    True for ``supported``, False for ``contradicted`` and None otherwise (unless ``routes``
+    are given); ``expected`` is None, since a measurement that disagrees with a paper is a
+    result, not a failure of the tool.
+
+    >>> r = CommittedSummary(Path("x/run/summary.json"), {}, "x/run/summary.json", "cpu", 1.0)
+    >>> measured_entry("R.x", "paper", "claim", "supported", "3 groups", r)["routes"][0]["answer"]
+    True
+    """
+    if routes is None:
+        routes = [{"name": "monte-carlo", "answer": {"supported": True, "contradicted": False}.get(status),
+                   "detail": detail, "seconds": record.wall_s}]
+    return {"id": entry_id, "source": source, "statement": statement, "status": status,
+            "routes": routes, "evidence": record.evidence, "expected": None, "seconds": 0.0}
+
+
+def group_status(positions) -> str:
+    """``supported`` if the claimed value is inside every group's interval, ``contradicted`` if
+    outside every one, else ``open`` (also with no groups).
+
+    >>> group_status(["inside", "inside"]), group_status(["above", "below"]), group_status([])
+    ('supported', 'contradicted', 'open')
+    """
+    positions = list(positions)
+    if positions and all(x == "inside" for x in positions):
+        return "supported"
+    if positions and all(x in ("above", "below") for x in positions):
+        return "contradicted"
+    return "open"
 
 
 def headline_variant(summary: dict, family: str) -> str | None:
@@ -48,7 +125,8 @@ def headline_variant(summary: dict, family: str) -> str | None:
     return names[0][0]
 
 
-def _entry(path: Path, summary: dict, family: str, p: float, repo_root: Path) -> dict | None:
+def _entry(record: CommittedSummary, family: str, p: float) -> dict | None:
+    summary = record.summary
     name = headline_variant(summary, family)
     if name is None:
         return None
@@ -57,50 +135,29 @@ def _entry(path: Path, summary: dict, family: str, p: float, repo_root: Path) ->
     if not groups:
         return None
     positions = [g["verdict"]["position"] for g in groups]
-    if all(x == "inside" for x in positions):
-        status = "supported"
-    elif all(x in ("above", "below") for x in positions):
-        status = "contradicted"
-    else:
-        status = "open"
-    try:
-        evidence = str(path.resolve().relative_to(repo_root))
-    except ValueError:
-        evidence = str(path)
+    status = group_status(positions)
     sizes = sorted({f"{s['m']}x{s['n']}" for s in est["sizes"]}, key=lambda t: [int(v) for v in t.split("x")])
     details = " | ".join(g["verdict"]["sentence"] for g in groups)
-    env = (summary.get("environment") or [{}])[0]
-    device = env.get("device_name") or env.get("device") or "?"
-    return {
-        "id": f"R1.cstar.{family}.p{p:g}.{path.parent.name}",
-        "source": "Rethinking the Rank Threshold (2026), R1: C* ~ 1.35",
-        "statement": (f"C*({p:g}) of {family} ({_FAMILY_TEXT[family]}; variant {name}) is "
-                      f"consistent with 1.35 under {summary['experiment']['features']} features "
-                      f"[sizes {', '.join(sizes)}; {summary['trials_found']} trials; "
-                      f"seed {summary['experiment']['seed']}; device {device}]. Per group: {details}"),
-        "status": status,
-        "routes": [{"name": "monte-carlo", "answer": {"supported": True, "contradicted": False}.get(status),
-                    "detail": f"{len(groups)} (rank, aspect) groups: {', '.join(positions)}",
-                    "seconds": float(summary.get("wall_time", {}).get("wall_s") or 0.0)}],
-        "evidence": evidence,
-        "expected": None,
-        "seconds": 0.0,
-    }
+    return measured_entry(
+        f"R1.cstar.{family}.p{p:g}.{record.run}", "Rethinking the Rank Threshold (2026), R1: C* ~ 1.35",
+        f"C*({p:g}) of {family} ({_FAMILY_TEXT[family]}; variant {name}) is "
+        f"consistent with 1.35 under {summary['experiment']['features']} features "
+        f"[sizes {', '.join(sizes)}; {summary['trials_found']} trials; "
+        f"seed {summary['experiment']['seed']}; device {record.device}]. Per group: {details}",
+        status, f"{len(groups)} (rank, aspect) groups: {', '.join(positions)}", record)
 
 
 def ledger_entries(results_dir) -> list[dict]:
-    """One entry per committed C* summary, estimand family and level p."""
-    root = Path(results_dir)
-    repo_root = root.resolve().parent
+    """One entry per committed C* summary, estimand family and level p, then the E4 entries
+    (:func:`separability_entries`)."""
     entries = []
-    for path in sorted(root.glob("cstar/*/summary.json")):
-        summary = json.loads(path.read_text())
+    for record in committed_summaries(results_dir, "cstar"):
         for family in ("E1", "E2", "E3"):
-            for p in summary["method"]["p_levels"]:
-                entry = _entry(path, summary, family, p, repo_root)
+            for p in record.summary["method"]["p_levels"]:
+                entry = _entry(record, family, p)
                 if entry is not None:
                     entries.append(entry)
-    return entries + separability_entries(root)
+    return entries + separability_entries(results_dir)
 
 
 # --------------------------------------------------------------------------------------------
@@ -157,13 +214,6 @@ def _e4_headline(summary: dict) -> str | None:
     names = [(name, e["params"]) for name, e in summary["estimands"].items()
              if e.get("family") == "E4" and e["params"].get("T") == summary["experiment"]["max_iters"]]
     return max(names, key=lambda x: x[1]["k"])[0] if names else None
-
-
-def _evidence(path: Path, repo_root: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(repo_root))
-    except ValueError:
-        return str(path)
 
 
 def _fmt_interval(lo, hi) -> str:
@@ -227,50 +277,30 @@ def separability_entries(results_dir) -> list[dict]:
     >>> separability_entries("/nonexistent")
     []
     """
-    root = Path(results_dir)
-    repo_root = root.resolve().parent
     entries = []
-    for path in sorted(root.glob("separability/*/summary.json")):
-        summary = json.loads(path.read_text())
+    for record in committed_summaries(results_dir, "separability"):
+        summary, run = record.summary, record.run
         name = _e4_headline(summary)
         if name is None:
             continue
-        run = path.parent.name
-        evidence = _evidence(path, repo_root)
         est = summary["estimands"][name]
-        env = (summary.get("environment") or [{}])[0]
-        device = env.get("device_name") or env.get("device") or "?"
         where = (f"[{summary['trials_found']} trials; seed {summary['experiment']['seed']}; "
-                 f"device {device}; variant {name}]")
-        wall = float(summary.get("wall_time", {}).get("wall_s") or 0.0)
+                 f"device {record.device}; variant {name}]")
         groups = [fs for fs in est.get("finite_size", []) if fs["p"] == 0.5]
         positions = [g["verdict"]["position"] for g in groups]
-        if groups and all(x == "inside" for x in positions):
-            status = "supported"
-        elif groups and all(x in ("above", "below") for x in positions):
-            status = "contradicted"
-        else:
-            status = "open"
+        status = group_status(positions)
         per_size = "; ".join(
             f"{t['m']}x{t['n']} r={t['r']}: "
             + (f"{t['glm']:.3f} {_fmt_interval(*t['profile'])}" if t["glm"] is not None else "GLM -")
             + f", bracket {_fmt_interval(*t['bracket'])}"
             for t in separability_transitions(summary, 0.5))
-        entries.append({
-            "id": f"R2.E4-transition.{run}",
-            "source": "Rethinking the Rank Threshold (2026), R2; reference: Cover (1965)",
-            "statement": (f"The separability transition C_sep(0.5) of E4 (fair +-1 labels, "
-                          f"Gaussian features, a rank-r separator found by Gauss-Newton on the "
-                          f"logistic loss; a lower bound on p_sep) is consistent with Cover's "
-                          f"rho = 1/2 {where}. C_sep(0.5) per size (GLM, 95% profile; grid "
-                          f"bracket): {per_size}. Per group: "
-                          + " | ".join(g["verdict"]["sentence"] for g in groups)),
-            "status": status,
-            "routes": [{"name": "monte-carlo", "answer": {"supported": True, "contradicted": False}.get(status),
-                        "detail": f"{len(groups)} (rank, aspect) groups: {', '.join(positions)}",
-                        "seconds": wall}],
-            "evidence": evidence, "expected": None, "seconds": 0.0,
-        })
+        entries.append(measured_entry(
+            f"R2.E4-transition.{run}", "Rethinking the Rank Threshold (2026), R2; reference: Cover (1965)",
+            f"The separability transition C_sep(0.5) of E4 (fair +-1 labels, Gaussian features, a "
+            f"rank-r separator found by Gauss-Newton on the logistic loss; a lower bound on p_sep) "
+            f"is consistent with Cover's rho = 1/2 {where}. C_sep(0.5) per size (GLM, 95% profile; "
+            f"grid bracket): {per_size}. Per group: " + " | ".join(g["verdict"]["sentence"] for g in groups),
+            status, f"{len(groups)} (rank, aspect) groups: {', '.join(positions)}", record))
         shown, notes = _threshold_shown(summary)
         canon = summary.get("canonical") or []
         canon_text = "; ".join(
@@ -281,25 +311,21 @@ def separability_entries(results_dir) -> list[dict]:
         for (m, n, r) in sorted({(s["m"], s["n"], s["r"]) for s in est["sizes"]} | {(768, 768, 1)}):
             Nw = warren_min_examples(r * (m + n))
             warren.append(f"{m}x{n} r={r}: N >= {Nw} (rho <= {r * (m + n - r) / Nw:.3f})")
-        entries.append({
-            "id": f"R2.pl-removes-threshold.{run}",
-            "source": "Rethinking the Rank Threshold (2026), R2: PL removes the rank threshold "
-                      "for cross-entropy",
-            "statement": (f"With cross-entropy (logistic loss, binary labels) a rank-r LoRA "
-                          f"update drives the loss to 0 for every N (no rank threshold). It holds "
-                          f"where a rank-r separator exists: certainly when r max(m, n) >= N "
-                          f"(proved: fix a generic factor and solve for margins = labels), e.g. "
-                          f"the canonical few-shot sizes; directly certified: {canon_text}. It "
-                          f"cannot hold where no rank-r separator exists: measured E4 shows a "
-                          f"threshold ({'; '.join(notes)}) {where}; by the Warren count at most "
-                          f"half the label vectors are separable once " + "; ".join(warren)
-                          + ". The threshold moves (to C_sep, below rho = 1), it is not removed."),
-            "status": "contradicted" if shown else "open",
-            "routes": [{"name": "monte-carlo", "answer": False if shown else None,
-                        "detail": "every size has a cell with Wilson upper bound < 1/2" if shown
-                        else "some size shows no cell below p = 1/2", "seconds": wall},
-                       {"name": "warren-count", "answer": False,
-                        "detail": "proved: p_sep <= 1/2 beyond the N listed", "seconds": 0.0}],
-            "evidence": evidence, "expected": None, "seconds": 0.0,
-        })
+        routes = [{"name": "monte-carlo", "answer": False if shown else None,
+                   "detail": "every size has a cell with Wilson upper bound < 1/2" if shown
+                   else "some size shows no cell below p = 1/2", "seconds": record.wall_s},
+                  {"name": "warren-count", "answer": False,
+                   "detail": "proved: p_sep <= 1/2 beyond the N listed", "seconds": 0.0}]
+        entries.append(measured_entry(
+            f"R2.pl-removes-threshold.{run}",
+            "Rethinking the Rank Threshold (2026), R2: PL removes the rank threshold for cross-entropy",
+            f"With cross-entropy (logistic loss, binary labels) a rank-r LoRA update drives the loss "
+            f"to 0 for every N (no rank threshold). It holds where a rank-r separator exists: "
+            f"certainly when r max(m, n) >= N (proved: fix a generic factor and solve for margins = "
+            f"labels), e.g. the canonical few-shot sizes; directly certified: {canon_text}. It "
+            f"cannot hold where no rank-r separator exists: measured E4 shows a threshold "
+            f"({'; '.join(notes)}) {where}; by the Warren count at most half the label vectors are "
+            f"separable once " + "; ".join(warren)
+            + ". The threshold moves (to C_sep, below rho = 1), it is not removed.",
+            "contradicted" if shown else "open", routes[0]["detail"], record, routes=routes))
     return entries

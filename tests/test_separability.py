@@ -18,7 +18,6 @@ from numerics.separability import (
     SepConfig,
     certify_separation,
     logistic_gauss_newton,
-    run_separability_trials,
     sample_separability_instances,
     separate,
 )
