@@ -25,8 +25,8 @@ Examples
 --------
 >>> [s.id for s in pl_statements()][:3]
 ['R2.lora-gradient', 'R2.gauge-kernel', 'R2.lora-start']
->>> from proofs.statement import check
->>> check(statement_by_id_pl("R2.pl-linear-rate")).status
+>>> from proofs import check, statement_by_id
+>>> check(statement_by_id("R2.pl-linear-rate")).status
 'proved'
 """
 
@@ -45,7 +45,7 @@ from . import routes
 from .routes import SlackCertificate
 from .statement import Statement
 
-__all__ = ["pl_statements", "statement_by_id_pl", "LoraMatrixCertificate", "z3_matrix",
+__all__ = ["pl_statements", "LoraMatrixCertificate", "z3_matrix",
            "StrictSlackCertificate", "SquareStepCertificate", "LemmaCertificate",
            "lora_gradient", "explicit_gradient_check"]
 
@@ -395,13 +395,14 @@ class LoraMatrixCertificate:
 # z3: an axiomatised matrix algebra
 # --------------------------------------------------------------------------------------
 
-def _z3_algebra():
-    """Axioms and named terms. Every axiom holds for real matrices of all sizes with a junk
-    value for products/sums of incompatible shapes (all such axioms are shape-guarded)."""
+def _z3_algebra(ctx):
+    """Axioms and named terms, built in the z3 context ``ctx``. Every axiom holds for real
+    matrices of all sizes with a junk value for products/sums of incompatible shapes (all such
+    axioms are shape-guarded)."""
     import z3
 
-    Mat = z3.DeclareSort("Mat")
-    Int, Real = z3.IntSort(), z3.RealSort()
+    Mat = z3.DeclareSort("Mat", ctx)
+    Int, Real = z3.IntSort(ctx), z3.RealSort(ctx)
     rows, cols = z3.Function("rows", Mat, Int), z3.Function("cols", Mat, Int)
     mul, add = z3.Function("mul", Mat, Mat, Mat), z3.Function("add", Mat, Mat, Mat)
     neg, tp = z3.Function("neg", Mat, Mat), z3.Function("tp", Mat, Mat)
@@ -409,8 +410,8 @@ def _z3_algebra():
     tr = z3.Function("tr", Mat, Real)
     zeros = z3.Function("zeros", Int, Int, Mat)
     P, Q, U = z3.Consts("P Q U", Mat)
-    c = z3.Real("c")
-    i, j = z3.Ints("i j")
+    c = z3.Real("c", ctx)
+    i, j = z3.Ints("i j", ctx)
 
     def comp(p, q):
         return cols(p) == rows(q)
@@ -460,7 +461,7 @@ def _z3_algebra():
         fa([c, P], tr(smul(c, P)) == c * tr(P), patterns=[tr(smul(c, P))]),
         fa([i], tr(zeros(i, i)) == 0, patterns=[tr(zeros(i, i))]),
     ]
-    zm, zn, zr = z3.Ints("m n r")
+    zm, zn, zr = z3.Ints("m n r", ctx)
     ax += [zm >= 1, zn >= 1, zr >= 1]
     names = {}
     for name, rr, cc in (("B", zm, zr), ("A", zr, zn), ("E", zm, zr), ("F", zr, zn), ("S", zm, zn),
@@ -473,21 +474,21 @@ def _z3_algebra():
     return ax, names, ops
 
 
-def _z3_goals(claim: str):
+def _z3_goals(claim: str, ctx):
     import z3
 
-    ax, x, o = _z3_algebra()
+    ax, x, o = _z3_algebra(ctx)
     mul, add, neg, tp, smul, tr, zeros = (o[k] for k in ("mul", "add", "neg", "tp", "smul", "tr", "zeros"))
     zm, zn, zr = o["dims"]
     Bz, Az, Ez, Fz, Sz = x["B"], x["A"], x["E"], x["F"], x["S"]
     goals = {}
     if claim == "lora-gradient":
-        x0, x1, x2, y, tt = z3.Reals("x0 x1 x2 y t")
+        x0, x1, x2, y, tt = z3.Reals("x0 x1 x2 y t", ctx)
         quad = (x1 * x1 + 2 * (x0 - y) * x2) / 2 + tt * x1 * x2 + tt * tt * x2 * x2 / 2
         goals["scalar chain rule: (x0 + t x1 + t^2 x2 - y)^2/2 = (x0-y)^2/2 + t (x0-y) x1 + t^2 q(t)"] = (
             [], z3.ForAll([x0, x1, x2, y, tt], (x0 + tt * x1 + tt * tt * x2 - y) ** 2 / 2
                           == (x0 - y) ** 2 / 2 + tt * (x0 - y) * x1 + tt * tt * quad))
-        rr1, rr2 = z3.Reals("R1 R2")
+        rr1, rr2 = z3.Reals("R1 R2", ctx)
         X = mul(Ez, Az)
         s_two = add(smul(rr1, x["G1"]), smul(rr2, x["G2"]))
         goals["adjoint: <R1 G1 + R2 G2, E A> = R1 <G1, E A> + R2 <G2, E A>"] = (
@@ -519,19 +520,23 @@ def z3_matrix(statement, timeout_s: float) -> tuple:
     :func:`_z3_algebra`) with the negated goal. ``sat`` of an axiomatised theory is no
     counterexample for real matrices, so the answer is True or None, never False.
 
-    >>> z3_matrix(statement_by_id_pl("R2.gauge-kernel"), 10.0)[0]
+    >>> from proofs import statement_by_id
+    >>> z3_matrix(statement_by_id("R2.gauge-kernel"), 10.0)[0]
     True
     """
     import z3
 
     start = time.perf_counter()
-    goals = _z3_goals(statement.certificate.claim)
+    # a fresh context per call: E-matching depends on the order in which terms were created,
+    # so in the shared global context a verdict could change with what was solved before
+    ctx = z3.Context()
+    goals = _z3_goals(statement.certificate.claim, ctx)
     if not goals:
         return None, f"no z3 goals for {statement.certificate.claim!r}", None
     done = []
     for name, (facts, goal) in goals.items():
         left = timeout_s - (time.perf_counter() - start)
-        solver = z3.Solver()
+        solver = z3.Solver(ctx=ctx)
         solver.set("timeout", max(1, int(max(0.5, left / 2) * 1000)))
         solver.set("smt.mbqi", False)   # E-matching only: unsat or unknown, never a hang
         solver.add(*facts)
@@ -748,15 +753,3 @@ def pl_statements() -> list:
     11
     """
     return _matrix_statements() + _polynomial_statements()
-
-
-def statement_by_id_pl(sid: str) -> Statement:
-    """The R2 statement with this id.
-
-    >>> statement_by_id_pl("R2.rank-J").expected
-    True
-    """
-    for st in pl_statements():
-        if st.id == sid:
-            return st
-    raise KeyError(sid)

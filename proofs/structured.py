@@ -125,17 +125,17 @@ class MatrixCertificate:
                       "(lemma rank(PQ) <= min(rank P, rank Q) and rank <= dimensions: cited)")
 
 
-def _z3_algebra():
+def _z3_algebra(ctx):
     import z3
 
-    Mat = z3.DeclareSort("Mat")
+    Mat = z3.DeclareSort("Mat", ctx)
     mul = z3.Function("mul", Mat, Mat, Mat)
-    zrank = z3.Function("rank", Mat, z3.IntSort())
-    rows = z3.Function("rows", Mat, z3.IntSort())
-    cols = z3.Function("cols", Mat, z3.IntSort())
+    zrank = z3.Function("rank", Mat, z3.IntSort(ctx))
+    rows = z3.Function("rows", Mat, z3.IntSort(ctx))
+    cols = z3.Function("cols", Mat, z3.IntSort(ctx))
     c = dict(zip(("A", "At", "X", "Xt", "Y", "G", "H", "I_K", "I_N", "Delta"),
                  z3.Consts("A At X Xt Y G H I_K I_N Delta", Mat)))
-    zm, zn, zK, zN = z3.Ints("m n K N")
+    zm, zn, zK, zN = z3.Ints("m n K N", ctx)
     P, Q, R = z3.Consts("P Q R", Mat)
 
     def comp(p, q):
@@ -178,16 +178,16 @@ def _z3_algebra():
     return axioms, lemmas
 
 
-def _z3_combination():
+def _z3_combination(ctx):
     """The least-rank conclusion from the four lemmas, with "is an interpolant" abstracted
     to an uninterpreted predicate (no matrix algebra needed)."""
     import z3
 
-    Mat = z3.DeclareSort("Mat")
-    zrank = z3.Function("rank", Mat, z3.IntSort())
-    interpolant = z3.Function("interpolant", Mat, z3.BoolSort())
+    Mat = z3.DeclareSort("Mat", ctx)
+    zrank = z3.Function("rank", Mat, z3.IntSort(ctx))
+    interpolant = z3.Function("interpolant", Mat, z3.BoolSort(ctx))
     Y, dstar, D, P = z3.Consts("Y Dstar Delta P", Mat)
-    zK, zN = z3.Ints("K N")
+    zK, zN = z3.Ints("K N", ctx)
     facts = [interpolant(dstar), zrank(dstar) <= zrank(Y),
              z3.ForAll([P], z3.Implies(interpolant(P), zrank(Y) <= zrank(P))),
              zrank(Y) <= zK, zrank(Y) <= zN]
@@ -197,10 +197,10 @@ def _z3_combination():
     return facts, goal
 
 
-def _unsat(facts, goal, timeout_s):
+def _unsat(facts, goal, timeout_s, ctx):
     import z3
 
-    solver = z3.Solver()
+    solver = z3.Solver(ctx=ctx)
     solver.set("timeout", max(1, int(timeout_s * 1000)))
     solver.add(*facts)
     solver.add(z3.Not(goal))
@@ -221,17 +221,18 @@ def z3_structured(statement, timeout_s: float) -> tuple:
     import time
 
     start = time.perf_counter()
-    axioms, lemmas = _z3_algebra()
+    ctx = z3.Context()  # fresh: a verdict must not depend on what z3 solved before
+    axioms, lemmas = _z3_algebra(ctx)
     names = ["interpolates"] if statement.certificate.claim == "interpolates" else list(lemmas)
     for name in names:
         left = timeout_s - (time.perf_counter() - start)
-        result, why = _unsat(axioms, lemmas[name], max(0.5, left / 2))
+        result, why = _unsat(axioms, lemmas[name], max(0.5, left / 2), ctx)
         if result != z3.unsat:
             return None, f"z3 on lemma '{name}': {result} ({why or 'a model of the axioms'})", None
     done = "negation unsat over the axiomatised matrix algebra for: " + "; ".join(names)
     if statement.certificate.claim == "least-rank":
-        facts, goal = _z3_combination()
-        result, why = _unsat(facts, goal, max(0.5, timeout_s - (time.perf_counter() - start)))
+        facts, goal = _z3_combination(ctx)
+        result, why = _unsat(facts, goal, max(0.5, timeout_s - (time.perf_counter() - start)), ctx)
         if result != z3.unsat:
             return None, f"z3 on the combination step: {result} ({why})", None
         done += ("; then least rank = rank(Y) <= min(K, N) from these lemmas (unsat, with "

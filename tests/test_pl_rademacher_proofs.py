@@ -96,9 +96,10 @@ def test_z3_matrix_algebra_does_not_prove_a_wrong_adjoint():
     # <S, E A> = <S A, E> (missing transpose) must not come out unsat.
     import z3
 
-    ax, x, o = pl._z3_algebra()
+    ctx = z3.Context()
+    ax, x, o = pl._z3_algebra(ctx)
     mul, tp, tr = o["mul"], o["tp"], o["tr"]
-    solver = z3.Solver()
+    solver = z3.Solver(ctx=ctx)
     solver.set("timeout", 1000)
     solver.set("smt.mbqi", False)
     solver.add(*ax)
