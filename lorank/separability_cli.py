@@ -203,11 +203,10 @@ def render_summary(summary: dict) -> str:
 def figure(summary: dict):
     """Success against rho per size (headline E4 variant), Wilson bars, GLM curves, and the
     references: Cover's 1/2, rho = 1 (interpolation, E1) and each size's sufficient rho."""
-    import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from numerics.plots import _curve
+    from numerics.plots import draw_success_curves
     from numerics.verdicts import _e4_headline
 
     name = _e4_headline(summary)
@@ -215,21 +214,7 @@ def figure(summary: dict):
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     ref = {(s["m"], s["n"], s["r"]): s for s in summary["references"]["sizes"]}
-    for i, size in enumerate(summary["estimands"][name]["sizes"]):
-        color, marker = f"C{i % 10}", "osD^v"[i // 10 % 5]
-        rows = [c for c in size["cells"] if c.get("trials")]
-        if not rows:
-            continue
-        rho = np.array([c["rho"] for c in rows])
-        p = np.array([c["p_hat"] for c in rows])
-        lo = np.array([c["wilson"][0] for c in rows])
-        hi = np.array([c["wilson"][1] for c in rows])
-        ax.errorbar(rho, p, yerr=[p - lo, hi - p], fmt=marker, ms=4, color=color, capsize=2,
-                    label=f"{size['m']}x{size['n']}, r={size['r']}")
-        fit = size.get("fit")
-        if fit and not fit.get("degenerate") and None not in fit["coef"]:
-            g = np.linspace(rho.min(), rho.max(), 200)
-            ax.plot(g, _curve(fit, g), color=color, linewidth=1.2)
+    for size, color in draw_success_curves(ax, summary["estimands"][name]):
         suff = ref[(size["m"], size["n"], size["r"])]["sufficient_rho"]
         ax.plot([suff], [1.06], marker="v", color=color, clip_on=False, ms=5)
     ax.axvline(summary["references"]["cover_rho"], color="crimson", linestyle="--",

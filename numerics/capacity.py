@@ -57,6 +57,7 @@ import torch
 
 from numerics.instances import resolve_device, resolve_dtype, sample_instances
 from numerics.seeding import trial_seed
+from numerics.sweep import ESTIMANDS  # one list of estimands, where experiments are defined
 from numerics.solvers import (
     LMConfig,
     RecipeConfig,
@@ -77,7 +78,6 @@ __all__ = [
     "start_seed",
 ]
 
-ESTIMANDS = ("lm", "recipe", "logistic")
 _FEATURES = ("gaussian", "structured")
 _CPU_MAX_BATCH = 1024
 _CUDA_MAX_BATCH = 1 << 16

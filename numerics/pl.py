@@ -73,7 +73,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -88,6 +87,7 @@ from numerics.instances import FeatureOperator, resolve_device, resolve_dtype, s
 from numerics.records import environment_info, open_record, read_record, to_jsonable
 from numerics.pl_verdicts import ledger_entries  # noqa: F401  (re-exported)
 from numerics.seeding import trial_seed
+from numerics.sweep import _is_tty, _nonneg_int, _wall_time
 from numerics.solvers import random_starts, recipe_init
 from proofs.validation import InvalidArgument, require_positive_int, require_rank
 
@@ -506,12 +506,6 @@ def check_pl_rate(loss, mu, lambda_max, beta, eta: float, *, working_eps: float 
 # Experiments: description, cells, trials, the resumable runner
 
 
-def _nonneg_int(name, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise InvalidArgument(f"{name} must be a non-negative integer, got {value!r}")
-    return int(value)
-
-
 def _positive_float(name, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(
             float(value)) or value <= 0:
@@ -703,13 +697,6 @@ def _one_trial(cell, i, *, global_seed, device, dtype, gd_steps, gd_c) -> dict:
     return out
 
 
-def _is_tty() -> bool:
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 def run_pl_experiment(experiment: PLExperiment, record_path, *, resume: bool = False,
                       progress: bool = True, cpu_threads: int | None = 1) -> PLOutcomes:
     """Run every missing trial, appending each batch to the record; return the outcomes
@@ -870,14 +857,6 @@ def _gd_summary(rows: list, kind: str, working_eps: float) -> dict | None:
         "final_loss_ratio": _quantiles([c["final_loss_ratio"] for c in checks]),
         "first_violations": viol,
     }
-
-
-def _wall_time(sessions) -> dict:
-    starts = [s for s in sessions if s.get("event") == "start"]
-    total = sum(float(s.get("wall_s") or 0.0) for s in sessions
-                if s.get("event") == "end" or s.get("killed"))
-    return {"wall_s": total, "sessions": len(starts),
-            "killed_sessions": sum(bool(s.get("killed")) for s in starts)}
 
 
 ESTIMANDS = {

@@ -96,6 +96,37 @@ def _claim(summary) -> float:
     return float(summary.get("claim", {}).get("value", 1.35))
 
 
+def draw_success_curves(ax, est: dict) -> list:
+    """Per size of an estimand variant: the success rate per cell with Wilson bars and the fitted
+    GLM curve, in one colour per size. Returns ``(size, colour)`` for each size drawn.
+
+    >>> fig = Figure(); ax = fig.add_subplot()
+    >>> est = {"sizes": [{"m": 4, "n": 4, "r": 1, "fit": None, "cells": [{"rho": 1.0, "trials": 4,
+    ...        "successes": 1, "p_hat": 0.25, "wilson": [0.05, 0.7]}]}]}
+    >>> [(s["m"], c) for s, c in draw_success_curves(ax, est)]
+    [(4, 'C0')]
+    """
+    drawn = []
+    for i, size in enumerate(est.get("sizes", [])):
+        # 10 colours, then the next marker: no two sizes share colour and marker up to 50
+        color, marker = f"C{i % 10}", "osD^v"[i // 10 % 5]
+        rows = [c for c in size["cells"] if c.get("trials")]
+        if not rows:
+            continue
+        rho = np.array([c["rho"] for c in rows])
+        p = np.array([c["p_hat"] for c in rows])
+        lo = np.array([c["wilson"][0] for c in rows])
+        hi = np.array([c["wilson"][1] for c in rows])
+        ax.errorbar(rho, p, yerr=[p - lo, hi - p], fmt=marker, ms=4, color=color, capsize=2,
+                    label=f"{size['m']}x{size['n']}, r={size['r']}")
+        fit = size.get("fit")
+        if fit and not fit.get("degenerate") and None not in fit["coef"]:
+            grid = np.linspace(rho.min(), rho.max(), 200)
+            ax.plot(grid, _curve(fit, grid), color=color, linewidth=1.3)
+        drawn.append((size, color))
+    return drawn
+
+
 def phase_transition_figure(summary: dict, variant: str | None = None) -> Figure:
     """Success probability against ``rho`` per size: Wilson bars, fitted GLM curves, and
     vertical lines at the claimed C* (1.35) and at ``rho = 1``.
@@ -123,25 +154,7 @@ def phase_transition_figure(summary: dict, variant: str | None = None) -> Figure
     fig = Figure(figsize=(9.0, 4.4), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    rho_all = []
-    for i, size in enumerate(est.get("sizes", [])):
-        # 10 colours, then the next marker: no two sizes share colour and marker up to 50
-        color, marker = f"C{i % 10}", "osD^v"[i // 10 % 5]
-        rows = [c for c in size["cells"] if c.get("trials")]
-        if not rows:
-            continue
-        rho = np.array([c["rho"] for c in rows])
-        p = np.array([c["p_hat"] for c in rows])
-        lo = np.array([c["wilson"][0] for c in rows])
-        hi = np.array([c["wilson"][1] for c in rows])
-        rho_all.extend(rho.tolist())
-        label = f"{size['m']}x{size['n']}, r={size['r']}"
-        ax.errorbar(rho, p, yerr=[p - lo, hi - p], fmt=marker, ms=4, color=color, capsize=2,
-                    label=label)
-        fit = size.get("fit")
-        if fit and not fit.get("degenerate") and None not in fit["coef"]:
-            grid = np.linspace(rho.min(), rho.max(), 200)
-            ax.plot(grid, _curve(fit, grid), color=color, linewidth=1.3)
+    draw_success_curves(ax, est)
     claim = _claim(summary)
     ax.axvline(claim, label=f"claimed C* = {claim:g}", **_CLAIM_STYLE)
     ax.axvline(1.0, label="rho = 1 (necessary)", **_ONE_STYLE)

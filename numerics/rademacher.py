@@ -119,7 +119,6 @@ Examples
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -139,6 +138,7 @@ from numerics.records import (
 from numerics.rademacher_verdicts import (SOURCE, SUMMARY_FORMAT, TASKS, TaskSpec,  # noqa: F401
                                          claim_verdicts, ledger_entries)
 from numerics.seeding import trial_seed
+from numerics.sweep import _is_tty
 from proofs.validation import InvalidArgument, require_positive_int
 
 __all__ = [
@@ -626,13 +626,6 @@ def _run_chunk(cfg: RademacherConfig, task: str, npc: int, chunk: Sequence[Unit]
 
 
 # ------------------------------------------------------------------------------ the sweep
-
-
-def _is_tty() -> bool:
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def run_sweep(cfg: RademacherConfig, record_path, *, resume: bool = False,
