@@ -44,13 +44,16 @@ does not depend on the batch it runs in.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import torch
 
 from numerics.instances import FeatureOperator, resolve_device, resolve_dtype
+from numerics.linalg import blocked_cholesky
 from proofs.validation import InvalidArgument, require_positive_int, require_rank
 
 __all__ = [
@@ -66,6 +69,7 @@ __all__ = [
     "lora_recipe",
     "random_starts",
     "recipe_init",
+    "trace_iterations",
 ]
 
 #: A success is a residual recomputed in float64 at most this times ``||y||`` (THEORY.md).
@@ -74,6 +78,36 @@ CERTIFY_RTOL = 1e-10
 #: Why a Levenberg-Marquardt run stopped (``LMResult.status``).
 STATUS = {0: "converged", 1: "stalled", 2: "max_iter", 3: "nonfinite"}
 _CONVERGED, _STALLED, _MAX_ITER, _NONFINITE = 0, 1, 2, 3
+
+
+#: Where :func:`trace_iterations` collects the iteration events (None: not tracing).
+_TRACE: list | None = None
+
+
+@contextlib.contextmanager
+def trace_iterations():
+    """Collect one event per Levenberg-Marquardt iteration, taken at its one host sync.
+
+    Yields a list that fills with dicts ``{"it", "rows", "active", "compacted", "time"}``:
+    the iteration number, the rows in the batch, the trials still active after this
+    iteration's bookkeeping, whether the batch was compacted before the step, and
+    ``time.perf_counter()`` right after the sync. No synchronisation is added, so the
+    differences of ``time`` are the wall time of each iteration (used by
+    ``benchmarks/trace_engine.py`` to say where a whole solve spends its time).
+
+    >>> from numerics.instances import sample_instances
+    >>> op, y = sample_instances([0], m=3, n=3, M=2)
+    >>> with trace_iterations() as events:
+    ...     _ = levenberg_marquardt(op, y, 1, random_starts([1], 3, 3, 1))
+    >>> events[0]["rows"], events[-1]["active"]
+    (1, 0)
+    """
+    global _TRACE
+    outer, _TRACE = _TRACE, []
+    try:
+        yield _TRACE
+    finally:
+        _TRACE = outer
 
 
 def _check_positive_float(name: str, value, *, upper=None) -> float:
@@ -110,9 +144,11 @@ class LMConfig:
     polish_iter: int = field(default=10, metadata={"help": "float64 polishing iterations for float32 runs"})
     start_scale: float | None = field(default=None, metadata={"help": "std of start entries of B and A; None: (r m n)^(-1/4), so that calA(B A) has O(1) entries"})
     compact_frac: float = field(default=0.75, metadata={"help": "compact the batch when the active fraction falls below this"})
+    factor_block: int | None = field(default=None, metadata={"help": "None: factorise the damped system with torch.linalg.cholesky_ex; b: numerics.linalg.blocked_cholesky with blocks of at most b"})
+    streams: int = field(default=1, metadata={"help": "iterate this many sub-batches in turn, on CUDA each on its own stream (overlaps one's feature passes with another's dense algebra)"})
 
     def __post_init__(self):
-        for name in ("max_iter", "stall_window", "polish_iter"):
+        for name in ("max_iter", "stall_window", "polish_iter", "streams"):
             require_positive_int(name, getattr(self, name))
         for name in ("lam0", "lam_min", "lam_max", "lam_up", "stall_rtol", "certify_rtol",
                      "polish_rtol"):
@@ -123,6 +159,8 @@ class LMConfig:
             raise InvalidArgument(f"lam_up must be above 1, got {self.lam_up!r}")
         if self.stop_rtol is not None:
             _check_positive_float("stop_rtol", self.stop_rtol)
+        if self.factor_block is not None:
+            require_positive_int("factor_block", self.factor_block)
         if self.start_scale is not None:
             _check_positive_float("start_scale", self.start_scale)
 
@@ -239,7 +277,7 @@ def _compact(op: FeatureOperator, active: torch.Tensor, owned: bool):
     return op.subset(keep), keep
 
 
-def _lm_step(Rn, Ln, R, lam):
+def _lm_step(Rn, Ln, R, lam, factor_block=None):
     """The damped Gauss-Newton step ``(dB, dA)`` and whether its Cholesky factorisation worked.
 
     ``M <= p``: ``dtheta = -J^T (J J^T + mu I)^{-1} R`` with ``J J^T = Rn^T Rn + sum_j Ln_j
@@ -261,7 +299,10 @@ def _lm_step(Rn, Ln, R, lam):
         rhs = J.transpose(1, 2) @ R.unsqueeze(2)
     diag = S.diagonal(dim1=1, dim2=2)
     diag += (lam * diag.mean(dim=1)).unsqueeze(1)
-    L, info = torch.linalg.cholesky_ex(S)
+    if factor_block is None:
+        L, info = torch.linalg.cholesky_ex(S)
+    else:
+        L, info = blocked_cholesky(S, factor_block)
     # two triangular solves (cuBLAS) rather than cholesky_solve (MAGMA on CUDA): the same
     # arithmetic, about 40% faster on an H100 (benchmarks/engine_components.py)
     z = torch.linalg.solve_triangular(
@@ -282,7 +323,60 @@ def _lm_loop(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Ten
     """The batched Levenberg-Marquardt iteration in the dtype of ``op``.
 
     Returns ``(B, A, working_rel_residual, iterations, status)`` for every trial.
+
+    On CUDA with ``cfg.streams > 1`` the batch is cut into that many contiguous sub-batches,
+    each iterated on its own CUDA stream; the host launches one iteration of each in turn and
+    waits (at an iteration's one sync) for a sub-batch only after the others' work is queued,
+    so the feature passes of one overlap the small dense algebra of another. Every operation is
+    per trial, so the sub-batches give the same per-trial arithmetic as one batch.
     """
+    kw = dict(max_iter=max_iter, stop_rtol=stop_rtol, lam0=lam0)
+    k = min(cfg.streams, op.T)
+    if k <= 1:
+        return _drive([_lm_iterate(op, y, B, A, cfg, **kw)])[0]
+    cuts = [op.T * j // k for j in range(k + 1)]
+    cuda = op.device.type == "cuda"
+    main = torch.cuda.current_stream(op.device) if cuda else None
+    # off CUDA the sub-batches simply take turns (no overlap; this keeps the path testable)
+    streams = [torch.cuda.Stream(device=op.device) for _ in range(k)] if cuda else None
+    gens = []
+    for j in range(k):
+        if cuda:
+            streams[j].wait_stream(main)  # the inputs were made on the caller's stream
+        a, b = cuts[j], cuts[j + 1]
+        gens.append(_lm_iterate(op.rows(a, b), y[a:b], B[a:b], A[a:b], cfg, **kw))
+    parts = _drive(gens, streams)
+    if cuda:
+        for s in streams:
+            main.wait_stream(s)
+        for pieces in parts:
+            for t in pieces:
+                t.record_stream(main)  # made on a side stream, used from now on on the caller's
+    return tuple(torch.cat(pieces) for pieces in zip(*parts))
+
+
+def _drive(gens, streams=None):
+    """Run the iteration generators round-robin (each on its stream) until all have returned."""
+    results = [None] * len(gens)
+    live = list(range(len(gens)))
+    while live:
+        still = []
+        for j in live:
+            ctx = torch.cuda.stream(streams[j]) if streams is not None else contextlib.nullcontext()
+            with ctx:
+                try:
+                    next(gens[j])
+                    still.append(j)
+                except StopIteration as stop:
+                    results[j] = stop.value
+        live = still
+    return results
+
+
+def _lm_iterate(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Tensor,
+                cfg: LMConfig, *, max_iter: int, stop_rtol: float, lam0: float):
+    """:func:`_lm_loop` on one batch as a generator: it yields just before the host sync of
+    each iteration (so a driver can queue other work first) and returns the outputs."""
     T = op.T
     dev, dt = op.device, op.dtype
     lam_floor = max(cfg.lam_min, 100 * torch.finfo(dt).eps)
@@ -325,10 +419,16 @@ def _lm_loop(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Ten
         it_out.index_copy_(0, idx, torch.where(done, it, it_out.index_select(0, idx)))
         status_out.index_copy_(0, idx, torch.where(done, code, status_out.index_select(0, idx)))
         active = active & ~done
-        n_active = int(active.sum())
+        count = active.sum()
+        yield
+        n_active = int(count)
+        compact = 0 < n_active < cfg.compact_frac * active.numel()
+        if _TRACE is not None:
+            _TRACE.append({"it": it, "rows": int(active.numel()), "active": n_active,
+                           "compacted": compact, "time": time.perf_counter()})
         if n_active == 0:
             break
-        if n_active < cfg.compact_frac * active.numel():
+        if compact:
             op, keep = _compact(op, active, owned)
             owned = True
             y, ynorm = y[keep], ynorm[keep]
@@ -336,7 +436,7 @@ def _lm_loop(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Ten
             loss, lam, hist, idx = loss[keep], lam[keep], hist[keep], idx[keep]
             active = torch.ones(n_active, dtype=torch.bool, device=dev)
 
-        dB, dA, chol_ok = _lm_step(Rn, Ln, R, lam)
+        dB, dA, chol_ok = _lm_step(Rn, Ln, R, lam, cfg.factor_block)
         B_new, A_new = B + dB, A + dA
         Rn_new = op.right_native(A_new)
         R_new = _residual(Rn_new, B_new, y)

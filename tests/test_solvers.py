@@ -222,6 +222,28 @@ def test_predrawn_first_starts_give_the_same_outcomes():
         lm_restarts(op, y, 2, seeds, first_starts=(first[0][:3], first[1][:3]))
 
 
+@pytest.mark.parametrize("streams", [2, 3, 40])
+def test_sub_batches_give_the_same_outcomes(streams):
+    # Iterating the batch as sub-batches that take turns (on CUDA: on their own streams) gives
+    # every trial the same outcome and iteration count as one batch, with the outputs in the
+    # trials' order; more sub-batches than trials is allowed (one trial each).
+    cell = (6, 6, 2, 20)
+    one = run_trials("lm", cell, range(12), global_seed=SEED, restarts=2)
+    split = run_trials("lm", cell, range(12), global_seed=SEED, restarts=2,
+                       lm_config=LMConfig(streams=streams))
+    for a, b in zip(one, split):
+        assert (a["trial"], a["first_success"], a["iterations"]) == \
+            (b["trial"], b["first_success"], b["iterations"])
+        assert math.isclose(a["best_rel_residual"], b["best_rel_residual"], rel_tol=1e-10,
+                            abs_tol=1e-13)
+
+
+def test_streams_must_be_a_positive_integer():
+    # A stream count of zero is refused with the argument's name and value.
+    with pytest.raises(InvalidArgument, match="streams must be a positive integer, got 0"):
+        LMConfig(streams=0)
+
+
 def test_split_trials_equal_one_call():
     # Splitting the trial indices over calls (as ranks would) gives the same outcomes.
     cell = (5, 5, 1, 9)
@@ -377,3 +399,19 @@ def test_cuda_matches_cpu_on_cpu_drawn_instances(dtype):
     cpu = run_trials("lm", cell, range(32), device="cpu", **kw)
     gpu = run_trials("lm", cell, range(32), device="cuda", **kw)
     assert [o["first_success"] for o in gpu] == [o["first_success"] for o in cpu]
+
+
+@pytest.mark.cuda
+def test_cuda_streams_match_one_stream():
+    # On a GPU, four sub-batches on their own streams give the outcomes, iteration counts and
+    # (to round-off) residuals of one batch on one stream, with instances drawn on the GPU.
+    cell = (16, 16, 2, 60)  # rho = 1: some first starts fail
+    assert rho(*cell) == 1
+    kw = dict(global_seed=SEED, restarts=2, device="cuda")
+    one = run_trials("lm", cell, range(64), **kw)
+    four = run_trials("lm", cell, range(64), lm_config=LMConfig(streams=4), **kw)
+    assert 0 < successes(one, 1) < 64
+    for a, b in zip(one, four):
+        assert (a["first_success"], a["iterations"]) == (b["first_success"], b["iterations"])
+        assert math.isclose(a["best_rel_residual"], b["best_rel_residual"], rel_tol=1e-10,
+                            abs_tol=1e-13)

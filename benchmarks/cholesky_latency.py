@@ -1,0 +1,123 @@
+"""How the damped step's dense algebra scales with the number of trials in the batch.
+
+The iteration trace (:mod:`benchmarks.trace_engine`) shows that at rho = 1 an iteration of a
+batch of a few trials still takes about 2 ms: something in the step costs a fixed time
+whatever the batch. This script times, at ``M`` = 187 and 252 (rho = 1.35 and 1 at 64 x 64,
+r = 2) and batches from 1 to 2048, each candidate on random SPD systems like the engine's
+(``J J^T + mu I`` with ``J`` Gaussian, ``p = 256`` columns):
+
+- ``cholesky_default`` / ``cholesky_cusolver`` / ``cholesky_magma``: ``torch.linalg.cholesky_ex``
+  with each backend;
+- ``cholesky_blocked_<b>``: :func:`numerics.linalg.blocked_cholesky` (recursive halving down to
+  blocks of at most ``b``; batched products and triangular solves between them);
+- ``triangular_solves``: the two solves with the factor;
+- ``lm_step``: the engine's whole step (:func:`numerics.solvers._lm_step`).
+
+Medians of CUDA-event timings after warm-up, with the largest deviation of the blocked factor
+from the library's (relative, Frobenius) as a check that each variant computes the same thing.
+
+Usage (on a CUDA machine)::
+
+    python benchmarks/cholesky_latency.py --out results/bench/cholesky_latency.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from numerics import solvers  # noqa: E402
+from numerics.linalg import blocked_cholesky  # noqa: E402
+
+
+def _time(fn, reps: int) -> float:
+    """Median milliseconds of ``fn()`` over ``reps`` runs (CUDA events), after two warm-ups."""
+    for _ in range(2):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(reps):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        torch.cuda.synchronize()
+        times.append(a.elapsed_time(b))
+    times.sort()
+    return times[len(times) // 2]
+
+
+def _with_backend(backend, fn):
+    def run():
+        torch.backends.cuda.preferred_linalg_library(backend)
+        try:
+            return fn()
+        finally:
+            torch.backends.cuda.preferred_linalg_library("default")
+    return run
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--Ms", default="187,252")
+    ap.add_argument("--batches", default="1,4,16,64,256,1024,2048")
+    ap.add_argument("--bases", default="32,64,128")
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args(argv)
+    dev, dt = torch.device("cuda"), torch.float64
+    m = n = 64
+    r = 2
+    p = r * (m + n)
+    g = torch.Generator(device=dev).manual_seed(0)
+    rows = []
+    for M in (int(v) for v in args.Ms.split(",")):
+        for T in (int(v) for v in args.batches.split(",")):
+            J = torch.randn(T, M, p, generator=g, device=dev, dtype=dt)
+            S = J @ J.mT
+            S.diagonal(dim1=1, dim2=2).add_(1e-3 * S.diagonal(dim1=1, dim2=2).mean(dim=1, keepdim=True))
+            rhs = torch.randn(T, M, 1, generator=g, device=dev, dtype=dt)
+            L_ref, _ = torch.linalg.cholesky_ex(S)
+            row = {"M": M, "trials": T, "ms": {}, "max_rel_dev_from_library": {}}
+            row["ms"]["cholesky_default"] = _time(lambda: torch.linalg.cholesky_ex(S), args.reps)
+            for backend in ("cusolver", "magma"):
+                row["ms"][f"cholesky_{backend}"] = _time(
+                    _with_backend(backend, lambda: torch.linalg.cholesky_ex(S)), args.reps)
+            for b in (int(v) for v in args.bases.split(",")):
+                row["ms"][f"cholesky_blocked_{b}"] = _time(lambda: blocked_cholesky(S, b), args.reps)
+                Lb, info = blocked_cholesky(S, b)
+                dev_rel = ((Lb - L_ref).flatten(1).norm(dim=1) / L_ref.flatten(1).norm(dim=1)).max()
+                row["max_rel_dev_from_library"][f"blocked_{b}"] = float(dev_rel)
+                assert int(info.abs().sum()) == 0
+            row["ms"]["triangular_solves"] = _time(lambda: torch.linalg.solve_triangular(
+                L_ref.mH, torch.linalg.solve_triangular(L_ref, rhs, upper=False), upper=True), args.reps)
+            # the whole damped step on engine-shaped inputs
+            Rn = torch.randn(T, r, m, M, generator=g, device=dev, dtype=dt)
+            Ln = torch.randn(T, r, M, n, generator=g, device=dev, dtype=dt)
+            R = torch.randn(T, M, generator=g, device=dev, dtype=dt)
+            lam = torch.full((T,), 1e-3, device=dev, dtype=dt)
+            row["ms"]["lm_step"] = _time(lambda: solvers._lm_step(Rn, Ln, R, lam), args.reps)
+            row["us_per_trial"] = {k: 1e3 * v / T for k, v in row["ms"].items()}
+            rows.append(row)
+            print(f"M={M:4d} T={T:5d} " + "  ".join(f"{k.replace('cholesky_', 'c_')} {v:.3f}"
+                                                     for k, v in row["ms"].items()) + " ms", flush=True)
+            del J, S, rhs, L_ref, Rn, Ln, R
+    result = {"benchmark": "cholesky_latency", "device_name": torch.cuda.get_device_name(0),
+              "torch": torch.__version__, "cuda": torch.version.cuda, "dtype": "float64",
+              "p": p, "rows": rows}
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    tmp = args.out + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump(result, fh, indent=1)
+    os.replace(tmp, args.out)
+    return result
+
+
+if __name__ == "__main__":
+    main()

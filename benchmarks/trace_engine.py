@@ -1,0 +1,185 @@
+"""Where a whole batched solve spends its wall time, iteration by iteration, and what the
+engine's layout settings change.
+
+:mod:`benchmarks.engine_components` times the parts of one full-batch iteration; this script
+runs the whole solve (:func:`numerics.solvers.lm_restarts`) at the reference cell and reads the
+wall time of every iteration off :func:`numerics.solvers.trace_iterations` (one event at each
+iteration's host sync, no added synchronisation). From it:
+
+- ``setup_seconds``: from the call to the first iteration's sync (start transfer, the two
+  set-up passes, the first bookkeeping);
+- ``iteration_seconds``: the iterations, split by how full the batch was and whether it was
+  compacted just before;
+- ``finish_seconds``: after the last iteration (float64 certificate, results to the host);
+- ``row_iterations`` against ``trial_iterations``: rows iterated (the batch carries finished
+  trials until it is compacted) against iterations of active trials (what the byte model counts).
+
+It does this for each combination of ``--streams`` (sub-batches iterated on their own CUDA
+streams, :class:`numerics.solvers.LMConfig`) and ``--compact-fracs``, checks that every
+combination gives every trial the same outcome and iteration count, and reports the achieved
+bandwidth with the byte model of :mod:`benchmarks.bench_engine`.
+
+Usage (on a CUDA machine)::
+
+    python benchmarks/trace_engine.py --streams 1,2,4 --compact-fracs 0.75,0.9 \
+        --out results/bench/trace_engine_rho135.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.bench_engine import H100_PEAK  # noqa: E402
+from numerics.capacity import instance_seed, start_seed  # noqa: E402
+from numerics.instances import sample_instances  # noqa: E402
+from numerics.solvers import LMConfig, lm_restarts, random_starts, trace_iterations  # noqa: E402
+
+
+def _csv(kind):
+    return lambda text: [kind(v) for v in text.split(",")]
+
+
+def summarise_trace(events: list[dict], t_call: float, t_end: float) -> dict:
+    """Split a solve's wall time by the iteration trace (one sub-batch: ``streams = 1``)."""
+    out = {"setup_seconds": events[0]["time"] - t_call if events else t_end - t_call,
+           "finish_seconds": t_end - events[-1]["time"] if events else 0.0}
+    rows = [e["rows"] for e in events]
+    full = rows[0] if rows else 0
+    steps = []
+    for prev, cur in zip(events, events[1:]):
+        steps.append({"rows": prev["rows"] if not prev["compacted"] else prev["active"],
+                      "active_before": prev["active"], "compacted_before": prev["compacted"],
+                      "seconds": cur["time"] - prev["time"]})
+    out["iteration_seconds"] = sum(s["seconds"] for s in steps)
+    out["iterations_of_the_batch"] = len(steps)
+    out["row_iterations"] = sum(s["rows"] for s in steps)
+    out["trial_iterations"] = sum(s["active_before"] for s in steps)
+    out["seconds_at_full_batch"] = sum(s["seconds"] for s in steps if s["rows"] == full)
+    out["seconds_after_a_compaction"] = sum(s["seconds"] for s in steps if s["compacted_before"])
+    out["seconds_below_quarter_batch"] = sum(s["seconds"] for s in steps if s["rows"] < full / 4)
+    out["steps"] = steps
+    return out
+
+
+def copy_ceiling(dev, gib: float = 4.0, reps: int = 10) -> float:
+    """The measured bandwidth ceiling: a large device-to-device copy, bytes read plus written
+    over the median time of ``reps`` copies (CUDA events)."""
+    src = torch.empty(int(gib * 2 ** 30) // 8, dtype=torch.float64, device=dev).normal_()
+    dst = torch.empty_like(src)
+    for _ in range(2):
+        dst.copy_(src)
+    times = []
+    for _ in range(reps):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        dst.copy_(src)
+        b.record()
+        torch.cuda.synchronize()
+        times.append(a.elapsed_time(b) / 1e3)
+    times.sort()
+    nbytes = 2 * src.numel() * src.element_size()
+    del src, dst
+    torch.cuda.empty_cache()
+    return nbytes / times[len(times) // 2]
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--m", type=int, default=64)
+    ap.add_argument("--n", type=int, default=64)
+    ap.add_argument("--r", type=int, default=2)
+    ap.add_argument("--rho", type=float, default=1.35)
+    ap.add_argument("--trials", type=int, default=2048)
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--streams", type=_csv(int), default=[1, 2, 4])
+    ap.add_argument("--compact-fracs", type=_csv(float), default=[0.75])
+    ap.add_argument("--factor-blocks", type=_csv(lambda v: None if v == "none" else int(v)), default=[None],
+                    help="'none' (the library's Cholesky) and/or block sizes for numerics.linalg.blocked_cholesky")
+    ap.add_argument("--repeats", type=int, default=2, help="timed solves per combination (the fastest is reported)")
+    ap.add_argument("--device", default="cuda", help="cuda (the point), or cpu for a quick check of the script")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("trace_engine: error: no CUDA GPU (use --device cpu for a quick check)")
+    dev = torch.device(args.device)
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
+    m, n, r = args.m, args.n, args.r
+    M = round(r * (m + n - r) / args.rho)
+    inst = [instance_seed(args.seed, "gaussian", m, n, M, None, t) for t in range(args.trials)]
+    seeds = [[start_seed(args.seed, "gaussian", m, n, r, M, None, t, 0)] for t in range(args.trials)]
+    op, y = sample_instances(inst, m, n, M, device=dev, dtype="float64")
+    first = random_starts([s[0] for s in seeds], m, n, r, device=dev)
+    pass_bytes = op.bytes_per_pass() / op.T
+    result = {"benchmark": "trace_engine", "cell": {"m": m, "n": n, "r": r, "M": M, "rho": r * (m + n - r) / M},
+              "trials": args.trials, "seed": args.seed, "device_name": torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu",
+              "torch": torch.__version__, "cuda": torch.version.cuda,
+              "instances_drawn_on": dev.type, "feature_bytes_per_trial_pass": pass_bytes,
+              "hbm_peak_bytes_per_s": H100_PEAK["hbm_bytes_per_s"], "runs": []}
+    if dev.type == "cuda":
+        result["measured_copy_bytes_per_s"] = copy_ceiling(dev)
+        print(f"device-to-device copy: {result['measured_copy_bytes_per_s'] / 1e12:.2f} TB/s "
+              f"(bytes read + written)", flush=True)
+    reference = None
+    combos = [(s, f, b) for s in args.streams for f in args.compact_fracs for b in args.factor_blocks]
+    for streams, frac, block in combos:
+        cfg = LMConfig(streams=streams, compact_frac=frac, factor_block=block)
+        lm_restarts(op.rows(0, 64), y[:64], r, seeds[:64], cfg)  # warm-up (kernels, allocator)
+        sync()
+        best = None
+        for _ in range(args.repeats):
+            with trace_iterations() as events:
+                sync()
+                t0 = time.perf_counter()
+                res = lm_restarts(op, y, r, seeds, cfg, first_starts=first)
+                sync()
+                t1 = time.perf_counter()
+            if best is None or t1 - t0 < best[0]:
+                best = (t1 - t0, list(events), t0, t1, res)
+        seconds, events, t0, t1, res = best
+        iters = int(sum(res["iterations"]))
+        passes = 3 * args.trials + 2 * iters
+        row = {"streams": streams, "compact_frac": frac, "factor_block": block, "solve_seconds": seconds,
+               "trials_per_second": args.trials / seconds, "iterations_total": iters,
+               "feature_passes_total": passes,
+               "fraction_of_peak_bandwidth": pass_bytes * passes / seconds / H100_PEAK["hbm_bytes_per_s"],
+               "successes": sum(f == 0 for f in res["first_success"])}
+        if streams == 1:
+            row["trace"] = summarise_trace(events, t0, t1)
+        key = (res["first_success"], res["iterations"])
+        if reference is None:
+            reference = key
+        row["same_outcomes_and_iterations_as_first_run"] = key == reference
+        result["runs"].append(row)
+        print(f"streams {streams} compact_frac {frac} factor_block {block}: {seconds * 1e3:.1f} ms, "
+              f"{row['trials_per_second']:.0f} trials/s, "
+              f"{100 * row['fraction_of_peak_bandwidth']:.1f}% of HBM peak, "
+              f"same outcomes {row['same_outcomes_and_iterations_as_first_run']}", flush=True)
+        if "trace" in row:
+            tr = row["trace"]
+            print(f"   setup {tr['setup_seconds'] * 1e3:.1f} ms, iterations {tr['iteration_seconds'] * 1e3:.1f} ms "
+                  f"({tr['iterations_of_the_batch']} of the batch; full batch {tr['seconds_at_full_batch'] * 1e3:.1f} ms, "
+                  f"after compaction {tr['seconds_after_a_compaction'] * 1e3:.1f} ms, below 1/4 batch "
+                  f"{tr['seconds_below_quarter_batch'] * 1e3:.1f} ms), finish {tr['finish_seconds'] * 1e3:.1f} ms; "
+                  f"rows iterated {tr['row_iterations']} for {tr['trial_iterations']} trial iterations", flush=True)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    tmp = args.out + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump(result, fh, indent=1)
+    os.replace(tmp, args.out)
+    return result
+
+
+if __name__ == "__main__":
+    main()
