@@ -8,13 +8,12 @@ r = 2) and batches from 1 to 2048, each candidate on random SPD systems like the
 
 - ``cholesky_default`` / ``cholesky_cusolver`` / ``cholesky_magma``: ``torch.linalg.cholesky_ex``
   with each backend;
-- ``cholesky_blocked_<b>``: :func:`numerics.linalg.blocked_cholesky` (recursive halving down to
-  blocks of at most ``b``; batched products and triangular solves between them);
 - ``triangular_solves``: the two solves with the factor;
 - ``lm_step``: the engine's whole step (:func:`numerics.solvers._lm_step`).
 
-Medians of CUDA-event timings after warm-up, with the largest deviation of the blocked factor
-from the library's (relative, Frobenius) as a check that each variant computes the same thing.
+Medians of CUDA-event timings after warm-up. (A recursive blocked factorisation was timed here
+too, slower at every size: ``results/bench/experiments/cholesky_latency.json``, code in commit
+befbf30.)
 
 Usage (on a CUDA machine)::
 
@@ -33,7 +32,6 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from numerics import solvers  # noqa: E402
-from numerics.linalg import blocked_cholesky  # noqa: E402
 
 
 def _time(fn, reps: int) -> float:
@@ -67,7 +65,6 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--Ms", default="187,252")
     ap.add_argument("--batches", default="1,4,16,64,256,1024,2048")
-    ap.add_argument("--bases", default="32,64,128")
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
@@ -84,17 +81,11 @@ def main(argv=None) -> dict:
             S.diagonal(dim1=1, dim2=2).add_(1e-3 * S.diagonal(dim1=1, dim2=2).mean(dim=1, keepdim=True))
             rhs = torch.randn(T, M, 1, generator=g, device=dev, dtype=dt)
             L_ref, _ = torch.linalg.cholesky_ex(S)
-            row = {"M": M, "trials": T, "ms": {}, "max_rel_dev_from_library": {}}
+            row = {"M": M, "trials": T, "ms": {}}
             row["ms"]["cholesky_default"] = _time(lambda: torch.linalg.cholesky_ex(S), args.reps)
             for backend in ("cusolver", "magma"):
                 row["ms"][f"cholesky_{backend}"] = _time(
                     _with_backend(backend, lambda: torch.linalg.cholesky_ex(S)), args.reps)
-            for b in (int(v) for v in args.bases.split(",")):
-                row["ms"][f"cholesky_blocked_{b}"] = _time(lambda: blocked_cholesky(S, b), args.reps)
-                Lb, info = blocked_cholesky(S, b)
-                dev_rel = ((Lb - L_ref).flatten(1).norm(dim=1) / L_ref.flatten(1).norm(dim=1)).max()
-                row["max_rel_dev_from_library"][f"blocked_{b}"] = float(dev_rel)
-                assert int(info.abs().sum()) == 0
             row["ms"]["triangular_solves"] = _time(lambda: torch.linalg.solve_triangular(
                 L_ref.mH, torch.linalg.solve_triangular(L_ref, rhs, upper=False), upper=True), args.reps)
             # the whole damped step on engine-shaped inputs

@@ -14,14 +14,17 @@ iteration's host sync, no added synchronisation). From it:
 - ``row_iterations`` against ``trial_iterations``: rows iterated (the batch carries finished
   trials until it is compacted) against iterations of active trials (what the byte model counts).
 
-It does this for each combination of ``--streams`` (sub-batches iterated on their own CUDA
-streams, :class:`numerics.solvers.LMConfig`) and ``--compact-fracs``, checks that every
-combination gives every trial the same outcome and iteration count, and reports the achieved
-bandwidth with the byte model of :mod:`benchmarks.bench_engine`.
+It does this for each combination of ``--compact-fracs`` (when the batch drops its finished
+trials) and ``--graph-rows`` (from which batch size on iterations replay a CUDA graph; both
+:class:`numerics.solvers.LMConfig`), checks that every setting gives every trial the same
+outcome and iteration count, and reports the achieved bandwidth with the byte model of
+:mod:`benchmarks.bench_engine`. (Records of sub-batches on several CUDA streams and of a
+blocked Cholesky factorisation, tried and removed, are in ``results/bench/experiments``; the
+code that made them is in commit befbf30.)
 
 Usage (on a CUDA machine)::
 
-    python benchmarks/trace_engine.py --streams 1,2,4 --compact-fracs 0.75,0.9 \
+    python benchmarks/trace_engine.py --compact-fracs 0.75,0.9 \
         --out results/bench/trace_engine_rho135.json
 """
 
@@ -48,15 +51,21 @@ def _csv(kind):
 
 
 def summarise_trace(events: list[dict], t_call: float, t_end: float) -> dict:
-    """Split a solve's wall time by the iteration trace (one sub-batch: ``streams = 1``)."""
+    """Split a solve's wall time by the iteration trace."""
     out = {"setup_seconds": events[0]["time"] - t_call if events else t_end - t_call,
            "finish_seconds": t_end - events[-1]["time"] if events else 0.0}
     rows = [e["rows"] for e in events]
     full = rows[0] if rows else 0
     steps = []
     for prev, cur in zip(events, events[1:]):
-        steps.append({"rows": prev["rows"] if not prev["compacted"] else prev["active"],
-                      "active_before": prev["active"], "compacted_before": prev["compacted"],
+        # the work between two syncs: eagerly, the step of ``prev`` (on the compacted batch if
+        # it was compacted) and the bookkeeping of ``cur``; replayed, both in ``cur``'s launch
+        if cur.get("graph"):
+            rows_ = cur["rows"]
+        else:
+            rows_ = prev["active"] if prev["compacted"] else prev["rows"]
+        steps.append({"rows": rows_, "active_before": prev["active"],
+                      "compacted_before": prev["compacted"], "graph": bool(cur.get("graph")),
                       "seconds": cur["time"] - prev["time"]})
     out["iteration_seconds"] = sum(s["seconds"] for s in steps)
     out["iterations_of_the_batch"] = len(steps)
@@ -65,6 +74,8 @@ def summarise_trace(events: list[dict], t_call: float, t_end: float) -> dict:
     out["seconds_at_full_batch"] = sum(s["seconds"] for s in steps if s["rows"] == full)
     out["seconds_after_a_compaction"] = sum(s["seconds"] for s in steps if s["compacted_before"])
     out["seconds_below_quarter_batch"] = sum(s["seconds"] for s in steps if s["rows"] < full / 4)
+    out["graph_replays"] = sum(s["graph"] for s in steps)
+    out["seconds_in_graph_replays"] = sum(s["seconds"] for s in steps if s["graph"])
     out["steps"] = steps
     return out
 
@@ -99,10 +110,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--rho", type=float, default=1.35)
     ap.add_argument("--trials", type=int, default=2048)
     ap.add_argument("--seed", type=int, default=2026)
-    ap.add_argument("--streams", type=_csv(int), default=[1, 2, 4])
     ap.add_argument("--compact-fracs", type=_csv(float), default=[0.75])
-    ap.add_argument("--factor-blocks", type=_csv(lambda v: None if v == "none" else int(v)), default=[None],
-                    help="'none' (the library's Cholesky) and/or block sizes for numerics.linalg.blocked_cholesky")
+    ap.add_argument("--graph-rows", type=_csv(int), default=[LMConfig().graph_rows],
+                    help="batch size at or below which iterations replay a CUDA graph (0: never)")
     ap.add_argument("--repeats", type=int, default=2, help="timed solves per combination (the fastest is reported)")
     ap.add_argument("--device", default="cuda", help="cuda (the point), or cpu for a quick check of the script")
     ap.add_argument("--out", required=True)
@@ -132,9 +142,8 @@ def main(argv=None) -> dict:
         print(f"device-to-device copy: {result['measured_copy_bytes_per_s'] / 1e12:.2f} TB/s "
               f"(bytes read + written)", flush=True)
     reference = None
-    combos = [(s, f, b) for s in args.streams for f in args.compact_fracs for b in args.factor_blocks]
-    for streams, frac, block in combos:
-        cfg = LMConfig(streams=streams, compact_frac=frac, factor_block=block)
+    for frac, graph_rows in [(f, g) for f in args.compact_fracs for g in args.graph_rows]:
+        cfg = LMConfig(compact_frac=frac, graph_rows=graph_rows)
         lm_restarts(op.rows(0, 64), y[:64], r, seeds[:64], cfg)  # warm-up (kernels, allocator)
         sync()
         best = None
@@ -150,19 +159,18 @@ def main(argv=None) -> dict:
         seconds, events, t0, t1, res = best
         iters = int(sum(res["iterations"]))
         passes = 3 * args.trials + 2 * iters
-        row = {"streams": streams, "compact_frac": frac, "factor_block": block, "solve_seconds": seconds,
+        row = {"compact_frac": frac, "graph_rows": graph_rows, "solve_seconds": seconds,
                "trials_per_second": args.trials / seconds, "iterations_total": iters,
                "feature_passes_total": passes,
                "fraction_of_peak_bandwidth": pass_bytes * passes / seconds / H100_PEAK["hbm_bytes_per_s"],
                "successes": sum(f == 0 for f in res["first_success"])}
-        if streams == 1:
-            row["trace"] = summarise_trace(events, t0, t1)
+        row["trace"] = summarise_trace(events, t0, t1)
         key = (res["first_success"], res["iterations"])
         if reference is None:
             reference = key
         row["same_outcomes_and_iterations_as_first_run"] = key == reference
         result["runs"].append(row)
-        print(f"streams {streams} compact_frac {frac} factor_block {block}: {seconds * 1e3:.1f} ms, "
+        print(f"compact_frac {frac} graph_rows {graph_rows}: {seconds * 1e3:.1f} ms, "
               f"{row['trials_per_second']:.0f} trials/s, "
               f"{100 * row['fraction_of_peak_bandwidth']:.1f}% of HBM peak, "
               f"same outcomes {row['same_outcomes_and_iterations_as_first_run']}", flush=True)

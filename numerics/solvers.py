@@ -26,13 +26,16 @@ and ``lam`` shrinks by 3; otherwise it is rejected and ``lam`` grows by 4 (a fai
 counts as a rejection). The residual at the trial point is read off the ``G_i A^T`` pass
 (``R_i = <G_i A^T, B> - y_i``), and that pass is also the ``B``-block of the next Jacobian, so
 an iteration reads the features twice: ``right(A_new)`` and ``left(B_new)``. An iteration
-waits for the device once (to count the active trials).
+waits for the device once (to count the active trials and those that just finished; the
+finished ones are written out only in an iteration that has some).
 
 A trial stops when its working-precision relative residual is below ``stop_rtol``, when it
 stalls (the loss fell by less than a fraction ``stall_rtol`` over the last ``stall_window``
 iterations, or ``lam`` reached ``lam_max``), when its loss is not finite, or at ``max_iter``.
 Finished trials are dropped from the batch (the active set is compacted) once the active
-fraction falls below ``compact_frac``.
+fraction falls below ``compact_frac``. On CUDA, once few trials remain (``graph_rows``), an
+iteration is captured as a CUDA graph and replayed: a small batch is bound by the time the host
+takes to launch an iteration's kernels, and a replay is one launch.
 
 Iterating in float32: candidates (working relative residual ``<= polish_rtol``) are polished by
 up to ``polish_iter`` float64 iterations on the float64 cast of the instance (exact), then
@@ -53,7 +56,6 @@ from typing import Sequence
 import torch
 
 from numerics.instances import FeatureOperator, resolve_device, resolve_dtype
-from numerics.linalg import blocked_cholesky
 from proofs.validation import InvalidArgument, require_positive_int, require_rank
 
 __all__ = [
@@ -88,10 +90,11 @@ _TRACE: list | None = None
 def trace_iterations():
     """Collect one event per Levenberg-Marquardt iteration, taken at its one host sync.
 
-    Yields a list that fills with dicts ``{"it", "rows", "active", "compacted", "time"}``:
-    the iteration number, the rows in the batch, the trials still active after this
-    iteration's bookkeeping, whether the batch was compacted before the step, and
-    ``time.perf_counter()`` right after the sync. No synchronisation is added, so the
+    Yields a list that fills with dicts ``{"it", "rows", "active", "compacted", "graph",
+    "time"}``: the iteration number, the rows in the batch at its bookkeeping, the trials still
+    active after it, whether the batch was compacted (for a replayed iteration: recaptured on
+    a smaller batch) before the next step, whether the iteration was a CUDA-graph replay
+    (bookkeeping and step in one launch), and ``time.perf_counter()`` right after the sync. No synchronisation is added, so the
     differences of ``time`` are the wall time of each iteration (used by
     ``benchmarks/trace_engine.py`` to say where a whole solve spends its time).
 
@@ -144,11 +147,10 @@ class LMConfig:
     polish_iter: int = field(default=10, metadata={"help": "float64 polishing iterations for float32 runs"})
     start_scale: float | None = field(default=None, metadata={"help": "std of start entries of B and A; None: (r m n)^(-1/4), so that calA(B A) has O(1) entries"})
     compact_frac: float = field(default=0.75, metadata={"help": "compact the batch when the active fraction falls below this"})
-    factor_block: int | None = field(default=None, metadata={"help": "None: factorise the damped system with torch.linalg.cholesky_ex; b: numerics.linalg.blocked_cholesky with blocks of at most b"})
-    streams: int = field(default=1, metadata={"help": "iterate this many sub-batches in turn, on CUDA each on its own stream (overlaps one's feature passes with another's dense algebra)"})
+    graph_rows: int = field(default=64, metadata={"help": "on CUDA, iterate by replaying a captured CUDA graph once at most this many trials are active (0: never)"})
 
     def __post_init__(self):
-        for name in ("max_iter", "stall_window", "polish_iter", "streams"):
+        for name in ("max_iter", "stall_window", "polish_iter"):
             require_positive_int(name, getattr(self, name))
         for name in ("lam0", "lam_min", "lam_max", "lam_up", "stall_rtol", "certify_rtol",
                      "polish_rtol"):
@@ -159,10 +161,10 @@ class LMConfig:
             raise InvalidArgument(f"lam_up must be above 1, got {self.lam_up!r}")
         if self.stop_rtol is not None:
             _check_positive_float("stop_rtol", self.stop_rtol)
-        if self.factor_block is not None:
-            require_positive_int("factor_block", self.factor_block)
         if self.start_scale is not None:
             _check_positive_float("start_scale", self.start_scale)
+        if isinstance(self.graph_rows, bool) or not isinstance(self.graph_rows, int) or self.graph_rows < 0:
+            raise InvalidArgument(f"graph_rows must be a non-negative integer, got {self.graph_rows!r}")
 
     def working_stop_rtol(self, dtype: torch.dtype) -> float:
         """The stop threshold in working precision ``dtype``.
@@ -277,7 +279,7 @@ def _compact(op: FeatureOperator, active: torch.Tensor, owned: bool):
     return op.subset(keep), keep
 
 
-def _lm_step(Rn, Ln, R, lam, factor_block=None):
+def _lm_step(Rn, Ln, R, lam):
     """The damped Gauss-Newton step ``(dB, dA)`` and whether its Cholesky factorisation worked.
 
     ``M <= p``: ``dtheta = -J^T (J J^T + mu I)^{-1} R`` with ``J J^T = Rn^T Rn + sum_j Ln_j
@@ -299,10 +301,7 @@ def _lm_step(Rn, Ln, R, lam, factor_block=None):
         rhs = J.transpose(1, 2) @ R.unsqueeze(2)
     diag = S.diagonal(dim1=1, dim2=2)
     diag += (lam * diag.mean(dim=1)).unsqueeze(1)
-    if factor_block is None:
-        L, info = torch.linalg.cholesky_ex(S)
-    else:
-        L, info = blocked_cholesky(S, factor_block)
+    L, info = torch.linalg.cholesky_ex(S)
     # two triangular solves (cuBLAS) rather than cholesky_solve (MAGMA on CUDA): the same
     # arithmetic, about 40% faster on an H100 (benchmarks/engine_components.py)
     z = torch.linalg.solve_triangular(
@@ -318,143 +317,218 @@ def _lm_step(Rn, Ln, R, lam, factor_block=None):
     return torch.where(ok2, dB, 0.0), torch.where(ok2, dA, 0.0), ok
 
 
+@dataclass
+class _LMState:
+    """The Levenberg-Marquardt iteration's per-row state (row ``j`` is trial ``idx[j]``).
+
+    Everything a step changes is updated in place, so that a captured CUDA graph of an iteration
+    can be replayed on it. ``it`` is the iteration number as a device scalar and ``counts``
+    receives ``(active, finished now)`` at each bookkeeping. The outputs have one extra row,
+    ``T``, which padding rows (inactive copies that fill a graph's fixed batch) write to.
+    """
+
+    op: FeatureOperator
+    y: torch.Tensor
+    ynorm: torch.Tensor
+    B: torch.Tensor
+    A: torch.Tensor
+    Rn: torch.Tensor
+    Ln: torch.Tensor
+    R: torch.Tensor
+    loss: torch.Tensor
+    lam: torch.Tensor
+    hist: torch.Tensor
+    idx: torch.Tensor
+    active: torch.Tensor
+    it: torch.Tensor
+    counts: torch.Tensor
+    out: tuple  # (B_out, A_out, rel_out, it_out, status_out), T + 1 rows
+
+    @property
+    def rows(self) -> int:
+        return int(self.idx.numel())
+
+    def select(self, keep: torch.Tensor, op: FeatureOperator, active: torch.Tensor) -> "_LMState":
+        """The rows ``keep`` (new tensors) with the operator ``op`` already restricted to them."""
+        return _LMState(op, self.y[keep], self.ynorm[keep], self.B[keep], self.A[keep],
+                        self.Rn[keep], self.Ln[keep], self.R[keep], self.loss[keep],
+                        self.lam[keep], self.hist[keep], self.idx[keep], active, self.it,
+                        self.counts, self.out)
+
+
+def _bookkeeping(st: _LMState, cfg: LMConfig, max_iter: int, stop_rtol: float) -> None:
+    """Find the trials that stop at this iteration, write them out, update ``active`` and
+    ``counts`` (all on the device: masked copies, no host sync)."""
+    W = cfg.stall_window
+    B_out, A_out, rel_out, it_out, status_out = st.out
+    rel = torch.sqrt(2 * st.loss) / st.ynorm
+    finite = torch.isfinite(st.loss)
+    converged = finite & (rel <= stop_rtol)
+    col = (st.it % W).view(1, 1).expand(st.rows, 1)
+    slow = (st.it >= W) & (st.loss > (1 - cfg.stall_rtol) * st.hist.gather(1, col).view(-1))
+    stalled = finite & (slow | (st.lam >= cfg.lam_max))
+    st.hist.scatter_(1, col, st.loss.view(-1, 1))
+    done = st.active & (converged | ~finite | stalled | (st.it == max_iter))
+    code = torch.where(
+        converged, _CONVERGED,
+        torch.where(~finite, _NONFINITE, torch.where(stalled, _STALLED, _MAX_ITER)),
+    )
+    d3 = done.view(-1, 1, 1)
+    idx = st.idx
+    B_out.index_copy_(0, idx, torch.where(d3, st.B, B_out.index_select(0, idx)))
+    A_out.index_copy_(0, idx, torch.where(d3, st.A, A_out.index_select(0, idx)))
+    rel_out.index_copy_(0, idx, torch.where(done, rel, rel_out.index_select(0, idx)))
+    it_out.index_copy_(0, idx, torch.where(done, st.it, it_out.index_select(0, idx)))
+    status_out.index_copy_(0, idx, torch.where(done, code, status_out.index_select(0, idx)))
+    st.active.logical_and_(~done)
+    st.counts.copy_(torch.stack((st.active.sum(), done.sum())))
+
+
+def _step(st: _LMState, cfg: LMConfig, lam_floor: float) -> None:
+    """One damped Gauss-Newton step for every active row, accepted where it lowers the loss
+    (in place), then ``it += 1``."""
+    dB, dA, chol_ok = _lm_step(st.Rn, st.Ln, st.R, st.lam)
+    B_new, A_new = st.B + dB, st.A + dA
+    Rn_new = st.op.right_native(A_new)
+    R_new = _residual(Rn_new, B_new, st.y)
+    loss_new = 0.5 * (R_new * R_new).sum(dim=1)
+    accept = st.active & chol_ok & torch.isfinite(loss_new) & (loss_new < st.loss)
+    a1, a3, a4 = accept.view(-1, 1), accept.view(-1, 1, 1), accept.view(-1, 1, 1, 1)
+    torch.where(a3, B_new, st.B, out=st.B)
+    torch.where(a3, A_new, st.A, out=st.A)
+    torch.where(a4, Rn_new, st.Rn, out=st.Rn)
+    torch.where(a1, R_new, st.R, out=st.R)
+    torch.where(accept, (st.lam * cfg.lam_down).clamp(min=lam_floor),
+                (st.lam * cfg.lam_up).clamp(max=cfg.lam_max), out=st.lam)
+    torch.where(accept, loss_new, st.loss, out=st.loss)
+    # the left pass at the accepted points (computed for the whole batch: testing whether any
+    # trial accepted would cost a host sync, skipping it would save a pass only in the rare
+    # iteration where none did)
+    torch.where(a4, st.op.left_native(st.B), st.Ln, out=st.Ln)
+    st.it += 1
+
+
+#: Replayed iterations start after this many eager iterations with a small batch (a short tail
+#: does not repay a capture), on batches of a power of two rows, at least ``_GRAPH_MIN_ROWS``
+#: (a replay on fewer rows saves less than a recapture costs). Measured on an H100:
+#: ``results/bench/trace_engine_rho1.json``.
+_GRAPH_PATIENCE = 3
+_GRAPH_MIN_ROWS = 16
+
+
+def _graph_size(n_active: int) -> int:
+    """The rows of a replayed batch for ``n_active`` active trials (a power of two)."""
+    return max(_GRAPH_MIN_ROWS, 1 << max(0, n_active - 1).bit_length())
+
+
+class _GraphedIterations:
+    """Replay one captured CUDA graph of a whole iteration (bookkeeping, then step) on a batch
+    of fixed size ``2^j``: the active rows, then inactive copies of the first row as padding.
+
+    A small batch iterates at the speed the host launches its ~100 kernels, not at the speed the
+    GPU runs them (``benchmarks/trace_engine.py``); a replay is one launch. Replaying
+    bookkeeping and step together moves the host sync after the step, which then also runs on
+    the rows finished in that bookkeeping: they are inactive, so nothing of theirs changes.
+    """
+
+    def __init__(self, st: _LMState, n_active: int, cfg: LMConfig, max_iter: int,
+                 stop_rtol: float, lam_floor: float):
+        size = _graph_size(n_active)
+        keep = st.active.nonzero().flatten()
+        pad = keep[:1].expand(size - n_active)
+        keep = torch.cat((keep, pad))
+        active = torch.zeros(size, dtype=torch.bool, device=st.idx.device)
+        active[:n_active] = True
+        self.st = st.select(keep, st.op.subset(keep), active)
+        self.st.idx[n_active:] = st.out[0].shape[0] - 1  # padding writes to the spare output row
+        self.size = size
+        self.graph = torch.cuda.CUDAGraph()
+        # captured on a side stream with the low-level calls: the ``torch.cuda.graph`` context
+        # also runs the garbage collector and empties the allocator's cache, which costs more
+        # than the capture (and makes the next full-size batch ask the driver for memory again)
+        main = torch.cuda.current_stream()
+        side = torch.cuda.Stream()
+        side.wait_stream(main)
+        with torch.cuda.stream(side):
+            self.graph.capture_begin()
+            try:
+                _bookkeeping(self.st, cfg, max_iter, stop_rtol)
+                _step(self.st, cfg, lam_floor)
+            finally:
+                self.graph.capture_end()
+        main.wait_stream(side)
+
+    def replay(self) -> tuple[int, int]:
+        self.graph.replay()
+        return tuple(self.st.counts.tolist())
+
+
 def _lm_loop(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Tensor,
              cfg: LMConfig, *, max_iter: int, stop_rtol: float, lam0: float):
     """The batched Levenberg-Marquardt iteration in the dtype of ``op``.
 
     Returns ``(B, A, working_rel_residual, iterations, status)`` for every trial.
 
-    On CUDA with ``cfg.streams > 1`` the batch is cut into that many contiguous sub-batches,
-    each iterated on its own CUDA stream; the host launches one iteration of each in turn and
-    waits (at an iteration's one sync) for a sub-batch only after the others' work is queued,
-    so the feature passes of one overlap the small dense algebra of another. Every operation is
-    per trial, so the sub-batches give the same per-trial arithmetic as one batch.
+    Each iteration: bookkeeping (which trials stop), one host sync (how many are active),
+    compaction of the batch when few are, and the step. On CUDA, once the batch has had at most
+    ``cfg.graph_rows`` active trials for more than ``_GRAPH_PATIENCE`` iterations, the
+    iterations are replayed from a captured CUDA graph (:class:`_GraphedIterations`),
+    recaptured on a batch a quarter the size or less as trials finish.
     """
-    kw = dict(max_iter=max_iter, stop_rtol=stop_rtol, lam0=lam0)
-    k = min(cfg.streams, op.T)
-    if k <= 1:
-        return _drive([_lm_iterate(op, y, B, A, cfg, **kw)])[0]
-    cuts = [op.T * j // k for j in range(k + 1)]
-    cuda = op.device.type == "cuda"
-    main = torch.cuda.current_stream(op.device) if cuda else None
-    # off CUDA the sub-batches simply take turns (no overlap; this keeps the path testable)
-    streams = [torch.cuda.Stream(device=op.device) for _ in range(k)] if cuda else None
-    gens = []
-    for j in range(k):
-        if cuda:
-            streams[j].wait_stream(main)  # the inputs were made on the caller's stream
-        a, b = cuts[j], cuts[j + 1]
-        gens.append(_lm_iterate(op.rows(a, b), y[a:b], B[a:b], A[a:b], cfg, **kw))
-    parts = _drive(gens, streams)
-    if cuda:
-        for s in streams:
-            main.wait_stream(s)
-        for pieces in parts:
-            for t in pieces:
-                t.record_stream(main)  # made on a side stream, used from now on on the caller's
-    return tuple(torch.cat(pieces) for pieces in zip(*parts))
-
-
-def _drive(gens, streams=None):
-    """Run the iteration generators round-robin (each on its stream) until all have returned."""
-    results = [None] * len(gens)
-    live = list(range(len(gens)))
-    while live:
-        still = []
-        for j in live:
-            ctx = torch.cuda.stream(streams[j]) if streams is not None else contextlib.nullcontext()
-            with ctx:
-                try:
-                    next(gens[j])
-                    still.append(j)
-                except StopIteration as stop:
-                    results[j] = stop.value
-        live = still
-    return results
-
-
-def _lm_iterate(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Tensor,
-                cfg: LMConfig, *, max_iter: int, stop_rtol: float, lam0: float):
-    """:func:`_lm_loop` on one batch as a generator: it yields just before the host sync of
-    each iteration (so a driver can queue other work first) and returns the outputs."""
     T = op.T
     dev, dt = op.device, op.dtype
     lam_floor = max(cfg.lam_min, 100 * torch.finfo(dt).eps)
-    W = cfg.stall_window
 
-    B_out, A_out = B.clone(), A.clone()
-    rel_out = torch.full((T,), math.inf, dtype=dt, device=dev)
-    it_out = torch.zeros(T, dtype=torch.long, device=dev)
-    status_out = torch.full((T,), _MAX_ITER, dtype=torch.long, device=dev)
-
-    idx = torch.arange(T, device=dev)  # original index of each current row
-    active = torch.ones(T, dtype=torch.bool, device=dev)
-    owned = False  # op is the caller's until the first compaction copies it
-    ynorm = y.norm(dim=1)
+    B_out = torch.cat((B, B[:1])).clone()  # T + 1 rows: the last one takes padding's writes
+    A_out = torch.cat((A, A[:1])).clone()
+    rel_out = torch.full((T + 1,), math.inf, dtype=dt, device=dev)
+    it_out = torch.zeros(T + 1, dtype=torch.long, device=dev)
+    status_out = torch.full((T + 1,), _MAX_ITER, dtype=torch.long, device=dev)
     Rn = op.right_native(A)
     R = _residual(Rn, B, y)
-    loss = 0.5 * (R * R).sum(dim=1)
-    Ln = op.left_native(B)
-    lam = torch.full((T,), lam0, dtype=dt, device=dev)
-    hist = torch.full((T, W), math.inf, dtype=dt, device=dev)
-
+    st = _LMState(op, y, y.norm(dim=1), B.clone(), A.clone(), Rn, op.left_native(B), R,
+                  0.5 * (R * R).sum(dim=1), torch.full((T,), lam0, dtype=dt, device=dev),
+                  torch.full((T, cfg.stall_window), math.inf, dtype=dt, device=dev),
+                  torch.arange(T, device=dev), torch.ones(T, dtype=torch.bool, device=dev),
+                  torch.zeros((), dtype=torch.long, device=dev),
+                  torch.zeros(2, dtype=torch.long, device=dev),
+                  (B_out, A_out, rel_out, it_out, status_out))
+    owned = False  # op is the caller's until the first compaction copies it
+    graphed = None
+    small = 0  # consecutive eager iterations with at most cfg.graph_rows active trials
+    use_graphs = dev.type == "cuda" and cfg.graph_rows > 0
     for it in range(max_iter + 1):
-        rel = torch.sqrt(2 * loss) / ynorm
-        finite = torch.isfinite(loss)
-        converged = finite & (rel <= stop_rtol)
-        slow = (loss > (1 - cfg.stall_rtol) * hist[:, it % W]) if it >= W else torch.zeros_like(finite)
-        stalled = finite & (slow | (lam >= cfg.lam_max))
-        hist[:, it % W] = loss
-        done = active & (converged | ~finite | stalled | (it == max_iter))
-        # write the finished rows out by masked copies (no host sync); the one sync of an
-        # iteration is the count of active trials below
-        code = torch.where(
-            converged, _CONVERGED,
-            torch.where(~finite, _NONFINITE, torch.where(stalled, _STALLED, _MAX_ITER)),
-        )
-        d3 = done.view(-1, 1, 1)
-        B_out.index_copy_(0, idx, torch.where(d3, B, B_out.index_select(0, idx)))
-        A_out.index_copy_(0, idx, torch.where(d3, A, A_out.index_select(0, idx)))
-        rel_out.index_copy_(0, idx, torch.where(done, rel, rel_out.index_select(0, idx)))
-        it_out.index_copy_(0, idx, torch.where(done, it, it_out.index_select(0, idx)))
-        status_out.index_copy_(0, idx, torch.where(done, code, status_out.index_select(0, idx)))
-        active = active & ~done
-        count = active.sum()
-        yield
-        n_active = int(count)
-        compact = 0 < n_active < cfg.compact_frac * active.numel()
+        if graphed is None:
+            _bookkeeping(st, cfg, max_iter, stop_rtol)
+            n_active, _ = st.counts.tolist()  # the one host sync of an iteration
+            rows = st.rows
+        else:
+            rows = graphed.size
+            n_active, _ = graphed.replay()  # this iteration's bookkeeping and step
+        if graphed is None:
+            compact = 0 < n_active < cfg.compact_frac * rows
+        else:
+            compact = 0 < n_active and _graph_size(n_active) * 4 <= graphed.size
         if _TRACE is not None:
-            _TRACE.append({"it": it, "rows": int(active.numel()), "active": n_active,
-                           "compacted": compact, "time": time.perf_counter()})
+            _TRACE.append({"it": it, "rows": rows, "active": n_active, "compacted": compact,
+                           "graph": graphed is not None, "time": time.perf_counter()})
         if n_active == 0:
             break
+        if graphed is not None:
+            if compact:  # recapture on a batch of a quarter the size or less
+                graphed = _GraphedIterations(graphed.st, n_active, cfg, max_iter, stop_rtol, lam_floor)
+            continue
+        small = small + 1 if use_graphs and n_active <= cfg.graph_rows else 0
+        if small > _GRAPH_PATIENCE:
+            _step(st, cfg, lam_floor)  # this iteration's step, then replays from the next one
+            graphed = _GraphedIterations(st, n_active, cfg, max_iter, stop_rtol, lam_floor)
+            continue
         if compact:
-            op, keep = _compact(op, active, owned)
+            op, keep = _compact(st.op, st.active, owned)
             owned = True
-            y, ynorm = y[keep], ynorm[keep]
-            B, A, Rn, Ln, R = B[keep], A[keep], Rn[keep], Ln[keep], R[keep]
-            loss, lam, hist, idx = loss[keep], lam[keep], hist[keep], idx[keep]
-            active = torch.ones(n_active, dtype=torch.bool, device=dev)
-
-        dB, dA, chol_ok = _lm_step(Rn, Ln, R, lam, cfg.factor_block)
-        B_new, A_new = B + dB, A + dA
-        Rn_new = op.right_native(A_new)
-        R_new = _residual(Rn_new, B_new, y)
-        loss_new = 0.5 * (R_new * R_new).sum(dim=1)
-        accept = active & chol_ok & torch.isfinite(loss_new) & (loss_new < loss)
-        a1, a3 = accept.view(-1, 1), accept.view(-1, 1, 1)
-        B = torch.where(a3, B_new, B)
-        A = torch.where(a3, A_new, A)
-        Rn = torch.where(accept.view(-1, 1, 1, 1), Rn_new, Rn)
-        R = torch.where(a1, R_new, R)
-        loss = torch.where(accept, loss_new, loss)
-        lam = torch.where(accept, (lam * cfg.lam_down).clamp(min=lam_floor),
-                          (lam * cfg.lam_up).clamp(max=cfg.lam_max))
-        # the left pass at the accepted points (computed for the whole batch: testing whether
-        # any trial accepted would cost a host sync, skipping it would save a pass only in the
-        # rare iteration where none did)
-        Ln = torch.where(accept.view(-1, 1, 1, 1), op.left_native(B), Ln)
-    return B_out, A_out, rel_out, it_out, status_out
+            st = st.select(keep, op, torch.ones(n_active, dtype=torch.bool, device=dev))
+        _step(st, cfg, lam_floor)
+    return tuple(t[:T] for t in (B_out, A_out, rel_out, it_out, status_out))
 
 
 def _check_problem(op: FeatureOperator, y: torch.Tensor, B=None, A=None):

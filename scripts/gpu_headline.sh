@@ -3,7 +3,7 @@
 # README's C* section is read from the summaries these commands write. Usage:
 #   OUT=results/cstar bash scripts/gpu_headline.sh lm       # E1 and E2
 #   OUT=results/cstar bash scripts/gpu_headline.sh recipe   # E3
-#   OUT=results/cstar bash scripts/gpu_headline.sh bench    # engine vs CPU vs scipy
+#   OUT=results/bench bash scripts/gpu_headline.sh bench    # engine vs CPU vs scipy, traces
 # Add RESUME=--resume to continue an interrupted run; finished trials are kept.
 set -euo pipefail
 OUT=${OUT:?set OUT to the output folder}
@@ -20,5 +20,12 @@ case "${1:?lm, recipe or bench}" in
       --rho 1,1.1,1.2,1.35,1.5,1.75,2,2.5,3,4 --trials 100 --budgets 100,300,1000,3000,10000 \
       --eps 1e-3,1e-6 --batch-size 512 --seed 2026 --no-progress --out "$OUT/headline-recipe" ${RESUME:-} ${EXTRA:-} ;;
   bench)
-    python3 benchmarks/bench_engine.py --out "$OUT/bench_engine.json" ${EXTRA:-} ;;
+    # OUT=results/bench: the two benchmark cells (the paper's rho = 1.35 and rho = 1, the
+    # measured transition), each with the iteration trace of its whole solve
+    python3 benchmarks/bench_engine.py --out "$OUT/bench_engine_fp64.json" ${EXTRA:-}
+    python3 benchmarks/bench_engine.py --rho 1 --trials 1024 --cpu-trials 64 --scipy-trials 3 \
+      --out "$OUT/bench_engine_fp64_rho1.json" ${EXTRA:-}
+    python3 benchmarks/trace_engine.py --graph-rows 64,0 --out "$OUT/trace_engine_rho135.json"
+    python3 benchmarks/trace_engine.py --rho 1 --trials 1024 --graph-rows 64,256,0 \
+      --out "$OUT/trace_engine_rho1.json" ;;
 esac

@@ -222,28 +222,6 @@ def test_predrawn_first_starts_give_the_same_outcomes():
         lm_restarts(op, y, 2, seeds, first_starts=(first[0][:3], first[1][:3]))
 
 
-@pytest.mark.parametrize("streams", [2, 3, 40])
-def test_sub_batches_give_the_same_outcomes(streams):
-    # Iterating the batch as sub-batches that take turns (on CUDA: on their own streams) gives
-    # every trial the same outcome and iteration count as one batch, with the outputs in the
-    # trials' order; more sub-batches than trials is allowed (one trial each).
-    cell = (6, 6, 2, 20)
-    one = run_trials("lm", cell, range(12), global_seed=SEED, restarts=2)
-    split = run_trials("lm", cell, range(12), global_seed=SEED, restarts=2,
-                       lm_config=LMConfig(streams=streams))
-    for a, b in zip(one, split):
-        assert (a["trial"], a["first_success"], a["iterations"]) == \
-            (b["trial"], b["first_success"], b["iterations"])
-        assert math.isclose(a["best_rel_residual"], b["best_rel_residual"], rel_tol=1e-10,
-                            abs_tol=1e-13)
-
-
-def test_streams_must_be_a_positive_integer():
-    # A stream count of zero is refused with the argument's name and value.
-    with pytest.raises(InvalidArgument, match="streams must be a positive integer, got 0"):
-        LMConfig(streams=0)
-
-
 def test_split_trials_equal_one_call():
     # Splitting the trial indices over calls (as ranks would) gives the same outcomes.
     cell = (5, 5, 1, 9)
@@ -401,17 +379,31 @@ def test_cuda_matches_cpu_on_cpu_drawn_instances(dtype):
     assert [o["first_success"] for o in gpu] == [o["first_success"] for o in cpu]
 
 
+def test_graph_rows_must_be_a_non_negative_integer():
+    # The CUDA-graph threshold is refused unless it is an integer >= 0 (0 switches graphs off).
+    with pytest.raises(InvalidArgument, match="graph_rows must be a non-negative integer, got -1"):
+        LMConfig(graph_rows=-1)
+    assert LMConfig(graph_rows=0).graph_rows == 0
+
+
 @pytest.mark.cuda
-def test_cuda_streams_match_one_stream():
-    # On a GPU, four sub-batches on their own streams give the outcomes, iteration counts and
-    # (to round-off) residuals of one batch on one stream, with instances drawn on the GPU.
-    cell = (16, 16, 2, 60)  # rho = 1: some first starts fail
+@pytest.mark.parametrize("graph_rows", [256, 16])
+def test_cuda_graph_replays_match_eager_iterations(graph_rows):
+    # On a GPU, replaying the small-batch iterations from captured CUDA graphs (from 256 or from
+    # 16 active trials on, with recaptures as the batch shrinks) gives every trial the outcome,
+    # iteration count and (to round-off) residual of eager iteration, at rho = 1 where trials
+    # stop at many different iterations; the trace shows that replays did happen.
+    from numerics.solvers import trace_iterations
+
+    cell = (16, 16, 2, 60)
     assert rho(*cell) == 1
-    kw = dict(global_seed=SEED, restarts=2, device="cuda")
-    one = run_trials("lm", cell, range(64), **kw)
-    four = run_trials("lm", cell, range(64), lm_config=LMConfig(streams=4), **kw)
-    assert 0 < successes(one, 1) < 64
-    for a, b in zip(one, four):
+    kw = dict(global_seed=SEED, restarts=2, device="cuda", batch_size=128)
+    eager = run_trials("lm", cell, range(128), lm_config=LMConfig(graph_rows=0), **kw)
+    with trace_iterations() as events:
+        graphed = run_trials("lm", cell, range(128), lm_config=LMConfig(graph_rows=graph_rows), **kw)
+    assert 0 < successes(eager, 1) < 128
+    assert sum(e["graph"] for e in events) > 10
+    for a, b in zip(eager, graphed):
         assert (a["first_success"], a["iterations"]) == (b["first_success"], b["iterations"])
         assert math.isclose(a["best_rel_residual"], b["best_rel_residual"], rel_tol=1e-10,
                             abs_tol=1e-13)
