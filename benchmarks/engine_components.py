@@ -14,8 +14,10 @@ i.e. rho = 1.35, T = 2048 trials, float64), each part timed alone with CUDA even
   with each backend; ``cholesky_solve`` and, as its replacement, two ``solve_triangular``;
 - ``masked_updates``: the ``torch.where`` updates of an iteration;
 - ``compaction``: copying 75% of the features (``op.subset``);
-- ``iteration_eager`` and ``iteration_graph``: one whole iteration (step, trial point, residual,
-  acceptance, updates, left pass) eagerly and replayed from a CUDA graph.
+- ``iteration_eager`` and ``iteration_graph``: one whole iteration of the engine
+  (:func:`numerics.solvers._bookkeeping` and :func:`numerics.solvers._step`: stopping tests and
+  write-out, step, trial point, residual, acceptance, updates, left pass) eagerly and replayed
+  from a CUDA graph.
 
 Usage (on a CUDA machine)::
 
@@ -127,24 +129,14 @@ def main(argv=None) -> dict:
     keep = torch.arange(0, T, 4, device=dev)
     keep = torch.cat((keep, keep + 1, keep + 2)).sort().values
 
-    state = {"B": B.clone(), "A": A.clone(), "Rn": Rn.clone(), "Ln": Ln.clone(), "R": R.clone(),
-             "loss": 0.5 * (R * R).sum(1), "lam": lam.clone()}
+    # the engine's own iteration (bookkeeping and step on its in-place state), as a solve runs it
+    cfg = solvers.LMConfig()
+    state = solvers._initial_state(op, y, B, A, cfg, cfg.lam0)
+    floor = solvers._lam_floor(cfg, dt)
 
     def iteration():
-        dB, dA, ok = solvers._lm_step(state["Rn"], state["Ln"], state["R"], state["lam"])
-        B_new, A_new = state["B"] + dB, state["A"] + dA
-        Rn_new = op.right_native(A_new)
-        R_new = solvers._residual(Rn_new, B_new, y)
-        loss_new = 0.5 * (R_new * R_new).sum(dim=1)
-        accept = ok & torch.isfinite(loss_new) & (loss_new < state["loss"])
-        a3 = accept.view(-1, 1, 1)
-        state["B"].copy_(torch.where(a3, B_new, state["B"]))
-        state["A"].copy_(torch.where(a3, A_new, state["A"]))
-        state["Rn"].copy_(torch.where(accept.view(-1, 1, 1, 1), Rn_new, state["Rn"]))
-        state["R"].copy_(torch.where(accept.view(-1, 1), R_new, state["R"]))
-        state["loss"].copy_(torch.where(accept, loss_new, state["loss"]))
-        state["lam"].copy_(torch.where(accept, state["lam"] / 3, state["lam"] * 4).clamp(1e-15, 1e10))
-        state["Ln"].copy_(torch.where(accept.view(-1, 1, 1, 1), op.left_native(state["B"]), state["Ln"]))
+        solvers._bookkeeping(state, cfg, cfg.max_iter, 0.0)
+        solvers._step(state, cfg, floor)
 
     parts = {
         "right": (lambda: op.right_native(A), feature_bytes),

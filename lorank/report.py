@@ -134,6 +134,7 @@ def _trace_line(results: Path, name: str) -> str | None:
     full = [x for x in tr["steps"] if x["rows"] == t["trials"]]
     full_frac = (2 * t["feature_bytes_per_trial_pass"] * sum(x["rows"] for x in full)
                  / sum(x["seconds"] for x in full) / t["hbm_peak_bytes_per_s"])
+    full_us = 1e6 * sum(x["seconds"] for x in full) / sum(x["rows"] for x in full)
     return (f"`{name}` ({t['trials']} trials, {c['m']}x{c['n']}, r={c['r']}, M={c['M']}, "
             f"instances drawn on the GPU; each the fastest of its timed solves): with CUDA-graph replays from "
             f"{on['graph_rows']} active trials on, {on['solve_seconds']:.3f} s "
@@ -141,7 +142,7 @@ def _trace_line(results: Path, name: str) -> str | None:
             f"({off['fraction_of_peak_bandwidth']:.1%}); same outcomes and iteration counts: "
             f"{on['same_outcomes_and_iterations_as_first_run'] and off['same_outcomes_and_iterations_as_first_run']}. "
             f"Of the solve with replays, {tr['seconds_at_full_batch']:.3f} s are iterations of the "
-            f"full batch (which read the features of all its rows at {full_frac:.0%} of peak), "
+            f"full batch ({full_us:.2f} us per row, reading the features at {full_frac:.0%} of peak), "
             f"{tr['seconds_below_quarter_batch']:.3f} s iterations of batches under a "
             f"quarter of it (without replays {tr0['seconds_below_quarter_batch']:.3f} s), "
             f"{tr['graph_replays']} iterations were replays; {tr['row_iterations']} rows were "
@@ -235,29 +236,41 @@ def bench_table(results: Path) -> str:
         line = _trace_line(results, name)
         if line:
             notes.append(line)
-    comp = results / "bench" / "engine_components_rho135.json"
-    if comp.exists():
+    for comp_name in ("engine_components_rho135.json", "engine_components_rho1.json"):
+        comp = results / "bench" / comp_name
+        if not comp.exists():
+            continue
         c = json.loads(comp.read_text())
-        it = c["parts"]["iteration_eager"]
-        notes.append(f"One full-batch iteration alone (`engine_components_rho135.json`, {c['trials']} trials, "
+        it, parts = c["parts"]["iteration_eager"], c["parts"]
+        graph = parts.get("iteration_graph", {})
+        graph_text = (f" ({1e3 * graph['ms'] / c['trials']:.2f} us replayed from a CUDA graph: timed "
+                      f"alone, an eager iteration waits for the host to launch its small kernels, which "
+                      f"in a solve are queued behind the previous step; compare the traces' "
+                      f"full-batch time per row)"
+                      if "ms" in graph else "")
+        notes.append(f"One full-batch iteration alone (`{comp_name}`, {c['trials']} trials, "
                      f"{c['cell']['m']}x{c['cell']['n']}, r={c['cell']['r']}, M={c['cell']['M']}): "
-                     f"{it['us_per_trial']:.2f} us per trial, {it['fraction_of_hbm_peak']:.0%} of HBM3 peak; "
-                     f"of it the damped step (system, Cholesky, solves) takes "
-                     f"{c['parts']['lm_step']['us_per_trial']:.2f} us and one feature pass "
-                     f"{c['parts']['right']['us_per_trial']:.2f} us "
-                     f"({c['parts']['right']['fraction_of_hbm_peak']:.0%} of peak); the batched Cholesky "
-                     f"factorisation alone {c['parts']['cholesky_cusolver']['us_per_trial']:.2f} us.")
-    chol = results / "bench" / "experiments" / "cholesky_latency.json"
+                     f"{it['us_per_trial']:.2f} us per trial, {it['fraction_of_hbm_peak']:.0%} of HBM3 peak"
+                     f"{graph_text}; of it the damped step (system, Cholesky, solves) takes "
+                     f"{parts['lm_step']['us_per_trial']:.2f} us and one feature pass "
+                     f"{parts['right']['us_per_trial']:.2f} us "
+                     f"({parts['right']['fraction_of_hbm_peak']:.0%} of peak); the batched Cholesky "
+                     f"factorisation alone {parts['cholesky_cusolver']['us_per_trial']:.2f} us.")
+    chol = results / "bench" / "cholesky_latency.json"
     if chol.exists():
         c = json.loads(chol.read_text())
         by = {(r["M"], r["trials"]): r["ms"] for r in c["rows"]}
         big = max(t for (M, t) in by if M == 252)
-        if (252, 1) in by:
-            notes.append(f"At M = 252 (rho = 1; `experiments/cholesky_latency.json`) the batched Cholesky "
+        if (252, 1) in by and (252, 16) in by:
+            small = by[(252, 16)]
+            notes.append(f"Across batch sizes (`cholesky_latency.json`, M = 252): the batched Cholesky "
                          f"factorisation takes {by[(252, big)]['cholesky_default']:.2f} ms for {big} trials "
-                         f"({1e3 * by[(252, big)]['cholesky_default'] / big:.2f} us each) and "
-                         f"{by[(252, 1)]['cholesky_default']:.2f} ms for one; the whole damped step "
-                         f"{by[(252, big)]['lm_step']:.2f} ms for {big}.")
+                         f"({1e3 * by[(252, big)]['cholesky_default'] / big:.2f} us each), "
+                         f"{small['cholesky_default']:.2f} ms for 16 and {by[(252, 1)]['cholesky_default']:.2f} ms "
+                         f"for one; for 16 trials it and the two triangular solves "
+                         f"({small['triangular_solves']:.2f} ms) take "
+                         f"{small['cholesky_default'] + small['triangular_solves']:.2f} ms, whatever the "
+                         f"backend (cuSOLVER {small['cholesky_cusolver']:.2f}, MAGMA {small['cholesky_magma']:.2f}).")
     verdicts = []
     for name, frac, ok in roofline_verdicts(results):
         rho = json.loads((results / "bench" / name).read_text())["sizes"]["rho"]

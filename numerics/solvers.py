@@ -356,6 +356,30 @@ class _LMState:
                         self.counts, self.out)
 
 
+def _initial_state(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Tensor,
+                   cfg: LMConfig, lam0: float) -> _LMState:
+    """The state at iteration 0 from the starts ``(B, A)`` (copied): the two set-up passes."""
+    T, dev, dt = op.T, op.device, op.dtype
+    Rn = op.right_native(A)
+    R = _residual(Rn, B, y)
+    out = (torch.cat((B, B[:1])).clone(),  # T + 1 rows: the last one takes padding's writes
+           torch.cat((A, A[:1])).clone(),
+           torch.full((T + 1,), math.inf, dtype=dt, device=dev),
+           torch.zeros(T + 1, dtype=torch.long, device=dev),
+           torch.full((T + 1,), _MAX_ITER, dtype=torch.long, device=dev))
+    return _LMState(op, y, y.norm(dim=1), B.clone(), A.clone(), Rn, op.left_native(B), R,
+                    0.5 * (R * R).sum(dim=1), torch.full((T,), lam0, dtype=dt, device=dev),
+                    torch.full((T, cfg.stall_window), math.inf, dtype=dt, device=dev),
+                    torch.arange(T, device=dev), torch.ones(T, dtype=torch.bool, device=dev),
+                    torch.zeros((), dtype=torch.long, device=dev),
+                    torch.zeros(2, dtype=torch.long, device=dev), out)
+
+
+def _lam_floor(cfg: LMConfig, dtype: torch.dtype) -> float:
+    """The least damping factor in working precision ``dtype``."""
+    return max(cfg.lam_min, 100 * torch.finfo(dtype).eps)
+
+
 def _bookkeeping(st: _LMState, cfg: LMConfig, max_iter: int, stop_rtol: float) -> None:
     """Find the trials that stop at this iteration, write them out, update ``active`` and
     ``counts`` (all on the device: masked copies, no host sync)."""
@@ -477,22 +501,9 @@ def _lm_loop(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Ten
     """
     T = op.T
     dev, dt = op.device, op.dtype
-    lam_floor = max(cfg.lam_min, 100 * torch.finfo(dt).eps)
-
-    B_out = torch.cat((B, B[:1])).clone()  # T + 1 rows: the last one takes padding's writes
-    A_out = torch.cat((A, A[:1])).clone()
-    rel_out = torch.full((T + 1,), math.inf, dtype=dt, device=dev)
-    it_out = torch.zeros(T + 1, dtype=torch.long, device=dev)
-    status_out = torch.full((T + 1,), _MAX_ITER, dtype=torch.long, device=dev)
-    Rn = op.right_native(A)
-    R = _residual(Rn, B, y)
-    st = _LMState(op, y, y.norm(dim=1), B.clone(), A.clone(), Rn, op.left_native(B), R,
-                  0.5 * (R * R).sum(dim=1), torch.full((T,), lam0, dtype=dt, device=dev),
-                  torch.full((T, cfg.stall_window), math.inf, dtype=dt, device=dev),
-                  torch.arange(T, device=dev), torch.ones(T, dtype=torch.bool, device=dev),
-                  torch.zeros((), dtype=torch.long, device=dev),
-                  torch.zeros(2, dtype=torch.long, device=dev),
-                  (B_out, A_out, rel_out, it_out, status_out))
+    lam_floor = _lam_floor(cfg, dt)
+    st = _initial_state(op, y, B, A, cfg, lam0)
+    B_out, A_out, rel_out, it_out, status_out = st.out
     owned = False  # op is the caller's until the first compaction copies it
     graphed = None
     small = 0  # consecutive eager iterations with at most cfg.graph_rows active trials
