@@ -50,6 +50,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -466,25 +467,40 @@ class _GraphedIterations:
         self.st = st.select(keep, st.op.subset(keep), active)
         self.st.idx[n_active:] = st.out[0].shape[0] - 1  # padding writes to the spare output row
         self.size = size
-        self.graph = torch.cuda.CUDAGraph()
         # captured on a side stream with the low-level calls: the ``torch.cuda.graph`` context
         # also runs the garbage collector and empties the allocator's cache, which costs more
         # than the capture (and makes the next full-size batch ask the driver for memory again)
-        main = torch.cuda.current_stream()
-        side = torch.cuda.Stream()
-        side.wait_stream(main)
-        with torch.cuda.stream(side):
-            self.graph.capture_begin()
-            try:
-                _bookkeeping(self.st, cfg, max_iter, stop_rtol)
-                _step(self.st, cfg, lam_floor)
-            finally:
-                self.graph.capture_end()
-        main.wait_stream(side)
+        dev = st.idx.device
+        with torch.cuda.device(dev):
+            self.graph = torch.cuda.CUDAGraph()
+            main = torch.cuda.current_stream(dev)
+            side = torch.cuda.Stream(device=dev)
+            side.wait_stream(main)
+            with torch.cuda.stream(side):
+                self.graph.capture_begin()
+                try:
+                    _bookkeeping(self.st, cfg, max_iter, stop_rtol)
+                    _step(self.st, cfg, lam_floor)
+                finally:
+                    self.graph.capture_end()
+            main.wait_stream(side)
 
     def replay(self) -> tuple[int, int]:
         self.graph.replay()
         return tuple(self.st.counts.tolist())
+
+
+def _capture(st: _LMState, n_active: int, cfg: LMConfig, max_iter: int, stop_rtol: float,
+             lam_floor: float) -> _GraphedIterations | None:
+    """A :class:`_GraphedIterations`, or None (with a warning) where the capture fails: the
+    state is untouched by a failed capture (nothing runs while capturing), and the solve goes
+    on eagerly from it."""
+    try:
+        return _GraphedIterations(st, n_active, cfg, max_iter, stop_rtol, lam_floor)
+    except RuntimeError as error:
+        warnings.warn(f"CUDA graph capture failed, iterating eagerly: {str(error)[:200]}",
+                      RuntimeWarning, stacklevel=2)
+        return None
 
 
 def _lm_loop(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Tensor,
@@ -527,12 +543,17 @@ def _lm_loop(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Ten
             break
         if graphed is not None:
             if compact:  # recapture on a batch of a quarter the size or less
-                graphed = _GraphedIterations(graphed.st, n_active, cfg, max_iter, stop_rtol, lam_floor)
+                recaptured = _capture(graphed.st, n_active, cfg, max_iter, stop_rtol, lam_floor)
+                if recaptured is None:  # go on eagerly from the replayed state (its own copy)
+                    st, graphed, use_graphs, owned = graphed.st, None, False, True
+                else:
+                    graphed = recaptured
             continue
         small = small + 1 if use_graphs and n_active <= cfg.graph_rows else 0
         if small > _GRAPH_PATIENCE:
             _step(st, cfg, lam_floor)  # this iteration's step, then replays from the next one
-            graphed = _GraphedIterations(st, n_active, cfg, max_iter, stop_rtol, lam_floor)
+            graphed = _capture(st, n_active, cfg, max_iter, stop_rtol, lam_floor)
+            use_graphs = graphed is not None
             continue
         if compact:
             op, keep = _compact(st.op, st.active, owned)

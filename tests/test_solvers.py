@@ -407,3 +407,20 @@ def test_cuda_graph_replays_match_eager_iterations(graph_rows):
         assert (a["first_success"], a["iterations"]) == (b["first_success"], b["iterations"])
         assert math.isclose(a["best_rel_residual"], b["best_rel_residual"], rel_tol=1e-10,
                             abs_tol=1e-13)
+
+
+@pytest.mark.cuda
+def test_failed_graph_capture_falls_back_to_eager(monkeypatch):
+    # Where a CUDA graph cannot be captured (an op that refuses capture, say), the solve warns and
+    # goes on eagerly, with the outcomes of a solve that never tried.
+    def refuse(self, *args, **kwargs):
+        raise RuntimeError("capture refused (test)")
+
+    cell = (16, 16, 2, 60)
+    kw = dict(global_seed=SEED, restarts=1, device="cuda", batch_size=64)
+    eager = run_trials("lm", cell, range(64), lm_config=LMConfig(graph_rows=0), **kw)
+    monkeypatch.setattr(torch.cuda.CUDAGraph, "capture_begin", refuse)
+    with pytest.warns(RuntimeWarning, match="CUDA graph capture failed"):
+        tried = run_trials("lm", cell, range(64), lm_config=LMConfig(graph_rows=64), **kw)
+    assert [(o["first_success"], o["iterations"]) for o in tried] == \
+        [(o["first_success"], o["iterations"]) for o in eager]
