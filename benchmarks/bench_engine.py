@@ -55,7 +55,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -68,16 +67,10 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.common import H100_PEAK, add_cell_arguments, cell_M, feature_passes, write_result  # noqa: E402
 from numerics.capacity import instance_seed, start_seed, torch_threads  # noqa: E402
 from numerics.instances import sample_instances  # noqa: E402
 from numerics.solvers import CERTIFY_RTOL, LMConfig, certify, lm_restarts, random_starts  # noqa: E402
-
-H100_PEAK = {
-    "hbm_bytes_per_s": 3.35e12,
-    "fp64_tensor_flops": 67e12,
-    "fp64_vector_flops": 34e12,
-    "fp32_flops": 67e12,
-}
 
 
 def flops_per_iteration(m: int, n: int, r: int, M: int) -> float:
@@ -170,9 +163,7 @@ def bench_engine(args, M, device: torch.device, trials: int, repeats: int) -> di
     }
     pass_bytes = op.bytes_per_pass() / op.T
     starts_run = sum(len(s) for s in out["restart_success"])
-    # every feature pass the algorithm needs: per start the two passes that set up the first
-    # step and the float64 certificate's pass, and two passes per iteration
-    passes = 3 * starts_run + 2 * iters
+    passes = feature_passes(starts_run, iters)
     bytes_per_iter = 2 * pass_bytes
     row["starts_run"] = starts_run
     row["feature_bytes_per_trial_pass"] = pass_bytes
@@ -260,10 +251,7 @@ def bench_scipy(args, M, trials: int) -> dict:
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--m", type=int, default=64)
-    ap.add_argument("--n", type=int, default=64)
-    ap.add_argument("--r", type=int, default=2)
-    ap.add_argument("--rho", type=float, default=1.35)
+    add_cell_arguments(ap)
     ap.add_argument("--trials", type=int, default=2048, help="trials for the CUDA engine")
     ap.add_argument("--cpu-trials", type=int, default=None, help="trials for the CPU engine (default min(trials, 128))")
     ap.add_argument("--scipy-trials", type=int, default=None, help="trials for the scipy loop (default min(trials, 8); about 10 s each at 64 x 64)")
@@ -278,7 +266,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--out", required=True, help="where to write the JSON")
     args = ap.parse_args(argv)
 
-    M = round(args.r * (args.m + args.n - args.r) / args.rho)
+    M = cell_M(args)
     cpu_trials = args.cpu_trials or min(args.trials, 128)
     scipy_trials = args.scipy_trials or min(args.trials, 8)
     result = {
@@ -330,11 +318,7 @@ def main(argv=None) -> dict:
             agree[f"{a}_vs_{b}"] = sum((x is None) == (z is None) for x, z in zip(fa, fb)) / common
     result["outcome_agreement_on_common_trials"] = agree
 
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    tmp = args.out + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(result, f, indent=2)
-    os.replace(tmp, args.out)
+    write_result(args.out, result)
 
     print(f"cell {args.m}x{args.n} r={args.r} M={M} rho={result['sizes']['rho']:.3f} "
           f"restarts={args.restarts} dtype={args.dtype}")

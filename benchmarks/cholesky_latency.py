@@ -23,7 +23,6 @@ Usage (on a CUDA machine)::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -31,24 +30,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.common import cuda_median_ms, write_result  # noqa: E402
 from numerics import solvers  # noqa: E402
-
-
-def _time(fn, reps: int) -> float:
-    """Median milliseconds of ``fn()`` over ``reps`` runs (CUDA events), after two warm-ups."""
-    for _ in range(2):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(reps):
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        a.record()
-        fn()
-        b.record()
-        torch.cuda.synchronize()
-        times.append(a.elapsed_time(b))
-    times.sort()
-    return times[len(times) // 2]
 
 
 def _with_backend(backend, fn):
@@ -82,18 +65,18 @@ def main(argv=None) -> dict:
             rhs = torch.randn(T, M, 1, generator=g, device=dev, dtype=dt)
             L_ref, _ = torch.linalg.cholesky_ex(S)
             row = {"M": M, "trials": T, "ms": {}}
-            row["ms"]["cholesky_default"] = _time(lambda: torch.linalg.cholesky_ex(S), args.reps)
+            row["ms"]["cholesky_default"] = cuda_median_ms(lambda: torch.linalg.cholesky_ex(S), args.reps)
             for backend in ("cusolver", "magma"):
-                row["ms"][f"cholesky_{backend}"] = _time(
+                row["ms"][f"cholesky_{backend}"] = cuda_median_ms(
                     _with_backend(backend, lambda: torch.linalg.cholesky_ex(S)), args.reps)
-            row["ms"]["triangular_solves"] = _time(lambda: torch.linalg.solve_triangular(
+            row["ms"]["triangular_solves"] = cuda_median_ms(lambda: torch.linalg.solve_triangular(
                 L_ref.mH, torch.linalg.solve_triangular(L_ref, rhs, upper=False), upper=True), args.reps)
             # the whole damped step on engine-shaped inputs
             Rn = torch.randn(T, r, m, M, generator=g, device=dev, dtype=dt)
             Ln = torch.randn(T, r, M, n, generator=g, device=dev, dtype=dt)
             R = torch.randn(T, M, generator=g, device=dev, dtype=dt)
             lam = torch.full((T,), 1e-3, device=dev, dtype=dt)
-            row["ms"]["lm_step"] = _time(lambda: solvers._lm_step(Rn, Ln, R, lam), args.reps)
+            row["ms"]["lm_step"] = cuda_median_ms(lambda: solvers._lm_step(Rn, Ln, R, lam), args.reps)
             row["us_per_trial"] = {k: 1e3 * v / T for k, v in row["ms"].items()}
             rows.append(row)
             print(f"M={M:4d} T={T:5d} " + "  ".join(f"{k.replace('cholesky_', 'c_')} {v:.3f}"
@@ -102,11 +85,7 @@ def main(argv=None) -> dict:
     result = {"benchmark": "cholesky_latency", "device_name": torch.cuda.get_device_name(0),
               "torch": torch.__version__, "cuda": torch.version.cuda, "dtype": "float64",
               "p": p, "rows": rows}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    tmp = args.out + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(result, fh, indent=1)
-    os.replace(tmp, args.out)
+    write_result(args.out, result)
     return result
 
 

@@ -27,7 +27,6 @@ Usage (on a CUDA machine)::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -35,34 +34,13 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.common import H100_PEAK, add_cell_arguments, cuda_median_ms, write_result  # noqa: E402
 from numerics.instances import GaussianFeatures  # noqa: E402
 from numerics import solvers  # noqa: E402
 
-HBM_PEAK = 3.35e12
-
-
-def _time(fn, reps: int) -> float:
-    """Median milliseconds of ``fn()`` over ``reps`` runs (CUDA events), after two warm-ups."""
-    for _ in range(2):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(reps):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end))
-    times.sort()
-    return times[len(times) // 2]
-
-
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--m", type=int, default=64)
-    ap.add_argument("--n", type=int, default=64)
-    ap.add_argument("--r", type=int, default=2)
+    add_cell_arguments(ap, rho=None)
     ap.add_argument("--M", type=int, default=187)
     ap.add_argument("--trials", type=int, default=2048)
     ap.add_argument("--reps", type=int, default=10)
@@ -158,14 +136,14 @@ def main(argv=None) -> dict:
     rows = {}
     for name, (fn, nbytes) in parts.items():
         try:
-            ms = _time(fn, args.reps)
+            ms = cuda_median_ms(fn, args.reps)
         except Exception as error:  # a backend may be missing: record it, go on
             rows[name] = {"error": f"{type(error).__name__}: {error}"[:300]}
             continue
         row = {"ms": ms, "us_per_trial": 1e3 * ms / T}
         if nbytes:
             row["bytes_per_s"] = nbytes / (ms / 1e3)
-            row["fraction_of_hbm_peak"] = row["bytes_per_s"] / HBM_PEAK
+            row["fraction_of_hbm_peak"] = row["bytes_per_s"] / H100_PEAK["hbm_bytes_per_s"]
         rows[name] = row
         print(f"{name:20s} {ms:9.3f} ms  {row['us_per_trial']:7.3f} us/trial"
               + (f"  {row['fraction_of_hbm_peak']:.0%} of HBM peak" if nbytes else ""), flush=True)
@@ -179,9 +157,9 @@ def main(argv=None) -> dict:
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
             iteration()
-        ms = _time(graph.replay, args.reps)
+        ms = cuda_median_ms(graph.replay, args.reps)
         rows["iteration_graph"] = {"ms": ms, "us_per_trial": 1e3 * ms / T,
-                                   "fraction_of_hbm_peak": 2 * feature_bytes / (ms / 1e3) / HBM_PEAK}
+                                   "fraction_of_hbm_peak": 2 * feature_bytes / (ms / 1e3) / H100_PEAK["hbm_bytes_per_s"]}
         print(f"{'iteration_graph':20s} {ms:9.3f} ms", flush=True)
     except Exception as error:
         rows["iteration_graph"] = {"error": f"{type(error).__name__}: {error}"[:300]}
@@ -193,11 +171,9 @@ def main(argv=None) -> dict:
     result = {"cell": {"m": m, "n": n, "r": r, "M": M, "p": p, "rho": r * (m + n - r) / M},
               "trials": T, "dtype": "float64", "device_name": torch.cuda.get_device_name(0),
               "torch": torch.__version__, "triton": triton_version,
-              "feature_bytes_per_pass": feature_bytes, "hbm_peak_bytes_per_s": HBM_PEAK,
+              "feature_bytes_per_pass": feature_bytes, "hbm_peak_bytes_per_s": H100_PEAK["hbm_bytes_per_s"],
               "parts": rows}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as fh:
-        json.dump(result, fh, indent=1)
+    write_result(args.out, result)
     return result
 
 

@@ -12,7 +12,6 @@ Usage (on a CUDA machine)::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -21,6 +20,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.common import add_cell_arguments, cell_M, write_result  # noqa: E402
 from numerics.capacity import instance_seed, start_seed  # noqa: E402
 from numerics.instances import sample_instances  # noqa: E402
 from numerics.solvers import LMConfig, lm_restarts  # noqa: E402
@@ -28,10 +28,7 @@ from numerics.solvers import LMConfig, lm_restarts  # noqa: E402
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--m", type=int, default=64)
-    ap.add_argument("--n", type=int, default=64)
-    ap.add_argument("--r", type=int, default=2)
-    ap.add_argument("--rho", type=float, default=1.0)
+    add_cell_arguments(ap, rho=1.0)
     ap.add_argument("--trials", type=int, default=1024)
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--top", type=int, default=25)
@@ -40,7 +37,7 @@ def main(argv=None) -> dict:
     if not torch.cuda.is_available():
         raise SystemExit("profile_engine: error: needs a CUDA GPU")
     dev = torch.device("cuda")
-    M = round(args.r * (args.m + args.n - args.r) / args.rho)
+    M = cell_M(args)
     inst = [instance_seed(args.seed, "gaussian", args.m, args.n, M, None, t) for t in range(args.trials)]
     starts = [[start_seed(args.seed, "gaussian", args.m, args.n, args.r, M, None, t, 0)]
               for t in range(args.trials)]
@@ -72,9 +69,7 @@ def main(argv=None) -> dict:
         "note": "operator-level CUDA time (self + children may double count nested ops); compare shares, not sums",
         "top": rows[: args.top],
     }
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as fh:
-        json.dump(result, fh, indent=1)
+    write_result(args.out, result)
     for r in rows[: args.top]:
         print(f"{r['cuda_ms']:10.1f} ms {r['calls']:7d}  {r['name']}")
     print(f"wall {wall:.2f} s under the profiler, {iters} iterations")

@@ -31,7 +31,6 @@ Usage (on a CUDA machine)::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -40,7 +39,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.bench_engine import H100_PEAK  # noqa: E402
+from benchmarks.common import H100_PEAK, add_cell_arguments, cell_M, feature_passes, write_result  # noqa: E402
 from numerics.capacity import instance_seed, start_seed  # noqa: E402
 from numerics.instances import sample_instances  # noqa: E402
 from numerics.solvers import LMConfig, lm_restarts, random_starts, trace_iterations  # noqa: E402
@@ -104,10 +103,7 @@ def copy_ceiling(dev, gib: float = 4.0, reps: int = 10) -> float:
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--m", type=int, default=64)
-    ap.add_argument("--n", type=int, default=64)
-    ap.add_argument("--r", type=int, default=2)
-    ap.add_argument("--rho", type=float, default=1.35)
+    add_cell_arguments(ap)
     ap.add_argument("--trials", type=int, default=2048)
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--compact-fracs", type=_csv(float), default=[0.75])
@@ -126,7 +122,7 @@ def main(argv=None) -> dict:
             torch.cuda.synchronize()
 
     m, n, r = args.m, args.n, args.r
-    M = round(r * (m + n - r) / args.rho)
+    M = cell_M(args)
     inst = [instance_seed(args.seed, "gaussian", m, n, M, None, t) for t in range(args.trials)]
     seeds = [[start_seed(args.seed, "gaussian", m, n, r, M, None, t, 0)] for t in range(args.trials)]
     op, y = sample_instances(inst, m, n, M, device=dev, dtype="float64")
@@ -144,7 +140,8 @@ def main(argv=None) -> dict:
     reference = None
     for frac, graph_rows in [(f, g) for f in args.compact_fracs for g in args.graph_rows]:
         cfg = LMConfig(compact_frac=frac, graph_rows=graph_rows)
-        lm_restarts(op.rows(0, 64), y[:64], r, seeds[:64], cfg)  # warm-up (kernels, allocator)
+        warm = torch.arange(min(64, args.trials), device=dev)
+        lm_restarts(op.subset(warm), y[warm], r, seeds[:len(warm)], cfg)  # warm-up (kernels, allocator)
         sync()
         best = None
         for _ in range(args.repeats):
@@ -158,7 +155,7 @@ def main(argv=None) -> dict:
                 best = (t1 - t0, list(events), t0, t1, res)
         seconds, events, t0, t1, res = best
         iters = int(sum(res["iterations"]))
-        passes = 3 * args.trials + 2 * iters
+        passes = feature_passes(args.trials, iters)
         row = {"compact_frac": frac, "graph_rows": graph_rows, "solve_seconds": seconds,
                "trials_per_second": args.trials / seconds, "iterations_total": iters,
                "feature_passes_total": passes,
@@ -181,11 +178,7 @@ def main(argv=None) -> dict:
                   f"after compaction {tr['seconds_after_a_compaction'] * 1e3:.1f} ms, below 1/4 batch "
                   f"{tr['seconds_below_quarter_batch'] * 1e3:.1f} ms), finish {tr['finish_seconds'] * 1e3:.1f} ms; "
                   f"rows iterated {tr['row_iterations']} for {tr['trial_iterations']} trial iterations", flush=True)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    tmp = args.out + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(result, fh, indent=1)
-    os.replace(tmp, args.out)
+    write_result(args.out, result)
     return result
 
 

@@ -27,8 +27,9 @@ from typing import Callable
 
 from proofs.validation import InvalidArgument
 
-__all__ = ["int_list", "one_int", "nonneg", "float_list", "sizes", "size_rank_triples",
-           "checked_device", "fresh_record", "find_record", "write_and_print"]
+__all__ = ["int_list", "one_int", "nonneg", "float_list", "one_positive_float", "grid_of",
+           "sizes", "size_rank_triples", "checked_device", "add_run_options", "fresh_record",
+           "find_record", "write_and_print"]
 
 
 def int_list(name: str, text: str) -> list[int]:
@@ -110,6 +111,41 @@ def float_list(name: str, text: str, lower: str | None = "positive") -> list[flo
     return values
 
 
+def one_positive_float(name: str, text: str) -> float:
+    """One positive finite number.
+
+    >>> one_positive_float("margin", "1e-8")
+    1e-08
+    >>> one_positive_float("gd-c", "0.5,1")
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: --gd-c must be a positive number, got '0.5,1'
+    """
+    try:
+        v = float(str(text).strip())
+    except ValueError:
+        v = math.nan
+    if not (math.isfinite(v) and v > 0):
+        raise InvalidArgument(f"--{name} must be a positive number, got {text!r}")
+    return v
+
+
+def grid_of(kn_text: str | None, rho_text: str | None, *, rho_flag: str, default_rho: str,
+            kn_key: str = "kn_values") -> dict:
+    """The grid of an experiment from its mutually exclusive ``--kn`` and rho options:
+    ``{kn_key: [...]}`` when ``--kn`` was given, else ``{"rho_grid": [...]}`` (the default grid
+    when the rho option was not given; an explicitly empty one is an error).
+
+    >>> grid_of(None, None, rho_flag="rho", default_rho="1,2")
+    {'rho_grid': [1.0, 2.0]}
+    >>> grid_of("3,5", None, rho_flag="rho", default_rho="1", kn_key="m_values")
+    {'m_values': [3, 5]}
+    """
+    if kn_text is not None:
+        return {kn_key: int_list("kn", kn_text)}
+    return {"rho_grid": float_list(rho_flag, default_rho if rho_text is None else rho_text)}
+
+
 def sizes(text: str) -> list[tuple[int, int]]:
     """Matrix sizes ``MxN`` as a comma list.
 
@@ -168,6 +204,16 @@ def checked_device(text: str) -> str:
         if not torch.cuda.is_available():
             raise InvalidArgument(f"--device {device!r} asked for, but torch sees no CUDA GPU")
     return device
+
+
+def add_run_options(parser, *, unit: str = "trials", figure: str = "the figure") -> None:
+    """The options every experiment command ends with: ``--resume``, ``--json``, ``--no-plot``
+    and ``--no-progress`` (``unit`` names what a resumed run keeps)."""
+    a = parser.add_argument
+    a("--resume", action="store_true", help=f"continue an interrupted run in --out; finished {unit} are kept")
+    a("--json", action="store_true", help="print the summary JSON instead of the table")
+    a("--no-plot", action="store_true", help=f"do not save {figure}")
+    a("--no-progress", action="store_true", help="no progress bar")
 
 
 def fresh_record(out, resume: bool, *, unit: str = "trials") -> Path:

@@ -8,12 +8,11 @@ saves the phase-transition figure (PNG and PDF). See :mod:`numerics.sweep` for t
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
-from lorank.cli_args import (checked_device, float_list, fresh_record, int_list, nonneg,
-                              size_rank_triples, write_and_print)
+from lorank.cli_args import (add_run_options, checked_device, float_list, fresh_record,
+                              grid_of, int_list, nonneg, size_rank_triples, write_and_print)
 from proofs.validation import InvalidArgument
 
 DEFAULT_SIZES = "6x6,8x8,12x12,16x16"
@@ -47,15 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="working precision (certificates are always recomputed in float64)")
     a("--batch-size", default="64", help="trials per solver call and per checkpoint")
     a("--out", default=None, help="output folder (default runs/cstar-<estimand>)")
-    a("--resume", action="store_true", help="continue an interrupted run in --out; finished trials are kept")
     a("--distributed", action="store_true",
       help="spread the trials over the processes of a torchrun launch (torchrun --nproc-per-node N "
            "-m lorank cstar --distributed ...): each rank runs a disjoint, seed-determined share "
            "into its own record in --out (one GPU per rank with --device cuda), rank 0 merges them "
            "into one summary, identical to a single-process run; without torchrun, one process")
-    a("--json", action="store_true", help="print the summary JSON instead of the table")
-    a("--no-plot", action="store_true", help="do not save the phase-transition figure")
-    a("--no-progress", action="store_true", help="no progress bar")
+    add_run_options(parser, figure="the phase-transition figure")
     a("--bootstrap", default="0", help="bootstrap resamples per fit (0: none)")
     a("--summarise", default=None, metavar="DIR",
       help="run nothing: re-summarise the record in DIR (record.jsonl or record.jsonl.gz), "
@@ -67,11 +63,7 @@ def build_experiment(args):
     from numerics.sweep import Experiment
 
     triples = size_rank_triples(args.sizes, args.ranks)
-    if args.kn is not None:
-        grid = {"kn_values": int_list("kn", args.kn)}
-    else:
-        # an explicitly empty --rho "" is an error, not the default grid
-        grid = {"rho_grid": float_list("rho", DEFAULT_RHO if args.rho is None else args.rho)}
+    grid = grid_of(args.kn, args.rho, rho_flag="rho", default_rho=DEFAULT_RHO)
     K = None
     if args.K is not None:
         K = int_list("K", args.K)[0]

@@ -26,9 +26,9 @@ import argparse
 import math
 from pathlib import Path
 
-from lorank.cli_args import (checked_device, find_record, float_list, fresh_record, int_list,
-                              nonneg, size_rank_triples, write_and_print)
-from proofs.validation import InvalidArgument
+from lorank.cli_args import (add_run_options, checked_device, find_record, fresh_record,
+                              grid_of, int_list, nonneg, one_positive_float,
+                              size_rank_triples, write_and_print)
 
 DEFAULT_SIZES = "8x8,16x16"
 DEFAULT_RANKS = "1,2"
@@ -59,10 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--cpu-threads", default="1", help="torch threads on a CPU device (default %(default)s: trials are "
                                          "small and run one at a time)")
     a("--out", default=None, help="output folder (default runs/pl)")
-    a("--resume", action="store_true", help="continue an interrupted run in --out; finished trials are kept")
-    a("--json", action="store_true", help="print the summary JSON instead of the table")
-    a("--no-plot", action="store_true", help="do not save the figure")
-    a("--no-progress", action="store_true", help="no progress bar")
+    add_run_options(parser)
     a("--summarise", default=None, metavar="DIR",
       help="run nothing: re-summarise the record in DIR (record.jsonl or record.jsonl.gz) and "
            "rewrite DIR/summary.json and the figure")
@@ -77,23 +74,19 @@ def build_experiment(args):
     >>> build_experiment(p.parse_args(["--gd-c", "-1"]))
     Traceback (most recent call last):
     ...
-    proofs.validation.InvalidArgument: --gd-c values must be positive numbers, got -1.0 in '-1'
+    proofs.validation.InvalidArgument: --gd-c must be a positive number, got '-1'
     """
     from numerics.pl import PLExperiment
 
     triples = size_rank_triples(args.sizes, args.ranks)
-    if args.kn is not None:
-        grid = {"m_values": int_list("kn", args.kn)}
-    else:
-        grid = {"rho_grid": float_list("rho-grid", DEFAULT_RHO if args.rho_grid is None else args.rho_grid)}
-    gd_c = float_list("gd-c", args.gd_c)
-    if len(gd_c) != 1:
-        raise InvalidArgument(f"--gd-c must be one positive number, got {args.gd_c!r}")
+    grid = grid_of(args.kn, args.rho_grid, rho_flag="rho-grid", default_rho=DEFAULT_RHO,
+                   kn_key="m_values")
+    gd_c = one_positive_float("gd-c", args.gd_c)
     device = checked_device(args.device)
     return PLExperiment(
         sizes=triples, trials_per_cell=int_list("trials", args.trials)[0],
         gd_steps=nonneg("gd-steps", args.gd_steps), gd_trials=nonneg("gd-trials", args.gd_trials),
-        gd_c=gd_c[0], seed=nonneg("seed", args.seed), device=device, dtype=args.dtype,
+        gd_c=gd_c, seed=nonneg("seed", args.seed), device=device, dtype=args.dtype,
         batch_size=int_list("batch-size", args.batch_size)[0], **grid)
 
 

@@ -21,8 +21,8 @@ import argparse
 import time
 from pathlib import Path
 
-from lorank.cli_args import (checked_device, float_list, fresh_record, int_list, one_int,
-                              write_and_print)
+from lorank.cli_args import (add_run_options, checked_device, float_list, fresh_record,
+                              int_list, one_int, write_and_print)
 from proofs.validation import InvalidArgument
 
 DEFAULT_OUT = "results/rademacher/cpu-default"
@@ -55,10 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                      "or shared CPU one thread is much faster for these small products)")
     a("--bootstrap", default="2000", help="bootstrap resamples for the optimal rank (default %(default)s)")
     a("--out", default=DEFAULT_OUT, help="output folder (default %(default)s)")
-    a("--resume", action="store_true", help="continue an interrupted run in --out; finished units are kept")
-    a("--json", action="store_true", help="print the summary JSON instead of the table")
-    a("--no-plot", action="store_true", help="do not save the figure")
-    a("--no-progress", action="store_true", help="no progress bar")
+    add_run_options(parser, unit="units")
 
 
 def build_config(args):

@@ -26,8 +26,9 @@ import argparse
 import math
 from pathlib import Path
 
-from lorank.cli_args import (checked_device, find_record, float_list, fresh_record, int_list,
-                              nonneg, size_rank_triples, write_and_print)
+from lorank.cli_args import (add_run_options, checked_device, find_record, fresh_record,
+                              grid_of, int_list, nonneg, one_positive_float,
+                              size_rank_triples, write_and_print)
 from proofs.validation import InvalidArgument
 
 DEFAULT_SIZES = "4x4,6x6,8x8,12x12"
@@ -59,24 +60,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="N values certified directly at 768x768, r = 1, float32 features ('none' to skip)")
     a("--canonical-trials", default="3", help="instances per canonical N")
     a("--out", default=DEFAULT_OUT, help="output folder (default %(default)s)")
-    a("--resume", action="store_true", help="continue an interrupted run in --out")
-    a("--json", action="store_true", help="print the summary JSON instead of the table")
-    a("--no-plot", action="store_true", help="do not save the figure")
-    a("--no-progress", action="store_true", help="no progress bar")
+    add_run_options(parser)
     a("--summarise", default=None, metavar="DIR",
       help="run no trials: re-summarise the record in DIR (record.jsonl or record.jsonl.gz; an "
            "interrupted run gives an INCOMPLETE summary), rewrite DIR/summary.json and the figure; "
            "the run options are read from the record, --canonical and --canonical-trials from the command line")
-
-
-def _positive_float(name, text) -> float:
-    try:
-        v = float(text)
-    except (TypeError, ValueError):
-        raise InvalidArgument(f"--{name} must be a positive number, got {text!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise InvalidArgument(f"--{name} must be a positive number, got {text!r}")
-    return v
 
 
 def build_experiment(args):
@@ -84,16 +72,13 @@ def build_experiment(args):
     from numerics.sweep import Experiment
 
     triples = size_rank_triples(args.sizes, args.ranks)
-    if args.kn is not None:
-        grid = {"kn_values": int_list("kn", args.kn)}
-    else:
-        grid = {"rho_grid": float_list("rho-grid", DEFAULT_RHO if args.rho_grid is None else args.rho_grid)}
+    grid = grid_of(args.kn, args.rho_grid, rho_flag="rho-grid", default_rho=DEFAULT_RHO)
     device = checked_device(args.device)
     return Experiment(
         estimand="logistic", sizes=triples, trials_per_cell=int_list("trials", args.trials)[0],
         batch_size=int_list("batch-size", args.batch_size)[0], seed=nonneg("seed", args.seed),
         device=device, dtype=args.dtype, restarts=int_list("restarts", args.restarts)[0],
-        max_iters=int_list("budget", args.budget)[0], tol=_positive_float("margin", args.margin),
+        max_iters=int_list("budget", args.budget)[0], tol=one_positive_float("margin", args.margin),
         budgets=int_list("budgets", args.budgets), **grid)
 
 

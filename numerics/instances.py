@@ -193,15 +193,6 @@ class FeatureOperator(abc.ABC):
         keep = _as_index(active, self.T, self.device)
         return self.subset(keep), keep
 
-    def rows(self, start: int, stop: int) -> "FeatureOperator":
-        """The trials ``start, ..., stop - 1`` (a view where the layout allows, else a copy).
-
-        >>> op, _ = sample_instances([0, 1, 2], m=2, n=2, M=3)
-        >>> bool((op.rows(1, 3).dense() == op.dense()[1:3]).all())
-        True
-        """
-        return self.subset(torch.arange(start, stop, device=self.device))
-
     def __len__(self) -> int:
         return self.T
 
@@ -286,10 +277,6 @@ class GaussianFeatures(FeatureOperator):
             keep[holes] = sources
         return GaussianFeatures(self.data[:k]), keep
 
-    def rows(self, start: int, stop: int) -> "GaussianFeatures":
-        """The trials ``start, ..., stop - 1`` as a view (no copy)."""
-        return GaussianFeatures(self.data[start:stop])
-
     def subset(self, index) -> "GaussianFeatures":
         """The trials selected by a boolean mask or an integer index (a copy)."""
         return GaussianFeatures(self.data[_as_index(index, self.T, self.device)])
@@ -369,10 +356,6 @@ class StructuredFeatures(FeatureOperator):
         ba = B.transpose(1, 2) @ self.a  # (T, r, K)
         out = torch.einsum("tjk,tbi->tjikb", ba, self.x)
         return out.reshape(self.T, -1, self.M, self.n)
-
-    def rows(self, start: int, stop: int) -> "StructuredFeatures":
-        """The trials ``start, ..., stop - 1`` as a view (no copy)."""
-        return StructuredFeatures(self.a[start:stop], self.x[start:stop])
 
     def subset(self, index) -> "StructuredFeatures":
         """The trials selected by a boolean mask or an integer index (a copy)."""

@@ -73,7 +73,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import time
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -202,7 +201,7 @@ def dense_jacobian(op: FeatureOperator, B: torch.Tensor, A: torch.Tensor) -> tor
     >>> bool(torch.allclose(dense_jacobian(op, B, A)[0, :, 1], fd[0], atol=1e-14))
     True
     """
-    r = _check_point(op, B, A)
+    _check_point(op, B, A)  # validates the shapes and the rank
     G = op.to(_F64).dense()  # (T, M, m, n)
     dev = G.device
     B64, A64 = B.to(device=dev, dtype=_F64), A.to(device=dev, dtype=_F64)

@@ -133,7 +133,6 @@ from numerics.records import (
     open_record,
     read_record,
     to_jsonable,
-    write_json_atomic,
 )
 from numerics.rademacher_verdicts import (SOURCE, SUMMARY_FORMAT, TASKS, TaskSpec,  # noqa: F401
                                          claim_verdicts, ledger_entries)

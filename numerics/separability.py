@@ -70,12 +70,12 @@ import torch
 from numerics.instances import (
     FeatureOperator,
     GaussianFeatures,
-    resolve_device,
     resolve_dtype,
     sample_instances,
 )
 from numerics.seeding import trial_seed
-from numerics.solvers import _check_positive_float, _compact, random_starts
+from numerics.solvers import (_check_positive_float, _compact, _restart_rounds, _RestartTally,
+                              random_starts)
 from proofs.validation import InvalidArgument, require_positive_int, require_rank
 
 __all__ = [
@@ -478,43 +478,22 @@ def separate(op: FeatureOperator, s: torch.Tensor, r: int, start_seeds,
     cfg = SepConfig() if config is None else config
     _check_problem(op, s)
     r = require_rank("r", r, op.m, op.n)
-    T = op.T
-    if len(start_seeds) != T or len({len(x) for x in start_seeds}) != 1 or len(start_seeds[0]) < 1:
-        raise InvalidArgument(
-            f"start_seeds must be {T} non-empty rows of equal length, got {len(start_seeds)} rows")
-    R = len(start_seeds[0])
-    restart_success = [[] for _ in range(T)]
-    first = [None] * T
-    success_it = [None] * T
-    best = [None] * T
-    iters = [0] * T
-    nonfinite = [False] * T
-    for k in range(R):
-        pending = [t for t in range(T) if first[t] is None]
-        if not pending:
-            break
-        if len(pending) == T:
-            sub, ssub = op, s
-        else:
-            index = torch.tensor(pending, device=op.device)
-            sub, ssub = op.subset(index), s[index]
+    tally = _RestartTally(op.T)
+    success_it = [None] * op.T
+    best = [None] * op.T
+    for k, pending, sub, ssub in _restart_rounds(op, s, start_seeds, tally):
         starts = random_starts([start_seeds[t][k] for t in pending], op.m, op.n, r,
                                scale=cfg.start_scale, device=op.device, dtype=op.dtype,
                                sample_device=sample_device)
         res = logistic_gauss_newton(sub, ssub, r, starts, cfg)
-        succ, marg = res.success.tolist(), res.margin.tolist()
-        its, nf = res.iterations.tolist(), res.nonfinite.tolist()
-        for j, t in enumerate(pending):
-            restart_success[t].append(bool(succ[j]))
-            if succ[j]:
-                first[t], success_it[t] = k, int(its[j])
-            if math.isfinite(marg[j]) and (best[t] is None or marg[j] > best[t]):
-                best[t] = float(marg[j])
-            iters[t] += int(its[j])
-            nonfinite[t] = nonfinite[t] or bool(nf[j])
-    return {"restart_success": restart_success, "first_success": first,
-            "success_iteration": success_it, "iterations": iters, "best_margin": best,
-            "nonfinite": nonfinite}
+        tally.add(k, pending, res)
+        for t, ok, its, marg in zip(pending, res.success.tolist(), res.iterations.tolist(),
+                                    res.margin.tolist()):
+            if ok:
+                success_it[t] = int(its)
+            if math.isfinite(marg) and (best[t] is None or marg > best[t]):
+                best[t] = float(marg)
+    return {**tally.lists(), "success_iteration": success_it, "best_margin": best}
 
 
 def sep_start_seed(global_seed: int, m: int, n: int, r: int, N: int, trial: int, restart: int) -> int:

@@ -668,27 +668,10 @@ def lm_restarts(op: FeatureOperator, y: torch.Tensor, r: int, start_seeds, confi
     cfg = LMConfig() if config is None else config
     _check_problem(op, y)
     r = require_rank("r", r, op.m, op.n)
-    T = op.T
-    if len(start_seeds) != T or len({len(s) for s in start_seeds}) != 1 or len(start_seeds[0]) < 1:
-        raise InvalidArgument(
-            f"start_seeds must be {T} non-empty rows of equal length, got {len(start_seeds)} rows"
-        )
-    R = len(start_seeds[0])
     scale = cfg.start_scale
-    restart_success = [[] for _ in range(T)]
-    first = [None] * T
-    best = [math.inf] * T
-    iters = [0] * T
-    nonfinite = [False] * T
-    for k in range(R):
-        pending = [t for t in range(T) if first[t] is None]
-        if not pending:
-            break
-        if len(pending) == T:
-            sub, ysub = op, y
-        else:
-            index = torch.tensor(pending, device=op.device)
-            sub, ysub = op.subset(index), y[index]
+    tally = _RestartTally(op.T)
+    best = [math.inf] * op.T
+    for k, pending, sub, ysub in _restart_rounds(op, y, start_seeds, tally):
         if k == 0 and first_starts is not None:
             starts = (first_starts[0].to(device=op.device, dtype=op.dtype),
                       first_starts[1].to(device=op.device, dtype=op.dtype))
@@ -697,25 +680,69 @@ def lm_restarts(op: FeatureOperator, y: torch.Tensor, r: int, start_seeds, confi
             starts = random_starts([start_seeds[t][k] for t in pending], op.m, op.n, r, scale=scale,
                                    device=op.device, dtype=op.dtype, sample_device=sample_device)
         res = levenberg_marquardt(sub, ysub, r, starts, cfg)
-        succ = res.success.tolist()
-        rel = res.rel_residual.tolist()
-        its = res.iterations.tolist()
-        nf = res.nonfinite.tolist()
-        for j, t in enumerate(pending):
-            restart_success[t].append(bool(succ[j]))
-            if succ[j]:
-                first[t] = k
-            if math.isfinite(rel[j]) and not rel[j] >= best[t]:
-                best[t] = float(rel[j])
-            iters[t] += int(its[j])
-            nonfinite[t] = nonfinite[t] or bool(nf[j])
-    return {
-        "restart_success": restart_success,
-        "first_success": first,
-        "best_rel_residual": best,
-        "iterations": iters,
-        "nonfinite": nonfinite,
-    }
+        tally.add(k, pending, res)
+        for t, rel in zip(pending, res.rel_residual.tolist()):
+            if math.isfinite(rel) and not rel >= best[t]:
+                best[t] = float(rel)
+    return {**tally.lists(), "best_rel_residual": best}
+
+
+class _RestartTally:
+    """Per-trial outcomes over restarts (shared by the restart drivers of E1/E2 and E4):
+    ``restart_success`` (up to the first success), ``first_success`` (index or None),
+    ``iterations`` (sum over the starts run) and ``nonfinite`` (any start).
+
+    >>> from types import SimpleNamespace
+    >>> tally = _RestartTally(2)
+    >>> tally.add(0, [0, 1], SimpleNamespace(success=torch.tensor([False, True]),
+    ...           iterations=torch.tensor([5, 3]), nonfinite=torch.tensor([False, False])))
+    >>> tally.pending(), tally.lists()["first_success"], tally.lists()["iterations"]
+    ([0], [None, 0], [5, 3])
+    """
+
+    def __init__(self, T: int):
+        self.restart_success = [[] for _ in range(T)]
+        self.first_success = [None] * T
+        self.iterations = [0] * T
+        self.nonfinite = [False] * T
+
+    def pending(self) -> list[int]:
+        """The trials not yet certified."""
+        return [t for t, f in enumerate(self.first_success) if f is None]
+
+    def add(self, k: int, pending: list[int], res) -> None:
+        """Record restart ``k`` of the trials ``pending`` from a result with per-row ``success``,
+        ``iterations`` and ``nonfinite`` (an :class:`LMResult` or a ``SepResult``)."""
+        rows = zip(pending, res.success.tolist(), res.iterations.tolist(), res.nonfinite.tolist())
+        for t, ok, its, nf in rows:
+            self.restart_success[t].append(bool(ok))
+            if ok:
+                self.first_success[t] = k
+            self.iterations[t] += int(its)
+            self.nonfinite[t] = self.nonfinite[t] or bool(nf)
+
+    def lists(self) -> dict:
+        return {"restart_success": self.restart_success, "first_success": self.first_success,
+                "iterations": self.iterations, "nonfinite": self.nonfinite}
+
+
+def _restart_rounds(op: FeatureOperator, targets: torch.Tensor, start_seeds, tally: _RestartTally):
+    """Yield ``(k, pending, op_k, targets_k)`` for restart ``k = 0, 1, ...``: the trials the tally
+    still has pending (read afresh each round) and their instances; stops when none is."""
+    T = op.T
+    if len(start_seeds) != T or len({len(x) for x in start_seeds}) != 1 or len(start_seeds[0]) < 1:
+        raise InvalidArgument(
+            f"start_seeds must be {T} non-empty rows of equal length, got {len(start_seeds)} rows"
+        )
+    for k in range(len(start_seeds[0])):
+        pending = tally.pending()
+        if not pending:
+            return
+        if len(pending) == T:
+            yield k, pending, op, targets
+        else:
+            index = torch.tensor(pending, device=op.device)
+            yield k, pending, op.subset(index), targets[index]
 
 
 @dataclass

@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import sympy
-from sympy import (And, Eq, Identity, Inverse, MatAdd, MatMul, MatrixSymbol, Rational, Symbol,
-                   Trace, ZeroMatrix, symbols)
+from sympy import (Eq, Inverse, MatAdd, MatMul, MatrixSymbol, Rational, Symbol, Trace, ZeroMatrix,
+                   symbols)
 
 from . import routes
 from .routes import SlackCertificate

@@ -18,8 +18,8 @@ Examples
 from __future__ import annotations
 
 import sympy
-from sympy import (And, Eq, Identity, IndexedBase, MatAdd, MatMul, MatrixSymbol, OneMatrix,
-                   Rational, Sum, Symbol, Trace, ZeroMatrix, symbols)
+from sympy import (And, Eq, Identity, IndexedBase, MatAdd, MatMul, MatrixSymbol, OneMatrix, Sum,
+                   Symbol, Trace, ZeroMatrix, symbols)
 
 from .pl import LemmaCertificate, SquareStepCertificate, StrictSlackCertificate
 from .routes import SlackCertificate

@@ -7,7 +7,6 @@ agreement. Everything runs on tiny sizes (a few seconds on one core).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 

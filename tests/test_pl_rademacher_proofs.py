@@ -4,7 +4,6 @@ and numerical / exact spot checks of the universal statements at random dimensio
 from __future__ import annotations
 
 import dataclasses
-from fractions import Fraction
 
 import mpmath
 import numpy as np
@@ -16,7 +15,7 @@ from hypothesis import strategies as st
 from proofs import (check, explicit_gradient_check, lora_gradient, pl_statements,
                     rademacher_statements, verify_counterexample)
 from proofs import pl, rademacher
-from proofs.routes import SlackCertificate, sympy_route
+from proofs.routes import sympy_route
 
 STATEMENTS = pl_statements() + rademacher_statements()
 BY_ID = {s.id: s for s in STATEMENTS}

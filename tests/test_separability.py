@@ -167,8 +167,6 @@ def _args(tmp_path, *extra):
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, extra, message):
     # Property: bad input gives a one-line error naming the argument and exit status 2.
-    from lorank.cli import _Parser  # noqa: F401  (the CLI frame the integrator wires this into)
-
     with pytest.raises(InvalidArgument, match=message.replace("(", r"\(").replace(")", r"\)")):
         separability_cli.run(_args(tmp_path, *extra))
 

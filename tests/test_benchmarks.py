@@ -1,0 +1,56 @@
+"""The benchmark scripts run on the CPU at tiny sizes and write what their records promise
+(the H100 runs themselves are in ``results/bench``; these tests keep the scripts from rotting)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import bench_engine, trace_engine  # noqa: E402
+from benchmarks.common import feature_passes  # noqa: E402
+
+
+def test_bench_engine_cpu_paths_write_a_consistent_record(tmp_path):
+    # The CPU engine and the scipy loop solve the same instances: the record holds the median of
+    # the timed repeats, the byte model's pass count for the starts and iterations run, and the
+    # outcome agreement of the two paths.
+    out = tmp_path / "bench.json"
+    bench_engine.main(["--skip-cuda", "--m", "6", "--n", "6", "--trials", "8", "--scipy-trials", "2",
+                       "--cpu-repeats", "3", "--out", str(out)])
+    rec = json.loads(out.read_text())
+    cpu = rec["runs"]["engine_cpu"]
+    assert len(cpu["solve_seconds_repeats"]) == 3
+    assert cpu["solve_seconds"] == sorted(cpu["solve_seconds_repeats"])[1]
+    assert cpu["feature_passes_total"] == feature_passes(cpu["starts_run"], cpu["iterations_total"])
+    assert rec["outcome_agreement_on_common_trials"]["engine_cpu_vs_scipy_loop"] == 1.0
+
+
+def test_trace_engine_splits_a_solve_and_checks_settings_agree(tmp_path):
+    # The trace of a whole solve accounts for every iteration of the batch, iterates at least as
+    # many rows as active trials, and two compaction settings give the same outcomes.
+    out = tmp_path / "trace.json"
+    trace_engine.main(["--device", "cpu", "--m", "8", "--n", "8", "--trials", "24", "--repeats", "1",
+                       "--compact-fracs", "0.75,0.9", "--out", str(out)])
+    rec = json.loads(out.read_text())
+    assert len(rec["runs"]) == 2
+    for run in rec["runs"]:
+        tr = run["trace"]
+        assert run["same_outcomes_and_iterations_as_first_run"]
+        assert tr["iterations_of_the_batch"] == len(tr["steps"])
+        assert tr["row_iterations"] >= tr["trial_iterations"] == run["iterations_total"]
+        assert run["feature_passes_total"] == feature_passes(rec["trials"], run["iterations_total"])
+
+
+def test_trace_engine_refuses_cuda_without_a_gpu(tmp_path):
+    # Asking for the GPU on a machine without one is a clear exit, not a traceback.
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(SystemExit, match="no CUDA GPU"):
+        trace_engine.main(["--out", str(tmp_path / "t.json")])
