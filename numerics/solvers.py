@@ -26,8 +26,8 @@ and ``lam`` shrinks by 3; otherwise it is rejected and ``lam`` grows by 4 (a fai
 counts as a rejection). The residual at the trial point is read off the ``G_i A^T`` pass
 (``R_i = <G_i A^T, B> - y_i``), and that pass is also the ``B``-block of the next Jacobian, so
 an iteration reads the features twice: ``right(A_new)`` and ``left(B_new)``. An iteration
-waits for the device once (to count the active trials and those that just finished; the
-finished ones are written out only in an iteration that has some).
+waits for the device once (to count the active trials); finished trials are written out by
+masked copies on the device.
 
 A trial stops when its working-precision relative residual is below ``stop_rtol``, when it
 stalls (the loss fell by less than a fraction ``stall_rtol`` over the last ``stall_window``
@@ -95,9 +95,9 @@ def trace_iterations():
     "time"}``: the iteration number, the rows in the batch at its bookkeeping, the trials still
     active after it, whether the batch was compacted (for a replayed iteration: recaptured on
     a smaller batch) before the next step, whether the iteration was a CUDA-graph replay
-    (bookkeeping and step in one launch), and ``time.perf_counter()`` right after the sync. No synchronisation is added, so the
-    differences of ``time`` are the wall time of each iteration (used by
-    ``benchmarks/trace_engine.py`` to say where a whole solve spends its time).
+    (bookkeeping and step in one launch), and ``time.perf_counter()`` right after the sync.
+    No synchronisation is added, so the differences of ``time`` are the wall time of each
+    iteration (``benchmarks/trace_engine.py`` splits a whole solve's time with them).
 
     >>> from numerics.instances import sample_instances
     >>> op, y = sample_instances([0], m=3, n=3, M=2)
@@ -323,8 +323,8 @@ class _LMState:
     """The Levenberg-Marquardt iteration's per-row state (row ``j`` is trial ``idx[j]``).
 
     Everything a step changes is updated in place, so that a captured CUDA graph of an iteration
-    can be replayed on it. ``it`` is the iteration number as a device scalar and ``counts``
-    receives ``(active, finished now)`` at each bookkeeping. The outputs have one extra row,
+    can be replayed on it. ``it`` is the iteration number as a device scalar and ``n_active``
+    receives the number of active trials at each bookkeeping. The outputs have one extra row,
     ``T``, which padding rows (inactive copies that fill a graph's fixed batch) write to.
     """
 
@@ -342,7 +342,7 @@ class _LMState:
     idx: torch.Tensor
     active: torch.Tensor
     it: torch.Tensor
-    counts: torch.Tensor
+    n_active: torch.Tensor
     out: tuple  # (B_out, A_out, rel_out, it_out, status_out), T + 1 rows
 
     @property
@@ -354,7 +354,7 @@ class _LMState:
         return _LMState(op, self.y[keep], self.ynorm[keep], self.B[keep], self.A[keep],
                         self.Rn[keep], self.Ln[keep], self.R[keep], self.loss[keep],
                         self.lam[keep], self.hist[keep], self.idx[keep], active, self.it,
-                        self.counts, self.out)
+                        self.n_active, self.out)
 
 
 def _initial_state(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Tensor,
@@ -373,7 +373,7 @@ def _initial_state(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: tor
                     torch.full((T, cfg.stall_window), math.inf, dtype=dt, device=dev),
                     torch.arange(T, device=dev), torch.ones(T, dtype=torch.bool, device=dev),
                     torch.zeros((), dtype=torch.long, device=dev),
-                    torch.zeros(2, dtype=torch.long, device=dev), out)
+                    torch.zeros((), dtype=torch.long, device=dev), out)
 
 
 def _lam_floor(cfg: LMConfig, dtype: torch.dtype) -> float:
@@ -383,7 +383,7 @@ def _lam_floor(cfg: LMConfig, dtype: torch.dtype) -> float:
 
 def _bookkeeping(st: _LMState, cfg: LMConfig, max_iter: int, stop_rtol: float) -> None:
     """Find the trials that stop at this iteration, write them out, update ``active`` and
-    ``counts`` (all on the device: masked copies, no host sync)."""
+    ``n_active`` (all on the device: masked copies, no host sync)."""
     W = cfg.stall_window
     B_out, A_out, rel_out, it_out, status_out = st.out
     rel = torch.sqrt(2 * st.loss) / st.ynorm
@@ -406,7 +406,7 @@ def _bookkeeping(st: _LMState, cfg: LMConfig, max_iter: int, stop_rtol: float) -
     it_out.index_copy_(0, idx, torch.where(done, st.it, it_out.index_select(0, idx)))
     status_out.index_copy_(0, idx, torch.where(done, code, status_out.index_select(0, idx)))
     st.active.logical_and_(~done)
-    st.counts.copy_(torch.stack((st.active.sum(), done.sum())))
+    st.n_active.copy_(st.active.sum())
 
 
 def _step(st: _LMState, cfg: LMConfig, lam_floor: float) -> None:
@@ -485,9 +485,10 @@ class _GraphedIterations:
                     self.graph.capture_end()
             main.wait_stream(side)
 
-    def replay(self) -> tuple[int, int]:
+    def replay(self) -> int:
+        """Run one iteration; the number of trials active after its bookkeeping (a host sync)."""
         self.graph.replay()
-        return tuple(self.st.counts.tolist())
+        return int(self.st.n_active)
 
 
 def _capture(st: _LMState, n_active: int, cfg: LMConfig, max_iter: int, stop_rtol: float,
@@ -527,15 +528,11 @@ def _lm_loop(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Ten
     for it in range(max_iter + 1):
         if graphed is None:
             _bookkeeping(st, cfg, max_iter, stop_rtol)
-            n_active, _ = st.counts.tolist()  # the one host sync of an iteration
-            rows = st.rows
-        else:
-            rows = graphed.size
-            n_active, _ = graphed.replay()  # this iteration's bookkeeping and step
-        if graphed is None:
+            n_active, rows = int(st.n_active), st.rows  # the one host sync of an iteration
             compact = 0 < n_active < cfg.compact_frac * rows
         else:
-            compact = 0 < n_active and _graph_size(n_active) * 4 <= graphed.size
+            n_active, rows = graphed.replay(), graphed.size  # this iteration's bookkeeping and step
+            compact = 0 < n_active and _graph_size(n_active) * 4 <= rows
         if _TRACE is not None:
             _TRACE.append({"it": it, "rows": rows, "active": n_active, "compacted": compact,
                            "graph": graphed is not None, "time": time.perf_counter()})
