@@ -70,6 +70,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.common import H100_PEAK, add_cell_arguments, cell_M, feature_passes, write_result  # noqa: E402
 from numerics.capacity import instance_seed, start_seed, torch_threads  # noqa: E402
 from numerics.instances import sample_instances  # noqa: E402
+from numerics import fused_cholesky  # noqa: E402
 from numerics.solvers import CERTIFY_RTOL, LMConfig, certify, lm_restarts, random_starts  # noqa: E402
 
 
@@ -147,6 +148,7 @@ def bench_engine(args, M, device: torch.device, trials: int, repeats: int) -> di
     row = {
         "device": str(device),
         "trials": trials,
+        "system": "fused" if cfg.fused_system(device, op.dtype) else "library",
         "sample_seconds": t_sample,
         "solve_seconds": t_solve,
         "solve_seconds_repeats": times,
@@ -282,7 +284,8 @@ def main(argv=None) -> dict:
         "certify_rtol": CERTIFY_RTOL,
         "versions": {"python": platform.python_version(), "torch": torch.__version__,
                      "numpy": np.__version__, "scipy": scipy.__version__,
-                     "cuda": torch.version.cuda},
+                     "cuda": torch.version.cuda,
+                     "triton": getattr(fused_cholesky.triton, "__version__", None)},
         "cpu": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "h100_peak": H100_PEAK,

@@ -9,7 +9,13 @@ r = 2) and batches from 1 to 2048, each candidate on random SPD systems like the
 - ``cholesky_default`` / ``cholesky_cusolver`` / ``cholesky_magma``: ``torch.linalg.cholesky_ex``
   with each backend;
 - ``triangular_solves``: the two solves with the factor;
-- ``lm_step``: the engine's whole step (:func:`numerics.solvers._lm_step`).
+- ``fused_b{b}_w{w}_s{s}``: factorisation and both solves in one Triton kernel
+  (:func:`numerics.fused_cholesky.cholesky_solve_fused`), block columns of ``b``, ``w`` warps
+  per trial, ``s`` pipeline stages; its
+  largest relative difference from the library's solution is recorded
+  (``fused_max_rel_diff``);
+- ``lm_step_library`` / ``lm_step_fused``: the engine's whole step
+  (:func:`numerics.solvers._lm_step`) with each way of solving the system.
 
 Medians of CUDA-event timings after warm-up. (A recursive blocked factorisation was timed here
 too, slower at every size: ``results/bench/experiments/cholesky_latency.json``, code in commit
@@ -31,7 +37,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import cuda_median_ms, write_result  # noqa: E402
-from numerics import solvers  # noqa: E402
+from numerics import fused_cholesky, solvers  # noqa: E402
 
 
 def _with_backend(backend, fn):
@@ -49,6 +55,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--Ms", default="187,252")
     ap.add_argument("--batches", default="1,4,16,64,256,1024,2048")
     ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--variants", default="16:1:4,16:1:1,16:2:4",
+                    help="fused kernel variants, block:warps:stages, comma-separated")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     dev, dt = torch.device("cuda"), torch.float64
@@ -71,19 +79,42 @@ def main(argv=None) -> dict:
                     _with_backend(backend, lambda: torch.linalg.cholesky_ex(S)), args.reps)
             row["ms"]["triangular_solves"] = cuda_median_ms(lambda: torch.linalg.solve_triangular(
                 L_ref.mH, torch.linalg.solve_triangular(L_ref, rhs, upper=False), upper=True), args.reps)
+            z_ref = torch.cholesky_solve(rhs, L_ref).squeeze(2)
+            row["fused_all_ok"], row["fused_max_rel_diff"] = {}, {}
+            S_work = S.clone()  # overwritten by each call (the timing does not depend on its values)
+            for variant in args.variants.split(","):
+                bs, w, st = (int(v) for v in variant.split(":"))
+                name = f"fused_b{bs}_w{w}_s{st}"
+                try:
+                    z, ok = fused_cholesky.cholesky_solve_fused(
+                        S.clone(), rhs.squeeze(2), num_warps=w, num_stages=st, block=bs)
+                    row["fused_all_ok"][name] = bool(ok.all())
+                    row["fused_max_rel_diff"][name] = float(
+                        ((z - z_ref).norm(dim=1) / z_ref.norm(dim=1)).max())
+                    row["ms"][name] = cuda_median_ms(
+                        lambda: fused_cholesky.cholesky_solve_fused(
+                            S_work, rhs.squeeze(2), num_warps=w, num_stages=st, block=bs), args.reps)
+                except Exception as error:  # a variant that does not fit is reported, not fatal
+                    print(f"variant {variant}: {str(error)[:160]}", flush=True)
             # the whole damped step on engine-shaped inputs
             Rn = torch.randn(T, r, m, M, generator=g, device=dev, dtype=dt)
             Ln = torch.randn(T, r, M, n, generator=g, device=dev, dtype=dt)
             R = torch.randn(T, M, generator=g, device=dev, dtype=dt)
             lam = torch.full((T,), 1e-3, device=dev, dtype=dt)
-            row["ms"]["lm_step"] = cuda_median_ms(lambda: solvers._lm_step(Rn, Ln, R, lam), args.reps)
+            for system, fused in (("library", False), ("fused", True)):
+                try:
+                    row["ms"][f"lm_step_{system}"] = cuda_median_ms(
+                        lambda: solvers._lm_step(Rn, Ln, R, lam, fused), args.reps)
+                except Exception as error:
+                    print(f"lm_step {system}: {str(error)[:160]}", flush=True)
             row["us_per_trial"] = {k: 1e3 * v / T for k, v in row["ms"].items()}
             rows.append(row)
             print(f"M={M:4d} T={T:5d} " + "  ".join(f"{k.replace('cholesky_', 'c_')} {v:.3f}"
-                                                     for k, v in row["ms"].items()) + " ms", flush=True)
-            del J, S, rhs, L_ref, Rn, Ln, R
+                                                     for k, v in row["ms"].items()) + f" ms  fused diff {max(row['fused_max_rel_diff'].values(), default=None)}", flush=True)
+            del J, S, S_work, rhs, L_ref, Rn, Ln, R
     result = {"benchmark": "cholesky_latency", "device_name": torch.cuda.get_device_name(0),
-              "torch": torch.__version__, "cuda": torch.version.cuda, "dtype": "float64",
+              "torch": torch.__version__, "cuda": torch.version.cuda,
+              "triton": getattr(fused_cholesky.triton, "__version__", None), "dtype": "float64",
               "p": p, "rows": rows}
     write_result(args.out, result)
     return result

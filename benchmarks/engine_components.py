@@ -12,12 +12,16 @@ i.e. rho = 1.35, T = 2048 trials, float64), each part timed alone with CUDA even
 - ``system_one_bmm``: ``J J^T`` from one concatenated ``J`` and one batched product;
 - ``cholesky_cusolver`` / ``cholesky_magma``: ``torch.linalg.cholesky_ex`` on ``J J^T + mu I``
   with each backend; ``cholesky_solve`` and, as its replacement, two ``solve_triangular``;
+- ``cholesky_solve_fused``: factorisation and both solves in one Triton kernel
+  (:func:`numerics.fused_cholesky.cholesky_solve_fused`, the engine's default on CUDA);
+- ``lm_step_library`` / ``lm_step_fused``: the whole damped step with each way of solving;
 - ``masked_updates``: the ``torch.where`` updates of an iteration;
 - ``compaction``: copying 75% of the features (``op.subset``);
 - ``iteration_eager`` and ``iteration_graph``: one whole iteration of the engine
   (:func:`numerics.solvers._bookkeeping` and :func:`numerics.solvers._step`: stopping tests and
   write-out, step, trial point, residual, acceptance, updates, left pass) eagerly and replayed
-  from a CUDA graph.
+  from a CUDA graph, with the default system (``system`` in the record says which);
+  ``iteration_eager_library``: the same with the library's system.
 
 Usage (on a CUDA machine)::
 
@@ -36,7 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import H100_PEAK, add_cell_arguments, cuda_median_ms, write_result  # noqa: E402
 from numerics.instances import GaussianFeatures  # noqa: E402
-from numerics import solvers  # noqa: E402
+from numerics import fused_cholesky, solvers  # noqa: E402
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -116,6 +120,15 @@ def main(argv=None) -> dict:
         solvers._bookkeeping(state, cfg, cfg.max_iter, 0.0)
         solvers._step(state, cfg, floor)
 
+    cfg_lib = solvers.LMConfig(system="library")
+    state_lib = solvers._initial_state(op, y, B, A, cfg_lib, cfg_lib.lam0)
+
+    def iteration_library():
+        solvers._bookkeeping(state_lib, cfg_lib, cfg_lib.max_iter, 0.0)
+        solvers._step(state_lib, cfg_lib, floor)
+
+    S_work = S.clone()  # overwritten by each call (the kernel's time does not depend on values)
+
     parts = {
         "right": (lambda: op.right_native(A), feature_bytes),
         "left": (lambda: op.left_native(B), feature_bytes),
@@ -128,10 +141,13 @@ def main(argv=None) -> dict:
         "cholesky_solve": (lambda: torch.cholesky_solve(R.unsqueeze(2), L), None),
         "triangular_solves": (lambda: torch.linalg.solve_triangular(
             L.mH, torch.linalg.solve_triangular(L, R.unsqueeze(2), upper=False), upper=True), None),
-        "lm_step": (lambda: solvers._lm_step(Rn, Ln, R, lam), None),
+        "cholesky_solve_fused": (lambda: fused_cholesky.cholesky_solve_fused(S_work, R), None),
+        "lm_step_library": (lambda: solvers._lm_step(Rn, Ln, R, lam, False), None),
+        "lm_step_fused": (lambda: solvers._lm_step(Rn, Ln, R, lam, True), None),
         "masked_updates": (masked, None),
         "compaction": (lambda: op.subset(keep), 2 * feature_bytes * len(keep) / T),
         "iteration_eager": (iteration, 2 * feature_bytes),
+        "iteration_eager_library": (iteration_library, 2 * feature_bytes),
     }
     rows = {}
     for name, (fn, nbytes) in parts.items():
@@ -171,6 +187,7 @@ def main(argv=None) -> dict:
     result = {"cell": {"m": m, "n": n, "r": r, "M": M, "p": p, "rho": r * (m + n - r) / M},
               "trials": T, "dtype": "float64", "device_name": torch.cuda.get_device_name(0),
               "torch": torch.__version__, "triton": triton_version,
+              "system": "fused" if cfg.fused_system(dev, dt) else "library",
               "feature_bytes_per_pass": feature_bytes, "hbm_peak_bytes_per_s": H100_PEAK["hbm_bytes_per_s"],
               "parts": rows}
     write_result(args.out, result)

@@ -14,9 +14,10 @@ iteration's host sync, no added synchronisation). From it:
 - ``row_iterations`` against ``trial_iterations``: rows iterated (the batch carries finished
   trials until it is compacted) against iterations of active trials (what the byte model counts).
 
-It does this for each combination of ``--compact-fracs`` (when the batch drops its finished
-trials) and ``--graph-rows`` (from which batch size on iterations replay a CUDA graph; both
-:class:`numerics.solvers.LMConfig`), checks that every setting gives every trial the same
+It does this for each combination of ``--systems`` (how a step solves its linear system: the
+library's Cholesky and triangular solves, or the fused Triton kernel), ``--compact-fracs`` (when
+the batch drops its finished trials) and ``--graph-rows`` (from which batch size on iterations
+replay a CUDA graph; all three :class:`numerics.solvers.LMConfig`), checks that every setting gives every trial the same
 outcome and iteration count, and reports the achieved bandwidth with the byte model of
 :mod:`benchmarks.bench_engine`. (Records of sub-batches on several CUDA streams and of a
 blocked Cholesky factorisation, tried and removed, are in ``results/bench/experiments``; the
@@ -40,6 +41,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import H100_PEAK, add_cell_arguments, cell_M, feature_passes, write_result  # noqa: E402
+from numerics import fused_cholesky  # noqa: E402
 from numerics.capacity import instance_seed, start_seed  # noqa: E402
 from numerics.instances import sample_instances  # noqa: E402
 from numerics.solvers import LMConfig, lm_restarts, random_starts, trace_iterations  # noqa: E402
@@ -109,6 +111,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--compact-fracs", type=_csv(float), default=[0.75])
     ap.add_argument("--graph-rows", type=_csv(int), default=[LMConfig().graph_rows],
                     help="batch size at or below which iterations replay a CUDA graph (0: never)")
+    ap.add_argument("--systems", type=_csv(str), default=[LMConfig().system],
+                    help="how steps solve their system (LMConfig.system), comma-separated")
     ap.add_argument("--repeats", type=int, default=2, help="timed solves per combination (the fastest is reported)")
     ap.add_argument("--device", default="cuda", help="cuda (the point), or cpu for a quick check of the script")
     ap.add_argument("--out", required=True)
@@ -131,6 +135,7 @@ def main(argv=None) -> dict:
     result = {"benchmark": "trace_engine", "cell": {"m": m, "n": n, "r": r, "M": M, "rho": r * (m + n - r) / M},
               "trials": args.trials, "seed": args.seed, "device_name": torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu",
               "torch": torch.__version__, "cuda": torch.version.cuda,
+              "triton": getattr(fused_cholesky.triton, "__version__", None),
               "instances_drawn_on": dev.type, "feature_bytes_per_trial_pass": pass_bytes,
               "hbm_peak_bytes_per_s": H100_PEAK["hbm_bytes_per_s"], "runs": []}
     if dev.type == "cuda":
@@ -138,8 +143,9 @@ def main(argv=None) -> dict:
         print(f"device-to-device copy: {result['measured_copy_bytes_per_s'] / 1e12:.2f} TB/s "
               f"(bytes read + written)", flush=True)
     reference = None
-    for frac, graph_rows in [(f, g) for f in args.compact_fracs for g in args.graph_rows]:
-        cfg = LMConfig(compact_frac=frac, graph_rows=graph_rows)
+    for system, frac, graph_rows in [(s, f, g) for s in args.systems for f in args.compact_fracs
+                                     for g in args.graph_rows]:
+        cfg = LMConfig(compact_frac=frac, graph_rows=graph_rows, system=system)
         warm = torch.arange(min(64, args.trials), device=dev)
         lm_restarts(op.subset(warm), y[warm], r, seeds[:len(warm)], cfg)  # warm-up (kernels, allocator)
         sync()
@@ -156,7 +162,8 @@ def main(argv=None) -> dict:
         seconds, events, t0, t1, res = best
         iters = int(sum(res["iterations"]))
         passes = feature_passes(args.trials, iters)
-        row = {"compact_frac": frac, "graph_rows": graph_rows, "solve_seconds": seconds,
+        row = {"system": system, "fused_system": cfg.fused_system(dev, torch.float64),
+               "compact_frac": frac, "graph_rows": graph_rows, "solve_seconds": seconds,
                "trials_per_second": args.trials / seconds, "iterations_total": iters,
                "feature_passes_total": passes,
                "fraction_of_peak_bandwidth": pass_bytes * passes / seconds / H100_PEAK["hbm_bytes_per_s"],
@@ -167,7 +174,7 @@ def main(argv=None) -> dict:
             reference = key
         row["same_outcomes_and_iterations_as_first_run"] = key == reference
         result["runs"].append(row)
-        print(f"compact_frac {frac} graph_rows {graph_rows}: {seconds * 1e3:.1f} ms, "
+        print(f"system {system} compact_frac {frac} graph_rows {graph_rows}: {seconds * 1e3:.1f} ms, "
               f"{row['trials_per_second']:.0f} trials/s, "
               f"{100 * row['fraction_of_peak_bandwidth']:.1f}% of HBM peak, "
               f"same outcomes {row['same_outcomes_and_iterations_as_first_run']}", flush=True)

@@ -105,10 +105,18 @@ def recipe_trend_table(results: Path) -> str:
 
 
 BENCH_RECORDS = ("bench_engine_fp64.json", "bench_engine_fp64_rho1.json")
-#: earlier records kept for the before/after comparison: lorank 0.1.0 (the first engine) and
-#: 0.2.0 (the same engine as now up to the CUDA-graph tail, timed as one solve after a warm-up
-#: on four trials)
-BENCH_BEFORE = ("lorank-0.1.0", "lorank-0.2.0")
+#: earlier records kept for the before/after comparison: lorank 0.1.0 (the first engine), 0.2.0
+#: (timed as one solve after a warm-up on four trials) and 0.3.0 (CUDA-graph tail, timed as now;
+#: the step's system solved by the library's Cholesky factorisation and triangular solves)
+BENCH_BEFORE = ("lorank-0.1.0", "lorank-0.2.0", "lorank-0.3.0")
+#: the fused kernel's variant the engine uses (``numerics.fused_cholesky``: BLOCK, NUM_WARPS,
+#: NUM_STAGES), as ``benchmarks/cholesky_latency.py`` names it (a test checks they agree)
+FUSED_ENGINE_VARIANT = "fused_b16_w1_s4"
+_BEFORE_MODEL = {
+    "lorank-0.1.0": "two passes per iteration, start draw inside the solve",
+    "lorank-0.2.0": "all passes; one solve after a warm-up on 4 trials",
+    "lorank-0.3.0": "all passes; median of 5 after a warm-up solve",
+}
 #: the 40%-of-HBM3-peak target of issue 3, read against the "all passes" byte model
 ROOFLINE_TARGET = 0.40
 
@@ -119,58 +127,50 @@ def _fraction(r: dict, key: str) -> str:
 
 
 def _trace_line(results: Path, name: str) -> str | None:
-    """Where a whole solve's time goes, from ``benchmarks/trace_engine.py``'s record ``name``."""
+    """Where a whole solve's time goes, from ``benchmarks/trace_engine.py``'s record ``name``:
+    the default engine against the library's system (and against no graph replays, if traced)."""
     path = results / "bench" / name
     if not path.exists():
         return None
     t = json.loads(path.read_text())
-    runs = {r["graph_rows"]: r for r in t["runs"]}
-    on = runs.get(min((g for g in runs if g), default=None))
-    off = runs.get(0)
-    if on is None or off is None:
+    default = [r for r in t["runs"] if r.get("system", "auto") == "auto" and r["graph_rows"]]
+    library = [r for r in t["runs"] if r.get("system") == "library" and r["graph_rows"]]
+    no_graphs = [r for r in t["runs"] if r.get("system", "auto") == "auto" and not r["graph_rows"]]
+    if not default:
         return None
-    tr, tr0 = on["trace"], off["trace"]
+    on = default[0]
+    tr = on["trace"]
     c = t["cell"]
     full = [x for x in tr["steps"] if x["rows"] == t["trials"]]
     full_frac = (2 * t["feature_bytes_per_trial_pass"] * sum(x["rows"] for x in full)
                  / sum(x["seconds"] for x in full) / t["hbm_peak_bytes_per_s"])
     full_us = 1e6 * sum(x["seconds"] for x in full) / sum(x["rows"] for x in full)
+    others = []
+    if library:
+        lib = library[0]
+        lib_full = [x for x in lib["trace"]["steps"] if x["rows"] == t["trials"]]
+        lib_us = 1e6 * sum(x["seconds"] for x in lib_full) / sum(x["rows"] for x in lib_full)
+        others.append(f"with the library's Cholesky factorisation and triangular solves "
+                      f"{lib['solve_seconds']:.3f} s ({lib['fraction_of_peak_bandwidth']:.1%}; full "
+                      f"batch {lib_us:.2f} us per row, under a quarter of it "
+                      f"{lib['trace']['seconds_below_quarter_batch']:.3f} s)")
+    if no_graphs:
+        off = no_graphs[0]
+        others.append(f"without graph replays {off['solve_seconds']:.3f} s "
+                      f"({off['fraction_of_peak_bandwidth']:.1%})")
+    same = all(r["same_outcomes_and_iterations_as_first_run"] for r in t["runs"])
     return (f"`{name}` ({t['trials']} trials, {c['m']}x{c['n']}, r={c['r']}, M={c['M']}, "
-            f"instances drawn on the GPU; each the fastest of its timed solves): with CUDA-graph replays from "
-            f"{on['graph_rows']} active trials on, {on['solve_seconds']:.3f} s "
-            f"({on['fraction_of_peak_bandwidth']:.1%} of peak), without {off['solve_seconds']:.3f} s "
-            f"({off['fraction_of_peak_bandwidth']:.1%}); same outcomes and iteration counts: "
-            f"{on['same_outcomes_and_iterations_as_first_run'] and off['same_outcomes_and_iterations_as_first_run']}. "
-            f"Of the solve with replays, {tr['seconds_at_full_batch']:.3f} s are iterations of the "
-            f"full batch ({full_us:.2f} us per row, reading the features at {full_frac:.0%} of peak), "
-            f"{tr['seconds_below_quarter_batch']:.3f} s iterations of batches under a "
-            f"quarter of it (without replays {tr0['seconds_below_quarter_batch']:.3f} s), "
+            f"instances drawn on the GPU; each the fastest of its timed solves): the default engine "
+            f"(fused system, CUDA-graph replays from {on['graph_rows']} active trials on) "
+            f"{on['solve_seconds']:.3f} s ({on['fraction_of_peak_bandwidth']:.1%} of peak)"
+            + "".join(f"; {o}" for o in others)
+            + f"; same outcomes and iteration counts in every run: {same}. Of the default solve, "
+            f"{tr['seconds_at_full_batch']:.3f} s are iterations of the full batch ({full_us:.2f} us "
+            f"per row, reading the features at {full_frac:.0%} of peak), "
+            f"{tr['seconds_below_quarter_batch']:.3f} s iterations of batches under a quarter of it, "
             f"{tr['graph_replays']} iterations were replays; {tr['row_iterations']} rows were "
             f"iterated for {tr['trial_iterations']} trial iterations (finished trials wait in the "
             f"batch until it is compacted).")
-
-
-def _old_engine_retimed(results: Path) -> str:
-    """The 0.2.0 engine timed by repeats (first experiment of this series), as a clause."""
-    path = results / "bench" / "experiments" / "trace_streams_rho135.json"
-    if not path.exists():
-        return ""
-    runs = [r for r in json.loads(path.read_text())["runs"]
-            if r.get("streams") == 1 and r.get("compact_frac") == 0.75]
-    if not runs:
-        return ""
-    return (f"; the 0.2.0 engine itself, timed as the faster of two solves after a 64-trial "
-            f"warm-up on instances drawn on the GPU (`experiments/trace_streams_rho135.json`, one stream), took "
-            f"{runs[0]['solve_seconds']:.3f} s")
-
-
-def _replays(results: Path, bench_name: str) -> int | None:
-    """Graph replays in the trace of the benchmark record's cell (None: no trace)."""
-    path = results / "bench" / ("trace_engine_rho1.json" if "rho1" in bench_name else "trace_engine_rho135.json")
-    if not path.exists():
-        return None
-    runs = [r for r in json.loads(path.read_text())["runs"] if r["graph_rows"]]
-    return runs[0]["trace"]["graph_replays"] if runs else None
 
 
 def bench_table(results: Path) -> str:
@@ -202,23 +202,19 @@ def bench_table(results: Path) -> str:
             if not path.exists():
                 continue
             old = json.loads(path.read_text())["runs"]["engine_cuda"]
-            model = ("two passes per iteration, start draw inside the solve" if before == "lorank-0.1.0"
-                     else "all passes; one solve after a warm-up on 4 trials")
+            model = _BEFORE_MODEL[before]
             rows.append(f"| `{before}/{name}` | {cell} | engine cuda, {before.replace('-', ' ')} | "
-                        f"{old['trials']} | {old['solve_seconds']:.3f} (one solve) | "
+                        f"{old['trials']} | {old['solve_seconds']:.3f}"
+                        f"{' (one solve)' if 'solve_seconds_repeats' not in old else ' (median)'} | "
                         f"{old['trials_per_second']:.2f} | {old['achieved_bytes_per_s'] / 1e12:.2f} TB/s "
                         f"({model}) | {old['fraction_of_peak_bandwidth']:.0%} so measured |")
             same = sum(x == y for x, y in zip(new_run["first_success"], old["first_success"]))
             why = ""
-            if before == "lorank-0.2.0":
-                replays = _replays(results, name)
-                why = (" No iteration of this cell is a graph replay (`trace_engine_rho135.json`), so "
-                       "the difference is the timing: 0.2.0 timed one solve after a warm-up on four "
-                       "trials, which left first-use costs at the full batch size in it"
-                       + _old_engine_retimed(results) + "." if replays == 0 else
-                       " Part of it is the timing (0.2.0 timed one solve after a warm-up on four "
-                       "trials), part the CUDA-graph replays of the last, small batches (see the "
-                       "trace below).")
+            if before == BENCH_BEFORE[-1] and new_run.get("system") == "fused":
+                why = (" The difference is how a step solves its linear system: one Triton kernel "
+                       "(factorisation and both triangular solves, `numerics/fused_cholesky.py`) "
+                       "instead of the library's Cholesky factorisation and two triangular solves; "
+                       "timing and everything else as in 0.3.0.")
             notes.append(f"`{name}` against `{before}`: {new_run['trials_per_second'] / old['trials_per_second']:.2f}x "
                          f"the trials per second, on the same instances; outcomes agree on {same} of "
                          f"{min(len(old['first_success']), len(new_run['first_success']))} trials, "
@@ -227,9 +223,11 @@ def bench_table(results: Path) -> str:
         notes.append(f"`{name}`: " + ", ".join(f"{k.replace('_over_', ' / ')} = {v:.0f}x"
                                                for k, v in b["ratios"].items())
                      + f"; {b['dtype']}, {b['restarts']} start; GPU {b['device_name']} "
-                       f"(torch {b['versions']['torch']}), CPU paths on its {b['cpu_count']} host cores; "
+                       f"(torch {b['versions']['torch']}, Triton {b['versions'].get('triton')}, system "
+                       f"{new_run.get('system', 'library')}), CPU paths on its {b['cpu_count']} host cores; "
                        f"GPU solves {', '.join(f'{t:.3f}' for t in reps)} s after a cold first solve of "
-                       f"{new_run.get('warmup_solve_seconds', float('nan')):.3f} s; outcome agreement "
+                       f"{new_run.get('warmup_solve_seconds', float('nan')):.3f} s (in a fresh process: "
+                       f"it includes compiling the Triton kernel for this size); outcome agreement "
                        + ", ".join(f"{k.replace('_vs_', ' vs ')} {v:.0%}"
                                    for k, v in b["outcome_agreement_on_common_trials"].items()) + ".")
     for name in ("trace_engine_rho135.json", "trace_engine_rho1.json"):
@@ -242,35 +240,52 @@ def bench_table(results: Path) -> str:
             continue
         c = json.loads(comp.read_text())
         it, parts = c["parts"]["iteration_eager"], c["parts"]
+        lib_it = parts.get("iteration_eager_library", {})
         graph = parts.get("iteration_graph", {})
         graph_text = (f" ({1e3 * graph['ms'] / c['trials']:.2f} us replayed from a CUDA graph: timed "
                       f"alone, an eager iteration waits for the host to launch its small kernels, which "
                       f"in a solve are queued behind the previous step; compare the traces' "
                       f"full-batch time per row)"
                       if "ms" in graph else "")
+        lib_text = (f"; with the library's system {lib_it['us_per_trial']:.2f} us "
+                    f"({lib_it['fraction_of_hbm_peak']:.0%})" if "us_per_trial" in lib_it else "")
         notes.append(f"One full-batch iteration alone (`{comp_name}`, {c['trials']} trials, "
-                     f"{c['cell']['m']}x{c['cell']['n']}, r={c['cell']['r']}, M={c['cell']['M']}): "
+                     f"{c['cell']['m']}x{c['cell']['n']}, r={c['cell']['r']}, M={c['cell']['M']}, "
+                     f"system {c.get('system', 'library')}): "
                      f"{it['us_per_trial']:.2f} us per trial, {it['fraction_of_hbm_peak']:.0%} of HBM3 peak"
-                     f"{graph_text}; of it the damped step (system, Cholesky, solves) takes "
-                     f"{parts['lm_step']['us_per_trial']:.2f} us and one feature pass "
-                     f"{parts['right']['us_per_trial']:.2f} us "
-                     f"({parts['right']['fraction_of_hbm_peak']:.0%} of peak); the batched Cholesky "
-                     f"factorisation alone {parts['cholesky_cusolver']['us_per_trial']:.2f} us.")
+                     f"{graph_text}{lib_text}. Of it the damped step (system, factorisation, solves) takes "
+                     f"{parts['lm_step_fused']['us_per_trial']:.2f} us with the fused kernel against "
+                     f"{parts['lm_step_library']['us_per_trial']:.2f} us with the library; the fused kernel "
+                     f"alone {parts['cholesky_solve_fused']['us_per_trial']:.2f} us against the library's "
+                     f"factorisation {parts['cholesky_cusolver']['us_per_trial']:.2f} us plus triangular "
+                     f"solves {parts['triangular_solves']['us_per_trial']:.2f} us; one feature pass "
+                     f"{parts['right']['us_per_trial']:.2f} us ({parts['right']['fraction_of_hbm_peak']:.0%} of peak).")
     chol = results / "bench" / "cholesky_latency.json"
     if chol.exists():
         c = json.loads(chol.read_text())
         by = {(r["M"], r["trials"]): r["ms"] for r in c["rows"]}
         big = max(t for (M, t) in by if M == 252)
         if (252, 1) in by and (252, 16) in by:
-            small = by[(252, 16)]
-            notes.append(f"Across batch sizes (`cholesky_latency.json`, M = 252): the batched Cholesky "
-                         f"factorisation takes {by[(252, big)]['cholesky_default']:.2f} ms for {big} trials "
-                         f"({1e3 * by[(252, big)]['cholesky_default'] / big:.2f} us each), "
-                         f"{small['cholesky_default']:.2f} ms for 16 and {by[(252, 1)]['cholesky_default']:.2f} ms "
-                         f"for one; for 16 trials it and the two triangular solves "
-                         f"({small['triangular_solves']:.2f} ms) take "
-                         f"{small['cholesky_default'] + small['triangular_solves']:.2f} ms, whatever the "
-                         f"backend (cuSOLVER {small['cholesky_cusolver']:.2f}, MAGMA {small['cholesky_magma']:.2f}).")
+            small, one, many = by[(252, 16)], by[(252, 1)], by[(252, big)]
+            fused = FUSED_ENGINE_VARIANT
+
+            def lib(row):
+                return row["cholesky_default"] + row["triangular_solves"]
+            library_wins = [t for (M, t), row in by.items() if M == 252 and lib(row) < row[fused]]
+            wins = (f"The library is faster only for batches of at most {max(library_wins)} at "
+                    f"M = 252, which the default engine meets only briefly (it replays small batches "
+                    f"padded to at least 16 rows)" if library_wins and max(library_wins) < 16 else
+                    f"The library is faster for batches of {sorted(library_wins)} at M = 252"
+                    if library_wins else "The fused kernel is faster at every batch size")
+            notes.append(f"Across batch sizes (`cholesky_latency.json`, M = 252): the fused kernel "
+                         f"(`{fused}`, the engine's) solves {big} systems in {many[fused]:.2f} ms "
+                         f"({1e3 * many[fused] / big:.2f} us each), 16 in {small[fused]:.2f} ms and "
+                         f"one in {one[fused]:.2f} ms; the library's factorisation and two triangular "
+                         f"solves take {lib(many):.2f}, {lib(small):.2f} and {lib(one):.2f} ms "
+                         f"(cuSOLVER and MAGMA factorise alike: {small['cholesky_cusolver']:.2f} and "
+                         f"{small['cholesky_magma']:.2f} ms for 16). {wins}; the solutions differ "
+                         f"from the library's by at most "
+                         f"{max(max(r['fused_max_rel_diff'].values()) for r in c['rows']):.0e} relative.")
     verdicts = []
     for name, frac, ok in roofline_verdicts(results):
         rho = json.loads((results / "bench" / name).read_text())["sizes"]["rho"]

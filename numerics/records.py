@@ -202,6 +202,7 @@ def environment_info(device: str | None = None) -> dict:
         "sympy": _version("sympy"),
         "matplotlib": _version("matplotlib"),
         "torch": _version("torch"),
+        "triton": _version("triton"),
         "device": device,
         "device_name": _cpu_name(),
         "cpu_count": os.cpu_count(),

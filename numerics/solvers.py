@@ -15,7 +15,8 @@ The Levenberg-Marquardt step
 ----------------------------
 With the residual ``R = calA(B A) - y`` and the Jacobian ``J`` (rows ``[vec(G_i A^T),
 vec(B^T G_i)]``, ``p = r (m + n)`` columns), each iteration solves, by a batched Cholesky
-factorisation,
+factorisation (``LMConfig.system``: the library's factorisation and triangular solves, or, the
+default for float64 on CUDA, one Triton kernel doing all three, :mod:`numerics.fused_cholesky`),
 
 - ``dtheta = -J^T (J J^T + mu I)^{-1} R``  when ``M <= p`` (the minimum-norm step), else
 - ``dtheta = -(J^T J + mu I)^{-1} J^T R``,
@@ -41,8 +42,10 @@ Iterating in float32: candidates (working relative residual ``<= polish_rtol``) 
 up to ``polish_iter`` float64 iterations on the float64 cast of the instance (exact), then
 certified like everything else.
 
-All arithmetic is per trial (batched matrix products, batched Cholesky), so a trial's result
-does not depend on the batch it runs in.
+All arithmetic is per trial (batched matrix products, batched Cholesky, one kernel program per
+trial), so a trial's result does not depend on the batch it runs in. The two systems round
+differently, so on CUDA ``system="library"`` reproduces float64 runs of lorank 0.3.0 and
+earlier exactly; on the CPU the library's system is the only one outside tests.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from typing import Sequence
 
 import torch
 
+from numerics import fused_cholesky
 from numerics.instances import FeatureOperator, resolve_device, resolve_dtype
 from proofs.validation import InvalidArgument, require_positive_int, require_rank
 
@@ -66,6 +70,7 @@ __all__ = [
     "RecipeConfig",
     "RecipeResult",
     "STATUS",
+    "SYSTEMS",
     "certify",
     "levenberg_marquardt",
     "lm_restarts",
@@ -77,6 +82,9 @@ __all__ = [
 
 #: A success is a residual recomputed in float64 at most this times ``||y||`` (THEORY.md).
 CERTIFY_RTOL = 1e-10
+
+#: How a step's symmetric positive definite system can be solved (``LMConfig.system``).
+SYSTEMS = ("auto", "library", "fused")
 
 #: Why a Levenberg-Marquardt run stopped (``LMResult.status``).
 STATUS = {0: "converged", 1: "stalled", 2: "max_iter", 3: "nonfinite"}
@@ -149,6 +157,7 @@ class LMConfig:
     start_scale: float | None = field(default=None, metadata={"help": "std of start entries of B and A; None: (r m n)^(-1/4), so that calA(B A) has O(1) entries"})
     compact_frac: float = field(default=0.75, metadata={"help": "compact the batch when the active fraction falls below this"})
     graph_rows: int = field(default=64, metadata={"help": "on CUDA, iterate by replaying a captured CUDA graph once at most this many trials are active (0: never)"})
+    system: str = field(default="auto", metadata={"help": "how the step's SPD system is solved: 'library' (torch cholesky_ex + two solve_triangular), 'fused' (one Triton kernel, numerics.fused_cholesky; float64), 'auto' (fused for float64 on CUDA where Triton is installed, else library)"})
 
     def __post_init__(self):
         for name in ("max_iter", "stall_window", "polish_iter"):
@@ -166,6 +175,33 @@ class LMConfig:
             _check_positive_float("start_scale", self.start_scale)
         if isinstance(self.graph_rows, bool) or not isinstance(self.graph_rows, int) or self.graph_rows < 0:
             raise InvalidArgument(f"graph_rows must be a non-negative integer, got {self.graph_rows!r}")
+        if self.system not in SYSTEMS:
+            raise InvalidArgument(f"system must be one of {', '.join(SYSTEMS)}, got {self.system!r}")
+
+    def fused_system(self, device: torch.device, dtype: torch.dtype) -> bool:
+        """Whether steps on ``device`` in ``dtype`` solve their system with the fused kernel.
+
+        >>> LMConfig().fused_system(torch.device("cpu"), torch.float64)
+        False
+        >>> LMConfig(system="fused").fused_system(torch.device("cpu"), torch.float32)
+        Traceback (most recent call last):
+        ...
+        proofs.validation.InvalidArgument: system 'fused' works in float64 only, got torch.float32
+        """
+        if self.system == "library":
+            return False
+        usable = fused_cholesky.available() and (
+            device.type == "cuda" or fused_cholesky.interpreted())
+        if self.system == "auto":
+            return usable and device.type == "cuda" and dtype == torch.float64
+        if dtype != torch.float64:
+            raise InvalidArgument(f"system 'fused' works in float64 only, got {dtype}")
+        if not usable:
+            raise InvalidArgument(
+                f"system 'fused' needs Triton and a CUDA device (or TRITON_INTERPRET=1 on the "
+                f"CPU), got device {device} with Triton "
+                f"{'installed' if fused_cholesky.available() else 'not installed'}")
+        return True
 
     def working_stop_rtol(self, dtype: torch.dtype) -> float:
         """The stop threshold in working precision ``dtype``.
@@ -280,12 +316,42 @@ def _compact(op: FeatureOperator, active: torch.Tensor, owned: bool):
     return op.subset(keep), keep
 
 
-def _lm_step(Rn, Ln, R, lam):
+def _solve_spd(S: torch.Tensor, rhs: torch.Tensor, fused: bool):
+    """``(z, ok)``: ``S z = rhs`` (``rhs`` of shape ``(T, N, 1)``) through the Cholesky factor of
+    each ``S`` (destroyed), ``ok`` False where ``S`` was not found positive definite."""
+    if fused:
+        z, ok = fused_cholesky.cholesky_solve_fused(S, rhs.view(rhs.shape[0], -1))
+        return z.unsqueeze(2), ok
+    L, info = torch.linalg.cholesky_ex(S)
+    # two triangular solves (cuBLAS) rather than cholesky_solve (MAGMA on CUDA): the same
+    # arithmetic, about 40% faster on an H100 (benchmarks/engine_components.py)
+    z = torch.linalg.solve_triangular(
+        L.mH, torch.linalg.solve_triangular(L, rhs, upper=False), upper=True)
+    return z, info == 0
+
+
+def _system_buffer(Rn: torch.Tensor, n: int):
+    """``(J_t, Rn)``: for ``M <= p`` a buffer ``J_t`` of shape ``(T, p, M)`` whose first ``r m``
+    rows hold the right pass (returned as a view of the layout of ``Rn``, so that updates of the
+    state's right pass land in it) and whose other rows receive the left pass at each step;
+    otherwise ``(None, Rn)``. Saves copying both passes into ``J^T`` at every step."""
+    T, r, m, M = Rn.shape
+    if M > r * (m + n):
+        return None, Rn
+    J_t = Rn.new_empty((T, r * (m + n), M))
+    J_t[:, : r * m].copy_(Rn.view(T, r * m, M))
+    return J_t, J_t[:, : r * m].view(T, r, m, M)
+
+
+def _lm_step(Rn, Ln, R, lam, fused: bool = False, J_t=None):
     """The damped Gauss-Newton step ``(dB, dA)`` and whether its Cholesky factorisation worked.
 
     ``M <= p``: ``dtheta = -J^T (J J^T + mu I)^{-1} R`` with ``J J^T = Rn^T Rn + sum_j Ln_j
     Ln_j^T`` (no copy of ``J`` is formed); otherwise ``-(J^T J + mu I)^{-1} J^T R``;
-    ``mu = lam * mean(diag)``.
+    ``mu = lam * mean(diag)``. ``fused``: the system is solved by
+    :func:`numerics.fused_cholesky.cholesky_solve_fused` (one launch) instead of three library
+    calls. ``J_t``: the buffer of :func:`_system_buffer` that ``Rn`` lives in (the left pass is
+    copied into it); without it, ``J^T`` is assembled from ``Rn`` and ``Ln``.
     """
     T, r, m, M = Rn.shape
     n = Ln.shape[3]
@@ -293,7 +359,10 @@ def _lm_step(Rn, Ln, R, lam):
     if M <= r * (m + n):
         # one batched product over all p parameters (on an H100 about 25% faster than a product
         # per block plus a sum; benchmarks/engine_components.py)
-        J_t = torch.cat((JB_t, Ln.transpose(2, 3).reshape(T, r * n, M)), dim=1)
+        if J_t is None:
+            J_t = torch.cat((JB_t, Ln.transpose(2, 3).reshape(T, r * n, M)), dim=1)
+        else:
+            J_t[:, r * m:].view(T, r, n, M).copy_(Ln.transpose(2, 3))
         S = torch.bmm(J_t.transpose(1, 2), J_t)
         rhs = R.unsqueeze(2)
     else:
@@ -302,18 +371,13 @@ def _lm_step(Rn, Ln, R, lam):
         rhs = J.transpose(1, 2) @ R.unsqueeze(2)
     diag = S.diagonal(dim1=1, dim2=2)
     diag += (lam * diag.mean(dim=1)).unsqueeze(1)
-    L, info = torch.linalg.cholesky_ex(S)
-    # two triangular solves (cuBLAS) rather than cholesky_solve (MAGMA on CUDA): the same
-    # arithmetic, about 40% faster on an H100 (benchmarks/engine_components.py)
-    z = torch.linalg.solve_triangular(
-        L.mH, torch.linalg.solve_triangular(L, rhs, upper=False), upper=True)
+    z, ok = _solve_spd(S, rhs, fused)
     if M <= r * (m + n):
         dB = -torch.bmm(JB_t, z).view(T, r, m).transpose(1, 2)
         dA = -_grad_A(Ln, z.view(T, M))
     else:
         dB = -z[:, : r * m].view(T, r, m).transpose(1, 2)
         dA = -z[:, r * m:].view(T, r, n)
-    ok = info == 0
     ok2 = ok.view(-1, 1, 1)
     return torch.where(ok2, dB, 0.0), torch.where(ok2, dA, 0.0), ok
 
@@ -344,6 +408,7 @@ class _LMState:
     it: torch.Tensor
     n_active: torch.Tensor
     out: tuple  # (B_out, A_out, rel_out, it_out, status_out), T + 1 rows
+    J_t: torch.Tensor | None = None  # the system buffer holding Rn (see _system_buffer)
 
     @property
     def rows(self) -> int:
@@ -351,17 +416,22 @@ class _LMState:
 
     def select(self, keep: torch.Tensor, op: FeatureOperator, active: torch.Tensor) -> "_LMState":
         """The rows ``keep`` (new tensors) with the operator ``op`` already restricted to them."""
+        if self.J_t is None:
+            J_t, Rn = None, self.Rn[keep]
+        else:
+            J_t = self.J_t[keep]
+            Rn = J_t[:, : self.Rn.shape[1] * self.Rn.shape[2]].view(-1, *self.Rn.shape[1:])
         return _LMState(op, self.y[keep], self.ynorm[keep], self.B[keep], self.A[keep],
-                        self.Rn[keep], self.Ln[keep], self.R[keep], self.loss[keep],
+                        Rn, self.Ln[keep], self.R[keep], self.loss[keep],
                         self.lam[keep], self.hist[keep], self.idx[keep], active, self.it,
-                        self.n_active, self.out)
+                        self.n_active, self.out, J_t)
 
 
 def _initial_state(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Tensor,
                    cfg: LMConfig, lam0: float) -> _LMState:
     """The state at iteration 0 from the starts ``(B, A)`` (copied): the two set-up passes."""
     T, dev, dt = op.T, op.device, op.dtype
-    Rn = op.right_native(A)
+    J_t, Rn = _system_buffer(op.right_native(A), op.n)
     R = _residual(Rn, B, y)
     out = (torch.cat((B, B[:1])).clone(),  # T + 1 rows: the last one takes padding's writes
            torch.cat((A, A[:1])).clone(),
@@ -373,7 +443,7 @@ def _initial_state(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: tor
                     torch.full((T, cfg.stall_window), math.inf, dtype=dt, device=dev),
                     torch.arange(T, device=dev), torch.ones(T, dtype=torch.bool, device=dev),
                     torch.zeros((), dtype=torch.long, device=dev),
-                    torch.zeros((), dtype=torch.long, device=dev), out)
+                    torch.zeros((), dtype=torch.long, device=dev), out, J_t)
 
 
 def _lam_floor(cfg: LMConfig, dtype: torch.dtype) -> float:
@@ -412,7 +482,8 @@ def _bookkeeping(st: _LMState, cfg: LMConfig, max_iter: int, stop_rtol: float) -
 def _step(st: _LMState, cfg: LMConfig, lam_floor: float) -> None:
     """One damped Gauss-Newton step for every active row, accepted where it lowers the loss
     (in place), then ``it += 1``."""
-    dB, dA, chol_ok = _lm_step(st.Rn, st.Ln, st.R, st.lam)
+    dB, dA, chol_ok = _lm_step(st.Rn, st.Ln, st.R, st.lam,
+                               cfg.fused_system(st.op.device, st.op.dtype), st.J_t)
     B_new, A_new = st.B + dB, st.A + dA
     Rn_new = st.op.right_native(A_new)
     R_new = _residual(Rn_new, B_new, st.y)
@@ -518,6 +589,7 @@ def _lm_loop(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Ten
     """
     T = op.T
     dev, dt = op.device, op.dtype
+    cfg.fused_system(dev, dt)  # a system the device cannot use fails here, before any work
     lam_floor = _lam_floor(cfg, dt)
     st = _initial_state(op, y, B, A, cfg, lam0)
     B_out, A_out, rel_out, it_out, status_out = st.out

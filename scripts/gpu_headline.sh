@@ -21,11 +21,18 @@ case "${1:?lm, recipe or bench}" in
       --eps 1e-3,1e-6 --batch-size 512 --seed 2026 --no-progress --out "$OUT/headline-recipe" ${RESUME:-} ${EXTRA:-} ;;
   bench)
     # OUT=results/bench: the two benchmark cells (the paper's rho = 1.35 and rho = 1, the
-    # measured transition), each with the iteration trace of its whole solve
+    # measured transition), each with the iteration trace of its whole solve (the engine's
+    # default against the library's Cholesky and solves), the parts of one iteration, and the
+    # step's linear algebra across batch sizes
     python3 benchmarks/bench_engine.py --out "$OUT/bench_engine_fp64.json" ${EXTRA:-}
     python3 benchmarks/bench_engine.py --rho 1 --trials 1024 --cpu-trials 64 --scipy-trials 3 \
       --out "$OUT/bench_engine_fp64_rho1.json" ${EXTRA:-}
-    python3 benchmarks/trace_engine.py --graph-rows 64,0 --out "$OUT/trace_engine_rho135.json"
-    python3 benchmarks/trace_engine.py --rho 1 --trials 1024 --graph-rows 64,256,0 \
-      --out "$OUT/trace_engine_rho1.json" ;;
+    python3 benchmarks/trace_engine.py --systems auto,library --graph-rows 64 \
+      --out "$OUT/trace_engine_rho135.json"
+    python3 benchmarks/trace_engine.py --rho 1 --trials 1024 --systems auto,library \
+      --graph-rows 64,0 --out "$OUT/trace_engine_rho1.json"
+    python3 benchmarks/engine_components.py --out "$OUT/engine_components_rho135.json"
+    python3 benchmarks/engine_components.py --M 252 --trials 1024 \
+      --out "$OUT/engine_components_rho1.json"
+    python3 benchmarks/cholesky_latency.py --out "$OUT/cholesky_latency.json" ;;
 esac
