@@ -181,7 +181,9 @@ def environment_info(device: str | None = None) -> dict:
     """Software versions, the device name and the time, without the host name.
 
     Versions are read from package metadata, so torch is imported only when ``device`` names a
-    CUDA device (to ask for its name); without torch installed its version is ``None``.
+    CUDA device (to ask for its name, and to record ``lm_system_float64``: whether float64
+    Levenberg-Marquardt steps there use the fused kernel or the library, ``LMConfig.system``);
+    without torch installed its version is ``None``.
 
     >>> info = environment_info("cpu")
     >>> sorted(k for k in info if k in ("numpy", "python", "scipy", "sympy", "torch"))
@@ -217,6 +219,10 @@ def environment_info(device: str | None = None) -> dict:
                 index = torch.device(device).index or 0
                 info["device_name"] = torch.cuda.get_device_name(index)
                 info["cuda"] = torch.version.cuda
+                from numerics.solvers import LMConfig  # how float64 LM steps solve their system
+
+                info["lm_system_float64"] = ("fused" if LMConfig().fused_system(
+                    torch.device(device), torch.float64) else "library")
             else:
                 info["device_name"] = "CUDA requested but not available"
         except ImportError:
