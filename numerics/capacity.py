@@ -310,6 +310,18 @@ def run_trials(estimand: str, cell, trial_indices, *, global_seed: int, features
                     batch_size=batch_size, sample_device=sample_device)
 
 
+def _restart_rows(chunk, seeds, res: dict, keys) -> list[dict]:
+    """One output row per trial of ``chunk``: its index, its instance seed, then ``res[key][j]``
+    for each of ``keys`` (the per-trial lists of a restart solver's result), in that order.
+
+    >>> _restart_rows([7], [11], {"first_success": [0], "nonfinite": [False]},
+    ...               ("first_success", "nonfinite"))
+    [{'trial': 7, 'seed': 11, 'first_success': 0, 'nonfinite': False}]
+    """
+    return [{"trial": t, "seed": seeds[j], **{k: res[k][j] for k in keys}}
+            for j, t in enumerate(chunk)]
+
+
 def _run(estimand, trials, m, n, r, M, *, global_seed, features, K, dev, dt, restarts, cfg,
          budgets, batch_size, sample_device) -> list[dict]:
     out: list[dict] = []
@@ -322,16 +334,9 @@ def _run(estimand, trials, m, n, r, M, *, global_seed, features, K, dev, dt, res
             start_seeds = [[start_seed(global_seed, features, m, n, r, M, K, t, k)
                             for k in range(restarts)] for t in chunk]
             res = lm_restarts(op, y, r, start_seeds, cfg, sample_device=sample_device)
-            for j, t in enumerate(chunk):
-                out.append({
-                    "trial": t,
-                    "seed": seeds[j],
-                    "restart_success": res["restart_success"][j],
-                    "first_success": res["first_success"][j],
-                    "best_rel_residual": _finite_or_none(res["best_rel_residual"][j]),
-                    "iterations": res["iterations"][j],
-                    "nonfinite": res["nonfinite"][j],
-                })
+            res["best_rel_residual"] = [_finite_or_none(v) for v in res["best_rel_residual"]]
+            out += _restart_rows(chunk, seeds, res, ("restart_success", "first_success",
+                                                     "best_rel_residual", "iterations", "nonfinite"))
         elif estimand == "logistic":
             from numerics.separability import labels_from_targets, sep_start_seed, separate
 
@@ -339,17 +344,9 @@ def _run(estimand, trials, m, n, r, M, *, global_seed, features, K, dev, dt, res
                            for t in chunk]
             res = separate(op, labels_from_targets(y), r, start_seeds, cfg,
                            sample_device=sample_device)
-            for j, t in enumerate(chunk):
-                out.append({
-                    "trial": t,
-                    "seed": seeds[j],
-                    "restart_success": res["restart_success"][j],
-                    "first_success": res["first_success"][j],
-                    "success_iteration": res["success_iteration"][j],
-                    "iterations": res["iterations"][j],
-                    "best_margin": res["best_margin"][j],
-                    "nonfinite": res["nonfinite"][j],
-                })
+            out += _restart_rows(chunk, seeds, res, ("restart_success", "first_success",
+                                                     "success_iteration", "iterations",
+                                                     "best_margin", "nonfinite"))
         else:
             A0 = recipe_init([recipe_seed(global_seed, features, m, n, r, M, K, t) for t in chunk],
                              n, r, device=dev, dtype=dt, sample_device=sample_device)
