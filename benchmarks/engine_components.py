@@ -179,14 +179,9 @@ def main(argv=None) -> dict:
         print(f"{'iteration_graph':20s} {ms:9.3f} ms", flush=True)
     except Exception as error:
         rows["iteration_graph"] = {"error": f"{type(error).__name__}: {error}"[:300]}
-    try:
-        import triton
-        triton_version = triton.__version__
-    except Exception:
-        triton_version = None
     result = {"cell": {"m": m, "n": n, "r": r, "M": M, "p": p, "rho": r * (m + n - r) / M},
               "trials": T, "dtype": "float64", "device_name": torch.cuda.get_device_name(0),
-              "torch": torch.__version__, "triton": triton_version,
+              "torch": torch.__version__, "triton": getattr(fused_cholesky.triton, "__version__", None),
               "system": "fused" if cfg.fused_system(dev, dt) else "library",
               "feature_bytes_per_pass": feature_bytes, "hbm_peak_bytes_per_s": H100_PEAK["hbm_bytes_per_s"],
               "parts": rows}

@@ -187,25 +187,24 @@ def cholesky_solve_fused(S: torch.Tensor, R: torch.Tensor, *, num_warps: int | N
     >>> z, ok  # doctest: +SKIP
     (tensor([[0.5000, 0.0000]], device='cuda:0', dtype=torch.float64), tensor([True], device='cuda:0'))
     """
-    if S.dtype != torch.float64 or R.dtype != torch.float64:
-        raise TypeError(f"cholesky_solve_fused works in float64, got {S.dtype} and {R.dtype}")
-    T, N, N2 = S.shape
-    if N2 != N or R.shape != (T, N):
-        raise ValueError(f"S must be (T, N, N) and R (T, N), got {tuple(S.shape)} and "
-                         f"{tuple(R.shape)}")
-    S = S.contiguous() if not S.is_contiguous() else S
-    R = R.contiguous()
-    W = torch.empty_like(R)
-    Z = torch.empty_like(R)
-    nb = -(-N // block)
-    V = torch.empty((T, nb * block, block), dtype=S.dtype, device=S.device)
-    bad = torch.empty(T, dtype=torch.int32, device=S.device)
     if not available():
         raise RuntimeError(f"the fused Cholesky kernel needs Triton >= "
                            f"{'.'.join(map(str, MIN_TRITON))} (pip install 'lorank[kernels]')")
     if S.device.type != "cuda" and not interpreted():
         raise RuntimeError("the fused Cholesky kernel runs on CUDA tensors, or on CPU tensors "
                            "under TRITON_INTERPRET=1")
+    if S.dtype != torch.float64 or R.dtype != torch.float64:
+        raise TypeError(f"cholesky_solve_fused works in float64, got {S.dtype} and {R.dtype}")
+    T, N, N2 = S.shape
+    if N2 != N or R.shape != (T, N):
+        raise ValueError(f"S must be (T, N, N) and R (T, N), got {tuple(S.shape)} and "
+                         f"{tuple(R.shape)}")
+    S, R = S.contiguous(), R.contiguous()
+    W = torch.empty_like(R)
+    Z = torch.empty_like(R)
+    nb = -(-N // block)
+    V = torch.empty((T, nb * block, block), dtype=S.dtype, device=S.device)
+    bad = torch.empty(T, dtype=torch.int32, device=S.device)
     num_warps = NUM_WARPS if num_warps is None else num_warps
     num_stages = NUM_STAGES if num_stages is None else num_stages
     if T:

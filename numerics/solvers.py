@@ -409,6 +409,7 @@ class _LMState:
     n_active: torch.Tensor
     out: tuple  # (B_out, A_out, rel_out, it_out, status_out), T + 1 rows
     J_t: torch.Tensor | None = None  # the system buffer holding Rn (see _system_buffer)
+    fused: bool = False  # steps solve their system with the fused kernel (LMConfig.fused_system)
 
     @property
     def rows(self) -> int:
@@ -424,13 +425,16 @@ class _LMState:
         return _LMState(op, self.y[keep], self.ynorm[keep], self.B[keep], self.A[keep],
                         Rn, self.Ln[keep], self.R[keep], self.loss[keep],
                         self.lam[keep], self.hist[keep], self.idx[keep], active, self.it,
-                        self.n_active, self.out, J_t)
+                        self.n_active, self.out, J_t, self.fused)
 
 
 def _initial_state(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Tensor,
                    cfg: LMConfig, lam0: float) -> _LMState:
-    """The state at iteration 0 from the starts ``(B, A)`` (copied): the two set-up passes."""
+    """The state at iteration 0 from the starts ``(B, A)`` (copied): the two set-up passes.
+    How steps solve their system is settled here, once (a system the device cannot use fails
+    before any work)."""
     T, dev, dt = op.T, op.device, op.dtype
+    fused = cfg.fused_system(dev, dt)
     J_t, Rn = _system_buffer(op.right_native(A), op.n)
     R = _residual(Rn, B, y)
     out = (torch.cat((B, B[:1])).clone(),  # T + 1 rows: the last one takes padding's writes
@@ -443,7 +447,7 @@ def _initial_state(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: tor
                     torch.full((T, cfg.stall_window), math.inf, dtype=dt, device=dev),
                     torch.arange(T, device=dev), torch.ones(T, dtype=torch.bool, device=dev),
                     torch.zeros((), dtype=torch.long, device=dev),
-                    torch.zeros((), dtype=torch.long, device=dev), out, J_t)
+                    torch.zeros((), dtype=torch.long, device=dev), out, J_t, fused)
 
 
 def _lam_floor(cfg: LMConfig, dtype: torch.dtype) -> float:
@@ -482,8 +486,7 @@ def _bookkeeping(st: _LMState, cfg: LMConfig, max_iter: int, stop_rtol: float) -
 def _step(st: _LMState, cfg: LMConfig, lam_floor: float) -> None:
     """One damped Gauss-Newton step for every active row, accepted where it lowers the loss
     (in place), then ``it += 1``."""
-    dB, dA, chol_ok = _lm_step(st.Rn, st.Ln, st.R, st.lam,
-                               cfg.fused_system(st.op.device, st.op.dtype), st.J_t)
+    dB, dA, chol_ok = _lm_step(st.Rn, st.Ln, st.R, st.lam, st.fused, st.J_t)
     B_new, A_new = st.B + dB, st.A + dA
     Rn_new = st.op.right_native(A_new)
     R_new = _residual(Rn_new, B_new, st.y)
@@ -589,7 +592,6 @@ def _lm_loop(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Ten
     """
     T = op.T
     dev, dt = op.device, op.dtype
-    cfg.fused_system(dev, dt)  # a system the device cannot use fails here, before any work
     lam_floor = _lam_floor(cfg, dt)
     st = _initial_state(op, y, B, A, cfg, lam0)
     B_out, A_out, rel_out, it_out, status_out = st.out
