@@ -21,11 +21,11 @@ __all__ = ["main", "build_parser"]
 SUBCOMMANDS = {
     "check": ("lorank.check_cli", "check every statement: proofs by two routes, measured verdicts from records"),
     "prescribe": ("lorank.prescribe", "least LoRA rank per matrix and criterion for a model and data size"),
-    "cstar": ("lorank.cstar_cli", "Monte Carlo estimate of C* (existence / one start / LoRA recipe)"),
-    "separability": ("lorank.separability_cli",
+    "cstar": ("lorank.experiment_cli", "Monte Carlo estimate of C* (existence / one start / LoRA recipe)"),
+    "separability": ("lorank.experiment_cli",
                      "E4: separability of random labels by rank r; verdict on 'PL removes the rank threshold'"),
-    "pl": ("lorank.pl_cli", "R2: PL* constant of LoRA (squared loss): tangent kernel, Marchenko-Pastur edge, GD rate"),
-    "rademacher": ("lorank.rademacher_cli",
+    "pl": ("lorank.experiment_cli", "R2: PL* constant of LoRA (squared loss): tangent kernel, Marchenko-Pastur edge, GD rate"),
+    "rademacher": ("lorank.experiment_cli",
                    "R3 rank sweeps: held-out error against the LoRA rank for binary and 3-class tasks"),
 }
 

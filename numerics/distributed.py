@@ -3,16 +3,16 @@
 Trials are independent and each is seeded from the global seed and its index
 (:mod:`numerics.seeding`), so a sweep splits over processes without changing any outcome:
 rank ``k`` of ``W`` runs the trials with ``index % W == k`` of every cell
-(:func:`numerics.sweep.run_experiment` with ``shard=(k, W)``) and appends them to its own
+(:func:`numerics.experiments.runner.run` with ``shard=(k, W)``) and appends them to its own
 record, ``record.rank<k>-of-<W>.jsonl``; when every rank is done, rank 0 merges the records
-(:func:`numerics.sweep.merge_records`) into one set of outcomes, which is the single-process
+(:func:`numerics.experiments.runner.load`) into one set of outcomes, which is the single-process
 set with the same seed. A rank that is killed loses only its unfinished batch: run the same
 command again with ``--resume`` and every rank continues its own record.
 
 The process group comes from the environment that ``torchrun`` sets (``RANK``, ``WORLD_SIZE``,
 ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``): NCCL when the sweep runs on CUDA (rank ``k``
 uses ``cuda:<LOCAL_RANK>``), gloo on the CPU. Without those variables the same code runs as one
-process (world size 1), which is what the CPU tests and a plain ``lorank cstar --distributed``
+process (world size 1), which is what the CPU tests and a plain ``lorank <command> --distributed``
 do. The group is used for barriers only; trials never cross processes. NCCL settings in the
 environment (``NCCL_NVLS_ENABLE=0`` on the multi-GPU machines) are left as they are.
 
@@ -36,13 +36,13 @@ from typing import Callable, Mapping
 
 from proofs.validation import InvalidArgument
 
-__all__ = ["DistributedContext", "shard_record_path", "shard_records", "run_sharded", "scaling_report",
+__all__ = ["DistributedContext", "shard_record_path", "shard_records", "scaling_report",
            "scaling_efficiency"]
 
 #: Barrier timeout: a rank may finish its share long before another (a sweep can take hours).
 BARRIER_TIMEOUT = datetime.timedelta(hours=48)
 
-_RECORD = re.compile(r"record\.rank(\d+)-of-(\d+)\.jsonl(\.gz)?$")
+RECORD_NAME = re.compile(r"record\.rank(\d+)-of-(\d+)\.jsonl(\.gz)?$")
 
 
 def _env_int(environ: Mapping, name: str, default: int) -> int:
@@ -154,7 +154,7 @@ def shard_records(out) -> list[Path]:
     """
     found = {}
     for path in sorted(Path(out).glob("record.rank*-of-*.jsonl*")):
-        match = _RECORD.search(path.name)
+        match = RECORD_NAME.search(path.name)
         if match:
             found[(int(match.group(1)), int(match.group(2)))] = path
     if not found:
@@ -168,60 +168,6 @@ def shard_records(out) -> list[Path]:
     if missing:
         raise InvalidArgument(f"{str(out)!r} lacks the record of rank {missing[0]} of {world}")
     return [found[(k, world)] for k in range(world)]
-
-
-def run_sharded(experiment, trial_fn: Callable, out, context: DistributedContext, *,
-                resume: bool = False, progress: bool = True):
-    """Run this rank's share of ``experiment`` into its own record; rank 0 returns the merge.
-
-    Parameters
-    ----------
-    experiment : numerics.sweep.Experiment
-        Its ``device`` should be ``context.device``.
-    trial_fn : callable
-        As for :func:`numerics.sweep.run_experiment`.
-    out : path-like
-        The run folder, shared by all ranks (a shared file system).
-    context : DistributedContext
-        From :meth:`DistributedContext.from_environment` (already :meth:`~DistributedContext.init`-ed).
-    resume, progress
-        As for :func:`numerics.sweep.run_experiment` (progress is shown on rank 0 only).
-
-    Returns
-    -------
-    numerics.sweep.Outcomes or None
-        The merged outcomes of all ranks on rank 0, ``None`` on the others.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from numerics.sweep import Experiment
-    >>> exp = Experiment("lm", [(2, 2, 1)], kn_values=[3], trials_per_cell=4, restarts=1)
-    >>> fn = lambda cell, idx: [{"trial": i, "restart_success": [True]} for i in idx]
-    >>> ctx = DistributedContext.from_environment("cpu", environ={})
-    >>> run_sharded(exp, fn, tempfile.mkdtemp(), ctx, progress=False).n_trials()
-    4
-    """
-    from numerics.sweep import merge_records, run_experiment
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    existing = [p for p in out.glob("record.rank*-of-*.jsonl*") if _RECORD.search(p.name)]
-    other_worlds = sorted({int(_RECORD.search(p.name).group(2)) for p in existing} - {context.world_size})
-    if other_worlds:
-        raise InvalidArgument(f"{str(out)!r} holds records of a launch with world size "
-                              f"{other_worlds[0]}; resume with the same number of processes, "
-                              f"got {context.world_size}")
-    path = shard_record_path(out, context.rank, context.world_size)
-    if Path(str(path) + ".gz").exists():
-        raise InvalidArgument(f"{str(path) + '.gz'!r} is compressed (read-only): gunzip it to resume")
-    run_experiment(experiment, trial_fn, path, resume=resume,
-                   progress=progress and context.is_main,
-                   shard=(context.rank, context.world_size))
-    context.barrier()
-    if not context.is_main:
-        return None
-    return merge_records(shard_records(out))
 
 
 def scaling_report(summary: Mapping) -> dict:

@@ -86,7 +86,7 @@ from numerics.instances import FeatureOperator, resolve_device, resolve_dtype, s
 from numerics.records import environment_info, open_record, read_record, to_jsonable
 from numerics.pl_verdicts import ledger_entries  # noqa: F401  (re-exported)
 from numerics.seeding import trial_seed
-from numerics.sweep import _is_tty, _nonneg_int, _wall_time
+from numerics.sweep import _nonneg_int, _wall_time
 from numerics.solvers import random_starts, recipe_init
 from proofs.validation import InvalidArgument, require_positive_int, require_rank
 
@@ -112,9 +112,6 @@ __all__ = [
     "PLExperiment",
     "pl_cells",
     "run_trials",
-    "run_pl_experiment",
-    "PLOutcomes",
-    "load_pl_outcomes",
     "summarise_pl",
     "pl_figure",
     "plot_pl_summary",
@@ -606,29 +603,16 @@ class PLExperiment:
 
 
 def pl_cells(experiment: PLExperiment) -> list[tuple[int, int, int, int]]:
-    """Cells ``(m, n, r, M)`` per size, ``rho`` ascending; ``M = round(r(m+n-r)/rho)`` (half up,
-    exact arithmetic on the decimal text of ``rho``, as :func:`numerics.sweep.cells`), duplicates
-    dropped.
+    """Cells ``(m, n, r, M)`` per size, ``rho`` ascending, by the one rule of
+    :func:`numerics.sweep.cells_of_grid`.
 
     >>> pl_cells(PLExperiment(sizes=[(4, 4, 2)], m_values=[20, 3, 12]))
     [(4, 4, 2, 20), (4, 4, 2, 12), (4, 4, 2, 3)]
     """
-    out = []
-    for m, n, r in experiment.sizes:
-        dim = r * (m + n - r)
-        if experiment.m_values is not None:
-            Ms = list(experiment.m_values)
-        else:
-            Ms = []
-            for rho in experiment.rho_grid:
-                M = math.floor(Fraction(dim) / Fraction(repr(rho)) + Fraction(1, 2))
-                if M < 1:
-                    raise InvalidArgument(f"rho_grid value {rho!r} gives M = {M} at (m, n, r) = "
-                                          f"({m}, {n}, {r}); rho must be below {2 * dim}")
-                Ms.append(M)
-        for M in sorted(set(Ms), reverse=True):
-            out.append((m, n, r, M))
-    return out
+    from numerics.sweep import cells_of_grid
+
+    return [tuple(c) for c in cells_of_grid(experiment.sizes, experiment.rho_grid,
+                                            experiment.m_values)]
 
 
 def _trace_dict(tr: GDTrace, t: int) -> dict:
@@ -694,93 +678,6 @@ def _one_trial(cell, i, *, global_seed, device, dtype, gd_steps, gd_c) -> dict:
         out["gd"] = {"random": _trace_dict(gd_trajectory(op, y, Br, Ar, gd_steps, gd_c), 0),
                      "lora": _trace_dict(gd_trajectory(op, y, Bl, Al, gd_steps, gd_c), 0)}
     return out
-
-
-def run_pl_experiment(experiment: PLExperiment, record_path, *, resume: bool = False,
-                      progress: bool = True, cpu_threads: int | None = 1) -> PLOutcomes:
-    """Run every missing trial, appending each batch to the record; return the outcomes
-    ``{cell: [outcome, ...]}`` read back from the file (trial order).
-
-    ``cpu_threads``: on a CPU device, torch's intra-op threads for the duration of the run
-    (restored afterwards; ``None`` leaves them alone). Trials run one at a time on small
-    tensors, where extra threads only add synchronisation (measured 6x slower with 2 threads
-    on a loaded 2-core machine); one thread also makes the arithmetic independent of the core
-    count.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> exp = PLExperiment(sizes=[(4, 4, 1)], m_values=[9, 5], trials_per_cell=2)
-    >>> out = run_pl_experiment(exp, os.path.join(tempfile.mkdtemp(), "r.jsonl"), progress=False)
-    >>> {c: len(v) for c, v in out.items()}
-    {(4, 4, 1, 9): 2, (4, 4, 1, 5): 2}
-    """
-    if not isinstance(experiment, PLExperiment):
-        raise InvalidArgument(f"experiment must be a PLExperiment, got {experiment!r}")
-    dev = resolve_device(experiment.device)
-    grid = pl_cells(experiment)
-    saved = torch.get_num_threads()
-    if dev.type == "cpu" and cpu_threads is not None:
-        torch.set_num_threads(require_positive_int("cpu_threads", cpu_threads))
-    try:
-        _run_cells(experiment, grid, record_path, resume, progress)
-    finally:
-        torch.set_num_threads(saved)
-    return load_pl_outcomes(record_path, grid)
-
-
-def _run_cells(experiment, grid, record_path, resume, progress) -> None:
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
-
-    with open_record(record_path, experiment.record_spec(), resume=resume,
-                     device=experiment.device) as rec:
-        todo = []
-        for cell in grid:
-            done = rec.done(cell)
-            missing = [i for i in range(experiment.trials_per_cell) if i not in done]
-            if missing:
-                todo.append((cell, missing))
-        bar = Progress(TextColumn("[bold]PL* sweep[/] {task.description}"), BarColumn(),
-                       MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-                       disable=not (progress and _is_tty()), transient=False)
-        with bar:
-            task = bar.add_task("", total=sum(len(mi) for _, mi in todo))
-            for cell, missing in todo:
-                bar.update(task, description="m={} n={} r={} M={}".format(*cell))
-                for start in range(0, len(missing), experiment.batch_size):
-                    batch = missing[start:start + experiment.batch_size]
-                    rec.append(cell, run_trials(
-                        cell, batch, global_seed=experiment.seed, device=experiment.device,
-                        dtype=experiment.dtype, gd_steps=experiment.gd_steps,
-                        gd_trials=experiment.gd_trials, gd_c=experiment.gd_c))
-                    bar.advance(task, len(batch))
-
-
-class PLOutcomes(dict):
-    """``{cell: [outcome, ...]}`` in trial order, with the record's ``spec`` and ``sessions``
-    as attributes."""
-
-    def __init__(self, *args, spec=None, sessions=()):
-        super().__init__(*args)
-        self.spec = spec
-        self.sessions = list(sessions)
-
-
-def load_pl_outcomes(record_path, grid=None) -> PLOutcomes:
-    """The outcomes of a record (``record.jsonl`` or ``.gz``), as :class:`PLOutcomes`.
-
-    >>> load_pl_outcomes("/nonexistent.jsonl")
-    Traceback (most recent call last):
-    ...
-    proofs.validation.InvalidArgument: record /nonexistent.jsonl does not exist
-    """
-    contents = read_record(record_path)
-    cells = grid if grid is not None else list(contents.trials)
-    return PLOutcomes({tuple(c): [contents.trials[tuple(c)][i]
-                                  for i in sorted(contents.trials[tuple(c)])]
-                       for c in cells if tuple(c) in contents.trials},
-                      spec=contents.spec, sessions=contents.sessions)
 
 
 # --------------------------------------------------------------------------------------------
@@ -886,10 +783,9 @@ def summarise_pl(experiment: PLExperiment, outcomes: dict, *, record=None) -> di
 
     Examples
     --------
-    >>> import tempfile, os
     >>> exp = PLExperiment(sizes=[(4, 4, 1)], m_values=[9, 5], trials_per_cell=3, gd_steps=3,
     ...                    gd_trials=1)
-    >>> out = run_pl_experiment(exp, os.path.join(tempfile.mkdtemp(), "r.jsonl"), progress=False)
+    >>> out = {c: run_trials(c, range(3), gd_steps=3, gd_trials=1) for c in pl_cells(exp)}
     >>> s = summarise_pl(exp, out)
     >>> [(c["M"], c["random"]["positive"]) for c in s["groups"][0]["cells"]]
     [(9, 0), (5, 3)]
@@ -964,9 +860,8 @@ def pl_figure(summary: dict):
     (shape) medians; cells with median ``mu`` below the positivity rule are drawn at the bottom
     edge (open markers).
 
-    >>> import tempfile, os
     >>> exp = PLExperiment(sizes=[(4, 4, 1)], m_values=[9, 5, 3], trials_per_cell=3)
-    >>> out = run_pl_experiment(exp, os.path.join(tempfile.mkdtemp(), "r.jsonl"), progress=False)
+    >>> out = {c: run_trials(c, range(3)) for c in pl_cells(exp)}
     >>> fig = pl_figure(summarise_pl(exp, out))
     >>> len(fig.axes)
     1

@@ -128,16 +128,10 @@ import torch
 from scipy import stats
 
 from numerics.instances import resolve_device, resolve_dtype
-from numerics.records import (
-    environment_info,
-    open_record,
-    read_record,
-    to_jsonable,
-)
+from numerics.records import environment_info, to_jsonable
 from numerics.rademacher_verdicts import (SOURCE, SUMMARY_FORMAT, TASKS, TaskSpec,  # noqa: F401
                                          claim_verdicts, ledger_entries)
 from numerics.seeding import trial_seed
-from numerics.sweep import _is_tty
 from proofs.validation import InvalidArgument, require_positive_int
 
 __all__ = [
@@ -151,7 +145,6 @@ __all__ = [
     "fit_reduced_rank",
     "rank_floor",
     "run_units",
-    "run_sweep",
     "summarise",
     "claim_verdicts",
     "error_figure",
@@ -625,61 +618,6 @@ def _run_chunk(cfg: RademacherConfig, task: str, npc: int, chunk: Sequence[Unit]
 
 
 # ------------------------------------------------------------------------------ the sweep
-
-
-def run_sweep(cfg: RademacherConfig, record_path, *, resume: bool = False,
-              progress: bool = True) -> dict:
-    """Run every unit not yet in the record (appending each chunk as it finishes) and return
-    ``{unit tuple: outcome}`` for the whole run, read back from the record.
-
-    Parameters
-    ----------
-    cfg : RademacherConfig
-    record_path : path-like
-        The append-only JSON-lines record (:mod:`numerics.records`); its header holds
-        ``cfg.spec()``.
-    resume : bool
-        Continue an existing record (same spec); finished units are kept and not re-run.
-    progress : bool
-        A rich progress bar on a terminal.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> cfg = RademacherConfig(m=4, n=5, ranks=(1,), tasks=("binary-1-logit",), n_train=(2,),
-    ...                        n_test=5, noise=(1.0,), seeds=2)
-    >>> p = os.path.join(tempfile.mkdtemp(), "record.jsonl")
-    >>> len(run_sweep(cfg, p, progress=False)), len(run_sweep(cfg, p, resume=True, progress=False))
-    (2, 2)
-    """
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
-
-    units = all_units(cfg)
-    with open_record(record_path, cfg.spec(), resume=resume, device=cfg.device) as rec:
-        todo = [u for u in units if u.trial not in rec.done(u.cell)]
-        bar = Progress(TextColumn("[bold]rank sweep[/] {task.description}"), BarColumn(),
-                       MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-                       disable=not (progress and _is_tty()), transient=False)
-        with bar:
-            job = bar.add_task("", total=len(todo))
-
-            def on_chunk(chunk, outs):
-                by_cell: dict = {}
-                for u, o in zip(chunk, outs):
-                    by_cell.setdefault(u.cell, []).append(o)
-                for cell, cell_outs in by_cell.items():
-                    rec.append(cell, cell_outs)
-                bar.update(job, advance=len(chunk), description=f"{chunk[0].task} n_train={chunk[0].n_train}")
-
-            run_units(cfg, todo, on_chunk=on_chunk)
-    contents = read_record(record_path)
-    found = {}
-    for u in units:
-        o = contents.trials.get(u.cell, {}).get(u.trial)
-        if o is not None:
-            found[tuple(u)] = o
-    return found
 
 
 # ------------------------------------------------------------------------------ estimates

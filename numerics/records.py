@@ -53,6 +53,7 @@ __all__ = [
     "RECORD_FORMAT",
     "cell_key",
     "to_jsonable",
+    "utc_now",
     "environment_info",
     "write_json_atomic",
     "RecordContents",
@@ -126,7 +127,7 @@ def _check_cell(name, cell) -> tuple[int, int, int, int]:
     return tuple(int(v) for v in vals)
 
 
-def _now() -> tuple[str, float]:
+def utc_now() -> tuple[str, float]:
     unix = time.time()
     iso = _dt.datetime.fromtimestamp(unix, tz=_dt.timezone.utc).isoformat(timespec="seconds")
     return iso, unix
@@ -191,7 +192,7 @@ def environment_info(device: str | None = None) -> dict:
     >>> info["device"], "hostname" in info, "node" in info
     ('cpu', False, False)
     """
-    iso, unix = _now()
+    iso, unix = utc_now()
     info = {
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
@@ -468,7 +469,7 @@ class RecordWriter:
         self._fh = open(path, "ab")
         self._written = 0
         self._status = "ok"
-        iso, self._start = _now()
+        iso, self._start = utc_now()
         self._write_lines([{"kind": "session", "event": "start", "time": iso,
                             "unix": self._start, "shard": list(shard),
                             "environment": environment_info(device)}])
@@ -480,7 +481,7 @@ class RecordWriter:
     def append(self, cell, outcomes: Iterable[Mapping]) -> None:
         """Append finished trials of one cell (flushed and fsync'd before returning)."""
         cell = _check_cell("cell", cell)
-        iso, unix = _now()
+        iso, unix = utc_now()
         lines, new = [], {}
         for out in outcomes:
             out = to_jsonable(out)
@@ -508,7 +509,7 @@ class RecordWriter:
     def close(self) -> None:
         if self._fh.closed:
             return
-        iso, unix = _now()
+        iso, unix = utc_now()
         try:
             self._write_lines([{"kind": "session", "event": "end", "time": iso, "unix": unix,
                                 "wall_s": unix - self._start, "trials_written": self._written,
@@ -584,7 +585,7 @@ def open_record(path, spec: Mapping, *, resume: bool = False, shard=(0, 1),
             contents.partial_tail = 0
         return RecordWriter(path, contents, shard, device)
     path.parent.mkdir(parents=True, exist_ok=True)
-    iso, _ = _now()
+    iso, _ = utc_now()
     header = {"kind": "header", "format": RECORD_FORMAT, "spec": spec, "created": iso}
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)

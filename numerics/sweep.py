@@ -1,10 +1,11 @@
-"""The sweep runner of the capacity engine: an experiment description, its cells, a resumable
-runner around a trial function, outcome extractors for the estimands E1, E2 and E3, merging of
-records, and the summary with transitions, finite-size extrapolation and the verdict on 1.35.
+"""The capacity sweep's description, cells and summary: an experiment description, its cells,
+outcome extractors for the estimands E1, E2, E3 and E4, and the summary with transitions,
+finite-size extrapolation and the verdict on the claimed constant. Running and merging records
+is the one runner's job (:mod:`numerics.experiments.runner`); the families of
+:mod:`numerics.experiments.cstar` and :mod:`numerics.experiments.separability` build on this.
 
-The runner knows nothing about solvers. It calls ``trial_fn(cell, trial_indices)`` (a cell is
-``(m, n, r, M)``) which returns one JSON-serialisable dict per trial with at least ``"trial"``.
-Two outcome schemas are understood (THEORY.md section 2):
+A trial's outcome is one JSON-serialisable dict with at least ``"trial"``. The schemas
+(THEORY.md section 2):
 
 - ``estimand="lm"`` (serves E1 and E2): ``{"trial", "seed", "restart_success": [bool, ...]``
   (one flag per restart, up to and including the first success), ``"first_success"`` (0-based
@@ -17,7 +18,7 @@ Two outcome schemas are understood (THEORY.md section 2):
 
 Trial indices are global per cell (0 .. trials_per_cell - 1) and the trial function seeds each
 trial from the global seed and its index, so the outcomes do not depend on the batch size, on
-resuming, or on how trials are split over processes (``shard=(rank, world_size)``).
+resuming, or on how trials are split over processes.
 
 Examples
 --------
@@ -31,7 +32,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import sys
 import time
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
@@ -39,25 +39,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from scipy import special
 
 from numerics import estimate
-from numerics.records import (
-    _now,
-    environment_info,
-    open_record,
-    read_record,
-    spec_mismatch,
-    to_jsonable,
-)
+from numerics.records import environment_info, to_jsonable, utc_now
 from proofs.validation import (
     InvalidArgument,
     require_positive_fraction,
@@ -70,10 +55,7 @@ __all__ = [
     "Cell",
     "Experiment",
     "cells",
-    "Outcomes",
-    "run_experiment",
-    "load_outcomes",
-    "merge_records",
+    "cells_of_grid",
     "Variant",
     "variants",
     "success_e1",
@@ -318,218 +300,41 @@ def cells(experiment: Experiment) -> list[Cell]:
     >>> [tuple(c) for c in cells(exp)]
     [(2, 2, 1, 3), (2, 2, 1, 2), (8, 8, 1, 3), (8, 8, 1, 2)]
     """
+    return cells_of_grid(experiment.sizes, experiment.rho_grid, experiment.kn_values,
+                         experiment.K)
+
+
+def cells_of_grid(sizes, rho_grid=None, kn_values=None, K=None) -> list[Cell]:
+    """The cells ``(m, n, r, M)`` of sizes and a grid, per size, rho ascending (M descending),
+    duplicates dropped: ``M = K round(r (m + n - r) / (rho K))`` (halves up, exact arithmetic on
+    the decimal text of rho), or the explicit ``kn_values``. One rule for every family.
+
+    >>> cells_of_grid([(4, 4, 2)], kn_values=[20, 3, 12])
+    [Cell(m=4, n=4, r=2, M=20), Cell(m=4, n=4, r=2, M=12), Cell(m=4, n=4, r=2, M=3)]
+    >>> cells_of_grid([(4, 4, 1)], rho_grid=[100.0])
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: rho_grid value 100.0 gives M = 0 equations at (m, n, r) = (4, 4, 1); rho must be below 14
+    """
     out = []
-    for m, n, r in experiment.sizes:
+    for m, n, r in sizes:
         dim = r * (m + n - r)
-        Ms = []
-        if experiment.kn_values is not None:
-            Ms = list(experiment.kn_values)
+        if kn_values is not None:
+            Ms = list(kn_values)
         else:
-            K = experiment.K or 1
-            for rho in experiment.rho_grid:
-                q = Fraction(dim) / (Fraction(repr(rho)) * K)
-                M = K * math.floor(q + Fraction(1, 2))
+            k = K or 1
+            Ms = []
+            for rho in rho_grid:
+                q = Fraction(dim) / (Fraction(repr(rho)) * k)
+                M = k * math.floor(q + Fraction(1, 2))
                 if M < 1:
                     raise InvalidArgument(f"rho_grid value {rho!r} gives M = {M} equations at "
                                           f"(m, n, r) = ({m}, {n}, {r}); rho must be below "
-                                          f"{2 * Fraction(dim, K)}")
+                                          f"{2 * Fraction(dim, k)}")
                 Ms.append(M)
         for M in sorted(set(Ms), reverse=True):  # M descending = rho ascending
             out.append(Cell(m, n, r, M))
     return out
-
-
-class Outcomes(dict):
-    """Outcomes per cell: ``{Cell: [outcome dict, ...]}`` sorted by trial index.
-
-    Compares equal to another ``Outcomes`` (or dict) with the same contents. ``spec`` is the
-    record header's spec, ``sessions`` the session lines of the record(s) read and ``paths``
-    the files.
-    """
-
-    def __init__(self, *args, spec=None, sessions=(), paths=()):
-        super().__init__(*args)
-        self.spec = spec
-        self.sessions = list(sessions)
-        self.paths = [str(p) for p in paths]
-
-    def n_trials(self) -> int:
-        return sum(len(v) for v in self.values())
-
-
-def _is_tty() -> bool:
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def run_experiment(experiment: Experiment, trial_fn: Callable, record_path, *, resume=False,
-                   progress=True, shard=(0, 1)) -> Outcomes:
-    """Run every missing trial of every cell, appending each batch to the record as it finishes.
-
-    Parameters
-    ----------
-    experiment : Experiment
-    trial_fn : callable
-        ``trial_fn(cell, trial_indices) -> list of dict``, one dict per index, with ``"trial"``.
-    record_path : path-like
-        The JSON-lines record (see :mod:`numerics.records`).
-    resume : bool
-        Continue an existing record (its header must match); without it an existing file is
-        refused.
-    progress : bool
-        Show a rich progress bar (only on a terminal).
-    shard : (rank, world_size)
-        Run only the trials with ``index % world_size == rank``. Records of all ranks merge with
-        :func:`merge_records` into the single-process result.
-
-    Returns
-    -------
-    Outcomes
-        Everything the record holds for this experiment's cells, read back from the file.
-
-    Raises
-    ------
-    InvalidArgument
-        Bad shard, a record that exists without ``resume`` or does not match, or a trial
-        function that returns the wrong trials.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> def fake(cell, idx):
-    ...     return [{"trial": i, "restart_success": [cell.rho > 1], "nonfinite": False}
-    ...             for i in idx]
-    >>> exp = Experiment("lm", [(4, 4, 1)], rho_grid=[0.8, 1.4], trials_per_cell=3, restarts=1)
-    >>> out = run_experiment(exp, fake, os.path.join(tempfile.mkdtemp(), "r.jsonl"),
-    ...                      progress=False)
-    >>> [success_e2(out[c]).tolist() for c in cells(exp)]
-    [[0, 0, 0], [1, 1, 1]]
-    """
-    if not isinstance(experiment, Experiment):
-        raise InvalidArgument(f"experiment must be an Experiment, got {experiment!r}")
-    rank, world = _check_shard(shard)
-    todo = []
-    grid = cells(experiment)
-    with open_record(record_path, experiment.record_spec(), resume=resume, shard=(rank, world),
-                     device=experiment.device) as rec:
-        for cell in grid:
-            done = rec.done(cell)
-            missing = [i for i in range(experiment.trials_per_cell)
-                       if i % world == rank and i not in done]
-            if missing:
-                todo.append((cell, missing))
-        total = sum(len(mi) for _, mi in todo)
-        bar = Progress(TextColumn("[bold]C* sweep[/] {task.description}"), BarColumn(),
-                       MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-                       disable=not (progress and _is_tty()), transient=False)
-        with bar:
-            task = bar.add_task("", total=total)
-            for cell, missing in todo:
-                bar.update(task, description=f"m={cell.m} n={cell.n} r={cell.r} M={cell.M}")
-                for start in range(0, len(missing), experiment.batch_size):
-                    batch = missing[start:start + experiment.batch_size]
-                    results = trial_fn(cell, list(batch))
-                    rec.append(cell, _check_results(cell, batch, results))
-                    bar.advance(task, len(batch))
-    return _outcomes_from([read_record(record_path)], grid)
-
-
-def _check_shard(shard):
-    try:
-        rank, world = shard
-    except (TypeError, ValueError):
-        raise InvalidArgument(f"shard must be (rank, world_size), got {shard!r}") from None
-    world = require_positive_int("world_size", world)
-    rank = _nonneg_int("rank", rank)
-    if rank >= world:
-        raise InvalidArgument(f"rank must be below world_size = {world}, got {rank}")
-    return rank, world
-
-
-def _check_results(cell, batch, results):
-    if not isinstance(results, (list, tuple)):
-        raise InvalidArgument(f"trial_fn must return a list of dicts, got {type(results).__name__}")
-    got = []
-    for res in results:
-        if not isinstance(res, Mapping) or "trial" not in res:
-            raise InvalidArgument(f"trial_fn returned an outcome without 'trial': {res!r}")
-        got.append(res["trial"])
-    if sorted(got) != sorted(batch):
-        raise InvalidArgument(f"trial_fn returned trials {sorted(got)} for cell "
-                              f"{tuple(cell)}, asked for {sorted(batch)}")
-    return results
-
-
-def _outcomes_from(contents_list, grid=None) -> Outcomes:
-    merged: dict = {}
-    origin: dict = {}
-    for contents in contents_list:
-        for cell, per_trial in contents.trials.items():
-            dest = merged.setdefault(Cell(*cell), {})
-            for i, out in per_trial.items():
-                if i in dest and dest[i] != out:
-                    raise InvalidArgument(
-                        f"records {origin[(cell, i)]} and {contents.path} disagree on trial {i} "
-                        f"of cell {tuple(cell)}")
-                dest[i] = out
-                origin.setdefault((cell, i), contents.path)
-    keep = merged.keys() if grid is None else [c for c in grid if c in merged]
-    sessions = [s for c in contents_list for s in c.sessions]
-    out = Outcomes({c: [merged[c][i] for i in sorted(merged[c])] for c in keep},
-                   spec=contents_list[0].spec if contents_list else None, sessions=sessions,
-                   paths=[c.path for c in contents_list])
-    return out
-
-
-def load_outcomes(path) -> Outcomes:
-    """Read one record into :class:`Outcomes` (a half-written last line is ignored).
-
-    >>> import tempfile, os
-    >>> exp = Experiment("lm", [(2, 2, 1)], kn_values=[3], trials_per_cell=2, restarts=1)
-    >>> p = os.path.join(tempfile.mkdtemp(), "r.jsonl")
-    >>> _ = run_experiment(exp, lambda c, idx: [{"trial": i, "restart_success": [True]}
-    ...                                         for i in idx], p, progress=False)
-    >>> load_outcomes(p).n_trials()
-    2
-    """
-    return merge_records([path])
-
-
-def merge_records(paths) -> Outcomes:
-    """Merge records of one spec (e.g. written by several processes) into one set of outcomes.
-
-    Raises
-    ------
-    InvalidArgument
-        No paths; a record whose spec differs from the first (naming the file and field); or
-        the same (cell, trial) with different outcomes in two records.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> d = tempfile.mkdtemp()
-    >>> exp = Experiment("lm", [(2, 2, 1)], kn_values=[3], trials_per_cell=4, restarts=1)
-    >>> fn = lambda c, idx: [{"trial": i, "restart_success": [i % 2 == 0]} for i in idx]
-    >>> parts = [os.path.join(d, f"rank{k}.jsonl") for k in range(2)]
-    >>> for k, p in enumerate(parts):
-    ...     _ = run_experiment(exp, fn, p, progress=False, shard=(k, 2))
-    >>> [o["trial"] for o in merge_records(parts)[Cell(2, 2, 1, 3)]]
-    [0, 1, 2, 3]
-    """
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    paths = list(paths)
-    if not paths:
-        raise InvalidArgument("paths must name at least one record, got []")
-    contents = [read_record(p) for p in paths]
-    for c in contents[1:]:
-        diff = spec_mismatch(contents[0].spec, c.spec)
-        if diff is not None:
-            raise InvalidArgument(f"record {c.path} has another spec than {contents[0].path} "
-                                  f"({diff.replace('requested', 'first has', 1)})")
-    return _outcomes_from(contents)
 
 
 # --------------------------------------------------------------------------------------------
@@ -753,7 +558,7 @@ def summarise(experiment: Experiment, outcomes: Mapping, *, link="logit", scale=
     ----------
     experiment : Experiment
     outcomes : Outcomes or mapping
-        From :func:`run_experiment`, :func:`load_outcomes` or :func:`merge_records`.
+        ``{cell: [outcome, ...]}``, e.g. from :func:`numerics.experiments.runner.load`.
     link, scale, p_levels, confidence
         The GLM (see :func:`numerics.estimate.fit_transition`).
     n_boot : int
@@ -781,11 +586,9 @@ def summarise(experiment: Experiment, outcomes: Mapping, *, link="logit", scale=
     --------
     >>> def fake(cell, idx):  # success once rho exceeds 1.3 (a sharp planted transition)
     ...     return [{"trial": i, "restart_success": [cell.rho > 1.3]} for i in idx]
-    >>> import tempfile, os
     >>> exp = Experiment("lm", [(8, 8, 1)], rho_grid=[1.0, 1.2, 1.4, 1.6], trials_per_cell=5,
     ...                  restarts=1)
-    >>> s = summarise(exp, run_experiment(exp, fake, os.path.join(tempfile.mkdtemp(), "r"),
-    ...                                   progress=False))
+    >>> s = summarise(exp, {c: fake(c, range(5)) for c in cells(exp)})
     >>> est = s["estimands"]["E2"]["sizes"][0]
     >>> est["fit"]["degenerate"], est["verdicts"][0]["interval_route"]
     (True, 'grid bracket (Wilson)')
@@ -939,7 +742,7 @@ def summarise(experiment: Experiment, outcomes: Mapping, *, link="logit", scale=
                if k not in ("time_utc", "unix")}
         if env not in envs:
             envs.append(env)
-    iso, _ = _now()
+    iso, _ = utc_now()
     trials_expected = len(grid) * experiment.trials_per_cell
     return to_jsonable({
         "format": SUMMARY_FORMAT,

@@ -1,0 +1,268 @@
+"""The experiment protocol: what every experiment family declares, and the registry.
+
+A family is a small object (see :class:`Family`) around a frozen config dataclass whose fields
+are made with :func:`numerics.experiments.options.option`. The family says
+
+- how a config becomes the record header's ``spec`` and back (:meth:`Family.spec`,
+  :meth:`Family.from_spec`; every committed record's header reads back);
+- its ``cells`` (tuples of four integers, the record's cell keys) and the trial indices of each;
+- how to run a batch of trial indices in one cell (:meth:`Family.run_batch`, pure given the
+  config's seed: the outcome of a trial does not depend on the batch it runs in);
+- how to summarise the outcomes (:meth:`Family.summarise`), render the summary as text and
+  draw its figures.
+
+The runner (:mod:`numerics.experiments.runner`) owns resume, sharding, progress, atomic appends
+and merging for every family; the command line (:mod:`lorank.experiment_cli`) builds each
+command's flags from the config fields. A family module imports torch only inside the methods
+that run trials, so building the command line and summarising need no torch.
+
+Examples
+--------
+>>> sorted(f.name for f in families())
+['cstar-lm', 'cstar-recipe', 'pl', 'rademacher', 'separability']
+>>> family_named("pl").command
+'pl'
+>>> family_of_spec({"estimand": "pl", "format": "lorank.pl-summary/1"}).name
+'pl'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from proofs.validation import InvalidArgument
+
+from .options import defaults, option_fields
+
+__all__ = ["Family", "families", "family_named", "family_of_spec", "families_of_command",
+           "FAMILY_MODULES", "analysis_settings", "check_memory", "memory_limit"]
+
+#: Modules that each define ``FAMILY``; a new family adds one line here.
+FAMILY_MODULES = (
+    "numerics.experiments.cstar",
+    "numerics.experiments.separability",
+    "numerics.experiments.pl",
+    "numerics.experiments.rademacher",
+)
+
+
+class Family:
+    """What an experiment family declares. Subclasses set the class attributes and override
+    the methods marked *required*.
+
+    Attributes
+    ----------
+    name : str
+        The family's name (``"cstar-lm"``); also the ``family`` of its summaries.
+    command : str
+        The ``lorank`` subcommand that runs it.
+    selector : str or None
+        Where one command runs several families (``cstar``: ``--estimand lm`` or ``recipe``),
+        the value that picks this one.
+    Config : type
+        The frozen config dataclass.
+    summary_format : str
+    figure_stem : str
+    title : str
+        One line for the help and the progress bar.
+    """
+
+    name: str = ""
+    command: str = ""
+    selector: str | None = None
+    Config: type = object
+    summary_format: str = ""
+    figure_stem: str = "figure"
+    title: str = ""
+    needs_torch: bool = True
+
+    # ---------------------------------------------------------------- config and spec
+    def config(self, **values) -> Any:
+        """A validated config: the field defaults, updated by ``values``."""
+        kw = defaults(self.Config)
+        unknown = set(values) - set(kw)
+        if unknown:
+            raise InvalidArgument(f"{self.name}: unknown setting {sorted(unknown)[0]!r}")
+        kw.update(values)
+        config = self.Config(**kw)
+        self.validate(config)
+        return config
+
+    def validate(self, config) -> None:
+        """Cross-field checks (raise :class:`InvalidArgument`); the default checks the cells."""
+        self.cells(config)
+
+    def preflight(self, config) -> None:
+        """Checks before a run starts (memory of the device, GPU present); not when
+        re-summarising a record."""
+        memory_limit(self.device(config))
+
+    def spec(self, config) -> dict:  # required
+        """The record header's spec: every setting that determines the trials."""
+        raise NotImplementedError
+
+    def from_spec(self, spec: Mapping, **analysis) -> Any:  # required
+        """The config a record header describes, with analysis settings from ``analysis``."""
+        raise NotImplementedError
+
+    def matches_spec(self, spec: Mapping) -> bool:  # required
+        """Whether a record header's spec belongs to this family."""
+        raise NotImplementedError
+
+    def analysis(self, config) -> dict:
+        """The analysis settings of ``config`` (pinned in every summary)."""
+        return analysis_settings(config)
+
+    # ---------------------------------------------------------------- trials
+    def cells(self, config) -> list[tuple]:  # required
+        """The cells, each a tuple of four non-negative integers, in run order."""
+        raise NotImplementedError
+
+    def trial_indices(self, config, cell) -> Sequence[int]:
+        """The trial indices of a cell (default ``range(config.trials)``)."""
+        return range(config.trials)
+
+    def batch_size(self, config) -> int:
+        """Trials per call of :meth:`run_batch` and per checkpoint."""
+        return config.batch_size
+
+    def run_batch(self, config, cell, trial_indices: Sequence[int]) -> list[dict]:  # required
+        """One outcome dict (with ``"trial"``) per index; pure given the config's seed."""
+        raise NotImplementedError
+
+    def device(self, config) -> str:
+        return getattr(config, "device", "cpu")
+
+    def with_device(self, config, device: str):
+        """The config run on ``device`` (a distributed rank's own GPU)."""
+        return dataclasses.replace(config, device=device)
+
+    def run_context(self, config):
+        """A context manager around a whole run (e.g. torch CPU threads)."""
+        threads = getattr(config, "threads", None)
+        if threads is None or not str(self.device(config)).startswith("cpu"):
+            return contextlib.nullcontext()
+        from numerics.capacity import torch_threads
+
+        return torch_threads(threads)
+
+    # ---------------------------------------------------------------- summary
+    def summarise(self, config, outcomes) -> dict:  # required
+        raise NotImplementedError
+
+    def render(self, summary: dict) -> str:  # required
+        raise NotImplementedError
+
+    def figures(self, summary: dict, stem: Path) -> list:
+        """Save the figures as ``stem.png`` and ``stem.pdf``; return the paths."""
+        return []
+
+    def __repr__(self) -> str:
+        return f"<experiment family {self.name}>"
+
+
+def analysis_settings(config) -> dict:
+    """``{name: value}`` of the config's analysis fields.
+
+    >>> from numerics.experiments.pl import FAMILY
+    >>> analysis_settings(FAMILY.config())
+    {}
+    """
+    from numerics.records import to_jsonable
+
+    return {f.name: to_jsonable(getattr(config, f.name)) for f in option_fields(type(config))
+            if f.metadata["role"] == "analysis"}
+
+
+def families() -> list[Family]:
+    """Every registered family, in registration order."""
+    out = []
+    for module_name in FAMILY_MODULES:
+        module = importlib.import_module(module_name)
+        found = module.FAMILY if isinstance(module.FAMILY, (list, tuple)) else [module.FAMILY]
+        out.extend(found)
+    return out
+
+
+def family_named(name: str) -> Family:
+    """The family called ``name``.
+
+    >>> family_named("E5")
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: no experiment family 'E5'; known: cstar-lm, cstar-recipe, separability, pl, rademacher
+    """
+    known = families()
+    for f in known:
+        if f.name == name:
+            return f
+    raise InvalidArgument(f"no experiment family {name!r}; known: {', '.join(f.name for f in known)}")
+
+
+def families_of_command(command: str) -> list[Family]:
+    """The families a ``lorank`` subcommand runs.
+
+    >>> [f.selector for f in families_of_command("cstar")]
+    ['lm', 'recipe']
+    """
+    return [f for f in families() if f.command == command]
+
+
+def family_of_spec(spec: Mapping) -> Family:
+    """The family whose records have this header spec.
+
+    >>> family_of_spec({"kind": "elsewhere"})
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: the record's spec belongs to no known experiment family
+    """
+    if isinstance(spec, Mapping):
+        for f in families():
+            if f.matches_spec(spec):
+                return f
+    raise InvalidArgument("the record's spec belongs to no known experiment family")
+
+
+def memory_limit(device: str) -> int:
+    """Bytes of memory on ``device``: the GPU's total memory, or this machine's physical memory.
+
+    >>> memory_limit("cpu") > 0
+    True
+    """
+    import os
+
+    if str(device).startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise InvalidArgument(f"--device {device!r} asked for, but torch sees no CUDA GPU")
+        index = int(str(device).partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise InvalidArgument(f"--device {device!r}: torch sees {torch.cuda.device_count()} GPU(s)")
+        return int(torch.cuda.get_device_properties(index).total_memory)
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 1 << 40
+
+
+def check_memory(cells, device: str, features: str = "gaussian", K=None) -> None:
+    """Refuse a grid whose largest single trial cannot fit in ``device``'s memory, before any
+    allocation: Gaussian-iid features of a cell ``(m, n, r, M)`` take ``8 M m n`` bytes in
+    float64 (structured ones ``8 (K m + (M / K) n)``), and the solver needs a few times that.
+
+    >>> check_memory([(100000, 100000, 1, 1603)], "cpu")
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: --sizes 100000x100000 with M = 1603 needs about 1.2e+03 TiB for one trial's features, more than the memory of cpu
+    """
+    limit = memory_limit(device)
+    for m, n, r, M in cells:
+        need = 8 * (K * m + (M // K) * n) if features == "structured" and K else 8 * M * m * n
+        if 4 * need > limit:
+            raise InvalidArgument(f"--sizes {m}x{n} with M = {M} needs about {need / 2**40:.2g} TiB "
+                                  f"for one trial's features, more than the memory of {device}")
