@@ -113,7 +113,14 @@ def _given(args, fields: dict) -> dict:
 
 
 def _parse(fields: dict, given: dict) -> dict:
-    return {name: fields[name].metadata["parse"](name, text) for name, text in given.items()}
+    """Parsed values of the given flags; a given member of an exclusive group sets the group's
+    other members to ``None``."""
+    values = {name: fields[name].metadata["parse"](name, text) for name, text in given.items()}
+    groups = {fields[name].metadata["group"] for name in given} - {None}
+    for name, f in fields.items():
+        if f.metadata["group"] in groups and name not in given:
+            values[name] = None
+    return values
 
 
 def _pick_family(command: str, args, given: dict):

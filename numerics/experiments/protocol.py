@@ -79,6 +79,9 @@ class Family:
     figure_stem: str = "figure"
     title: str = ""
     needs_torch: bool = True
+    #: Whether a trial's outcome is bitwise independent of the batch it runs in (else equal in
+    #: every decision and to float rounding; the family's docstring says why).
+    batch_invariant: bool = True
 
     # ---------------------------------------------------------------- config and spec
     def config(self, **values) -> Any:
@@ -87,7 +90,7 @@ class Family:
         unknown = set(values) - set(kw)
         if unknown:
             raise InvalidArgument(f"{self.name}: unknown setting {sorted(unknown)[0]!r}")
-        kw.update(values)
+        kw.update({k: _frozen(v) for k, v in values.items()})
         config = self.Config(**kw)
         self.validate(config)
         return config
@@ -163,6 +166,13 @@ class Family:
 
     def __repr__(self) -> str:
         return f"<experiment family {self.name}>"
+
+
+def _frozen(value):
+    """Lists (as read from JSON) become tuples, so that configs compare and hash by value."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 def analysis_settings(config) -> dict:
@@ -258,7 +268,7 @@ def check_memory(cells, device: str, features: str = "gaussian", K=None) -> None
     >>> check_memory([(100000, 100000, 1, 1603)], "cpu")
     Traceback (most recent call last):
     ...
-    proofs.validation.InvalidArgument: --sizes 100000x100000 with M = 1603 needs about 1.2e+03 TiB for one trial's features, more than the memory of cpu
+    proofs.validation.InvalidArgument: --sizes 100000x100000 with M = 1603 needs about 1.2e+02 TiB for one trial's features, more than the memory of cpu
     """
     limit = memory_limit(device)
     for m, n, r, M in cells:

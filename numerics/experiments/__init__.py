@@ -1,0 +1,12 @@
+"""Experiments: one protocol (:mod:`.protocol`), one runner (:mod:`.runner`), config fields that
+carry their flags (:mod:`.options`), and one module per family (:mod:`.cstar`,
+:mod:`.separability`, :mod:`.pl`, :mod:`.rademacher`). Importing this package needs no torch.
+
+>>> from numerics.experiments import families
+>>> [f.command for f in families()]
+['cstar', 'cstar', 'separability', 'pl', 'rademacher']
+"""
+
+from .protocol import Family, families, family_named, family_of_spec
+
+__all__ = ["Family", "families", "family_named", "family_of_spec"]

@@ -1,0 +1,285 @@
+"""The contract every experiment family keeps, tested once, parametrised over all families.
+
+For each registered family (numerics.experiments.protocol.families()):
+- the spec round-trips through the record header;
+- a batch of trials equals the same trials run one at a time;
+- a resumed run equals an uninterrupted one, and a killed run (half-written last line) loses
+  no finished trial;
+- shards of a run (as the ranks of a torchrun launch) merge into the single-process outcomes;
+- a run through the command line writes a summary whose ``derived_from`` names the record and
+  its digest, and re-summarising into a new folder leaves the source folder untouched.
+And for every committed result: its record belongs to the family of its command, its spec reads
+back, and it still holds the trials its summary counts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from lorank.cli import main
+from numerics.experiments import runner
+from numerics.experiments.options import option_fields
+from numerics.experiments.protocol import families, family_named, family_of_spec
+from numerics.records import read_record
+
+pytest.importorskip("torch")
+
+RESULTS = Path(__file__).resolve().parent.parent / "results"
+
+#: A tiny config per family (seconds on one CPU core).
+TINY = {
+    "cstar-lm": dict(sizes=((3, 3),), ranks=(1,), rho=None, kn=(4, 6), trials=4, restarts=2,
+                     max_iters=30, batch_size=2),
+    "cstar-recipe": dict(sizes=((3, 3),), ranks=(1,), rho=None, kn=(4,), trials=4, budgets=(10,),
+                         batch_size=2),
+    "separability": dict(sizes=((3, 3),), ranks=(1,), rho=None, kn=(5, 8), trials=4, restarts=1,
+                         max_iters=20, budgets=(5,), canonical=(), batch_size=2),
+    "pl": dict(sizes=((3, 3),), ranks=(1,), rho=None, kn=(4, 6), trials=4, gd_steps=2,
+               gd_trials=1, batch_size=2),
+    "rademacher": dict(m=4, n=5, ranks=(1, 2), tasks=("3-class",), n_train=(2,), noise=(0.5,),
+                       trials=4, n_test=10, bootstrap=20, batch_size=2),
+}
+#: The command-line form of the same configs.
+TINY_ARGS = {
+    "cstar-lm": ["cstar", "--estimand", "lm", "--sizes", "3x3", "--ranks", "1", "--kn", "4,6",
+                 "--trials", "4", "--restarts", "2", "--max-iters", "30"],
+    "cstar-recipe": ["cstar", "--estimand", "recipe", "--sizes", "3x3", "--ranks", "1", "--kn", "4",
+                     "--trials", "4", "--budgets", "10"],
+    "separability": ["separability", "--sizes", "3x3", "--ranks", "1", "--kn", "5", "--trials",
+                     "2", "--restarts", "1", "--max-iters", "20", "--budgets", "5",
+                     "--canonical", "none"],
+    "pl": ["pl", "--sizes", "3x3", "--ranks", "1", "--kn", "4,6", "--trials", "4", "--gd-steps",
+           "2", "--gd-trials", "1"],
+    "rademacher": ["rademacher", "--m", "4", "--n", "5", "--ranks", "1,2", "--tasks", "3-class",
+                   "--n-train", "2", "--noise", "0.5", "--trials", "4", "--n-test", "10",
+                   "--bootstrap", "20"],
+}
+NAMES = [f.name for f in families()]
+
+
+def _flag(name):
+    return "--" + name.replace("_", "-")
+
+
+def assert_same_outcomes(family, a, b):
+    """Equal outcomes. A family whose solver is not bitwise batch-invariant
+    (``family.batch_invariant`` is False; its docstring says why) must still agree exactly on
+    every decision (success flags, restarts, iterations) and to float rounding elsewhere."""
+    if family.batch_invariant:
+        assert a == b
+        return
+    assert list(a) == list(b)
+    for cell in a:
+        assert len(a[cell]) == len(b[cell])
+        for x, y in zip(a[cell], b[cell]):
+            assert set(x) == set(y)
+            for k in x:
+                if isinstance(x[k], float) and isinstance(y[k], float):
+                    assert x[k] == pytest.approx(y[k], rel=1e-12, abs=1e-15), (cell, k)
+                else:
+                    assert x[k] == y[k], (cell, k)
+
+
+def test_every_family_has_a_tiny_config():
+    # Property: the contract below covers every registered family (a new one must add its case).
+    assert sorted(NAMES) == sorted(TINY) == sorted(TINY_ARGS)
+
+
+@pytest.fixture(params=NAMES)
+def case(request):
+    family = family_named(request.param)
+    return family, family.config(**TINY[request.param])
+
+
+def test_spec_round_trips_through_the_record(case, tmp_path):
+    # Property: the config read back from a record's header has the same spec, and the header's
+    # spec belongs to this family and no other.
+    family, config = case
+    runner.run(family, config, tmp_path / "record.jsonl", progress=False)
+    spec = read_record(tmp_path / "record.jsonl").spec
+    assert family_of_spec(spec) is family
+    again = family.from_spec(spec, **family.analysis(config))
+    run_fields = {f.name: getattr(config, f.name) for f in option_fields(type(config))
+                  if f.metadata["role"] == "run"}  # how trials run is not part of the spec
+    assert dataclasses.replace(again, **run_fields) == config
+    assert family.spec(again) == spec
+
+
+def test_batched_equals_unbatched(case):
+    # Property: trials do not depend on the batch they run in.
+    family, config = case
+    cell = family.cells(config)[-1]
+    together = family.run_batch(config, cell, [0, 1, 2])
+    alone = [family.run_batch(config, cell, [i])[0] for i in (0, 1, 2)]
+    assert_same_outcomes(family, {cell: together}, {cell: alone})
+
+
+class _Interrupt(Exception):
+    pass
+
+
+class _StopAfter:
+    """The family, but the run is interrupted after ``n`` batches."""
+
+    def __init__(self, family, n):
+        self._family, self._left = family, n
+
+    def __getattr__(self, name):
+        return getattr(self._family, name)
+
+    def run_batch(self, config, cell, trial_indices):
+        if self._left == 0:
+            raise _Interrupt
+        self._left -= 1
+        return self._family.run_batch(config, cell, trial_indices)
+
+
+def test_resume_equals_an_uninterrupted_run_and_a_kill_loses_nothing(case, tmp_path):
+    # Property: an interrupted run keeps every finished batch; a killed one leaves at worst a
+    # half-written last line; resuming either gives exactly the uninterrupted outcomes.
+    family, config = case
+    whole = runner.run(family, config, tmp_path / "whole.jsonl", progress=False)
+    path = tmp_path / "part.jsonl"
+    with pytest.raises(_Interrupt):
+        runner.run(_StopAfter(family, 1), config, path, progress=False)
+    kept = read_record(path).n_trials()
+    assert kept == 2  # one finished batch of two trials
+    with open(path, "ab") as fh:  # a kill in the middle of the next append
+        fh.write(b'{"kind": "trial", "cell": [1, 2')
+    resumed = runner.run(family, config, path, resume=True, progress=False)
+    assert_same_outcomes(family, resumed, whole)
+    assert family.summarise(config, resumed)["format"] == family.summary_format
+
+
+def test_shards_merge_into_the_single_process_run(case, tmp_path):
+    # Property: rank k of W runs the trials with index % W == k; the merge of all ranks'
+    # records equals the one-process outcomes (what --distributed relies on).
+    family, config = case
+    whole = runner.run(family, config, tmp_path / "whole.jsonl", progress=False)
+    parts = [tmp_path / f"record.rank{k}-of-2.jsonl" for k in range(2)]
+    for k, p in enumerate(parts):
+        runner.run(family, config, p, shard=(k, 2), progress=False)
+    assert_same_outcomes(family, runner.load(family, config, parts), whole)
+    assert runner.records_in(tmp_path) == parts
+
+
+def test_the_command_line_links_the_summary_to_its_record_and_never_rewrites_one(case, tmp_path,
+                                                                                 monkeypatch, capsys):
+    # Property: a run writes summary.json with derived_from = (records, digest, analysis); a
+    # re-summary goes to a new folder, equals the first in everything but provenance, and leaves
+    # the source folder byte-identical; summarising into a folder with a summary is refused.
+    family = case[0]
+    monkeypatch.chdir(tmp_path)
+    args = TINY_ARGS[family.name] + ["--no-plot", "--no-progress"]
+    assert main(args + ["--out", "first"]) == 0
+    first = json.loads((tmp_path / "first" / "summary.json").read_text())
+    derived = first["derived_from"]
+    assert derived["family"] == family.name and derived["records"] == ["record.jsonl"]
+    assert derived["record_sha256"] == runner.record_digest([tmp_path / "first" / "record.jsonl"])
+    given = {f.name for f in option_fields(family.Config) if _flag(f.name) in args}
+    want = {k: v for k, v in family.analysis(family.config()).items() if k not in given}
+    assert {k: v for k, v in derived["analysis"].items() if k not in given} == want
+    assert set(derived["analysis"]) == set(family.analysis(family.config()))
+    analysis_flags = {_flag(f.name) for f in option_fields(family.Config)
+                      if f.metadata["role"] == "analysis"}
+    again_args = [x for i, x in enumerate(args) if x in analysis_flags or
+                  (i > 0 and args[i - 1] in analysis_flags)]
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (tmp_path / "first").iterdir()}
+    assert main([family.command, "--summarise", "first", "--out", "again", "--no-plot"]
+                + again_args) == 0
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (tmp_path / "first").iterdir()}
+    assert after == before
+    again = json.loads((tmp_path / "again" / "summary.json").read_text())
+    assert again["derived_from"]["record_sha256"] == derived["record_sha256"]
+    capsys.readouterr()
+    assert main([family.command, "--summarise", "first", "--out", "first", "--no-plot"]) == 2
+    assert main([family.command, "--summarise", "first", "--out", "again", "--no-plot"]
+                + again_args) == 2
+    assert "already holds a summary" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------- committed
+
+
+def _committed():
+    out = []
+    for summary in sorted(RESULTS.glob("**/summary.json")):
+        records = runner.records_in(summary.parent)
+        if records:
+            out.append(pytest.param(summary.parent, id=str(summary.parent.relative_to(RESULTS))))
+    return out
+
+
+def _record_spec(folder):
+    return read_record(runner.records_in(folder)[0]).spec
+
+
+@pytest.mark.parametrize("folder", _committed())
+def test_committed_records_read_back_and_hold_the_trials_their_summary_counts(folder):
+    # Property: every committed record's header names a registered family, its config reads
+    # back, the record holds no cell outside that config's cells, and its number of finished
+    # trials equals the summary's count.
+    records = [read_record(p) for p in runner.records_in(folder)]
+    family = family_of_spec(records[0].spec)
+    config = family.from_spec(records[0].spec)
+    cells = {tuple(c) for c in family.cells(config)}
+    assert all(set(r.trials) <= cells for r in records)
+    summary = json.loads((folder / "summary.json").read_text())
+    found = sum(r.n_trials() for r in records)
+    assert found == summary.get("trials_found", summary.get("units_found"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("folder", _committed())
+def test_committed_records_reproduce_their_summaries(folder):
+    # Property: re-summarising a committed record gives its committed summary, up to the
+    # provenance and timing fields (environment, wall time, record path) and float rounding.
+    spec = _record_spec(folder)
+    family = family_of_spec(spec)
+    committed = json.loads((folder / "summary.json").read_text())
+    analysis = {}
+    if family.name == "separability":
+        analysis["canonical"] = ()
+    if family.name == "cstar-recipe":
+        analysis["eps"] = tuple(committed["experiment"]["eps_levels"])
+    config = family.from_spec(spec, **analysis)
+    fresh = json.loads(json.dumps(family.summarise(config, runner.load(family, config,
+                                                                          runner.records_in(folder)))))
+    skip = {"summary_environment", "created", "record", "records", "wall_time", "record_spec",
+            "canonical", "verdict", "derived_from", "environment"}
+
+    def same(a, b, where):
+        if isinstance(a, dict):
+            assert isinstance(b, dict), where
+            for k in set(a) | set(b):
+                if k not in skip:
+                    assert k in a and k in b, f"{where}.{k}"
+                    same(a[k], b[k], f"{where}.{k}")
+        elif isinstance(a, list):
+            assert isinstance(b, list) and len(a) == len(b), where
+            for i, (x, y) in enumerate(zip(a, b)):
+                same(x, y, f"{where}[{i}]")
+        elif isinstance(a, float) and isinstance(b, float):
+            assert a == pytest.approx(b, rel=1e-6, abs=1e-9), where
+        else:
+            assert a == b, where
+
+    same(fresh, committed, "summary")
+
+
+def test_a_gzipped_record_has_the_digest_of_its_content(tmp_path):
+    # Property: the summary-to-record link survives compressing the record.
+    plain = tmp_path / "record.jsonl"
+    plain.write_bytes(b'{"kind": "header"}\n{"kind": "trial"}\n')
+    packed = tmp_path / "packed" / "record.jsonl.gz"
+    packed.parent.mkdir()
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    assert runner.record_digest([plain]) == runner.record_digest([packed])
+    assert runner.record_digest([plain]) != runner.record_digest([tmp_path / "packed" / "record.jsonl.gz",
+                                                                   plain])
