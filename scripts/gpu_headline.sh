@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The headline C* runs, as made on the device machine (one NVIDIA H100). Every number in the
 # README's C* section is read from the summaries these commands write. Usage:
-#   OUT=results/cstar bash scripts/gpu_headline.sh lm       # E1 and E2
-#   OUT=results/cstar bash scripts/gpu_headline.sh recipe   # E3
+#   OUT=runs/cstar bash scripts/gpu_headline.sh lm          # E1 and E2
+#   OUT=runs/cstar bash scripts/gpu_headline.sh recipe      # E3
+# (results/ is written by no command; a run is committed by copying its folder there.)
 #   OUT=results/bench bash scripts/gpu_headline.sh bench    # engine vs CPU vs scipy, traces
 # Add RESUME=--resume to continue an interrupted run; finished trials are kept.
 set -euo pipefail
