@@ -642,20 +642,20 @@ def check_output_path(path, argument: str = "--peft") -> str:
     """
     path = os.fspath(path)
     if not path or path.endswith((os.sep, "/")) or "\0" in path:
-        raise InvalidArgument(f"{argument} must be a file path, got {shown(path)}")
+        raise InvalidArgument(f"{argument} must be a file path, got {shown(path, 1000)}")
     if os.path.isdir(path):
-        raise InvalidArgument(f"{argument} must be a file path, got the directory {shown(path)}")
+        raise InvalidArgument(f"{argument} must be a file path, got the directory {shown(path, 1000)}")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.exists(folder):
-        raise InvalidArgument(f"{argument} folder does not exist, got {shown(path)}")
+        raise InvalidArgument(f"{argument} folder does not exist, got {shown(path, 1000)}")
     if not os.path.isdir(folder):
-        raise InvalidArgument(f"{argument} folder is not a folder, got {shown(path)}")
+        raise InvalidArgument(f"{argument} folder is not a folder, got {shown(path, 1000)}")
     return path
 
 
 def _unwritable(argument: str, path: str, error: OSError) -> InvalidArgument:
     reason = error.strerror or type(error).__name__
-    return InvalidArgument(f"{argument} cannot be written ({reason}), got {shown(path)}")
+    return InvalidArgument(f"{argument} cannot be written ({reason}), got {shown(path, 1000)}")
 
 
 def write_json_atomic(path, data, argument: str = "--peft") -> str:
@@ -825,9 +825,11 @@ def run(args) -> int:
         if getattr(args, option, None) is None:
             raise InvalidArgument(f"--{option} is required ({'outputs per example' if option == 'K' else 'examples'}), got none")
     K, N = _int_option("--K", args.K), _int_option("--N", args.N)
-    cstar_text = getattr(args, "cstar", None) or CLAIMED_CSTAR.value
+    cstar_text = getattr(args, "cstar", None)
+    cstar_text = CLAIMED_CSTAR.value if cstar_text is None else cstar_text   # "" is refused, not defaulted
     require_positive_fraction("--cstar", cstar_text)
-    criterion = _criterion(getattr(args, "criterion", None) or "manifold", "--criterion")
+    criterion = getattr(args, "criterion", None)
+    criterion = _criterion("manifold" if criterion is None else criterion, "--criterion")
     kinds = getattr(args, "kinds", None)
     if kinds is not None:
         wanted = [k.strip() for k in kinds.split(",") if k.strip()]
