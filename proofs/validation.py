@@ -152,14 +152,16 @@ def require_positive_fraction(name: str, value) -> Fraction:
         raise bad
     if isinstance(value, str):
         exact = _exact_from_text(name, value)
-    elif isinstance(value, float):
+    elif isinstance(value, float) or (isinstance(value, numbers.Real)
+                                      and not isinstance(value, numbers.Rational)):
+        value = float(value)                   # numpy floats too; exact value of the double
         if not math.isfinite(value):
             raise bad
         exact = _exact_from_text(name, repr(value))
     elif type(value).__name__ == "Decimal":
         exact = _exact_from_text(name, str(value))
     elif isinstance(value, numbers.Rational):
-        exact = Fraction(value.numerator, value.denominator)
+        exact = Fraction(int(value.numerator), int(value.denominator))
         limit = MAX_EXACT_DIGITS + MAX_DECIMAL_EXPONENT
         if max(abs(exact.numerator), exact.denominator).bit_length() > limit * 3.33:
             raise InvalidArgument(f"{name} must have numerator and denominator of at most about {limit} digits, "
