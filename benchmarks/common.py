@@ -16,6 +16,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from numerics.records import write_json_atomic  # noqa: E402
+from proofs.claims import CLAIMED_CSTAR  # noqa: E402
 
 #: datasheet peaks of the H100 SXM (HBM3 3.35 TB/s; FP64 67 TFLOP/s tensor-core, 34 vector;
 #: FP32 67 TFLOP/s)
@@ -34,9 +35,10 @@ def feature_passes(starts_run: int, iterations: int) -> int:
     return 3 * starts_run + 2 * iterations
 
 
-def add_cell_arguments(ap, *, rho: float | None = 1.35) -> None:
+def add_cell_arguments(ap, *, rho: float | None = CLAIMED_CSTAR.as_float) -> None:
     """``--m --n --r`` (default the reference cell 64 x 64, r = 2) and, unless ``rho`` is None,
-    ``--rho`` (the cell's ``M`` is then :func:`cell_M`)."""
+    ``--rho`` (the cell's ``M`` is then :func:`cell_M`; default the claimed C*,
+    :data:`proofs.claims.CLAIMED_CSTAR`)."""
     ap.add_argument("--m", type=int, default=64)
     ap.add_argument("--n", type=int, default=64)
     ap.add_argument("--r", type=int, default=2)

@@ -14,7 +14,13 @@ import sys
 
 from proofs.validation import InvalidArgument
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "DESCRIPTION"]
+
+#: The top-level help's description: plain text (the module docstring is reST, whose
+#: double backticks would leak into ``lorank --help``).
+DESCRIPTION = ("The lorank command line: check (the theorem ledger), prescribe (the rank advisor), "
+               "cstar (the Monte Carlo capacity engine) and the experiments of R2 and R3 "
+               "(separability, pl, rademacher).")
 
 #: subcommand -> (module, one-line help). Each module provides add_arguments(parser) and
 #: run(args) -> int, and is imported only when its command runs (check needs no torch).
@@ -37,13 +43,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     """The parser; only the selected subcommand's module is imported.
 
     >>> build_parser().prog
     'lorank'
     """
-    parser = _Parser(prog="lorank", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="lorank", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"lorank {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)

@@ -46,16 +46,19 @@ JSON schema (``--json``)
 
 PEFT file (``--peft PATH``)
 ---------------------------
-::
+``PATH`` holds exactly keyword arguments of ``peft.LoraConfig``, nothing else, so that
+``peft.LoraConfig(**json.load(open(PATH)))`` works as it stands::
 
     {"r": int, "lora_alpha": int, "target_modules": [str, ...],
-     "rank_pattern": {regex key: int}, "alpha_pattern": {regex key: int},
-     "source": {"tool", "version", "model", "model_type", "criterion", "condition",
-                "convention", "K", "N", "M", "cstar", "ranks": {kind: int | null},
-                "excluded": [kind, ...], "shapes": {kind: [out_features, in_features]}}}
+     "rank_pattern": {regex key: int}, "alpha_pattern": {regex key: int}}
 
-It is made for ``peft.LoraConfig(**{k: cfg[k] for k in ("r", "target_modules",
-"rank_pattern", "lora_alpha", "alpha_pattern")})`` (``alpha_pattern`` may be dropped).
+Where the numbers come from goes to a sidecar, ``<PATH without .json>.provenance.json``
+(:func:`provenance_path`)::
+
+    {"tool", "version", "model", "model_type", "criterion", "condition",
+     "convention", "K", "N", "M", "cstar", "cstar_claim", "ranks": {kind: int | null},
+     "excluded": [kind, ...], "shapes": {kind: [out_features, in_features]}}
+
 Choices:
 
 - the ranks are those of ``--criterion`` (default ``manifold``) under the caller's ``--K``;
@@ -64,15 +67,18 @@ Choices:
 - ``lora_alpha = r`` and ``alpha_pattern`` mirrors ``rank_pattern``: the scaling
   ``alpha / r`` is 1 on every module;
 - a kind for which no rank ``<= min(m, n)`` suffices is left out of ``target_modules`` with a
-  warning on stderr and listed in ``source.excluded``; if every kind is left out, nothing is
-  written and the command fails (exit 2);
+  warning on stderr and listed in the sidecar's ``excluded``; if every kind is left out,
+  nothing is written and the command fails (exit 2);
 - in BERT-style models the ``rank_pattern`` key of the MLP down-projection is
   ``layer\\.\\d+\\.output\\.dense`` (not ``output.dense``, which would also match
   ``attention.output.dense``), and if the attention output is left out while the
   down-projection is kept, the down-projection is targeted per layer
   (``layer.<i>.output.dense``).
 
-The file is written atomically (a temporary file in the same folder, then ``os.replace``).
+Both files are written atomically (temporary files in the same folder, then ``os.replace``);
+a path that cannot be written (a directory, a folder that does not exist or is not a folder,
+a read-only or pseudo file system such as ``/proc``) is refused with exit 2 and leaves nothing
+behind.
 
 Examples
 --------
@@ -97,10 +103,12 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Iterable, Optional, Sequence
 
+from proofs.claims import CLAIMED_CSTAR
 from proofs.minimal_rank import CRITERIA, least_rank, least_rank_sard, least_rank_sqrt_approx, manifold_dimension
-from proofs.validation import InvalidArgument, require_positive_fraction, require_positive_int
+from proofs.validation import (MAX_EXACT_DIGITS, InvalidArgument, require_positive_fraction,
+                              require_positive_int, shown)
 
-from .models import FAMILIES, MatrixKind, ModelShapes, builtin_model, dims_matrix, from_config
+from .models import BUILTIN_MODELS, FAMILIES, MatrixKind, ModelShapes, builtin_model, dims_matrix, from_config
 
 __all__ = [
     "CANONICAL_SETTINGS",
@@ -112,13 +120,18 @@ __all__ = [
     "conventions",
     "format_margin",
     "margin",
+    "PEFT_KEYS",
+    "check_output_path",
     "peft_config",
+    "peft_provenance",
+    "provenance_path",
     "prescribe",
     "r12_derivation",
     "render",
     "run",
     "to_json",
     "write_json_atomic",
+    "write_json_files_atomic",
 ]
 
 #: (setting, K, N) of the canonical few-shot table, all at 768 x 768 (RoBERTa-base).
@@ -146,7 +159,7 @@ def _criterion(name: str, argument: str = "criterion") -> str:
     return name
 
 
-def margin(criterion: str, r: int, m: int, n: int, M: int, cstar="1.35") -> Fraction:
+def margin(criterion: str, r: int, m: int, n: int, M: int, cstar=CLAIMED_CSTAR.value) -> Fraction:
     """Exact margin ``lhs - rhs`` of ``criterion`` at rank ``r`` (see the module table).
 
     The criterion holds exactly when the margin is positive (``> 0`` for the strict ones,
@@ -298,7 +311,7 @@ class Prescription:
         return next(c for c in self.conventions if c.key == key)
 
 
-def prescribe(matrices: Iterable[MatrixKind], K, N, cstar="1.35") -> Prescription:
+def prescribe(matrices: Iterable[MatrixKind], K, N, cstar=CLAIMED_CSTAR.value) -> Prescription:
     """Least rank and margin under every criterion, for every matrix kind and K convention.
 
     Parameters
@@ -338,7 +351,7 @@ def prescribe(matrices: Iterable[MatrixKind], K, N, cstar="1.35") -> Prescriptio
     return Prescription(matrices, convs, str(cstar), c, int(K), int(N), cells)
 
 
-def canonical_table(cstar="1.35") -> list[dict]:
+def canonical_table(cstar=CLAIMED_CSTAR.value) -> list[dict]:
     """The canonical few-shot table at 768 x 768: least rank per criterion.
 
     >>> [(row["M"], row["least_rank"]["sard"], row["least_rank"]["sqrt_approx"]) for row in canonical_table()]
@@ -362,7 +375,7 @@ def _sqrt_decimal(x: int, digits: int = 6) -> str:
     return f"{root:.{digits}f}"
 
 
-def r12_derivation(K: int = 2, N: int = 32, cstar="1.35") -> list[str]:
+def r12_derivation(K: int = 2, N: int = 32, cstar=CLAIMED_CSTAR.value) -> list[str]:
     """Where "r >= 12" comes from, computed: J2's count and its square-root approximation.
 
     Every number is computed (``math.isqrt`` through :mod:`proofs.minimal_rank`); the first
@@ -493,33 +506,20 @@ def _suffix_targets(module: str, name: str) -> bool:
     return name == module or name.endswith("." + module)
 
 
-def peft_config(prescription: Prescription, shapes: ModelShapes, criterion: str = "manifold",
-                convention: Optional[str] = None) -> tuple[dict, list[str]]:
-    r"""A PEFT LoRA configuration from the advisor's ranks, and the warnings it raised.
+#: The keys :func:`peft_config` writes: all of them are fields of ``peft.LoraConfig`` (since
+#: peft 0.6), so the file is its keyword arguments as they stand.
+PEFT_KEYS = ("r", "lora_alpha", "target_modules", "rank_pattern", "alpha_pattern")
 
-    See the module docstring for the schema and the choices. ``convention`` defaults to the
-    caller's ``K``.
 
-    Raises
-    ------
-    InvalidArgument
-        If the model has no known PEFT module names, or no kind has a sufficient rank.
+@dataclass(frozen=True)
+class _PeftPlan:
+    config: dict
+    provenance: dict
+    warnings: tuple
 
-    Examples
-    --------
-    >>> from lorank.models import builtin_model
-    >>> roberta = builtin_model("roberta-base")
-    >>> cfg, warnings = peft_config(prescribe(roberta.matrices(), 2, 32), roberta, "sard")
-    >>> cfg["r"], cfg["rank_pattern"], cfg["target_modules"][:3], warnings
-    (11, {}, ['query', 'key', 'value'], [])
 
-    With 100000 examples the 768 x 768 matrices need rank 203 under the manifold count, the
-    768 x 3072 ones only 72; the down-projection's key cannot match the attention output:
-
-    >>> cfg, _ = peft_config(prescribe(roberta.matrices(), 2, 100_000), roberta, "manifold")
-    >>> cfg["r"], cfg["rank_pattern"]
-    (203, {'intermediate\\.dense': 72, 'layer\\.\\d+\\.output\\.dense': 72})
-    """
+def _peft_plan(prescription: Prescription, shapes: ModelShapes, criterion: str,
+               convention: Optional[str]) -> _PeftPlan:
     p = prescription
     criterion = _criterion(criterion, "--criterion")
     matrices = [mk for mk in p.matrices]
@@ -535,8 +535,8 @@ def peft_config(prescription: Prescription, shapes: ModelShapes, criterion: str 
         raise InvalidArgument(
             f"--criterion {criterion}: no rank r <= min(m, n) satisfies {_SIDES[criterion][0]} for any "
             f"matrix kind at K N = {conv.M}; nothing to write to --peft")
-    warnings = [f"{mk.label} ({mk.m} x {mk.n}) left out of target_modules: no rank r <= {min(mk.m, mk.n)} "
-                f"satisfies {criterion} at K N = {conv.M}" for mk in dropped]
+    warnings = tuple(f"{mk.label} ({mk.m} x {mk.n}) left out of target_modules: no rank r <= {min(mk.m, mk.n)} "
+                     f"satisfies {criterion} at K N = {conv.M}" for mk in dropped)
     r = max(ranks[mk.kind] for mk in kept)
     rank_pattern = {mk.pattern: ranks[mk.kind] for mk in kept if ranks[mk.kind] != r}
     dropped_names = [name for mk in dropped for name in mk.example_names]
@@ -547,21 +547,76 @@ def peft_config(prescription: Prescription, shapes: ModelShapes, criterion: str 
         else:
             new = [mk.module]
         targets.extend(t for t in new if t not in targets)
-    config = {
-        "r": r,
-        "lora_alpha": r,
-        "target_modules": targets,
-        "rank_pattern": rank_pattern,
-        "alpha_pattern": dict(rank_pattern),
-        "source": {
-            "tool": "lorank prescribe", "version": _version(), "model": shapes.name,
-            "model_type": shapes.model_type, "criterion": criterion,
-            "condition": CRITERIA[criterion].condition, "convention": conv.key, "K": conv.K, "N": conv.N,
-            "M": conv.M, "cstar": p.cstar, "ranks": ranks, "excluded": [mk.kind for mk in dropped],
-            "shapes": {mk.kind: [mk.out_features, mk.in_features] for mk in matrices},
-        },
+    config = {"r": r, "lora_alpha": r, "target_modules": targets, "rank_pattern": rank_pattern,
+              "alpha_pattern": dict(rank_pattern)}
+    assert tuple(config) == PEFT_KEYS
+    provenance = {
+        "tool": "lorank prescribe", "version": _version(), "model": shapes.name,
+        "model_type": shapes.model_type, "criterion": criterion,
+        "condition": CRITERIA[criterion].condition, "convention": conv.key, "K": conv.K, "N": conv.N,
+        "M": conv.M, "cstar": p.cstar, "cstar_claim": CLAIMED_CSTAR.citation(), "ranks": ranks,
+        "excluded": [mk.kind for mk in dropped],
+        "shapes": {mk.kind: [mk.out_features, mk.in_features] for mk in matrices},
     }
-    return config, warnings
+    return _PeftPlan(config, provenance, warnings)
+
+
+def peft_config(prescription: Prescription, shapes: ModelShapes, criterion: str = "manifold",
+                convention: Optional[str] = None) -> tuple[dict, list[str]]:
+    r"""``peft.LoraConfig`` keyword arguments from the advisor's ranks, and the warnings raised.
+
+    The dictionary has exactly the keys :data:`PEFT_KEYS`; where the numbers come from is in
+    :func:`peft_provenance`. See the module docstring for the choices. ``convention`` defaults
+    to the caller's ``K``.
+
+    Raises
+    ------
+    InvalidArgument
+        If the model has no known PEFT module names, or no kind has a sufficient rank.
+
+    Examples
+    --------
+    >>> from lorank.models import builtin_model
+    >>> roberta = builtin_model("roberta-base")
+    >>> cfg, warnings = peft_config(prescribe(roberta.matrices(), 2, 32), roberta, "sard")
+    >>> cfg["r"], cfg["rank_pattern"], cfg["target_modules"][:3], warnings
+    (11, {}, ['query', 'key', 'value'], [])
+    >>> tuple(cfg) == PEFT_KEYS
+    True
+
+    With 100000 examples the 768 x 768 matrices need rank 203 under the manifold count, the
+    768 x 3072 ones only 72; the down-projection's key cannot match the attention output:
+
+    >>> cfg, _ = peft_config(prescribe(roberta.matrices(), 2, 100_000), roberta, "manifold")
+    >>> cfg["r"], cfg["rank_pattern"]
+    (203, {'intermediate\\.dense': 72, 'layer\\.\\d+\\.output\\.dense': 72})
+    """
+    plan = _peft_plan(prescription, shapes, criterion, convention)
+    return dict(plan.config), list(plan.warnings)
+
+
+def peft_provenance(prescription: Prescription, shapes: ModelShapes, criterion: str = "manifold",
+                    convention: Optional[str] = None) -> dict:
+    """Where the ``--peft`` numbers come from: the sidecar's content (module docstring).
+
+    >>> from lorank.models import builtin_model
+    >>> roberta = builtin_model("roberta-base")
+    >>> src = peft_provenance(prescribe(roberta.matrices(), 2, 32), roberta, "sard")
+    >>> src["criterion"], src["K"], src["N"], src["cstar"], src["ranks"]["query"], src["excluded"]
+    ('sard', 2, 32, '1.35', 11, [])
+    """
+    return _peft_plan(prescription, shapes, criterion, convention).provenance
+
+
+def provenance_path(path) -> str:
+    """The sidecar of a ``--peft`` file: ``lora.json`` -> ``lora.provenance.json``.
+
+    >>> provenance_path("out/lora.json"), provenance_path("lora")
+    ('out/lora.provenance.json', 'lora.provenance.json')
+    """
+    path = os.fspath(path)
+    root, ext = os.path.splitext(path)
+    return (root if ext.lower() == ".json" else path) + ".provenance.json"
 
 
 def _version() -> str:
@@ -570,8 +625,44 @@ def _version() -> str:
     return __version__
 
 
-def write_json_atomic(path, data) -> str:
+def check_output_path(path, argument: str = "--peft") -> str:
+    """Check that ``path`` names a file that can be created or replaced; return it.
+
+    Refuses (:class:`InvalidArgument`, naming ``argument`` and the path): an empty path, a
+    path ending in a separator, an existing directory, a folder that does not exist or is not
+    a folder (``<file>/sub``), and a folder where no file can be created (``/proc``).
+
+    >>> import tempfile, os
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     ok = check_output_path(os.path.join(folder, "lora.json"))
+    ...     check_output_path(folder)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: --peft must be a file path, got the directory '...'
+    """
+    path = os.fspath(path)
+    if not path or path.endswith((os.sep, "/")) or "\0" in path:
+        raise InvalidArgument(f"{argument} must be a file path, got {shown(path, 1000)}")
+    if os.path.isdir(path):
+        raise InvalidArgument(f"{argument} must be a file path, got the directory {shown(path, 1000)}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.exists(folder):
+        raise InvalidArgument(f"{argument} folder does not exist, got {shown(path, 1000)}")
+    if not os.path.isdir(folder):
+        raise InvalidArgument(f"{argument} folder is not a folder, got {shown(path, 1000)}")
+    return path
+
+
+def _unwritable(argument: str, path: str, error: OSError) -> InvalidArgument:
+    reason = error.strerror or type(error).__name__
+    return InvalidArgument(f"{argument} cannot be written ({reason}), got {shown(path, 1000)}")
+
+
+def write_json_atomic(path, data, argument: str = "--peft") -> str:
     """Write ``data`` as JSON to ``path`` atomically (temporary file, then ``os.replace``).
+
+    Any failure to write is an :class:`InvalidArgument` naming ``argument`` and the path, and
+    leaves no file behind.
 
     >>> import tempfile, os, json
     >>> with tempfile.TemporaryDirectory() as folder:
@@ -579,63 +670,118 @@ def write_json_atomic(path, data) -> str:
     ...     with open(target) as handle:
     ...         print(json.load(handle), sorted(os.listdir(folder)))
     {'r': 1} ['lora.json']
+    >>> write_json_atomic("/proc/lora.json", {"r": 1})
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: --peft cannot be written (No such file or directory), got '/proc/lora.json'
     """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise InvalidArgument(f"--peft must be a file path, got the directory {path!r}")
-    if not os.path.isdir(folder):
-        raise InvalidArgument(f"--peft folder does not exist, got {path!r}")
-    fd, tmp = tempfile.mkstemp(prefix=".lorank-", suffix=".json.tmp", dir=folder)
+    return write_json_files_atomic({path: data}, argument)[0]
+
+
+def write_json_files_atomic(files: dict, argument: str = "--peft") -> list:
+    """Write several JSON files all-or-nothing: every one to a temporary file first, then
+    each moved into place; on any failure nothing new is left behind.
+
+    >>> import tempfile, os
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     paths = write_json_files_atomic({os.path.join(folder, "a.json"): 1,
+    ...                                      os.path.join(folder, "b.json"): 2})
+    ...     sorted(os.listdir(folder))
+    ['a.json', 'b.json']
+    """
+    paths = [check_output_path(path, argument) for path in files]
+    temporaries: list = []
     try:
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2)
-            handle.write("\n")
-        os.replace(tmp, path)
+        for path, data in zip(paths, files.values()):
+            folder = os.path.dirname(os.path.abspath(path))
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=".lorank-", suffix=".json.tmp", dir=folder)
+            except OSError as error:
+                raise _unwritable(argument, path, error) from None
+            temporaries.append(tmp)
+            try:
+                os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(data, handle, indent=2)
+                    handle.write("\n")
+            except OSError as error:
+                raise _unwritable(argument, path, error) from None
+        for path, tmp in zip(paths, temporaries):
+            try:
+                os.replace(tmp, path)
+            except OSError as error:
+                raise _unwritable(argument, path, error) from None
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        for tmp in temporaries:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
         raise
-    return path
+    return paths
 
 
 # ----------------------------------------------------------------------------- command line
 
 
+class _Once(argparse.Action):
+    """Store a scalar option's string, refusing a second occurrence (``--K 3 --K 5`` would
+    otherwise silently keep the last one)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        seen = getattr(namespace, "_lorank_given", None)
+        if seen is None:
+            seen = {}
+            setattr(namespace, "_lorank_given", seen)
+        if self.dest in seen:
+            raise argparse.ArgumentError(
+                self, f"takes one value, given twice: {seen[self.dest]!r} and {values!r}")
+        seen[self.dest] = values
+        setattr(namespace, self.dest, values)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``prescribe`` options to ``parser``. Every value is read as a string and checked
     by :func:`run`, so that bad values give :class:`InvalidArgument` with one message style.
+    Each option takes one value and may be given once.
 
     >>> p = argparse.ArgumentParser(); add_arguments(p)
     >>> vars(p.parse_args(["--model", "roberta-base", "--K", "2", "--N", "32"]))["K"]
     '2'
     """
     parser.allow_abbrev = False  # "--m" must never be read as an abbreviation of "--model"
+    once = dict(type=str, action=_Once)
     source = parser.add_argument_group("what to adapt (give exactly one)")
-    source.add_argument("--m", type=str, help="rows (out_features) of one bare weight matrix")
-    source.add_argument("--n", type=str, help="columns (in_features) of that matrix")
-    source.add_argument("--model", type=str,
-                        help="built-in model: roberta-base, roberta-large, bert-base, minilm-l6, llama-7b")
-    source.add_argument("--config", type=str, metavar="PATH", help="a Hugging Face config.json")
+    source.add_argument("--m", **once, help="rows (out_features) of one bare weight matrix")
+    source.add_argument("--n", **once, help="columns (in_features) of that matrix")
+    source.add_argument("--model", **once,
+                        help="built-in model: " + ", ".join(BUILTIN_MODELS))
+    source.add_argument("--config", **once, metavar="PATH", help="a Hugging Face config.json")
     data = parser.add_argument_group("data")
-    data.add_argument("--K", type=str, help="outputs per example (1 or 2: binary, both conventions shown)")
-    data.add_argument("--N", type=str, help="number of training examples")
-    parser.add_argument("--cstar", type=str, default="1.35", help="C* of the manifold criterion, exact (default 1.35)")
-    parser.add_argument("--criterion", type=str, default="manifold",
+    data.add_argument("--K", **once, help="outputs per example (1 or 2: binary, both conventions shown)")
+    data.add_argument("--N", **once, help="number of training examples")
+    parser.add_argument("--cstar", **once, default=CLAIMED_CSTAR.value,
+                        help=f"C* of the manifold criterion, exact (default {CLAIMED_CSTAR.value}, "
+                             f"the claim of seed 000: {CLAIMED_CSTAR.reading})")
+    parser.add_argument("--criterion", **once, default="manifold",
                         help=f"criterion for --peft: one of {', '.join(CRITERIA)} (default manifold)")
-    parser.add_argument("--kinds", type=str, default=None,
+    parser.add_argument("--kinds", **once, default=None,
                         help="comma-separated matrix kinds to adapt (default all), e.g. query,value")
     parser.add_argument("--json", action="store_true", help="print the machine-readable answer")
-    parser.add_argument("--peft", type=str, metavar="PATH", help="write a peft.LoraConfig JSON here")
+    parser.add_argument("--peft", **once, metavar="PATH",
+                        help="write peft.LoraConfig keyword arguments here, so that "
+                             "LoraConfig(**json.load(open(PATH))) works; where they come from goes "
+                             "to PATH's sidecar <PATH without .json>.provenance.json")
 
 
 def _int_option(name: str, text) -> int:
     if isinstance(text, str):
+        digits = text.strip()
+        if digits.isascii() and digits.isdigit() and len(digits.lstrip("0")) > MAX_EXACT_DIGITS:
+            raise InvalidArgument(f"{name} must be a positive integer of at most {MAX_EXACT_DIGITS} digits, "
+                                  f"got {shown(text)}")
         try:
-            text = int(text.strip(), 10)
+            text = int(digits, 10)
         except ValueError:
             pass
     return require_positive_int(name, text)
@@ -679,9 +825,11 @@ def run(args) -> int:
         if getattr(args, option, None) is None:
             raise InvalidArgument(f"--{option} is required ({'outputs per example' if option == 'K' else 'examples'}), got none")
     K, N = _int_option("--K", args.K), _int_option("--N", args.N)
-    cstar_text = getattr(args, "cstar", None) or "1.35"
+    cstar_text = getattr(args, "cstar", None)
+    cstar_text = CLAIMED_CSTAR.value if cstar_text is None else cstar_text   # "" is refused, not defaulted
     require_positive_fraction("--cstar", cstar_text)
-    criterion = _criterion(getattr(args, "criterion", None) or "manifold", "--criterion")
+    criterion = getattr(args, "criterion", None)
+    criterion = _criterion("manifold" if criterion is None else criterion, "--criterion")
     kinds = getattr(args, "kinds", None)
     if kinds is not None:
         wanted = [k.strip() for k in kinds.split(",") if k.strip()]
@@ -690,18 +838,22 @@ def run(args) -> int:
         if bad or not wanted:
             raise InvalidArgument(f"--kinds must name some of {', '.join(known)}, got {kinds!r}")
         matrices = tuple(mk for mk in matrices if mk.kind in wanted)
-    p = prescribe(matrices, K, N, cstar_text)
     peft_path = getattr(args, "peft", None)
+    if peft_path is not None:   # refuse an unwritable path before any work
+        sidecar = provenance_path(check_output_path(peft_path, "--peft"))
+        check_output_path(sidecar, "--peft (its provenance sidecar)")
+    p = prescribe(matrices, K, N, cstar_text)
     if peft_path is not None:
         if shapes is None:
             raise InvalidArgument(f"--peft needs --model or --config (module names), got dimensions only: {peft_path!r}")
         try:
-            config, warnings = peft_config(p, shapes, criterion)
+            plan = _peft_plan(p, shapes, criterion, None)
         except InvalidArgument as error:
             raise InvalidArgument(f"{error} (writing {peft_path!r})") from None
-        for warning in warnings:
+        for warning in plan.warnings:
             print(f"lorank prescribe: warning: {warning}", file=sys.stderr)
-        write_json_atomic(peft_path, config)
+        config = plan.config
+        write_json_files_atomic({peft_path: plan.config, sidecar: plan.provenance}, "--peft")
     if getattr(args, "json", False):
         print(json.dumps(to_json(p, source, name, shapes.model_type if shapes else None, criterion), indent=2))
     else:
@@ -713,6 +865,7 @@ def run(args) -> int:
                       + ")")
         print(render(p, label), end="")
     if peft_path is not None:
-        print(f"lorank prescribe: wrote {peft_path} (criterion {criterion}, r = {config['r']})",
+        print(f"lorank prescribe: wrote {peft_path} (criterion {criterion}, r = {config['r']}; "
+              f"LoraConfig(**json.load(open(path))) ready) and its provenance {sidecar}",
               file=sys.stderr if getattr(args, "json", False) else sys.stdout)
     return 0

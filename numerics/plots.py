@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from scipy import special
 
+from proofs.claims import CLAIMED_CSTAR
 from proofs.validation import InvalidArgument
 
 __all__ = ["default_variant", "phase_transition_figure", "finite_size_figure", "trend_figure",
@@ -93,7 +94,7 @@ def _curve(fit: dict, rho: np.ndarray) -> np.ndarray:
 
 
 def _claim(summary) -> float:
-    return float(summary.get("claim", {}).get("value", 1.35))
+    return float(summary.get("claim", {}).get("value", CLAIMED_CSTAR.as_float))
 
 
 def draw_success_curves(ax, est: dict) -> list:

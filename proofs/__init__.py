@@ -1,10 +1,14 @@
 """Exact, symbolic side of lorank: theorems as objects, two proof routes, least ranks.
 
 Everything here is exact and light (sympy, mpmath, z3, integers and fractions); nothing
-imports torch or :mod:`numerics`. The public API is re-exported here.
+imports torch or :mod:`numerics`. The public API is re-exported here *lazily* (PEP 562): a
+name is imported from its module on first use, so ``import proofs.validation`` or
+``import proofs.claims`` (the leaf modules of exceptions, input checks and claimed
+constants) loads no sympy.
 
 Examples
 --------
+>>> from proofs import check_all, least_rank_sard, least_rank_sqrt_approx, least_rank_manifold
 >>> verdicts = check_all()
 >>> all(v.as_expected for v in verdicts)
 True
@@ -14,66 +18,54 @@ True
 
 from __future__ import annotations
 
-from .minimal_rank import (CRITERIA, Criterion, barvinok_pataki_rank, least_rank,
-                           least_rank_brute_force, least_rank_dimension_count,
-                           least_rank_linear_solve, least_rank_manifold, least_rank_sard,
-                           least_rank_sqrt_approx, manifold_dimension)
-from .rank_conditions import instance_statements, rank_condition_statements, statement_by_id
-from .routes import (SMT_TIMEOUT_S, GroundCertificate, IdentityCertificate, SlackCertificate,
-                     search_counterexample, sympy_route, verify_counterexample, z3_route)
-from .statement import RouteResult, Statement, Verdict, check
-from .structured import MatrixCertificate, structured_statements
-from .pl import (LemmaCertificate, SquareStepCertificate, StrictSlackCertificate,
-                 explicit_gradient_check, lora_gradient, pl_statements)
-from .rademacher import rademacher_statements
-from .validation import InvalidArgument
+import importlib
 
-__all__ = [
+#: public name -> submodule that defines it (imported on first access).
+_EXPORTS = {
     # theorems
-    "Statement", "RouteResult", "Verdict", "check", "check_all", "all_statements",
-    "statement_by_id", "rank_condition_statements", "instance_statements",
-    "structured_statements", "pl_statements", "rademacher_statements",
-    "lora_gradient", "explicit_gradient_check",
+    "Statement": "statement", "RouteResult": "results", "Verdict": "statement", "check": "statement",
+    "check_all": "catalogue", "all_statements": "catalogue", "statement_by_id": "catalogue",
+    "rank_condition_statements": "rank_conditions", "instance_statements": "rank_conditions",
+    "structured_statements": "structured", "pl_statements": "pl", "rademacher_statements": "rademacher",
+    "lora_gradient": "pl", "explicit_gradient_check": "pl",
     # routes and certificates
-    "SlackCertificate", "IdentityCertificate", "GroundCertificate", "MatrixCertificate",
-    "StrictSlackCertificate", "SquareStepCertificate", "LemmaCertificate",
-    "sympy_route", "z3_route", "search_counterexample", "verify_counterexample",
-    "SMT_TIMEOUT_S",
+    "SlackCertificate": "routes", "IdentityCertificate": "routes", "GroundCertificate": "routes",
+    "MatrixCertificate": "structured", "StrictSlackCertificate": "pl", "SquareStepCertificate": "pl",
+    "LemmaCertificate": "pl", "sympy_route": "routes", "z3_route": "routes",
+    "search_counterexample": "routes", "verify_counterexample": "routes", "SMT_TIMEOUT_S": "routes",
     # least ranks
-    "CRITERIA", "Criterion", "least_rank", "least_rank_brute_force", "least_rank_sard",
-    "least_rank_sqrt_approx", "least_rank_manifold", "least_rank_dimension_count",
-    "least_rank_linear_solve", "barvinok_pataki_rank", "manifold_dimension",
+    "CRITERIA": "minimal_rank", "Criterion": "minimal_rank", "least_rank": "minimal_rank",
+    "least_rank_brute_force": "minimal_rank", "least_rank_sard": "minimal_rank",
+    "least_rank_sqrt_approx": "minimal_rank", "least_rank_manifold": "minimal_rank",
+    "least_rank_dimension_count": "minimal_rank", "least_rank_linear_solve": "minimal_rank",
+    "barvinok_pataki_rank": "minimal_rank", "manifold_dimension": "minimal_rank",
     # input checks
-    "InvalidArgument",
-]
+    "InvalidArgument": "validation",
+    # claimed constants
+    "CLAIMED_CSTAR": "claims", "COVER_RHO": "claims",
+}
+
+__all__ = list(_EXPORTS)
 
 
-def all_statements() -> list:
-    """Every statement of the ledger's proof part, in ledger order (built fresh each call).
+def __getattr__(name: str):
+    """Import a public name from its submodule on first access (PEP 562).
 
-    >>> ids = [s.id for s in all_statements()]
-    >>> len(ids) == len(set(ids)), "R3.least-rank" in ids
-    (True, True)
+    >>> import proofs
+    >>> proofs.InvalidArgument is importlib.import_module("proofs.validation").InvalidArgument
+    True
+    >>> proofs.no_such_name
+    Traceback (most recent call last):
+    ...
+    AttributeError: module 'proofs' has no attribute 'no_such_name'
     """
-    return (rank_condition_statements() + instance_statements() + structured_statements()
-            + pl_statements() + rademacher_statements())
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value   # cache: the next access is a plain attribute
+    return value
 
 
-def check_all(timeout_s: float | None = None) -> list:
-    """Check every statement by both routes; nothing is cached between calls.
-
-    Parameters
-    ----------
-    timeout_s : float, optional
-        SMT time limit per statement (default :data:`SMT_TIMEOUT_S`).
-
-    Returns
-    -------
-    list of Verdict
-
-    Examples
-    --------
-    >>> sorted({v.status for v in check_all()})
-    ['proved', 'refuted']
-    """
-    return [check(s, timeout_s) for s in all_statements()]
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Optional
 
+from .claims import CLAIMED_CSTAR
 from .validation import (
     InvalidArgument,
     require_positive_fraction,
@@ -250,8 +251,10 @@ CRITERIA: dict[str, Criterion] = {
 }
 
 
-def least_rank(criterion: str, m: int, n: int, M: int, cstar="1.35") -> Optional[int]:
+def least_rank(criterion: str, m: int, n: int, M: int, cstar=CLAIMED_CSTAR.value) -> Optional[int]:
     """Least rank under the named criterion (see :data:`CRITERIA`).
+
+    ``cstar`` defaults to the paper's claimed value, :data:`proofs.claims.CLAIMED_CSTAR`.
 
     >>> {name: least_rank(name, 768, 768, 64) for name in CRITERIA}
     {'sard': 11, 'sqrt_approx': 12, 'manifold': 1, 'dimension_count': 1, 'linear_solve': 1}
@@ -263,7 +266,8 @@ def least_rank(criterion: str, m: int, n: int, M: int, cstar="1.35") -> Optional
     return CRITERIA[criterion].least(m, n, M)
 
 
-def least_rank_brute_force(criterion: str, m: int, n: int, M: int, cstar="1.35") -> Optional[int]:
+def least_rank_brute_force(criterion: str, m: int, n: int, M: int,
+                           cstar=CLAIMED_CSTAR.value) -> Optional[int]:
     """The same answer as :func:`least_rank`, by trying ``r = 1, ..., min(m, n)`` in turn.
 
     >>> least_rank_brute_force("sard", 768, 768, 64)

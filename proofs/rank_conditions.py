@@ -16,6 +16,7 @@ Examples
 --------
 >>> [s.id for s in rank_condition_statements()][:3]
 ['J1.closed-form', 'J1.sqrt-headline', 'J2.least-rank']
+>>> from proofs import statement_by_id
 >>> str(statement_by_id("R1.comparison"))
 'for all integers r, m, n >= 1 with r <= m and r <= n: r(m + n - r) >= r(r + 1)/2'
 """
@@ -26,10 +27,11 @@ from fractions import Fraction
 
 from sympy import And, Eq, Gt, Rational, Symbol, symbols
 
+from .claims import CLAIMED_CSTAR
 from .routes import GroundCertificate, IdentityCertificate, SlackCertificate
 from .statement import Statement
 
-__all__ = ["rank_condition_statements", "instance_statements", "statement_by_id"]
+__all__ = ["rank_condition_statements", "instance_statements"]
 
 JANG = "Jang, Lee, Ryu (ICML 2024)"
 RETHINK = "Rethinking the Rank Threshold (2026)"
@@ -295,17 +297,18 @@ def instance_statements() -> list:
 
     Each row pins K, N; the least J2 rank ``r_J2`` (it satisfies r(r+1)/2 > KN and r - 1 does
     not), the least square-root-approximation rank ``r_sqrt`` (likewise for r^2 > 2KN), and
-    R1 at r = 1 on 768 x 768 with C* = 1.35.
+    R1 at r = 1 on 768 x 768 with the claimed C* (:data:`proofs.claims.CLAIMED_CSTAR`, 1.35).
 
     >>> [str(s) for s in instance_statements()][0]
     'at r = 1, m = 768, n = 768, C = 27/20, K = 2, N = 32: r(m + n - r) > C K N'
     """
     mm, nn = symbols("m n", integer=True, positive=True)
     rj, rs = Symbol("r_J2", integer=True, positive=True), Symbol("r_sqrt", integer=True, positive=True)
-    cstar = Rational(27, 20)
+    cstar = Rational(CLAIMED_CSTAR.value)           # exact: "1.35" is 27/20
+    c_text = CLAIMED_CSTAR.value
     out = [Statement(
         id="R1.instance-768", source=f"{RETHINK}, R1 on canonical setups",
-        title="R1 holds at r = 1 on 768 x 768 with C* = 1.35 and KN = 64: 1535 > 86.4",
+        title=f"R1 holds at r = 1 on 768 x 768 with C* = {c_text} and KN = 64: 1535 > {float(cstar * 64):g}",
         variables=(r, mm, nn, C, K, N),
         hypotheses=(Eq(r, 1), Eq(mm, 768), Eq(nn, 768), Eq(C, cstar), Eq(K, 2), Eq(N, 32)),
         conclusion=r * (mm + nn - r) > C * K * N, certificate=GroundCertificate())]
@@ -315,7 +318,7 @@ def instance_statements() -> list:
         out.append(Statement(
             id=f"TABLE.{name}", source="THEORY.md section 6 (Jang et al. few-shot setups)",
             title=f"K = {kk}, N = {nnum}: least J2 rank {r_j2}, least sqrt-approximation rank "
-                  f"{r_sq}, R1 (C* = 1.35) already at r = 1 on 768 x 768",
+                  f"{r_sq}, R1 (C* = {c_text}) already at r = 1 on 768 x 768",
             variables=(K, N, rj, rs, mm, nn, C),
             hypotheses=(Eq(K, kk), Eq(N, nnum), Eq(rj, r_j2), Eq(rs, r_sq), Eq(mm, 768),
                         Eq(nn, 768), Eq(C, cstar)),
@@ -324,17 +327,3 @@ def instance_statements() -> list:
                            mm + nn - 1 > C * K * N),
             certificate=GroundCertificate()))
     return out
-
-
-def statement_by_id(sid: str) -> Statement:
-    """The statement with this id, among all statements of :mod:`proofs`.
-
-    >>> statement_by_id("J2.sqrt-converse").expected
-    False
-    """
-    from . import all_statements
-
-    for st in all_statements():
-        if st.id == sid:
-            return st
-    raise KeyError(sid)

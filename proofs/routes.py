@@ -69,7 +69,7 @@ from sympy import Rational, S, Symbol
 from sympy.core.relational import (Equality, GreaterThan, LessThan, Relational,
                                    StrictGreaterThan, StrictLessThan)
 
-from .statement import RouteResult
+from .results import RouteResult
 
 __all__ = [
     "SMT_TIMEOUT_S",

@@ -37,6 +37,9 @@ from typing import Any, Callable, Optional
 import sympy
 from sympy import Symbol
 
+from . import routes
+from .results import RouteResult
+
 __all__ = ["Statement", "RouteResult", "Verdict", "check", "STATUSES"]
 
 #: The statuses a pure proof can end in (the ledger adds "supported"/"contradicted" for
@@ -157,31 +160,6 @@ class Statement:
 
 
 @dataclass(frozen=True)
-class RouteResult:
-    """One route's answer: ``True`` (proved), ``False`` (refuted, with a counterexample) or
-    ``None`` (not decided), with a human-readable ``detail``.
-
-    >>> RouteResult("sympy-certificate", True, "remainder 1/8", 0.01).answer
-    True
-    """
-
-    name: str
-    answer: Optional[bool]
-    detail: str
-    seconds: float
-    counterexample: Optional[dict] = None
-
-    def to_dict(self) -> dict:
-        """JSON-able form, without the counterexample (the verdict carries it).
-
-        >>> RouteResult("z3", None, "unknown", 0.5).to_dict()
-        {'name': 'z3', 'answer': None, 'detail': 'unknown', 'seconds': 0.5}
-        """
-        return {"name": self.name, "answer": self.answer, "detail": self.detail,
-                "seconds": round(self.seconds, 4)}
-
-
-@dataclass(frozen=True)
 class Verdict:
     """The outcome of :func:`check` for one statement.
 
@@ -271,8 +249,6 @@ def check(statement: Statement, timeout_s: Optional[float] = None) -> Verdict:
     >>> v.status, v.statement.expected, v.counterexample
     ('refuted', False, {'r': 11, 'M': 64})
     """
-    from . import routes  # local import: routes imports this module
-
     start = time.perf_counter()
     results = (routes.sympy_route(statement), routes.z3_route(statement, timeout_s))
     counterexample = None

@@ -186,3 +186,36 @@ def test_unknown_option_is_one_line_exit_2(capsys):
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert len(err.strip().split("\n")) == 1 and "--mm" in err
+
+
+# ----------------------------------------------------------------------------- help text
+
+MARKUP = ("[/", "[bold", "[i]", "``", ":func:", ":class:", ":mod:")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["prescribe", "--help"], ["check", "--help"]],
+                         ids=["lorank", "prescribe", "check"])
+def test_help_has_no_raw_markup(argv, capsys):
+    # Property: help is plain text: no rich markup ([bold]...[/]) and no reST (``x``, :func:).
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith("usage: lorank")
+    leaked = [m for m in MARKUP if m in text]
+    assert not leaked, (leaked, text)
+
+
+def test_help_markup_check_can_fail():
+    # The module docstring of lorank.cli is reST; it is exactly what must not reach --help.
+    import lorank.cli
+
+    assert "``" in lorank.cli.__doc__ and "``" not in lorank.cli.DESCRIPTION
+
+
+def test_version(capsys):
+    import lorank
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.strip() == f"lorank {lorank.__version__}"

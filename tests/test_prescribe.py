@@ -249,7 +249,9 @@ def test_excluded_kinds_and_per_layer_targets():
     # K N = 500000: no rank of a 768 x 768 matrix suffices (768^2 < 1.35 * 500000), the
     # 768 x 3072 ones still have one. The down-projection is then targeted per layer.
     cfg, warnings = _roberta_peft(2, 250_000)
-    assert cfg["source"]["excluded"] == ["query", "key", "value", "attention_output"]
+    shapes = builtin_model("roberta-base")
+    source = advisor.peft_provenance(advisor.prescribe(shapes.matrices(), 2, 250_000), shapes, "manifold")
+    assert source["excluded"] == ["query", "key", "value", "attention_output"]
     assert len(warnings) == 4 and all("left out" in w for w in warnings)
     assert "output.dense" not in cfg["target_modules"]
     for names in (ROBERTA_NAMES, ROBERTA_NAMES_L11):
@@ -271,10 +273,64 @@ def test_peft_file_written_atomically(tmp_path, capsys):
                               "--criterion", "sard"], capsys)
     assert code == 0 and "wrote" in out
     cfg = json.loads(target.read_text())
-    assert cfg["r"] == 11 and cfg["rank_pattern"] == {} and cfg["source"]["criterion"] == "sard"
+    assert cfg["r"] == 11 and cfg["rank_pattern"] == {}
     assert cfg["target_modules"] == ["query", "key", "value", "attention.output.dense", "intermediate.dense",
                                      "output.dense"]
-    assert os.listdir(tmp_path) == ["lora.json"]  # no temporary file left behind
+    source = json.loads((tmp_path / "lora.provenance.json").read_text())
+    assert source["criterion"] == "sard" and source["K"] == 2 and source["N"] == 32
+    assert source["cstar"] == "1.35" and source["ranks"]["query"] == 11
+    # no temporary file left behind; the config and its sidecar only
+    assert sorted(os.listdir(tmp_path)) == ["lora.json", "lora.provenance.json"]
+
+
+# Fields of peft.LoraConfig (with those of its base PeftConfig) present since peft 0.10, the
+# least version of the `peft` extra; read from peft's src/peft/tuners/lora/config.py and
+# src/peft/config.py. The file we write must use these names only.
+LORA_CONFIG_FIELDS_0_10 = frozenset({
+    "r", "target_modules", "lora_alpha", "lora_dropout", "fan_in_fan_out", "bias", "use_rslora",
+    "modules_to_save", "init_lora_weights", "layers_to_transform", "layers_pattern", "rank_pattern",
+    "alpha_pattern", "megatron_config", "megatron_core", "loftq_config", "use_dora", "layer_replication",
+    "peft_type", "task_type", "inference_mode", "auto_mapping", "base_model_name_or_path", "revision",
+})
+
+
+def _written_peft(tmp_path, capsys, argv):
+    target = tmp_path / "lora.json"
+    code, _, _ = run_cli(argv + ["--peft", str(target)], capsys)
+    assert code == 0
+    return json.loads(target.read_text())
+
+
+PEFT_RUNS = [
+    ["--model", "roberta-base", "--K", "2", "--N", "32"],
+    ["--model", "llama-7b", "--K", "2", "--N", "32"],
+    ["--model", "roberta-base", "--K", "2", "--N", "250000"],          # kinds left out, per-layer targets
+    ["--model", "bert-base", "--K", "3", "--N", "1000", "--criterion", "sard"],
+]
+
+
+@pytest.mark.parametrize("argv", PEFT_RUNS, ids=lambda a: " ".join(a[1:6:2]))
+def test_peft_keys_are_lora_config_fields(argv, tmp_path, capsys):
+    # Property: every key written is a LoraConfig field (peft 0.10 on), nothing else.
+    cfg = _written_peft(tmp_path, capsys, argv)
+    assert set(cfg) == set(advisor.PEFT_KEYS)
+    assert set(cfg) <= LORA_CONFIG_FIELDS_0_10, set(cfg) - LORA_CONFIG_FIELDS_0_10
+
+
+@pytest.mark.parametrize("argv", PEFT_RUNS, ids=lambda a: " ".join(a[1:6:2]))
+def test_peft_file_is_lora_config_kwargs(argv, tmp_path, capsys):
+    # The README's promise, against the installed peft (an extra of `test`): the file as it
+    # stands is LoraConfig's keyword arguments, and the object carries our ranks.
+    peft = pytest.importorskip("peft")
+    import inspect
+
+    cfg = _written_peft(tmp_path, capsys, argv)
+    assert set(cfg) <= set(inspect.signature(peft.LoraConfig).parameters)
+    with open(tmp_path / "lora.json", encoding="utf-8") as handle:
+        lora = peft.LoraConfig(**json.load(handle))
+    assert lora.r == cfg["r"] and lora.lora_alpha == cfg["lora_alpha"]
+    assert dict(lora.rank_pattern) == cfg["rank_pattern"]
+    assert set(lora.target_modules) == set(cfg["target_modules"])
 
 
 def test_peft_with_real_library(tmp_path):
@@ -300,8 +356,8 @@ def test_peft_with_real_library(tmp_path):
     for shapes, N, some_left_out in ((tiny_roberta, 200, False), (tiny_roberta, 400, True), (tiny_llama, 200, True)):
         cfg, _ = advisor.peft_config(advisor.prescribe(shapes.matrices(), 2, N), shapes, "manifold")
         model = models[shapes.name]
-        lora = peft.get_peft_model(model, peft.LoraConfig(
-            **{k: cfg[k] for k in ("r", "target_modules", "rank_pattern", "lora_alpha", "alpha_pattern")}))
+        source = advisor.peft_provenance(advisor.prescribe(shapes.matrices(), 2, N), shapes, "manifold")
+        lora = peft.get_peft_model(model, peft.LoraConfig(**cfg))
         got = {name: module.lora_A["default"].out_features for name, module in lora.named_modules()
                if hasattr(module, "lora_A") and "default" in module.lora_A}
         expected = {}
@@ -309,7 +365,7 @@ def test_peft_with_real_library(tmp_path):
         for mk in shapes.matrices():
             tail = re.sub(r"^.*layers?\.0\.", "", mk.example_names[0])
             for i in range(shapes.num_hidden_layers):
-                expected[f"{layer}.{i}.{tail}"] = cfg["source"]["ranks"][mk.kind]
+                expected[f"{layer}.{i}.{tail}"] = source["ranks"][mk.kind]
         got = {re.sub(r"^base_model\.model\.", "", name): r for name, r in got.items()}
         assert got == {name: r for name, r in expected.items() if r is not None}, (shapes.name, N)
         assert any(r is None for r in expected.values()) is some_left_out
