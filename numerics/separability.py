@@ -509,10 +509,14 @@ def cover_rho() -> float:
     """Cover's count as a ``rho``: a linear class of dimension ``d`` separates ``N`` random
     labels with probability 1/2 at ``N = 2 d``; with ``d = r (m + n - r)`` that is ``rho = 1/2``.
 
+    This is our heuristic reference (:data:`proofs.claims.COVER_RHO`), not a claim of the paper.
+
     >>> cover_rho()
     0.5
     """
-    return 0.5
+    from proofs.claims import COVER_RHO
+
+    return COVER_RHO.as_float
 
 
 def sufficient_rho(m: int, n: int, r: int) -> float:

@@ -42,6 +42,7 @@ import numpy as np
 from scipy import special
 
 from numerics import estimate
+from proofs import claims
 from numerics.records import environment_info, to_jsonable, utc_now
 from proofs.validation import (
     InvalidArgument,
@@ -70,10 +71,10 @@ __all__ = [
 ESTIMANDS = ("lm", "recipe", "logistic")
 DTYPES = ("float32", "float64")
 SUMMARY_FORMAT = "lorank.cstar-summary/1"
-CLAIMED_CSTAR = 1.35  # seed 000: "C* ~ 1.35 under Gaussian-iid features"
-#: E4's reference value (not a claim of the paper): Cover's count, a d-dimensional linear class
-#: separates N random labels with probability 1/2 at N = 2 d, i.e. rho = 1/2 for d = r(m+n-r).
-COVER_RHO = 0.5
+#: The paper's claimed C* and E4's reference value (Cover's count, our heuristic, not a claim of
+#: the paper), as floats; their sources are in :mod:`proofs.claims`.
+CLAIMED_CSTAR = claims.CLAIMED_CSTAR.as_float
+COVER_RHO = claims.COVER_RHO.as_float
 
 
 class Cell(NamedTuple):
