@@ -15,7 +15,7 @@ r = 2) and batches from 1 to 2048, each candidate on random SPD systems like the
   largest relative difference from the library's solution is recorded
   (``fused_max_rel_diff``);
 - ``lm_step_library`` / ``lm_step_fused``: the engine's whole step
-  (:func:`numerics.solvers._lm_step`) with each way of solving the system.
+  (:func:`numerics.solvers.lm_damped_step`) with each way of solving the system.
 
 Medians of CUDA-event timings after warm-up. (A recursive blocked factorisation was timed here
 too, slower at every size: ``results/bench/experiments/cholesky_latency.json``, code in commit
@@ -104,7 +104,7 @@ def main(argv=None) -> dict:
             for system, fused in (("library", False), ("fused", True)):
                 try:
                     row["ms"][f"lm_step_{system}"] = cuda_median_ms(
-                        lambda: solvers._lm_step(Rn, Ln, R, lam, fused), args.reps)
+                        lambda: solvers.lm_damped_step(Rn, Ln, R, lam, fused), args.reps)
                 except Exception as error:
                     print(f"lm_step {system}: {str(error)[:160]}", flush=True)
             row["us_per_trial"] = {k: 1e3 * v / T for k, v in row["ms"].items()}

@@ -18,7 +18,7 @@ i.e. rho = 1.35, T = 2048 trials, float64), each part timed alone with CUDA even
 - ``masked_updates``: the ``torch.where`` updates of an iteration;
 - ``compaction``: copying 75% of the features (``op.subset``);
 - ``iteration_eager`` and ``iteration_graph``: one whole iteration of the engine
-  (:func:`numerics.solvers._bookkeeping` and :func:`numerics.solvers._step`: stopping tests and
+  (:func:`numerics.solvers.lm_bookkeeping` and :func:`numerics.solvers.lm_iteration_step`: stopping tests and
   write-out, step, trial point, residual, acceptance, updates, left pass) eagerly and replayed
   from a CUDA graph, with the default system (``system`` in the record says which);
   ``iteration_eager_library``: the same with the library's system.
@@ -59,7 +59,7 @@ def main(argv=None) -> dict:
     B = s * torch.randn(T, m, r, generator=g, device=dev, dtype=dt)
     A = s * torch.randn(T, r, n, generator=g, device=dev, dtype=dt)
     Rn, Ln = op.right_native(A), op.left_native(B)
-    R = solvers._residual(Rn, B, y)
+    R = solvers.lm_residual(Rn, B, y)
     lam = torch.full((T,), 1e-3, device=dev, dtype=dt)
     feature_bytes = op.bytes_per_pass()
     p = r * (m + n)
@@ -113,26 +113,26 @@ def main(argv=None) -> dict:
 
     # the engine's own iteration (bookkeeping and step on its in-place state), as a solve runs it
     cfg = solvers.LMConfig()
-    state = solvers._initial_state(op, y, B, A, cfg, cfg.lam0)
-    floor = solvers._lam_floor(cfg, dt)
+    state = solvers.lm_initial_state(op, y, B, A, cfg, cfg.lam0)
+    floor = solvers.lm_lam_floor(cfg, dt)
 
     def iteration():
-        solvers._bookkeeping(state, cfg, cfg.max_iter, 0.0)
-        solvers._step(state, cfg, floor)
+        solvers.lm_bookkeeping(state, cfg, cfg.max_iter, 0.0)
+        solvers.lm_iteration_step(state, cfg, floor)
 
     cfg_lib = solvers.LMConfig(system="library")
-    state_lib = solvers._initial_state(op, y, B, A, cfg_lib, cfg_lib.lam0)
+    state_lib = solvers.lm_initial_state(op, y, B, A, cfg_lib, cfg_lib.lam0)
 
     def iteration_library():
-        solvers._bookkeeping(state_lib, cfg_lib, cfg_lib.max_iter, 0.0)
-        solvers._step(state_lib, cfg_lib, floor)
+        solvers.lm_bookkeeping(state_lib, cfg_lib, cfg_lib.max_iter, 0.0)
+        solvers.lm_iteration_step(state_lib, cfg_lib, floor)
 
     S_work = S.clone()  # overwritten by each call (the kernel's time does not depend on values)
 
     parts = {
         "right": (lambda: op.right_native(A), feature_bytes),
         "left": (lambda: op.left_native(B), feature_bytes),
-        "residual": (lambda: solvers._residual(Rn, B, y), None),
+        "residual": (lambda: solvers.lm_residual(Rn, B, y), None),
         "system_two_bmm": (system_two, None),
         "system_one_bmm": (system_one, None),
         "cholesky_cusolver": (chol("cusolver"), None),
@@ -142,8 +142,8 @@ def main(argv=None) -> dict:
         "triangular_solves": (lambda: torch.linalg.solve_triangular(
             L.mH, torch.linalg.solve_triangular(L, R.unsqueeze(2), upper=False), upper=True), None),
         "cholesky_solve_fused": (lambda: fused_cholesky.cholesky_solve_fused(S_work, R), None),
-        "lm_step_library": (lambda: solvers._lm_step(Rn, Ln, R, lam, False), None),
-        "lm_step_fused": (lambda: solvers._lm_step(Rn, Ln, R, lam, True), None),
+        "lm_step_library": (lambda: solvers.lm_damped_step(Rn, Ln, R, lam, False), None),
+        "lm_step_fused": (lambda: solvers.lm_damped_step(Rn, Ln, R, lam, True), None),
         "masked_updates": (masked, None),
         "compaction": (lambda: op.subset(keep), 2 * feature_bytes * len(keep) / T),
         "iteration_eager": (iteration, 2 * feature_bytes),

@@ -68,6 +68,7 @@ from numerics.solvers import (
 from proofs.validation import InvalidArgument, require_positive_int, require_rank
 
 __all__ = [
+    "canonical_check",
     "ESTIMANDS",
     "auto_batch_size",
     "check_cell",
@@ -361,4 +362,42 @@ def _run(estimand, trials, m, n, r, M, *, global_seed, features, K, dev, dt, res
                     "nonfinite": bool(nonfinite[j]),
                 })
         del op, y
+    return out
+
+
+def canonical_check(m: int = 768, n: int = 768, r: int = 1, Ns=(32, 64), trials: int = 3, *,
+                    seed: int = 0, device="cpu", dtype="float32", restarts: int = 2,
+                    config=None) -> list[dict]:
+    """Certify directly a few instances at a canonical few-shot size (one trial at a time).
+
+    Returns one dict per ``N``: ``m, n, r, N, rho, sufficient`` (``r max(m, n) >= N``),
+    ``trials, certified, margins`` (float64 normalised margins), ``iterations``, ``dtype`` and
+    ``seconds``.
+
+    >>> out = canonical_check(16, 16, 1, Ns=(4,), trials=2)
+    >>> out[0]["certified"], out[0]["sufficient"]
+    (2, True)
+    """
+    import time
+
+    m, n = require_positive_int("m", m), require_positive_int("n", n)
+    r = require_rank("r", r, m, n)
+    trials = require_positive_int("trials", trials)
+    from numerics.separability import SepConfig
+
+    cfg = SepConfig() if config is None else config
+    out = []
+    for N in Ns:
+        N = require_positive_int("N", N)
+        t0 = time.perf_counter()
+        res = run_trials("logistic", (m, n, r, N), range(trials), global_seed=seed, device=device,
+                         dtype=dtype, restarts=restarts, sep_config=cfg, batch_size=1,
+                         cpu_threads=None)
+        out.append({"m": m, "n": n, "r": r, "N": N, "rho": r * (m + n - r) / N,
+                    "sufficient": r * max(m, n) >= N, "trials": trials,
+                    "certified": sum(o["first_success"] is not None for o in res),
+                    "margins": [o["best_margin"] for o in res],
+                    "iterations": [o["iterations"] for o in res],
+                    "dtype": str(resolve_dtype(dtype)).removeprefix("torch."),
+                    "seconds": time.perf_counter() - t0})
     return out

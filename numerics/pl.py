@@ -83,12 +83,12 @@ import torch
 
 from numerics.estimate import wilson_interval
 from numerics.instances import FeatureOperator, resolve_device, resolve_dtype, sample_instances
-from numerics.records import environment_info, open_record, read_record, to_jsonable
+from numerics.records import environment_info, to_jsonable, wall_time
 from numerics.pl_verdicts import ledger_entries  # noqa: F401  (re-exported)
 from numerics.seeding import trial_seed
-from numerics.sweep import _nonneg_int, _wall_time
 from numerics.solvers import random_starts, recipe_init
-from proofs.validation import InvalidArgument, require_positive_int, require_rank
+from proofs.validation import (InvalidArgument, require_nonneg_int, require_positive_int,
+                               require_rank)
 
 __all__ = [
     "POSITIVITY_RTOL",
@@ -378,7 +378,7 @@ def gd_trajectory(op: FeatureOperator, y: torch.Tensor, B0: torch.Tensor, A0: to
     >>> bool(torch.allclose(tr.eta * tr.beta[:, 0], torch.full((2,), 0.5, dtype=torch.float64)))
     True
     """
-    steps = _nonneg_int("steps", steps)
+    steps = require_nonneg_int("steps", steps)
     c = _positive_float("c", c)
     _check_point(op, B0, A0)
     if tuple(y.shape) != (op.T, op.M):
@@ -559,10 +559,10 @@ class PLExperiment:
                 raise InvalidArgument(f"m_values must not be empty, got {self.m_values!r}")
             self.m_values = [require_positive_int("M", v) for v in self.m_values]
         self.trials_per_cell = require_positive_int("trials_per_cell", self.trials_per_cell)
-        self.gd_steps = _nonneg_int("gd_steps", self.gd_steps)
-        self.gd_trials = _nonneg_int("gd_trials", self.gd_trials)
+        self.gd_steps = require_nonneg_int("gd_steps", self.gd_steps)
+        self.gd_trials = require_nonneg_int("gd_trials", self.gd_trials)
         self.gd_c = _positive_float("gd_c", self.gd_c)
-        self.seed = _nonneg_int("seed", self.seed)
+        self.seed = require_nonneg_int("seed", self.seed)
         self.batch_size = require_positive_int("batch_size", self.batch_size)
         self.dtype = str(resolve_dtype(self.dtype)).removeprefix("torch.")
         self.device = str(self.device)
@@ -654,7 +654,7 @@ def run_trials(cell, trial_indices: Sequence[int], *, global_seed: int = 0, devi
     """
     m, n, r, M = (require_positive_int(k, v) for k, v in zip(("m", "n", "r", "M"), cell))
     r = require_rank("r", r, m, n)
-    idx = [_nonneg_int("trial index", i) for i in trial_indices]
+    idx = [require_nonneg_int("trial index", i) for i in trial_indices]
     if not idx:
         return []
     return [_one_trial((m, n, r, M), i, global_seed=global_seed, device=device, dtype=dtype,
@@ -845,7 +845,7 @@ def summarise_pl(experiment: PLExperiment, outcomes: dict, *, record=None) -> di
         "groups": list(groups.values()),
         "environment": [s["environment"] for s in sessions if s.get("event") == "start"
                         and "environment" in s] or [environment_info(experiment.device)],
-        "wall_time": _wall_time(sessions),
+        "wall_time": wall_time(sessions),
         "record": None if record is None else str(record),
     })
 

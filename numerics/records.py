@@ -54,6 +54,7 @@ __all__ = [
     "cell_key",
     "to_jsonable",
     "utc_now",
+    "wall_time",
     "environment_info",
     "write_json_atomic",
     "RecordContents",
@@ -598,3 +599,17 @@ def open_record(path, spec: Mapping, *, resume: bool = False, shard=(0, 1),
     _fsync_dir(path.parent if str(path.parent) else Path("."))
     return RecordWriter(path, RecordContents(path, header, valid_bytes=path.stat().st_size),
                         shard, device)
+
+
+def wall_time(sessions) -> dict:
+    """Process wall time summed over sessions (concurrent processes add up), and how many
+    sessions were killed (those count up to their last finished trial).
+
+    >>> wall_time([{"event": "start"}, {"event": "end", "wall_s": 2.5}])
+    {'wall_s': 2.5, 'sessions': 1, 'killed_sessions': 0}
+    """
+    starts = [s for s in sessions if s.get("event") == "start"]
+    total = sum(float(s.get("wall_s") or 0.0) for s in sessions
+                if s.get("event") == "end" or s.get("killed"))
+    return {"wall_s": total, "sessions": len(starts),
+            "killed_sessions": sum(bool(s.get("killed")) for s in starts)}

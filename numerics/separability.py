@@ -74,9 +74,9 @@ from numerics.instances import (
     sample_instances,
 )
 from numerics.seeding import trial_seed
-from numerics.solvers import (_check_positive_float, _compact, _restart_rounds, _RestartTally,
-                              random_starts)
-from proofs.validation import InvalidArgument, require_positive_int, require_rank
+from numerics.solvers import RestartTally, compact_batch, random_starts, restart_rounds
+from proofs.validation import (InvalidArgument, require_positive_float, require_positive_int,
+                               require_rank)
 
 __all__ = [
     "MARGIN_THRESHOLD",
@@ -92,7 +92,6 @@ __all__ = [
     "sep_start_seed",
     "sufficient_rho",
     "cover_rho",
-    "canonical_check",
 ]
 
 #: A success is a float64 normalised margin ``min_i s_i <G_i, Delta> / (||G_i|| ||Delta||)`` at
@@ -130,13 +129,13 @@ class SepConfig:
         for name in ("max_iter", "stall_window"):
             require_positive_int(name, getattr(self, name))
         for name in ("lam0", "lam_min", "lam_max", "lam_up", "stall_rtol", "margin_threshold"):
-            _check_positive_float(name, getattr(self, name))
-        _check_positive_float("lam_down", self.lam_down, upper=1)
-        _check_positive_float("compact_frac", self.compact_frac, upper=1.0000001)
+            require_positive_float(name, getattr(self, name))
+        require_positive_float("lam_down", self.lam_down, upper=1)
+        require_positive_float("compact_frac", self.compact_frac, upper=1.0000001)
         if self.lam_up <= 1:
             raise InvalidArgument(f"lam_up must be above 1, got {self.lam_up!r}")
         if self.start_scale is not None:
-            _check_positive_float("start_scale", self.start_scale)
+            require_positive_float("start_scale", self.start_scale)
 
 
 @dataclass
@@ -363,7 +362,7 @@ def logistic_gauss_newton(op: FeatureOperator, s: torch.Tensor, r: int, starts,
         if n_active == 0:
             break
         if n_active < cfg.compact_frac * active.numel():
-            op, keep = _compact(op, active, owned)
+            op, keep = compact_batch(op, active, owned)
             owned = True
             s = s[keep]
             B, A, Rn, Ln, z = B[keep], A[keep], Rn[keep], Ln[keep], z[keep]
@@ -478,10 +477,10 @@ def separate(op: FeatureOperator, s: torch.Tensor, r: int, start_seeds,
     cfg = SepConfig() if config is None else config
     _check_problem(op, s)
     r = require_rank("r", r, op.m, op.n)
-    tally = _RestartTally(op.T)
+    tally = RestartTally(op.T)
     success_it = [None] * op.T
     best = [None] * op.T
-    for k, pending, sub, ssub in _restart_rounds(op, s, start_seeds, tally):
+    for k, pending, sub, ssub in restart_rounds(op, s, start_seeds, tally):
         starts = random_starts([start_seeds[t][k] for t in pending], op.m, op.n, r,
                                scale=cfg.start_scale, device=op.device, dtype=op.dtype,
                                sample_device=sample_device)
@@ -530,41 +529,3 @@ def sufficient_rho(m: int, n: int, r: int) -> float:
     m, n = require_positive_int("m", m), require_positive_int("n", n)
     r = require_rank("r", r, m, n)
     return (m + n - r) / max(m, n)
-
-
-def canonical_check(m: int = 768, n: int = 768, r: int = 1, Ns=(32, 64), trials: int = 3, *,
-                    seed: int = 0, device="cpu", dtype="float32", restarts: int = 2,
-                    config: SepConfig | None = None) -> list[dict]:
-    """Certify directly a few instances at a canonical few-shot size (one trial at a time).
-
-    Returns one dict per ``N``: ``m, n, r, N, rho, sufficient`` (``r max(m, n) >= N``),
-    ``trials, certified, margins`` (float64 normalised margins), ``iterations``, ``dtype`` and
-    ``seconds``.
-
-    >>> out = canonical_check(16, 16, 1, Ns=(4,), trials=2)
-    >>> out[0]["certified"], out[0]["sufficient"]
-    (2, True)
-    """
-    import time
-
-    from numerics.capacity import run_trials
-
-    m, n = require_positive_int("m", m), require_positive_int("n", n)
-    r = require_rank("r", r, m, n)
-    trials = require_positive_int("trials", trials)
-    cfg = SepConfig() if config is None else config
-    out = []
-    for N in Ns:
-        N = require_positive_int("N", N)
-        t0 = time.perf_counter()
-        res = run_trials("logistic", (m, n, r, N), range(trials), global_seed=seed, device=device,
-                         dtype=dtype, restarts=restarts, sep_config=cfg, batch_size=1,
-                         cpu_threads=None)
-        out.append({"m": m, "n": n, "r": r, "N": N, "rho": r * (m + n - r) / N,
-                    "sufficient": r * max(m, n) >= N, "trials": trials,
-                    "certified": sum(o["first_success"] is not None for o in res),
-                    "margins": [o["best_margin"] for o in res],
-                    "iterations": [o["iterations"] for o in res],
-                    "dtype": str(resolve_dtype(dtype)).removeprefix("torch."),
-                    "seconds": time.perf_counter() - t0})
-    return out

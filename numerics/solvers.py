@@ -61,7 +61,8 @@ import torch
 
 from numerics import fused_cholesky
 from numerics.instances import FeatureOperator, resolve_device, resolve_dtype
-from proofs.validation import InvalidArgument, require_positive_int, require_rank
+from proofs.validation import (InvalidArgument, require_positive_float, require_positive_int,
+                               require_rank)
 
 __all__ = [
     "CERTIFY_RTOL",
@@ -122,14 +123,6 @@ def trace_iterations():
         _TRACE = outer
 
 
-def _check_positive_float(name: str, value, *, upper=None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or value <= 0 or (upper is not None and value >= upper):
-        bound = f" and below {upper}" if upper is not None else ""
-        raise InvalidArgument(f"{name} must be a positive finite number{bound}, got {value!r}")
-    return float(value)
-
-
 @dataclass
 class LMConfig:
     """Settings of :func:`levenberg_marquardt` (each field has its help text).
@@ -164,15 +157,15 @@ class LMConfig:
             require_positive_int(name, getattr(self, name))
         for name in ("lam0", "lam_min", "lam_max", "lam_up", "stall_rtol", "certify_rtol",
                      "polish_rtol"):
-            _check_positive_float(name, getattr(self, name))
-        _check_positive_float("lam_down", self.lam_down, upper=1)
-        _check_positive_float("compact_frac", self.compact_frac, upper=1.0000001)
+            require_positive_float(name, getattr(self, name))
+        require_positive_float("lam_down", self.lam_down, upper=1)
+        require_positive_float("compact_frac", self.compact_frac, upper=1.0000001)
         if self.lam_up <= 1:
             raise InvalidArgument(f"lam_up must be above 1, got {self.lam_up!r}")
         if self.stop_rtol is not None:
-            _check_positive_float("stop_rtol", self.stop_rtol)
+            require_positive_float("stop_rtol", self.stop_rtol)
         if self.start_scale is not None:
-            _check_positive_float("start_scale", self.start_scale)
+            require_positive_float("start_scale", self.start_scale)
         if isinstance(self.graph_rows, bool) or not isinstance(self.graph_rows, int) or self.graph_rows < 0:
             raise InvalidArgument(f"graph_rows must be a non-negative integer, got {self.graph_rows!r}")
         if self.system not in SYSTEMS:
@@ -249,7 +242,7 @@ def random_starts(seeds: Sequence[int], m: int, n: int, r: int, *, scale: float 
     r = require_rank("r", r, m, n)
     dev, dtype = resolve_device(device), resolve_dtype(dtype)
     sdev = dev if sample_device is None else resolve_device(sample_device)
-    s = (r * m * n) ** -0.25 if scale is None else _check_positive_float("scale", scale)
+    s = (r * m * n) ** -0.25 if scale is None else require_positive_float("scale", scale)
     T = len(seeds)
     # drawn into float64 buffers on the sampling device, then moved and cast once (one copy
     # per tensor instead of one per trial)
@@ -284,7 +277,7 @@ def certify(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Tens
     return res.norm(dim=1) / y64.norm(dim=1)
 
 
-def _residual(Rn: torch.Tensor, B: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def lm_residual(Rn: torch.Tensor, B: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``R_i = <G_i A^T, B> - y_i`` from the right pass ``Rn`` (layout ``(T, r, m, M)``)."""
     T, M = y.shape
     bt = B.transpose(1, 2).reshape(T, 1, -1)  # vec(B^T), (T, 1, r m)
@@ -303,7 +296,7 @@ def _grad_A(Ln: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
     return torch.matmul(R.view(T, 1, 1, M), Ln).view(T, r, n)
 
 
-def _compact(op: FeatureOperator, active: torch.Tensor, owned: bool):
+def compact_batch(op: FeatureOperator, active: torch.Tensor, owned: bool):
     """Drop the finished trials: ``(op, keep)`` with ``keep`` the old row of each new row.
 
     The first compaction copies the active trials (``op`` belongs to the caller); later ones
@@ -343,7 +336,7 @@ def _system_buffer(Rn: torch.Tensor, n: int):
     return J_t, J_t[:, : r * m].view(T, r, m, M)
 
 
-def _lm_step(Rn, Ln, R, lam, fused: bool = False, J_t=None):
+def lm_damped_step(Rn, Ln, R, lam, fused: bool = False, J_t=None):
     """The damped Gauss-Newton step ``(dB, dA)`` and whether its Cholesky factorisation worked.
 
     ``M <= p``: ``dtheta = -J^T (J J^T + mu I)^{-1} R`` with ``J J^T = Rn^T Rn + sum_j Ln_j
@@ -428,7 +421,7 @@ class _LMState:
                         self.n_active, self.out, J_t, self.fused)
 
 
-def _initial_state(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Tensor,
+def lm_initial_state(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Tensor,
                    cfg: LMConfig, lam0: float) -> _LMState:
     """The state at iteration 0 from the starts ``(B, A)`` (copied): the two set-up passes.
     How steps solve their system is settled here, once (a system the device cannot use fails
@@ -436,7 +429,7 @@ def _initial_state(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: tor
     T, dev, dt = op.T, op.device, op.dtype
     fused = cfg.fused_system(dev, dt)
     J_t, Rn = _system_buffer(op.right_native(A), op.n)
-    R = _residual(Rn, B, y)
+    R = lm_residual(Rn, B, y)
     out = (torch.cat((B, B[:1])).clone(),  # T + 1 rows: the last one takes padding's writes
            torch.cat((A, A[:1])).clone(),
            torch.full((T + 1,), math.inf, dtype=dt, device=dev),
@@ -450,12 +443,12 @@ def _initial_state(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: tor
                     torch.zeros((), dtype=torch.long, device=dev), out, J_t, fused)
 
 
-def _lam_floor(cfg: LMConfig, dtype: torch.dtype) -> float:
+def lm_lam_floor(cfg: LMConfig, dtype: torch.dtype) -> float:
     """The least damping factor in working precision ``dtype``."""
     return max(cfg.lam_min, 100 * torch.finfo(dtype).eps)
 
 
-def _bookkeeping(st: _LMState, cfg: LMConfig, max_iter: int, stop_rtol: float) -> None:
+def lm_bookkeeping(st: _LMState, cfg: LMConfig, max_iter: int, stop_rtol: float) -> None:
     """Find the trials that stop at this iteration, write them out, update ``active`` and
     ``n_active`` (all on the device: masked copies, no host sync)."""
     W = cfg.stall_window
@@ -483,13 +476,13 @@ def _bookkeeping(st: _LMState, cfg: LMConfig, max_iter: int, stop_rtol: float) -
     st.n_active.copy_(st.active.sum())
 
 
-def _step(st: _LMState, cfg: LMConfig, lam_floor: float) -> None:
+def lm_iteration_step(st: _LMState, cfg: LMConfig, lam_floor: float) -> None:
     """One damped Gauss-Newton step for every active row, accepted where it lowers the loss
     (in place), then ``it += 1``."""
-    dB, dA, chol_ok = _lm_step(st.Rn, st.Ln, st.R, st.lam, st.fused, st.J_t)
+    dB, dA, chol_ok = lm_damped_step(st.Rn, st.Ln, st.R, st.lam, st.fused, st.J_t)
     B_new, A_new = st.B + dB, st.A + dA
     Rn_new = st.op.right_native(A_new)
-    R_new = _residual(Rn_new, B_new, st.y)
+    R_new = lm_residual(Rn_new, B_new, st.y)
     loss_new = 0.5 * (R_new * R_new).sum(dim=1)
     accept = st.active & chol_ok & torch.isfinite(loss_new) & (loss_new < st.loss)
     a1, a3, a4 = accept.view(-1, 1), accept.view(-1, 1, 1), accept.view(-1, 1, 1, 1)
@@ -553,8 +546,8 @@ class _GraphedIterations:
             with torch.cuda.stream(side):
                 self.graph.capture_begin()
                 try:
-                    _bookkeeping(self.st, cfg, max_iter, stop_rtol)
-                    _step(self.st, cfg, lam_floor)
+                    lm_bookkeeping(self.st, cfg, max_iter, stop_rtol)
+                    lm_iteration_step(self.st, cfg, lam_floor)
                 finally:
                     self.graph.capture_end()
             main.wait_stream(side)
@@ -592,8 +585,8 @@ def _lm_loop(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Ten
     """
     T = op.T
     dev, dt = op.device, op.dtype
-    lam_floor = _lam_floor(cfg, dt)
-    st = _initial_state(op, y, B, A, cfg, lam0)
+    lam_floor = lm_lam_floor(cfg, dt)
+    st = lm_initial_state(op, y, B, A, cfg, lam0)
     B_out, A_out, rel_out, it_out, status_out = st.out
     owned = False  # op is the caller's until the first compaction copies it
     graphed = None
@@ -601,7 +594,7 @@ def _lm_loop(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Ten
     use_graphs = dev.type == "cuda" and cfg.graph_rows > 0
     for it in range(max_iter + 1):
         if graphed is None:
-            _bookkeeping(st, cfg, max_iter, stop_rtol)
+            lm_bookkeeping(st, cfg, max_iter, stop_rtol)
             n_active, rows = int(st.n_active), st.rows  # the one host sync of an iteration
             compact = 0 < n_active < cfg.compact_frac * rows
         else:
@@ -622,15 +615,15 @@ def _lm_loop(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Ten
             continue
         small = small + 1 if use_graphs and n_active <= cfg.graph_rows else 0
         if small > _GRAPH_PATIENCE:
-            _step(st, cfg, lam_floor)  # this iteration's step, then replays from the next one
+            lm_iteration_step(st, cfg, lam_floor)  # this iteration's step, then replays from the next one
             graphed = _capture(st, n_active, cfg, max_iter, stop_rtol, lam_floor)
             use_graphs = graphed is not None
             continue
         if compact:
-            op, keep = _compact(st.op, st.active, owned)
+            op, keep = compact_batch(st.op, st.active, owned)
             owned = True
             st = st.select(keep, op, torch.ones(n_active, dtype=torch.bool, device=dev))
-        _step(st, cfg, lam_floor)
+        lm_iteration_step(st, cfg, lam_floor)
     return tuple(t[:T] for t in (B_out, A_out, rel_out, it_out, status_out))
 
 
@@ -740,9 +733,9 @@ def lm_restarts(op: FeatureOperator, y: torch.Tensor, r: int, start_seeds, confi
     _check_problem(op, y)
     r = require_rank("r", r, op.m, op.n)
     scale = cfg.start_scale
-    tally = _RestartTally(op.T)
+    tally = RestartTally(op.T)
     best = [math.inf] * op.T
-    for k, pending, sub, ysub in _restart_rounds(op, y, start_seeds, tally):
+    for k, pending, sub, ysub in restart_rounds(op, y, start_seeds, tally):
         if k == 0 and first_starts is not None:
             starts = (first_starts[0].to(device=op.device, dtype=op.dtype),
                       first_starts[1].to(device=op.device, dtype=op.dtype))
@@ -758,13 +751,13 @@ def lm_restarts(op: FeatureOperator, y: torch.Tensor, r: int, start_seeds, confi
     return {**tally.lists(), "best_rel_residual": best}
 
 
-class _RestartTally:
+class RestartTally:
     """Per-trial outcomes over restarts (shared by the restart drivers of E1/E2 and E4):
     ``restart_success`` (up to the first success), ``first_success`` (index or None),
     ``iterations`` (sum over the starts run) and ``nonfinite`` (any start).
 
     >>> from types import SimpleNamespace
-    >>> tally = _RestartTally(2)
+    >>> tally = RestartTally(2)
     >>> tally.add(0, [0, 1], SimpleNamespace(success=torch.tensor([False, True]),
     ...           iterations=torch.tensor([5, 3]), nonfinite=torch.tensor([False, False])))
     >>> tally.pending(), tally.lists()["first_success"], tally.lists()["iterations"]
@@ -797,7 +790,7 @@ class _RestartTally:
                 "iterations": self.iterations, "nonfinite": self.nonfinite}
 
 
-def _restart_rounds(op: FeatureOperator, targets: torch.Tensor, start_seeds, tally: _RestartTally):
+def restart_rounds(op: FeatureOperator, targets: torch.Tensor, start_seeds, tally: RestartTally):
     """Yield ``(k, pending, op_k, targets_k)`` for restart ``k = 0, 1, ...``: the trials the tally
     still has pending (read afresh each round) and their instances; stops when none is."""
     T = op.T
@@ -840,13 +833,13 @@ class RecipeConfig:
     compact_frac: float = field(default=0.75, metadata={"help": "compact the batch when the active fraction falls below this"})
 
     def __post_init__(self):
-        _check_positive_float("c", self.c)
+        require_positive_float("c", self.c)
         require_positive_int("power_iters", self.power_iters)
         if self.init_std != "1/sqrt(n)":
             raise InvalidArgument(f"init_std must be '1/sqrt(n)', got {self.init_std!r}")
         if self.stop_rtol is not None:
-            _check_positive_float("stop_rtol", self.stop_rtol)
-        _check_positive_float("compact_frac", self.compact_frac, upper=1.0000001)
+            require_positive_float("stop_rtol", self.stop_rtol)
+        require_positive_float("compact_frac", self.compact_frac, upper=1.0000001)
 
 
 @dataclass
@@ -943,7 +936,7 @@ def lora_recipe(op: FeatureOperator, y: torch.Tensor, r: int, budgets, config=No
     k = 0  # next budget to record
     for t in range(budgets[-1] + 1):
         Rn = op.right_native(A)
-        R = _residual(Rn, B, y)
+        R = lm_residual(Rn, B, y)
         rnorm = R.norm(dim=1)
         rel = rnorm / ynorm
         at_budget = t == budgets[k]
@@ -965,7 +958,7 @@ def lora_recipe(op: FeatureOperator, y: torch.Tensor, r: int, budgets, config=No
         if k == len(budgets) or n_active == 0:
             break
         if n_active < cfg.compact_frac * active.numel():
-            op, keep = _compact(op, active, owned)
+            op, keep = compact_batch(op, active, owned)
             owned = True
             y, ynorm, s = y[keep], ynorm[keep], s[keep]
             A, B, Rn, R, rnorm, idx = A[keep], B[keep], Rn[keep], R[keep], rnorm[keep], idx[keep]

@@ -43,9 +43,10 @@ from scipy import special
 
 from numerics import estimate
 from proofs import claims
-from numerics.records import environment_info, to_jsonable, utc_now
+from numerics.records import environment_info, to_jsonable, utc_now, wall_time
 from proofs.validation import (
     InvalidArgument,
+    require_nonneg_int,
     require_positive_fraction,
     require_positive_int,
     require_rank,
@@ -102,12 +103,6 @@ def _tuple_of(name, value, convert):
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise InvalidArgument(f"{name} must be a sequence, got {value!r}")
     return tuple(convert(v) for v in value)
-
-
-def _nonneg_int(name, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise InvalidArgument(f"{name} must be a non-negative integer, got {value!r}")
-    return int(value)
 
 
 def _positive_float(name, value) -> float:
@@ -228,7 +223,7 @@ class Experiment:
                                       f"{list(kn)!r}")
         put("trials_per_cell", require_positive_int("trials_per_cell", self.trials_per_cell))
         put("batch_size", require_positive_int("batch_size", self.batch_size))
-        put("seed", _nonneg_int("seed", self.seed))
+        put("seed", require_nonneg_int("seed", self.seed))
         dev = str(self.device)
         kind, _, index = dev.partition(":")
         if kind not in ("cpu", "cuda") or (index and not (kind == "cuda" and index.isdigit())):
@@ -775,7 +770,7 @@ def summarise(experiment: Experiment, outcomes: Mapping, *, link="logit", scale=
         "trends": trends,
         "environment": envs,
         "sessions": sessions,
-        "wall_time": _wall_time(sessions),
+        "wall_time": wall_time(sessions),
         "summary_s": time.perf_counter() - t0,
         "summary_environment": environment_info(None),
     })
@@ -811,11 +806,3 @@ def _trends(experiment, estimands, levels) -> list[dict]:
     return out
 
 
-def _wall_time(sessions) -> dict:
-    """Process wall time summed over sessions (concurrent processes add up), and how many
-    sessions were killed (those count up to their last finished trial)."""
-    starts = [s for s in sessions if s.get("event") == "start"]
-    total = sum(float(s.get("wall_s") or 0.0) for s in sessions
-                if s.get("event") == "end" or s.get("killed"))
-    return {"wall_s": total, "sessions": len(starts),
-            "killed_sessions": sum(bool(s.get("killed")) for s in starts)}

@@ -123,11 +123,11 @@ class StrictSlackCertificate:
         sub = dict(self.substitution)
         slacks = sorted(set().union(*(sympy.sympify(e).free_symbols for e in sub.values())),
                         key=lambda x: x.name)
-        tau = routes._invert(sub, variables, slacks)
-        hyps = routes._hypothesis_constraints(statement)
+        tau = routes.invert_affine(sub, variables, slacks)
+        hyps = routes.hypothesis_constraints(statement)
         strict = set()
         for sl in slacks:
-            cover = routes._cover(tau[sl], hyps, variables)
+            cover = routes.cover_by_constraints(tau[sl], hyps, variables)
             if cover is None:
                 return None, f"slack {sl} is not covered"
             c0, combo = cover

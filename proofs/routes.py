@@ -189,7 +189,7 @@ def domain_constraints(variables) -> list:
     return out
 
 
-def _hypothesis_constraints(statement, strengthen=True) -> list:
+def hypothesis_constraints(statement, strengthen=True) -> list:
     return domain_constraints(statement.variables) + [
         (h, normal_form(h, strengthen)) for h in statement.hypotheses]
 
@@ -287,7 +287,7 @@ class SlackCertificate:
         return True, "; ".join(details)
 
 
-def _invert(sub: dict, variables, slacks):
+def invert_affine(sub: dict, variables, slacks):
     """Solve ``x = sigma(s)`` for ``s``; None if ``sigma`` is not an affine bijection."""
     J = sympy.Matrix([[sympy.diff(sub[v], s) for s in slacks] for v in variables])
     if not all(e.is_Rational for e in J) or J.det() == 0:
@@ -297,7 +297,7 @@ def _invert(sub: dict, variables, slacks):
     return {s: sympy.expand(t) for s, t in zip(slacks, tau)}
 
 
-def _cover(target, constraints, variables):
+def cover_by_constraints(target, constraints, variables):
     """Write the affine ``target`` as ``c0 + sum mu_i gap_i`` (``mu_i >= 0`` for
     inequalities, ``c0 >= 0``) over the affine constraints, or return None."""
     affine = []
@@ -355,13 +355,13 @@ def _verify_slack(cert: SlackCertificate, statement, goal) -> tuple:
             return None, f"{v} = {sub[v]} is not affine in the slacks"
         if v.is_integer and not all(c.is_Integer for c in p.coeffs()):
             return None, f"{v} = {sub[v]} has non-integer coefficients"
-    tau = _invert(sub, variables, slacks)
+    tau = invert_affine(sub, variables, slacks)
     if tau is None:
         return None, "the slack substitution is not invertible"
     for v in variables:
         if sympy.expand(sub[v].subs(tau) - v) != 0:
             return None, "the inverse substitution does not reproduce the variables"
-    hyps = _hypothesis_constraints(statement)
+    hyps = hypothesis_constraints(statement)
     coverage = []
     for s in slacks:
         t = tau[s]
@@ -369,7 +369,7 @@ def _verify_slack(cert: SlackCertificate, statement, goal) -> tuple:
             p = _poly(t, variables)
             if not all(c.is_Integer for c in p.coeffs()):
                 return None, f"slack {s} = {t} is not integer-affine in integer variables"
-        cover = _cover(t, hyps, variables)
+        cover = cover_by_constraints(t, hyps, variables)
         if cover is None:
             return None, f"slack {s} = {t} is not shown >= 0 by the affine hypotheses"
         c0, combo = cover
@@ -776,7 +776,7 @@ def _z3_attempt(statement, relax: bool, timeout_s: float):
     if relax:
         env = {v: z3.Real(v.name) for v in statement.variables}
         solver = z3.SolverFor("QF_NRA")
-        facts = [_z3_constraint(c, env) for _, c in _hypothesis_constraints(statement, strengthen=True)]
+        facts = [_z3_constraint(c, env) for _, c in hypothesis_constraints(statement, strengthen=True)]
     else:
         env = {v: (z3.Int(v.name) if v.is_integer else z3.Real(v.name)) for v in statement.variables}
         solver = z3.Solver()

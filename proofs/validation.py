@@ -24,6 +24,8 @@ __all__ = [
     "require_positive_int",
     "require_rank",
     "require_positive_fraction",
+    "require_positive_float",
+    "require_nonneg_int",
     "MAX_EXACT_DIGITS",
     "MAX_DECIMAL_EXPONENT",
     "shown",
@@ -171,3 +173,31 @@ def require_positive_fraction(name: str, value) -> Fraction:
     if exact <= 0:
         raise bad
     return exact
+
+
+def require_positive_float(name: str, value, *, upper=None) -> float:
+    """``value`` as a float if it is a finite number above 0 (and below ``upper``), else raise.
+
+    >>> require_positive_float("lam_down", 1.5, upper=1)
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: lam_down must be a positive finite number and below 1, got 1.5
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
+            not math.isfinite(float(value)) or value <= 0 or (upper is not None and value >= upper):
+        bound = f" and below {upper}" if upper is not None else ""
+        raise InvalidArgument(f"{name} must be a positive finite number{bound}, got {value!r}")
+    return float(value)
+
+
+def require_nonneg_int(name: str, value) -> int:
+    """``value`` as an ``int`` if it is an integer at least 0, else raise.
+
+    >>> require_nonneg_int("seed", -1)
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: seed must be a non-negative integer, got -1
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise InvalidArgument(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)

@@ -146,8 +146,8 @@ class _Separability(Family):
         summary["references"] = references(experiment)
         canonical = []
         if config.canonical:
-            from numerics.capacity import torch_threads
-            from numerics.separability import SepConfig, canonical_check
+            from numerics.capacity import canonical_check, torch_threads
+            from numerics.separability import SepConfig
 
             with torch_threads(1 if config.device == "cpu" else None):
                 canonical = canonical_check(768, 768, 1, config.canonical, config.canonical_trials,

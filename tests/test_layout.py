@@ -1,0 +1,132 @@
+"""The layout of the whole package: no import cycles, no private name used across modules, one
+direction of dependence, and the experiment side importable without torch.
+
+Read with :mod:`ast` from every ``import`` statement at any depth (function-level imports too),
+over ``proofs/``, ``numerics/``, ``lorank/``, ``benchmarks/`` and ``scripts/``.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("proofs", "numerics", "lorank")
+SCANNED = PACKAGES + ("benchmarks", "scripts")
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for pkg in SCANNED:
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            out[name] = path
+    return out
+
+
+def _imports(name: str, path: Path, known: dict) -> list[tuple[str, list[str]]]:
+    """``(module, [imported names])`` for every import in the file, resolved to full names."""
+    tree = ast.parse(path.read_text())
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.extend((a.name, []) for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                parts = parts[:len(parts) - (node.level - 1)]
+                base = ".".join(parts + ([base] if base else []))
+            out.append((base, [a.name for a in node.names]))
+    return out
+
+
+def _graph() -> dict[str, set[str]]:
+    known = _modules()
+    graph = {m: set() for m in known}
+    for name, path in known.items():
+        for base, names in _imports(name, path, known):
+            if base in known:
+                graph[name].add(base)
+            graph[name].update(f"{base}.{n}" for n in names if f"{base}.{n}" in known)
+    return graph
+
+
+def _cycle(graph) -> list[str] | None:
+    colour: dict = {}
+    stack: list = []
+
+    def visit(node):
+        colour[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            # a package's __init__ that re-exports its own submodules is not a cycle
+            if nxt.startswith(node + ".") or node.startswith(nxt + "."):
+                continue
+            if colour.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in colour:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        colour[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in colour:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def test_no_import_cycles():
+    # Property: the import graph of all modules (function-level imports included) is acyclic.
+    assert _cycle(_graph()) is None
+
+
+def test_no_private_name_crosses_a_module():
+    # Property: no module imports a _private name from another module, or reaches one through
+    # an imported module's attribute.
+    known = _modules()
+    offences = []
+    for name, path in known.items():
+        tree = ast.parse(path.read_text())
+        aliases = set()
+        for base, names in _imports(name, path, known):
+            if base in known or base.split(".")[0] in PACKAGES:
+                offences += [f"{name}: from {base} import {n}" for n in names
+                             if n.startswith("_") and not n.startswith("__")]
+            aliases.update(n for n in names if f"{base}.{n}" in known)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and node.value.id in aliases and node.attr.startswith("_") \
+                    and not node.attr.startswith("__"):
+                offences.append(f"{name}: {node.value.id}.{node.attr}")
+    assert offences == []
+
+
+def test_dependence_runs_one_way():
+    # Property: proofs/ imports neither numerics/ nor lorank/; numerics/ never imports lorank/.
+    graph = _graph()
+    bad = [(a, b) for a, deps in graph.items() for b in deps
+           if (a.startswith("proofs") and b.split(".")[0] in ("numerics", "lorank"))
+           or (a.startswith("numerics") and b.startswith("lorank"))]
+    assert bad == []
+
+
+def test_experiment_commands_build_their_flags_without_torch_or_sympy():
+    # Property: building every experiment command's parser loads neither torch nor sympy (the
+    # CLI says how to install torch instead of failing inside an import).
+    code = ("import sys\nfrom lorank.cli import build_parser\n"
+            "for c in ('cstar', 'separability', 'pl', 'rademacher'):\n"
+            "    build_parser(c)\n"
+            "print(sorted(m for m in ('torch', 'sympy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         check=True).stdout.strip()
+    assert out == "[]"
