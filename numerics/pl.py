@@ -73,8 +73,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import asdict, dataclass, field
-from fractions import Fraction
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -512,7 +511,8 @@ def _positive_float(name, value) -> float:
 @dataclass
 class PLExperiment:
     """A PL* sweep: sizes ``(m, n, r)``, a grid in ``rho`` (or explicit ``M`` values), trials per
-    cell, gradient-descent settings, seed, device and dtype.
+    cell, gradient-descent settings, seed, device and dtype. The command line's settings, with
+    their help and defaults, are :class:`numerics.experiments.pl.PLConfig`.
 
     >>> exp = PLExperiment(sizes=[(8, 8, 1)], rho_grid=[0.5, 1.0, 2.0], trials_per_cell=4)
     >>> [c[3] for c in pl_cells(exp)]
@@ -523,17 +523,17 @@ class PLExperiment:
     proofs.validation.InvalidArgument: r must satisfy 1 <= r <= min(m, n) = 8, got 9
     """
 
-    sizes: list = field(metadata={"help": "(m, n, r) triples"})
-    rho_grid: list | None = field(default=None, metadata={"help": "rho = r(m+n-r)/M values"})
-    m_values: list | None = field(default=None, metadata={"help": "explicit M (= K N) values instead of rho"})
-    trials_per_cell: int = field(default=40, metadata={"help": "trials per (size, M) cell"})
-    gd_steps: int = field(default=40, metadata={"help": "gradient-descent steps per trajectory (0: none)"})
-    gd_trials: int = field(default=4, metadata={"help": "trials per cell that also run GD (the first ones)"})
-    gd_c: float = field(default=DEFAULT_GD_C, metadata={"help": "step rule eta = c / beta_0"})
-    seed: int = field(default=0, metadata={"help": "global seed"})
-    device: str = field(default="cpu", metadata={"help": "cpu or cuda[:k]"})
-    dtype: str = field(default="float64", metadata={"help": "working dtype of features and GD"})
-    batch_size: int = field(default=16, metadata={"help": "trials per batch and checkpoint"})
+    sizes: list
+    rho_grid: list | None = None
+    m_values: list | None = None
+    trials_per_cell: int = 40
+    gd_steps: int = 40
+    gd_trials: int = 4
+    gd_c: float = DEFAULT_GD_C
+    seed: int = 0
+    device: str = "cpu"
+    dtype: str = "float64"
+    batch_size: int = 16
 
     def __post_init__(self):
         if not isinstance(self.sizes, (list, tuple)) or not self.sizes:

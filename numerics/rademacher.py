@@ -119,7 +119,7 @@ Examples
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -195,8 +195,8 @@ class RademacherConfig:
     proofs.validation.InvalidArgument: ranks must hold positive integers, got 0
     """
 
-    m: int = field(default=64, metadata={"help": "rows of the adapted weight (head dimension)"})
-    n: int = field(default=64, metadata={"help": "columns of the adapted weight (input dimension)"})
+    m: int = 64
+    n: int = 64
     ranks: Sequence[int] = (1, 2, 3, 4, 5, 6)
     tasks: Sequence[str] = DEFAULT_TASKS
     n_train: Sequence[int] = (16, 128)

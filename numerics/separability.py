@@ -70,7 +70,6 @@ import torch
 from numerics.instances import (
     FeatureOperator,
     GaussianFeatures,
-    resolve_dtype,
     sample_instances,
 )
 from numerics.seeding import trial_seed
