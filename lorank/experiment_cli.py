@@ -88,8 +88,12 @@ def add_arguments(parser: argparse.ArgumentParser, command: str | None = None) -
         help_text = f"{meta['help']} (default {meta['show'](f.default)}{only}{role})"
         target = parser
         if meta["group"]:
-            target = groups.setdefault(meta["group"], parser.add_mutually_exclusive_group())
-        target.add_argument(_flag(name), dest=name, default=None, metavar=name.upper(),
+            if meta["group"] not in groups:
+                groups[meta["group"]] = parser.add_mutually_exclusive_group()
+            target = groups[meta["group"]]
+        allowed = getattr(meta["parse"], "choices", None)
+        metavar = "{" + ",".join(allowed) + "}" if allowed else name.upper()
+        target.add_argument(_flag(name), dest=name, default=None, metavar=metavar,
                             help=help_text.replace("%", "%%"))
     a = parser.add_argument
     a("--out", default=None, help=f"output folder (default runs/{command}"

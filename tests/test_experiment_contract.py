@@ -86,6 +86,20 @@ def assert_same_outcomes(family, a, b):
                     assert x[k] == y[k], (cell, k)
 
 
+@pytest.mark.parametrize("command", sorted({f.command for f in families()}))
+def test_help_lists_every_config_field_once(command, capsys):
+    # Property: --help works and shows one flag per config field of the command's families,
+    # with its default.
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--help"])
+    assert stop.value.code == 0
+    text = capsys.readouterr().out
+    for family in families():
+        if family.command == command:
+            for f in option_fields(family.Config):
+                assert text.count(_flag(f.name) + " ") >= 1, f.name
+
+
 def test_every_family_has_a_tiny_config():
     # Property: the contract below covers every registered family (a new one must add its case).
     assert sorted(NAMES) == sorted(TINY) == sorted(TINY_ARGS)

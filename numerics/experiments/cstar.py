@@ -60,7 +60,7 @@ class _CStarConfig:
     device: str = option("cpu", "cpu, cuda or cuda:k (the record keeps the device type)", device)
     dtype: str = option("float64", "working precision (certificates are always recomputed in "
                         "float64)", choice("float32", "float64"))
-    batch_size: int = option(64, "trials per solver call and per checkpoint (no outcome depends on it)",
+    batch_size: int = option(64, "trials per solver call and per checkpoint",
                              one_int, role="run")
     threads: int = option(1, "torch CPU threads during the run (one is fastest for these small "
                           "products on a small CPU)", one_int, role="run")

@@ -56,7 +56,7 @@ class PLConfig:
     dtype: str = option("float64", "working precision of the features and of GD (kernels, "
                         "eigenvalues and losses are recomputed in float64)",
                         choice("float32", "float64"))
-    batch_size: int = option(16, "trials per checkpoint (no outcome depends on it)", one_int,
+    batch_size: int = option(16, "trials per checkpoint", one_int,
                              role="run")
     threads: int = option(1, "torch CPU threads during the run (trials are small and run one at "
                           "a time)", one_int, role="run")

@@ -78,7 +78,7 @@ class RankSweepConfig:
     seed: int = option(0, "global seed", nonneg_int)
     device: str = option("cpu", "cpu only for now: the CUDA path disagreed with the CPU", device)
     dtype: str = option("float64", "working precision of the fit", choice("float32", "float64"))
-    batch_size: int = option(512, "units per solver call (no outcome depends on it)", one_int,
+    batch_size: int = option(512, "units per solver call", one_int,
                              role="run")
     threads: int = option(1, "torch CPU threads during the run", one_int, role="run")
     bootstrap: int = option(2000, "bootstrap resamples for the optimal rank", one_int,
