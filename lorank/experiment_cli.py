@@ -253,9 +253,13 @@ def _summarise_only(command: str, args, fields: dict, given: dict) -> int:
         raise InvalidArgument("--summarise needs --out NEW_FOLDER: the summary beside a record is "
                               "never rewritten")
     out = Path(args.out)
-    if out.resolve() == folder.resolve():
-        raise InvalidArgument(f"--out {args.out!r} is the --summarise folder: choose a new folder")
+    if out.resolve() == folder.resolve() or _inside(out, folder):
+        raise InvalidArgument(f"--out {args.out!r} lies in the --summarise folder: choose a new "
+                              "folder outside it")
     _check_out(out, resume=False)
+    if out.is_dir() and any(out.iterdir()):
+        raise InvalidArgument(f"--out {args.out!r} is not empty: a re-summary goes to a new folder, "
+                              "never beside another run's record")
     config = family.from_spec(spec, **_parse(fields, given))
     outcomes = load(family, config, records)
     summary = family.summarise(config, outcomes)

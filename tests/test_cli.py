@@ -1,6 +1,7 @@
 """The ``lorank`` command line: ``lorank check`` (the theorem ledger) end to end, and bad
 input to ``lorank prescribe`` (exit status 2, one line on stderr naming the argument and the
-value, never a traceback). Bad input to ``lorank cstar`` is in ``test_cstar_cli.py``.
+value, never a traceback). Bad input to the experiment commands is in
+``test_bad_inputs_experiments.py``.
 """
 
 from __future__ import annotations

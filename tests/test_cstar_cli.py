@@ -1,6 +1,8 @@
 """``lorank cstar`` end to end on the CPU at tiny sizes: files written, ``--json``, sizes down to
-2 x 2, explicit KN values, kill-and-resume through the command line, ``--summarise``, gzip'd
-records, and bad input (exit status 2, one line on stderr, no traceback, no trial lost).
+2 x 2, explicit KN values, kill-and-resume through the command line, ``--summarise`` into a new
+folder, gzip'd records, and refused runs over existing records (exit status 2, one line on
+stderr, no traceback, no trial lost). Plain flag validation is in
+``test_bad_inputs_experiments.py``.
 
 Every run here is a few 3 x 3 or 2 x 2 cells with 6 trials each: about a second on a 2-core CPU.
 """
@@ -9,16 +11,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-import lorank.cstar_cli as cstar_cli
 from lorank.cli import main
+from numerics.experiments.cstar import LM
 from numerics.records import read_record
 
 #: The tiny experiment: 3 x 3, r = 1 (dim r(m+n-r) = 5), rho in {0.9, 1.2, 2} -> M = 6, 4, 3.
@@ -93,20 +92,17 @@ def test_two_by_two_and_kn_list(tmp_path, capsys):
 
 
 def test_kill_and_resume_equals_uninterrupted(tmp_path, monkeypatch, capsys, base_run):
-    real = cstar_cli.trial_function
+    real = LM.run_batch
+    calls = []
 
-    def interrupted_after_first_batch(experiment):
-        fn, calls = real(experiment), []
-
-        def trial_fn(cell, trial_indices):
-            if calls:
-                raise KeyboardInterrupt
-            calls.append(1)
-            return fn(cell, trial_indices)
-        return trial_fn
+    def interrupted_after_first_batch(self, config, cell, trial_indices):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(config, cell, trial_indices)
 
     out = tmp_path / "killed"
-    monkeypatch.setattr(cstar_cli, "trial_function", interrupted_after_first_batch)
+    monkeypatch.setattr(type(LM), "run_batch", interrupted_after_first_batch)
     status = cstar(*TINY, "--batch-size", "2", "--out", str(out))
     err = capsys.readouterr().err
     # Property: an interrupted run exits 130 with one line, keeps the finished batch (2
@@ -115,7 +111,7 @@ def test_kill_and_resume_equals_uninterrupted(tmp_path, monkeypatch, capsys, bas
     assert read_record(out / "record.jsonl").n_trials() == 2
     assert not (out / "summary.json").exists()
 
-    monkeypatch.setattr(cstar_cli, "trial_function", real)
+    monkeypatch.undo()
     assert cstar(*TINY, "--batch-size", "2", "--out", str(out), "--resume") == 0
     resumed = json.loads((out / "summary.json").read_text())
     _, uninterrupted = base_run
@@ -129,18 +125,33 @@ def test_kill_and_resume_equals_uninterrupted(tmp_path, monkeypatch, capsys, bas
     assert [s["status"] for s in sessions] == ["error", "ok"]
 
 
-def test_summarise_reproduces_the_run(tmp_path, capsys, base_run):
+def _files(folder: Path) -> dict:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_summarise_into_new_folder_reproduces_the_run(tmp_path, capsys, base_run):
     folder = tmp_path / "again"
     shutil.copytree(base_run[0], folder)
-    (folder / "summary.json").unlink()
-    status = cstar("--summarise", str(folder), "--json", "--no-plot")
+    before = _files(folder)
+    new = tmp_path / "resummarised"
+    status = cstar("--summarise", str(folder), "--out", str(new), "--json", "--no-plot")
     summary = _json_out(capsys)
-    # Property: --summarise on a run's folder rewrites summary.json with the same estimands
-    # as the run's own summary (nothing is re-run: the record is unchanged).
+    # Property: --summarise DIR --out NEW writes NEW/summary.json with the same estimands as the
+    # run's own summary (nothing is re-run), naming the record it was derived from ...
     assert status == 0
     assert summary["estimands"] == base_run[1]["estimands"]
-    assert json.loads((folder / "summary.json").read_text())["estimands"] == summary["estimands"]
+    assert json.loads((new / "summary.json").read_text()) == summary
+    assert summary["derived_from"]["records"] == ["record.jsonl"]
+    assert summary["derived_from"]["record_sha256"] == base_run[1]["derived_from"]["record_sha256"]
+    # ... and DIR (record and summary) is byte-identical afterwards: it is never rewritten.
+    assert _files(folder) == before
     assert (folder / "record.jsonl").read_bytes() == (base_run[0] / "record.jsonl").read_bytes()
+    # Property: --summarise without --out, or with --out DIR itself, is refused (exit 2, one
+    # line) and leaves DIR byte-identical.
+    for extra in ([], ["--out", str(folder)]):
+        status = cstar("--summarise", str(folder), "--no-plot", *extra)
+        _assert_one_line_error(status, capsys.readouterr().err, "--out", "")
+        assert _files(folder) == before
 
 
 def test_gzip_record_summarised_not_resumed(tmp_path, capsys, base_run):
@@ -148,16 +159,20 @@ def test_gzip_record_summarised_not_resumed(tmp_path, capsys, base_run):
     folder.mkdir()
     (folder / "record.jsonl.gz").write_bytes(
         gzip.compress((base_run[0] / "record.jsonl").read_bytes()))
-    # Property: a gzip'd record can be summarised, with the same estimands.
-    assert cstar("--summarise", str(folder), "--json", "--no-plot") == 0
-    assert _json_out(capsys)["estimands"] == base_run[1]["estimands"]
+    # Property: a gzip'd record can be summarised (into a new folder), with the same estimands
+    # and the same record digest as the uncompressed record.
+    assert cstar("--summarise", str(folder), "--out", str(tmp_path / "gz-summary"), "--json",
+                 "--no-plot") == 0
+    summary = _json_out(capsys)
+    assert summary["estimands"] == base_run[1]["estimands"]
+    assert summary["derived_from"]["record_sha256"] == base_run[1]["derived_from"]["record_sha256"]
     before = sorted(p.name for p in folder.iterdir())
     # Property: it cannot be resumed (nor run over): exit 2, one line naming the compressed
     # record, and no fresh record.jsonl started beside it.
     for extra in (["--resume"], []):
         status = cstar(*TINY, "--out", str(folder), *extra)
         err = capsys.readouterr().err
-        _assert_one_line_error(status, err, "--out", "record.jsonl.gz")
+        _assert_one_line_error(status, err, "--out", "compressed record")
         assert sorted(p.name for p in folder.iterdir()) == before
 
 
@@ -172,48 +187,6 @@ def _assert_one_line_error(status, err, argument, value):
     assert len(lines) == 1, err
     assert "Traceback" not in err
     assert argument in lines[0] and value in lines[0], lines[0]
-
-
-BAD = [
-    # (argv replacing the tiny defaults, argument named, value named)
-    (["--sizes", "0x8"], "--sizes", "0x8"),
-    (["--sizes", "8by8"], "--sizes", "8by8"),
-    (["--sizes", "8x8", "--ranks", "9"], "--ranks", "9"),
-    (["--rho", ""], "--rho", "''"),
-    (["--rho", "-1"], "--rho", "-1"),
-    (["--rho", "0"], "--rho", "0"),
-    (["--rho", "1.5:1:0.1"], "--rho", "1.5:1:0.1"),
-    (["--kn", "0"], "--kn", "0"),
-    (["--kn", ""], "--kn", "''"),
-    (["--trials", "0"], "--trials", "0"),
-]
-
-
-@pytest.mark.parametrize("argv, argument, value", BAD, ids=[" ".join(a) for a, _, _ in BAD])
-def test_bad_input(argv, argument, value, tmp_path, capsys):
-    args = {TINY[i]: TINY[i + 1] for i in range(0, 10, 2)}
-    if "--kn" in argv:
-        del args["--rho"]
-    args.update({argv[i]: argv[i + 1] for i in range(0, len(argv), 2)})
-    flat = [x for kv in args.items() for x in kv] + ["--no-plot", "--no-progress"]
-    out = tmp_path / "out"
-    status = cstar(*flat, "--out", str(out))
-    captured = capsys.readouterr()
-    _assert_one_line_error(status, captured.err, argument, value)
-    # Property: refused input runs nothing and creates no output folder.
-    assert not out.exists() and captured.out == ""
-
-
-@pytest.mark.parametrize("argv, argument, value", [
-    (["--sizes", "8by8"], "--sizes", "8by8"),
-    (["--rho", ""], "--rho", "''"),
-], ids=["sizes-8by8", "rho-empty"])
-def test_bad_input_subprocess(argv, argument, value, tmp_path):
-    # Property: the same one-line error end to end in a fresh process (no traceback escapes).
-    proc = subprocess.run([sys.executable, "-m", "lorank", "cstar", *argv, "--no-plot",
-                           "--out", str(tmp_path / "out")], capture_output=True, text=True,
-                          timeout=60, env=dict(os.environ, PYTHONWARNINGS="ignore"))
-    _assert_one_line_error(proc.returncode, proc.stderr, argument, value)
 
 
 def test_cuda_without_gpu(tmp_path, capsys):

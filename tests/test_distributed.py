@@ -17,8 +17,9 @@ import pytest
 
 from lorank.cli import main
 from numerics.distributed import DistributedContext, shard_record_path, shard_records
+from numerics.experiments.protocol import family_of_spec
+from numerics.experiments.runner import load
 from numerics.records import read_record
-from numerics.sweep import load_outcomes, merge_records
 from proofs.validation import InvalidArgument
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,6 +42,15 @@ def _torchrun(nproc: int, *args, check=True):
     if check and proc.returncode != 0:
         raise AssertionError(f"torchrun failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc
+
+
+def load_outcomes(paths):
+    """The (merged) outcomes of one or several records, read with the config of the first
+    record's header (the runner's :func:`~numerics.experiments.runner.load`)."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    spec = read_record(paths[0]).spec
+    family = family_of_spec(spec)
+    return load(family, family.from_spec(spec), paths)
 
 
 def _trials(outcomes) -> dict:
@@ -76,7 +86,7 @@ def test_one_process_distributed_equals_plain_run(single_run, tmp_path):
     out = tmp_path / "d1"
     assert main(["cstar", *ARGS, "--distributed", "--out", str(out)]) == 0
     assert [p.name for p in shard_records(out)] == ["record.rank0-of-1.jsonl"]
-    assert _trials(merge_records(shard_records(out))) == _trials(load_outcomes(single_run / "record.jsonl"))
+    assert _trials(load_outcomes(shard_records(out))) == _trials(load_outcomes(single_run / "record.jsonl"))
     a = json.loads((out / "summary.json").read_text())
     b = json.loads((single_run / "summary.json").read_text())
     assert _estimates(a) == _estimates(b)
@@ -94,7 +104,7 @@ def test_torchrun_gloo_merge_equals_single_process(single_run, tmp_path, nproc):
         shares = {o["trial"] % nproc for trials in load_outcomes(path).values() for o in trials}
         assert shares == {rank}
         assert read_record(path).sessions[0]["shard"] == [rank, nproc]
-    assert _trials(merge_records(paths)) == _trials(load_outcomes(single_run / "record.jsonl"))
+    assert _trials(load_outcomes(paths)) == _trials(load_outcomes(single_run / "record.jsonl"))
     a = json.loads((out / "summary.json").read_text())
     b = json.loads((single_run / "summary.json").read_text())
     assert _estimates(a) == _estimates(b)
@@ -107,27 +117,30 @@ def test_torchrun_gloo_merge_equals_single_process(single_run, tmp_path, nproc):
 
 WORKER = textwrap.dedent("""
     import os, sys
-    from numerics.distributed import DistributedContext, run_sharded
-    from numerics.sweep import Experiment
-    from lorank.cstar_cli import trial_function
+    from numerics.distributed import DistributedContext
+    from numerics.experiments.protocol import family_named
+    from numerics.experiments.runner import run_distributed
 
     out, fail_after = sys.argv[1], int(sys.argv[2])
-    exp = Experiment("lm", [(4, 4, 1)], kn_values=[6, 9], trials_per_cell=8, restarts=2,
-                     batch_size=2, seed=5)
+    family = family_named("cstar-lm")
+    config = family.config(sizes=((4, 4),), ranks=(1,), rho=None, kn=(6, 9), trials=8, restarts=2,
+                           batch_size=2, seed=5)
     ctx = DistributedContext.from_environment("cpu")
     ctx.init()
-    inner = trial_function(exp)
+    inner = family.run_batch
     calls = []
 
-    def trial_fn(cell, idx):
+    def run_batch(config, cell, idx):
         # rank 1 dies (no clean shutdown) when it starts its batch number fail_after + 1
         if ctx.rank == 1 and fail_after >= 0 and len(calls) == fail_after:
             os._exit(17)
         calls.append(1)
-        return inner(cell, idx)
+        return inner(config, cell, idx)
 
-    run_sharded(exp, trial_fn, out, ctx, resume=os.path.exists(os.path.join(out, "record.rank1-of-2.jsonl")),
-                progress=False)
+    family.run_batch = run_batch
+    run_distributed(family, config, out, ctx,
+                    resume=os.path.exists(os.path.join(out, "record.rank1-of-2.jsonl")),
+                    progress=False)
     ctx.close()
 """)
 
@@ -147,8 +160,8 @@ def test_killed_rank_resumes_without_losing_trials(tmp_path):
     resumed = load_outcomes(shard_record_path(broken, 1, 2))
     assert _trials(kept).items() <= _trials(resumed).items()
     _torchrun(2, str(worker), str(clean), "-1")
-    assert _trials(merge_records(shard_records(broken))) == _trials(merge_records(shard_records(clean)))
-    assert merge_records(shard_records(clean)).n_trials() == 16
+    assert _trials(load_outcomes(shard_records(broken))) == _trials(load_outcomes(shard_records(clean)))
+    assert load_outcomes(shard_records(clean)).n_trials() == 16
 
 
 def test_refuses_mixed_world_sizes_and_fresh_run_over_records(tmp_path):
@@ -164,10 +177,14 @@ def test_refuses_mixed_world_sizes_and_fresh_run_over_records(tmp_path):
 
 
 def test_summarise_reads_per_rank_records(single_run, tmp_path):
-    # --summarise DIR re-derives the summary from per-rank records as from a single record.
+    # --summarise DIR --out NEW re-derives the summary from per-rank records as from a single
+    # record, into NEW; DIR (records and rank 0's summary) is left byte-identical.
     out = tmp_path / "s"
     assert main(["cstar", *ARGS, "--distributed", "--out", str(out)]) == 0
-    (out / "summary.json").unlink()
-    assert main(["cstar", "--summarise", str(out), "--no-plot"]) == 0
-    a = json.loads((out / "summary.json").read_text())
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    new = tmp_path / "s-summary"
+    assert main(["cstar", "--summarise", str(out), "--out", str(new), "--no-plot"]) == 0
+    a = json.loads((new / "summary.json").read_text())
     assert _estimates(a) == _estimates(json.loads((single_run / "summary.json").read_text()))
+    assert a["derived_from"]["records"] == ["record.rank0-of-1.jsonl"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

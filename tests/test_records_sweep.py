@@ -16,14 +16,13 @@ from hypothesis import strategies as st
 from scipy import special
 
 from numerics import records
+from numerics.experiments import runner
+from numerics.experiments.cstar import LM, RECIPE
 from numerics.plots import finite_size_figure, phase_transition_figure, plot_summary
 from numerics.records import read_record, write_json_atomic
 from numerics.sweep import (
     Experiment,
     cells,
-    load_outcomes,
-    merge_records,
-    run_experiment,
     success_e1,
     success_e2,
     success_e3,
@@ -93,6 +92,34 @@ def crashing(fn, after):
         return fn(cell, indices)
 
     return trial_fn
+
+
+def _family(estimand: str):
+    return {"lm": LM, "recipe": RECIPE}[estimand]
+
+
+def _config(exp: Experiment):
+    """The C* family config that describes ``exp`` (with its batch size)."""
+    return _family(exp.estimand).from_spec(exp.record_spec(), batch_size=exp.batch_size)
+
+
+def _fake_family(family, trial_fn):
+    """``family`` with its trials computed by ``trial_fn(cell, indices)`` (a fake solver)."""
+    cls = type(f"Fake{type(family).__name__}", (type(family),),
+               {"run_batch": lambda self, config, cell, idx: trial_fn(cell, list(idx))})
+    return cls()
+
+
+def run_experiment(exp: Experiment, trial_fn, path, **kw):
+    """Run ``exp`` with ``trial_fn`` through the runner (resume, shard, progress in ``kw``)."""
+    kw.setdefault("progress", False)
+    return runner.run(_fake_family(_family(exp.estimand), trial_fn), _config(exp), path, **kw)
+
+
+def load_outcomes(exp: Experiment, paths):
+    """The runner's merge of the records ``paths`` (one path or several) of ``exp``."""
+    paths = [paths] if isinstance(paths, (str, Path)) else paths
+    return runner.load(_family(exp.estimand), _config(exp), paths)
 
 
 def small_experiment(**kw) -> Experiment:
@@ -272,7 +299,7 @@ def test_trial_function_contract_is_checked(tmp_path):
     # that batch is written).
     bad = lambda cell, idx: [{"trial": i + 1} for i in idx]  # noqa: E731
     path = tmp_path / "run.jsonl"
-    with pytest.raises(InvalidArgument, match="trial_fn"):
+    with pytest.raises(InvalidArgument, match="trials returned"):
         run_experiment(small_experiment(), bad, path, progress=False)
     assert read_record(path).n_trials() == 0
 
@@ -312,9 +339,9 @@ def test_merge_of_three_shards_equals_single_run(tmp_path):
             run_experiment(exp, fake_lm(3), p, resume=True, progress=False, shard=(k, 3))
         else:
             run_experiment(exp, fake_lm(3), p, progress=False, shard=(k, 3))
-    shards = [load_outcomes(p) for p in parts]
+    shards = [load_outcomes(exp, p) for p in parts]
     assert sum(s.n_trials() for s in shards) == ref.n_trials()
-    merged = merge_records(parts)
+    merged = load_outcomes(exp, parts)
     assert merged == ref
     assert summarise(exp, merged)["estimands"] == summarise(exp, ref)["estimands"]
 
@@ -331,7 +358,7 @@ def test_merge_is_independent_of_batch_and_world_size(batch, world):
         parts = [Path(d) / f"r{k}.jsonl" for k in range(world)]
         for k, p in enumerate(parts):
             run_experiment(exp, fake_lm(3), p, progress=False, shard=(k, world))
-        assert merge_records(parts) == ref
+        assert load_outcomes(exp, parts) == ref
 
 
 def test_merge_refuses_other_spec_and_disagreeing_duplicates(tmp_path):
@@ -340,15 +367,16 @@ def test_merge_refuses_other_spec_and_disagreeing_duplicates(tmp_path):
     a, b, c, d = (tmp_path / f"{x}.jsonl" for x in "abcd")
     run_experiment(small_experiment(), fake_lm(3), a, progress=False)
     run_experiment(small_experiment(), fake_lm(3), b, progress=False)
-    assert merge_records([a, b]) == load_outcomes(a)
+    exp = small_experiment()
+    assert load_outcomes(exp, [a, b]) == load_outcomes(exp, a)
     run_experiment(small_experiment(seed=5), fake_lm(5), c, progress=False)
     with pytest.raises(InvalidArgument, match=r"c\.jsonl.*spec\.seed"):
-        merge_records([a, c])
+        load_outcomes(exp, [a, c])
     run_experiment(small_experiment(), fake_lm(9), d, progress=False)  # same spec, other data
     with pytest.raises(InvalidArgument, match="disagree"):
-        merge_records([a, d])
-    with pytest.raises(InvalidArgument, match="paths"):
-        merge_records([])
+        load_outcomes(exp, [a, d])
+    with pytest.raises(InvalidArgument, match="no record"):
+        load_outcomes(exp, [])
 
 
 # --------------------------------------------------------------------------------------------
@@ -470,7 +498,7 @@ def test_summary_of_an_unfinished_or_sharp_run_is_honest(tmp_path):
                                for i in idx]
     with pytest.raises(Crash):
         run_experiment(exp, crashing(sharp, after=12), tmp_path / "r.jsonl", progress=False)
-    s = summarise(exp, load_outcomes(tmp_path / "r.jsonl"))
+    s = summarise(exp, load_outcomes(exp, tmp_path / "r.jsonl"))
     assert s["complete"] is False and s["wall_time"]["killed_sessions"] == 0
     for size in s["estimands"]["E2"]["sizes"]:
         if size["fit"] is None:  # fewer than two cells reached before the crash: no verdict

@@ -3,14 +3,13 @@ capacity engine and sweep, the E4 ledger entries and ``lorank separability``). C
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 
 import pytest
 import torch
 
-from lorank import separability_cli
+from lorank.cli import main
 from numerics.capacity import run_trials
 from numerics.instances import GaussianFeatures
 from numerics.separability import (
@@ -22,9 +21,9 @@ from numerics.separability import (
     separate,
 )
 from numerics.solvers import random_starts
-from numerics.sweep import Experiment, cells, run_experiment, success_e4
+from numerics.experiments.separability import FAMILY
+from numerics.sweep import success_e4
 from numerics.verdicts import separability_entries, warren_count_bound
-from proofs.validation import InvalidArgument
 
 SEED = 7
 
@@ -104,38 +103,19 @@ def test_same_seed_same_counts_other_seed_other_instances():
     assert [o["seed"] for o in a] != [o["seed"] for o in c]
 
 
-def _experiment(**kw):
-    base = dict(estimand="logistic", sizes=[(4, 4, 1), (5, 5, 1)], rho_grid=[0.3, 0.45, 0.7],
-                trials_per_cell=6, restarts=2, max_iters=60, budgets=[10], batch_size=4, tol=1e-8,
-                seed=SEED)
+def _config(**kw):
+    """A small E4 config of the separability family (no canonical certificates)."""
+    base = dict(sizes=((4, 4), (5, 5)), ranks=(1,), rho=(0.3, 0.45, 0.7), trials=6, restarts=2,
+                max_iters=60, budgets=(10,), batch_size=4, margin=1e-8, seed=SEED, canonical=())
     base.update(kw)
-    return Experiment(**base)
-
-
-def test_resume_after_interruption_equals_uninterrupted(tmp_path):
-    # Property: a run killed after some batches and resumed gives the outcomes of a run that was
-    # never interrupted.
-    exp = _experiment()
-    fn = separability_cli.trial_function(exp)
-    whole = run_experiment(exp, fn, tmp_path / "whole.jsonl", progress=False)
-    calls = {"n": 0}
-
-    def dying(cell, idx):
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise KeyboardInterrupt
-        return fn(cell, idx)
-
-    with pytest.raises(KeyboardInterrupt):
-        run_experiment(exp, dying, tmp_path / "part.jsonl", progress=False)
-    resumed = run_experiment(exp, fn, tmp_path / "part.jsonl", resume=True, progress=False)
-    assert dict(resumed) == dict(whole)
+    return FAMILY.config(**base)
 
 
 def test_success_e4_budget_truncation_is_monotone():
     # Property: E4 successes are nondecreasing in the number of starts k and in the budget T.
-    exp = _experiment(sizes=[(5, 5, 1)], rho_grid=[0.4], trials_per_cell=10)
-    out = separability_cli.trial_function(exp)(cells(exp)[0], list(range(10)))
+    cfg = _config(sizes=((5, 5),), rho=(0.4,), trials=10)
+    with FAMILY.run_context(cfg):  # one torch CPU thread, as in a run
+        out = FAMILY.run_batch(cfg, FAMILY.cells(cfg)[0], list(range(10)))
     by_k = [success_e4(out, k).sum() for k in (1, 2)]
     by_T = [success_e4(out, 2, T).sum() for T in (5, 20, 60)]
     assert by_k == sorted(by_k) and by_T == sorted(by_T)
@@ -151,32 +131,17 @@ def test_warren_bound_two_routes():
         assert math.isclose(math.log(float(warren_count_bound(N, p))), expected, rel_tol=1e-12)
 
 
-def _args(tmp_path, *extra):
-    parser = argparse.ArgumentParser()
-    separability_cli.add_arguments(parser)
-    return parser.parse_args(["--out", str(tmp_path / "out"), "--no-progress", "--no-plot",
-                              "--canonical", "none", *extra])
-
-
-@pytest.mark.parametrize("extra,message", [
-    (["--sizes", "4y4"], "--sizes entries must look like MxN"),
-    (["--ranks", "5", "--sizes", "4x4"], "--ranks value r=5 exceeds min(m, n) = 4"),
-    (["--rho-grid", "0.5,-1"], "--rho-grid values must be positive"),
-    (["--margin", "0"], "--margin must be a positive number, got '0'"),
-    (["--trials", "0"], "--trials must be a positive integer"),
-])
-def test_bad_input_exits_2_with_one_line(tmp_path, capsys, extra, message):
-    # Property: bad input gives a one-line error naming the argument and exit status 2.
-    with pytest.raises(InvalidArgument, match=message.replace("(", r"\(").replace(")", r"\)")):
-        separability_cli.run(_args(tmp_path, *extra))
+def _separability(tmp_path, *extra) -> int:
+    return main(["separability", "--out", str(tmp_path / "out"), "--no-progress", "--no-plot",
+                 "--canonical", "none", *extra])
 
 
 def test_cli_small_run_writes_summary_and_ledger_entries(tmp_path, capsys):
     # Property: a small run writes a summary whose E4 transitions lie on its grid and the ledger
     # reads both R2 entries from it, with the summary as evidence and expected None.
-    args = _args(tmp_path, "--sizes", "4x4,5x5", "--ranks", "1", "--rho-grid", "0.25,0.35,0.45,0.7",
-                 "--trials", "8", "--restarts", "2", "--budget", "60")
-    assert separability_cli.run(args) == 0
+    assert _separability(tmp_path, "--sizes", "4x4,5x5", "--ranks", "1", "--rho",
+                         "0.25,0.35,0.45,0.7", "--trials", "8", "--restarts", "2",
+                         "--max-iters", "60") == 0
     assert "R2.pl-removes-threshold" in capsys.readouterr().out
     results = tmp_path / "results"
     (results / "separability").mkdir(parents=True)
