@@ -21,6 +21,8 @@ import json
 from pathlib import Path
 from typing import NamedTuple
 
+from numerics.evidence import evidence_path
+
 __all__ = ["ledger_entries", "headline_variant", "CommittedSummary", "committed_summaries",
            "measured_entry", "group_status", "separability_entries", "separability_transitions",
            "warren_count_bound", "warren_min_examples"]
@@ -39,7 +41,7 @@ class CommittedSummary(NamedTuple):
     path: Path
     summary: dict
     evidence: str
-    """The summary's path relative to the repository (the entry's ``evidence``)."""
+    """The summary's path as ``results/<family>/<run>/summary.json`` (the entry's ``evidence``)."""
     device: str
     """The device name recorded by the run's first session."""
     wall_s: float
@@ -59,15 +61,14 @@ def committed_summaries(results_dir, folder: str, summary_format: str | None = N
     []
     """
     root = Path(results_dir)
-    repo_root = root.resolve().parent
     for path in sorted(root.glob(f"{folder}/*/summary.json")):
-        summary = json.loads(path.read_text())
+        try:
+            summary = json.loads(path.read_text())
+        except ValueError:  # reported by the ledger's evidence check (numerics.evidence)
+            continue
         if summary_format is not None and summary.get("format") != summary_format:
             continue
-        try:
-            evidence = str(path.resolve().relative_to(repo_root))
-        except ValueError:
-            evidence = str(path)
+        evidence = evidence_path(root, path)
         env = (summary.get("environment") or [{}])[0]
         device = env.get("device_name") or env.get("device") or "?"
         wall = float((summary.get("wall_time") or {}).get("wall_s") or 0.0)
