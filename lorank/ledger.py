@@ -304,7 +304,7 @@ def check(json_output: bool = False, results_dir=None, timings: bool = False,
         if entry["status"] == "error":
             continue
         print(f"UNEXPECTED: {entry['id']} is {entry['status']} "
-              f"(expected {'proved' if entry['expected'] else 'refuted'})", file=sys.stderr)
+              f"(expected {'proved' if entry['expected'] else 'refuted'})")
     if errors:
         print(f"lorank check: {len(errors)} entries have missing or altered evidence:", file=sys.stderr)
         for entry in errors:
