@@ -115,7 +115,9 @@ def _measured_entries(results_dir: Path) -> list[dict]:
                 produced.add(entry_id)
     seen = {_folder_of(e) for e in out}
     for folder, why in problems.items():
-        if folder not in seen and folder not in checked["expected"]:
+        if folder == "MANIFEST":
+            out.append({**_error_entry("evidence.manifest", "; ".join(why), None), "problems": why})
+        elif folder not in seen and folder not in checked["expected"]:
             out.append({**_error_entry(f"evidence.{folder.replace('/', '.')}", "; ".join(why),
                                        f"results/{folder}/summary.json"), "problems": why})
     return out

@@ -228,15 +228,25 @@ def check_evidence(results_dir) -> dict:
     "expected": {folder: [ids]}, "linked": [folders]}``.
 
     Every run of the manifest must be present with the pinned hashes; every other summary must
-    carry a ``derived_from`` link that matches its record. A folder with no manifest is checked
-    by the ``derived_from`` links alone (an empty folder has no problems).
+    carry a ``derived_from`` link that matches its record. An existing folder with no manifest
+    is a problem (key ``"MANIFEST"``): nothing would say which runs are missing.
 
     >>> check_evidence("/nonexistent")["problems"]
     {}
+    >>> import tempfile
+    >>> list(check_evidence(tempfile.mkdtemp())["problems"])
+    ['MANIFEST']
     """
     root = Path(results_dir)
     manifest = load_manifest(root)
     problems: dict[str, list[str]] = {}
+    if manifest is None and root.is_dir():
+        # Without a manifest nothing says which evidence is expected: an absent run would
+        # simply not appear. That is an error, not an empty pass.
+        problems["MANIFEST"] = [f"{root} has no {MANIFEST_NAME}: the ledger cannot tell which "
+                                f"evidence is expected (write one with python "
+                                f"scripts/evidence_manifest.py --results {root} --write, or a "
+                                f"manifest with no runs to accept derived_from links only)"]
     expected: dict[str, list[str]] = {}
     linked: list[str] = []
     pinned = {}

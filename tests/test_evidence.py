@@ -145,6 +145,14 @@ def test_unlinked_or_mislinked_summary_is_an_error(no_proofs, results_copy, caps
     assert all(e["status"] == "error" for e in entries if e["id"].endswith(".extra"))
 
 
+def test_results_folder_without_manifest_is_an_error(no_proofs, tmp_path, capsys):
+    # Property: an empty folder (or any folder without MANIFEST.json) is not an empty pass:
+    # the ledger says the expected evidence is unknown and exits 1.
+    rc, entries, err = _check_json(capsys, "--results", str(tmp_path))
+    assert rc == 1 and [e["id"] for e in entries] == ["evidence.manifest"]
+    assert entries[0]["status"] == "error" and "MANIFEST.json" in err
+
+
 def test_missing_results_folder_is_refused(capsys):
     # Property: --results naming no folder exits 2 with a message naming the flag and value.
     assert main(["check", "--results", "/nonexistent/results"]) == 2

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from lorank.ledger import STATUSES, build_ledger, failures
-from numerics.evidence import analysis_settings, record_digest
+from numerics.evidence import MANIFEST_FORMAT, MANIFEST_NAME, analysis_settings, record_digest
 from numerics.records import write_json_atomic
 from numerics.sweep import Experiment, cells, summarise
 from numerics.verdicts import ledger_entries
@@ -62,6 +62,8 @@ def _entries_for(tmp_path, c0, slope, name="synthetic"):
                                "record_sha256": record_digest([run / "record.jsonl"]),
                                "analysis": analysis_settings(summary)}
     write_json_atomic(run / "summary.json", summary)
+    # A manifest that pins no run: the synthetic summaries are accepted by derived_from alone.
+    write_json_atomic(results / MANIFEST_NAME, {"format": MANIFEST_FORMAT, "runs": []})
     return ledger_entries(results), summary
 
 
