@@ -80,6 +80,9 @@ def test_results_copy_gives_the_same_json_as_the_package(no_proofs, results_copy
     assert rc0 == rc1 == 0 and default == copied and default
     # Property: --json has no wall-clock times, so two runs print the same bytes.
     assert all("seconds" not in e and all("seconds" not in r for r in e["routes"]) for e in default)
+    # Property: --timings puts them back.
+    rc2, timed, _ = _check_json(capsys, "--timings")
+    assert rc2 == 0 and all("seconds" in e for e in timed)
 
 
 def _ids_of(manifest_root, folder):
