@@ -5,9 +5,17 @@ independent routes on every call); measured verdicts come from verdict providers
 committed result records under ``results/`` (never re-running an experiment).
 
 Each entry is a JSON-able dict with at least ``id``, ``source``, ``statement``, ``status``
-(one of ``proved``, ``refuted``, ``supported``, ``contradicted``, ``open``), ``routes`` and
-``evidence`` (the record file the verdict rests on, or ``None``), plus ``expected`` and
-``seconds``.
+(one of ``proved``, ``refuted``, ``supported``, ``contradicted``, ``open``, or ``error`` where
+the evidence a verdict needs is missing or does not match its pinned hash), ``routes`` and
+``evidence`` (the summary file the verdict rests on, as ``results/...``, or ``None``), plus
+``expected`` and ``seconds`` (wall-clock time; left out of ``lorank check --json`` unless
+``--timings`` is given, so that the JSON is the same on every run and every install).
+
+The measured verdicts read the committed results shipped as package data (``lorank_results``,
+see :mod:`numerics.evidence`), or the folder given by ``lorank check --results DIR``. Each
+summary must be linked to its record (``results/MANIFEST.json`` or the summary's
+``derived_from`` field); a missing file or a hash mismatch becomes an ``error`` entry (one per
+entry id the manifest expects from that run), and ``lorank check`` exits non-zero.
 
 Examples
 --------
@@ -21,15 +29,24 @@ True
 from __future__ import annotations
 
 import importlib
+import shutil
+import textwrap
 import time
 from pathlib import Path
 
-__all__ = ["STATUSES", "REPO_ROOT", "build_ledger", "failures", "render_plain", "render_rich"]
+from numerics import evidence as _evidence
 
-STATUSES = ("proved", "refuted", "supported", "contradicted", "open")
+__all__ = ["STATUSES", "build_ledger", "failures", "render_plain", "render_blocks",
+           "render_rich", "deterministic", "check"]
 
-#: The repository root (where ``results/`` lives), found from this file.
+STATUSES = ("proved", "refuted", "supported", "contradicted", "open", "error")
+
+#: The source tree's root when lorank runs from a checkout (tests and scripts use it); the
+#: ledger itself reads its evidence from :func:`numerics.evidence.default_results_dir`.
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+#: Keys holding wall-clock times (entry and route level): they differ from run to run.
+TIMING_KEYS = ("seconds",)
 
 #: Modules with a ``ledger_entries(results_dir) -> list[dict]`` function that turns committed
 #: records into verdicts. Later capabilities add themselves here.
@@ -42,7 +59,26 @@ def _proof_entries() -> list[dict]:
     return [verdict.to_entry() for verdict in proofs.check_all()]
 
 
+def _error_entry(entry_id: str, statement: str, evidence: str | None) -> dict:
+    return {"id": entry_id, "source": "lorank evidence check (results/MANIFEST.json, derived_from)",
+            "statement": statement, "status": "error",
+            "routes": [{"name": "evidence", "answer": None, "detail": statement, "seconds": 0.0}],
+            "evidence": evidence, "expected": None, "seconds": 0.0}
+
+
+def _folder_of(entry: dict) -> str | None:
+    ev = entry.get("evidence") or ""
+    if ev.startswith("results/") and ev.endswith("/summary.json"):
+        return ev[len("results/"):-len("/summary.json")]
+    return None
+
+
 def _measured_entries(results_dir: Path) -> list[dict]:
+    """Verdicts from every provider, checked against the evidence links: entries of a run whose
+    evidence has a problem become ``error`` entries, and every id the manifest expects but no
+    provider produced is an ``error`` entry too (nothing is dropped silently)."""
+    checked = _evidence.check_evidence(results_dir)
+    problems = checked["problems"]
     entries: list[dict] = []
     for name in VERDICT_PROVIDERS:
         try:
@@ -50,19 +86,54 @@ def _measured_entries(results_dir: Path) -> list[dict]:
         except ModuleNotFoundError as error:
             if error.name != name:
                 raise
+            entries.append(_error_entry(f"evidence.provider.{name}",
+                                        f"the verdict module {name} cannot be imported: {error}", None))
             continue
-        entries.extend(module.ledger_entries(results_dir))
-    return entries
+        try:
+            entries.extend(module.ledger_entries(results_dir))
+        except Exception as error:  # a damaged summary must not hide the other verdicts
+            entries.append(_error_entry(f"evidence.provider.{name}",
+                                        f"{name}.ledger_entries failed on {results_dir}: "
+                                        f"{type(error).__name__}: {error}", None))
+    out = []
+    for entry in entries:
+        folder = _folder_of(entry)
+        if folder in problems:
+            entry = {**entry, "status": "error", "expected": None,
+                     "statement": "EVIDENCE ERROR: " + "; ".join(problems[folder])
+                     + ". Verdict as read from the unverified summary: " + entry["statement"],
+                     "problems": problems[folder]}
+        out.append(entry)
+    produced = {e["id"] for e in out}
+    for folder, ids in checked["expected"].items():
+        why = problems.get(folder, ["no verdict module produced it"])
+        for entry_id in ids:
+            if entry_id not in produced:
+                out.append({**_error_entry(entry_id, f"expected evidence for {entry_id} is missing: "
+                                           + "; ".join(why), f"results/{folder}/summary.json"),
+                            "problems": why})
+                produced.add(entry_id)
+    seen = {_folder_of(e) for e in out}
+    for folder, why in problems.items():
+        if folder == "MANIFEST":
+            out.append({**_error_entry("evidence.manifest", "; ".join(why), None), "problems": why})
+        elif folder not in seen and folder not in checked["expected"]:
+            out.append({**_error_entry(f"evidence.{folder.replace('/', '.')}", "; ".join(why),
+                                       f"results/{folder}/summary.json"), "problems": why})
+    return out
 
 
 def build_ledger(results_dir: Path | str | None = None) -> list[dict]:
     """Check every exact statement and read every measured verdict; return the entries.
 
+    ``results_dir``: the folder of committed results (default: the package data, see
+    :func:`numerics.evidence.default_results_dir`).
+
     >>> ids = [entry["id"] for entry in build_ledger()]
     >>> len(ids) == len(set(ids))
     True
     """
-    results_dir = Path(results_dir) if results_dir is not None else REPO_ROOT / "results"
+    results_dir = Path(results_dir) if results_dir is not None else _evidence.default_results_dir()
     entries = _proof_entries() + _measured_entries(results_dir)
     for entry in entries:
         if entry["status"] not in STATUSES:
@@ -75,17 +146,22 @@ def failures(entries: list[dict]) -> list[dict]:
 
     A statement expected to hold fails unless it is proved; one recorded because it is false
     fails unless it is refuted. Measured verdicts carry ``expected=None``: a measurement that
-    disagrees with a paper is a result, not a failure of the tool.
+    disagrees with a paper is a result, not a failure of the tool. An ``error`` (missing or
+    altered evidence) always fails.
 
     >>> failures([{"id": "x", "status": "open", "expected": True}])[0]["id"]
     'x'
     >>> failures([{"id": "y", "status": "refuted", "expected": False}])
     []
+    >>> failures([{"id": "z", "status": "error", "expected": None}])[0]["id"]
+    'z'
     """
     bad = []
     for entry in entries:
         expected = entry.get("expected")
-        if expected is True and entry["status"] != "proved":
+        if entry["status"] == "error":
+            bad.append(entry)
+        elif expected is True and entry["status"] != "proved":
             bad.append(entry)
         elif expected is False and entry["status"] != "refuted":
             bad.append(entry)
@@ -101,7 +177,7 @@ def _routes_text(entry: dict) -> str:
 
 
 def render_plain(entries: list[dict]) -> str:
-    """The ledger as a fixed-width text table (for logs and the pytest summary).
+    """The ledger as a fixed-width text table (for wide logs).
 
     >>> print(render_plain([{"id": "a", "source": "s", "statement": "1 < 2", "status": "proved",
     ...     "routes": [{"name": "sympy", "answer": True}], "seconds": 0.0, "evidence": None}]))
@@ -122,42 +198,118 @@ def render_plain(entries: list[dict]) -> str:
     )
 
 
+def render_blocks(entries: list[dict], width: int = 80) -> str:
+    """The ledger for a narrow terminal: one block per entry, ``id  status`` on the first line
+    (the id is never split: on its own line if it is wider than ``width``), then the source,
+    the routes, the statement and the evidence, each wrapped at ``width`` on spaces only.
+
+    >>> e = {"id": "R1.cstar.E2.p0.5.headline-lm", "source": "paper", "status": "open",
+    ...      "statement": "C*(0.5) of E2 is consistent with 1.35 " * 3, "evidence": "results/x.json",
+    ...      "routes": [{"name": "monte-carlo", "answer": None}]}
+    >>> print(render_blocks([e], width=40))
+    R1.cstar.E2.p0.5.headline-lm  open
+        source: paper
+        routes: monte-carlo:unknown
+        C*(0.5) of E2 is consistent with
+        1.35 C*(0.5) of E2 is consistent
+        with 1.35 C*(0.5) of E2 is
+        consistent with 1.35
+        evidence: results/x.json
+    >>> all(len(line) <= 40 for line in render_blocks([e], width=40).splitlines())
+    True
+    """
+    width = max(int(width), 20)
+    indent = "    "
+
+    def wrap(text: str) -> list[str]:
+        return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent,
+                             break_long_words=False, break_on_hyphens=False) or [indent]
+
+    blocks = []
+    for e in entries:
+        head = f"{e['id']}  {e['status']}"
+        lines = [head] if len(head) <= width else [e["id"], indent + e["status"]]
+        lines += wrap(f"source: {e['source']}") + wrap(f"routes: {_routes_text(e)}")
+        lines += wrap(e["statement"])
+        if e.get("evidence"):
+            lines += wrap(f"evidence: {e['evidence']}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+#: below this many columns ``lorank check`` prints one block per entry instead of a table
+WIDE_COLUMNS = 120
+
+
 def render_rich(entries: list[dict], console=None) -> None:
-    """Print the ledger as a rich table."""
+    """Print the ledger as a rich table (ids are never folded)."""
     from rich.console import Console
     from rich.table import Table
 
     colour = {"proved": "green", "refuted": "cyan", "supported": "green",
-              "contradicted": "red", "open": "yellow"}
+              "contradicted": "red", "open": "yellow", "error": "bold red"}
     table = Table(title="lorank theorem ledger", show_lines=False)
-    for column in ("status", "id", "source", "statement", "routes", "time"):
-        table.add_column(column, overflow="fold")
+    for column in ("status", "id", "source", "statement", "routes"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("status", "id"))
     for e in entries:
         statement = e["statement"] + (f"\n[dim]evidence: {e['evidence']}[/dim]" if e.get("evidence") else "")
         table.add_row(f"[{colour[e['status']]}]{e['status']}[/]", e["id"], e["source"], statement,
-                      _routes_text(e), f"{e.get('seconds', 0.0):.2f}s")
+                      _routes_text(e))
     (console or Console()).print(table)
 
 
-def check(json_output: bool = False) -> int:
-    """Run the ledger for ``lorank check``; return the exit status (0, or 1 on a failure)."""
+def deterministic(entries: list[dict]) -> list[dict]:
+    """The entries without wall-clock timings (:data:`TIMING_KEYS`, at entry and route level),
+    as ``lorank check --json`` prints them: the same on every run and every install.
+
+    >>> deterministic([{"id": "a", "seconds": 1.2, "routes": [{"name": "z3", "seconds": 0.1}]}])
+    [{'id': 'a', 'routes': [{'name': 'z3'}]}]
+    """
+    out = []
+    for e in entries:
+        e = {k: v for k, v in e.items() if k not in TIMING_KEYS}
+        if "routes" in e:
+            e["routes"] = [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in e["routes"]]
+        out.append(e)
+    return out
+
+
+def check(json_output: bool = False, results_dir=None, timings: bool = False,
+          width: int | None = None) -> int:
+    """Run the ledger for ``lorank check``; return the exit status (0, or 1 on a failure,
+    including any ``error`` entry: missing or altered evidence)."""
     import json
     import sys
 
     start = time.perf_counter()
-    entries = build_ledger()
+    if results_dir is not None and not Path(results_dir).is_dir():
+        print(f"lorank check: error: --results {results_dir}: no such folder", file=sys.stderr)
+        return 2
+    entries = build_ledger(results_dir)
     bad = failures(entries)
     if json_output:
-        print(json.dumps(entries, indent=2, default=str))
+        print(json.dumps(entries if timings else deterministic(entries), indent=2, default=str))
     else:
-        if sys.stdout.isatty():
+        columns = width or shutil.get_terminal_size((80, 24)).columns
+        if columns < WIDE_COLUMNS:
+            print(render_blocks(entries, columns))
+        elif sys.stdout.isatty():
             render_rich(entries)
         else:
             print(render_plain(entries))
         counts = {s: sum(e["status"] == s for e in entries) for s in STATUSES}
-        print(f"\n{len(entries)} statements: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v)
-              + f" ({time.perf_counter() - start:.1f} s)")
-        for entry in bad:
-            print(f"UNEXPECTED: {entry['id']} is {entry['status']} "
-                  f"(expected {'proved' if entry['expected'] else 'refuted'})")
+        tally = (f"{len(entries)} statements: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+                 + f" ({time.perf_counter() - start:.1f} s)")
+        print("\n" + "\n".join(textwrap.wrap(tally, width=max(columns, 20))))
+    errors = [e for e in entries if e["status"] == "error"]
+    for entry in bad:
+        if entry["status"] == "error":
+            continue
+        print(f"UNEXPECTED: {entry['id']} is {entry['status']} "
+              f"(expected {'proved' if entry['expected'] else 'refuted'})")
+    if errors:
+        print(f"lorank check: {len(errors)} entries have missing or altered evidence:", file=sys.stderr)
+        for entry in errors:
+            why = "; ".join(entry.get("problems") or [entry["statement"]])
+            print(f"  {entry['id']}: {why}", file=sys.stderr)
     return 1 if bad else 0

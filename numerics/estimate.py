@@ -716,6 +716,11 @@ class ScalingFit:
 
     ``interval`` is ``rho_inf +- z se`` with ``se`` propagated from the given standard errors
     (``absolute_sigma``); ``chi2`` and ``df`` say whether the model fits those errors.
+
+    ``identified`` is False when the data do not fix ``rho_inf`` (the exponent ``1/nu`` sits on
+    a bound of its range, or the covariance is singular); ``reason`` says why, and
+    :meth:`to_dict` then gives ``rho_inf``, ``interval``, ``se``, ``a`` and ``nu`` as ``None``:
+    an unidentified fit has no numbers to report.
     """
 
     model: str
@@ -729,14 +734,23 @@ class ScalingFit:
     df: int
     pvalue: float
     message: str
+    identified: bool = True
+    reason: str | None = None
 
     def to_dict(self) -> dict:
+        if not self.identified:
+            return {"model": self.model, "rho_inf": None, "interval": [None, None], "se": None,
+                    "a": None, "nu": None, "nu_fixed": self.nu_fixed,
+                    "chi2": _finite_or_none(self.chi2), "df": self.df,
+                    "pvalue": _finite_or_none(self.pvalue), "message": self.message,
+                    "identified": False, "reason": self.reason}
         return {"model": self.model, "rho_inf": _finite_or_none(self.rho_inf),
                 "interval": [_finite_or_none(v) for v in self.interval],
                 "se": _finite_or_none(self.se), "a": _finite_or_none(self.a),
                 "nu": _finite_or_none(self.nu), "nu_fixed": self.nu_fixed,
                 "chi2": _finite_or_none(self.chi2), "df": self.df,
-                "pvalue": _finite_or_none(self.pvalue), "message": self.message}
+                "pvalue": _finite_or_none(self.pvalue), "message": self.message,
+                "identified": True, "reason": None}
 
 
 @dataclass(frozen=True)
@@ -760,7 +774,8 @@ class FiniteSizeFit:
         >>> finite_size_fit([8, 16], [1.5, 1.45], [0.01, 0.01]).best().model
         'nu = 1'
         """
-        if self.free is not None and self.free.df >= 1 and not _exponent_at_bound(self.free):
+        if (self.free is not None and self.free.identified and self.free.df >= 1
+                and not _exponent_at_bound(self.free)):
             return self.free
         return self.fixed_nu1
 
@@ -781,7 +796,10 @@ def _exponent_at_bound(fit) -> bool:
     return bool(np.isclose(w, _W_BOUNDS, rtol=1e-3).any())
 
 
-_W_BOUNDS = (0.02, 5.0)  # exponent 1/nu; outside this range the fit cannot tell rho_inf from a
+#: the range of the exponent 1/nu in the free fit (public for the verdict readers, which treat
+#: an old summary's free fit with 1/nu on a bound as unidentified)
+EXPONENT_BOUNDS = (0.02, 5.0)
+_W_BOUNDS = EXPONENT_BOUNDS  # exponent 1/nu; outside this range the fit cannot tell rho_inf from a
 
 
 def finite_size_fit(sizes, rho_c, stderr, confidence=0.95) -> FiniteSizeFit:
@@ -812,6 +830,13 @@ def finite_size_fit(sizes, rho_c, stderr, confidence=0.95) -> FiniteSizeFit:
     >>> fs = finite_size_fit(ns, [1.3 + 2 / n for n in ns], [0.01] * 4)
     >>> round(fs.free.rho_inf, 6), round(fs.fixed_nu1.rho_inf, 6)
     (1.3, 1.3)
+
+    Points that do not move with the size leave the exponent on its bound: the free fit is
+    then unidentified, and reports no number, only why:
+
+    >>> flat = finite_size_fit(ns, [1.0, 1.001, 0.999, 1.0], [0.01] * 4).free.to_dict()
+    >>> flat["identified"], flat["rho_inf"], flat["interval"], flat["reason"][:24]
+    (False, None, [None, None], '1/nu sits at its bound 0')
     """
     conf = _check_confidence("confidence", confidence)
     try:
@@ -888,18 +913,21 @@ def finite_size_fit(sizes, rho_c, stderr, confidence=0.95) -> FiniteSizeFit:
             popt, pcov, chi2 = best
             df = k - 3
             se = math.sqrt(pcov[0, 0]) if np.isfinite(pcov[0, 0]) and pcov[0, 0] >= 0 else math.inf
-            notes = []
+            notes, unidentified = [], []
             if df == 0:
                 notes.append("3 sizes for 3 parameters: the curve passes through the points, "
                              "the interval is error propagation only and the model is unchecked")
             if np.isclose(popt[2], _W_BOUNDS, rtol=1e-3).any():
-                notes.append(f"1/nu sits at its bound {popt[2]:.3g}: nu is not resolved")
+                unidentified.append(f"1/nu sits at its bound {popt[2]:.3g}: nu is not resolved, "
+                                    f"so rho_inf is not identified")
             if not math.isfinite(se):
-                notes.append("rho_inf is not identified (singular covariance)")
+                unidentified.append("rho_inf is not identified (singular covariance)")
             free = ScalingFit("free nu", float(popt[0]), (popt[0] - z * se, popt[0] + z * se),
                               se, float(popt[1]), float(1.0 / popt[2]), False, chi2, df,
                               float(stats.chi2.sf(chi2, df)) if df > 0 else math.nan,
-                              "; ".join(notes) or "ok")
+                              "; ".join(notes + unidentified) or "ok",
+                              identified=not unidentified,
+                              reason="; ".join(unidentified) or None)
     return FiniteSizeFit(tuple(int(v) if float(v).is_integer() else float(v) for v in n),
                          tuple(map(float, y)), tuple(map(float, e)), conf, free, fixed,
                          "; ".join(messages) or "ok")

@@ -20,7 +20,8 @@ from typing import Sequence
 
 from numerics.verdicts import committed_summaries, measured_entry
 
-__all__ = ["SUMMARY_FORMAT", "SOURCE", "TaskSpec", "TASKS", "claim_verdicts", "ledger_entries"]
+__all__ = ["SUMMARY_FORMAT", "SOURCE", "TaskSpec", "TASKS", "claim_verdicts", "ledger_entries",
+           "error_counts", "rate_interval"]
 
 SUMMARY_FORMAT = "lorank.rademacher-summary/1"
 SOURCE = "Rethinking the Rank Threshold (2026), R3: Rademacher bias-variance, rank one optimal for binary"
@@ -53,6 +54,45 @@ TASKS = {
         TaskSpec("binary-2-logit-pm", 4, 2, 2, "pm1-per-logit", "argmax_k f_k", 1, 1),
     )
 }
+def error_counts(stats: dict, n_test: int) -> tuple[int, int]:
+    """``(errors, test points)`` pooled over seeds, from a test-error summary (``mean`` over
+    ``n`` seeds, each seed's error a count over ``n_test`` held-out points).
+
+    >>> error_counts({"mean": 0.25, "n": 4}, 10)
+    (10, 40)
+    """
+    total = int(stats["n"]) * int(n_test)
+    k = stats["mean"] * total
+    if abs(k - round(k)) > 1e-6 * max(1.0, total):
+        raise ValueError(f"mean {stats['mean']!r} over {stats['n']} seeds x {n_test} points is "
+                         f"not a count of errors")
+    return int(round(k)), total
+
+
+def rate_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The Wilson score interval of a rate: always inside [0, 1], unlike ``mean +- t sd``
+    (a Student-t interval of error rates near 0 can reach below 0).
+
+    >>> lo, hi = rate_interval(0, 200)
+    >>> lo == 0.0 and 0 < hi < 0.02
+    True
+    >>> [round(v, 4) for v in rate_interval(5, 10)]
+    [0.2366, 0.7634]
+    """
+    from statistics import NormalDist
+
+    if trials <= 0:
+        return (0.0, 1.0)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    phat = successes / trials
+    denom = 1 + z * z / trials
+    centre = (phat + z * z / (2 * trials)) / denom
+    half = z * ((phat * (1 - phat) / trials + z * z / (4 * trials * trials)) ** 0.5) / denom
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)
+    hi = 1.0 if successes == trials else min(1.0, centre + half)
+    return (lo, hi)
+
+
 def claim_verdicts(estimates: Sequence[dict]) -> list[dict]:
     """Per task with a claim and per setting, the status by the rules of the module docstring.
 
@@ -119,11 +159,14 @@ def ledger_entries(results_dir) -> list[dict]:
             text = ("held-out error is strictly lower at r = 1 than at r = 2"
                     if claim == "rank-one-optimal" else
                     "held-out error is strictly lower at r = 2 than at r = 1")
-            entries.append(measured_entry(
+            entry = measured_entry(
                 f"R3.{claim}.{task}.{record.run}", SOURCE,
                 f"{task}: {text} (NTK-linearised last layer, structured features plus Gaussian "
                 f"input noise, exact rank-r ridge least squares; m={sizes['m']}, n={sizes['n']}, "
                 f"{summary['seeds']['n_seeds']} seeds, seed {summary['seeds']['global_seed']}, "
                 f"device {record.device}). Per setting: " + " | ".join(v["sentence"] for v in vs),
-                status, f"{len(vs)} settings: " + ", ".join(v["status"] for v in vs), record))
+                status, f"{len(vs)} settings: " + ", ".join(v["status"] for v in vs), record)
+            entry["per_setting"] = [{"n_train": v["n_train"], "noise": v["noise"], "status": v["status"]}
+                                    for v in vs]
+            entries.append(entry)
     return entries

@@ -21,7 +21,10 @@ import json
 from pathlib import Path
 from typing import NamedTuple
 
-__all__ = ["ledger_entries", "headline_variant", "CommittedSummary", "committed_summaries",
+from numerics.evidence import evidence_path
+
+__all__ = ["ledger_entries", "headline_variant", "reported_variants", "size_rows", "fit_view",
+           "unidentified_reason", "cstar_entries", "e4_headline", "CommittedSummary", "committed_summaries",
            "measured_entry", "group_status", "separability_entries", "separability_transitions",
            "warren_count_bound", "warren_min_examples"]
 
@@ -39,7 +42,7 @@ class CommittedSummary(NamedTuple):
     path: Path
     summary: dict
     evidence: str
-    """The summary's path relative to the repository (the entry's ``evidence``)."""
+    """The summary's path as ``results/<family>/<run>/summary.json`` (the entry's ``evidence``)."""
     device: str
     """The device name recorded by the run's first session."""
     wall_s: float
@@ -59,15 +62,14 @@ def committed_summaries(results_dir, folder: str, summary_format: str | None = N
     []
     """
     root = Path(results_dir)
-    repo_root = root.resolve().parent
     for path in sorted(root.glob(f"{folder}/*/summary.json")):
-        summary = json.loads(path.read_text())
+        try:
+            summary = json.loads(path.read_text())
+        except ValueError:  # reported by the ledger's evidence check (numerics.evidence)
+            continue
         if summary_format is not None and summary.get("format") != summary_format:
             continue
-        try:
-            evidence = str(path.resolve().relative_to(repo_root))
-        except ValueError:
-            evidence = str(path)
+        evidence = evidence_path(root, path)
         env = (summary.get("environment") or [{}])[0]
         device = env.get("device_name") or env.get("device") or "?"
         wall = float((summary.get("wall_time") or {}).get("wall_s") or 0.0)
@@ -108,8 +110,8 @@ def group_status(positions) -> str:
 
 
 def headline_variant(summary: dict, family: str) -> str | None:
-    """The variant of a family the ledger reports: E1 with the most restarts, E2, or E3 at the
-    largest budget and the strictest tolerance.
+    """The variant of a family the ledger reports under the family's plain id: E1 with the most
+    restarts, E2, or E3 at the largest budget and the strictest tolerance.
 
     >>> headline_variant({"estimands": {"E1[k=1]": {"family": "E1", "params": {"k": 1}},
     ...                                 "E1[k=4]": {"family": "E1", "params": {"k": 4}}}}, "E1")
@@ -125,12 +127,119 @@ def headline_variant(summary: dict, family: str) -> str | None:
     return names[0][0]
 
 
-def _entry(record: CommittedSummary, family: str, p: float) -> dict | None:
+def reported_variants(summary: dict) -> list[tuple[str, str, str]]:
+    """``(family, variant, id stem)`` of every variant the ledger (and the README) reports: the
+    headline variant of E1, E2 and E3, and E3 at the largest budget for each other tolerance
+    (stem ``E3.eps<eps>``), so that every C* row the README shows has its ledger entry.
+
+    >>> s = {"estimands": {"E3[T=10,eps=1e-06]": {"family": "E3", "params": {"T": 10, "eps": 1e-06}},
+    ...                    "E3[T=10,eps=0.001]": {"family": "E3", "params": {"T": 10, "eps": 0.001}},
+    ...                    "E3[T=1,eps=0.001]": {"family": "E3", "params": {"T": 1, "eps": 0.001}}}}
+    >>> reported_variants(s)
+    [('E3', 'E3[T=10,eps=1e-06]', 'E3'), ('E3', 'E3[T=10,eps=0.001]', 'E3.eps0.001')]
+    """
+    out = []
+    for family in ("E1", "E2", "E3"):
+        head = headline_variant(summary, family)
+        if head is None:
+            continue
+        out.append((family, head, family))
+        if family == "E3":
+            T = summary["estimands"][head]["params"]["T"]
+            for name, e in summary["estimands"].items():
+                if e["family"] == "E3" and e["params"]["T"] == T and name != head:
+                    out.append((family, name, f"E3.eps{e['params']['eps']:g}"))
+    return out
+
+
+def unidentified_reason(fit: dict | None) -> str | None:
+    """Why a finite-size fit (a ``ScalingFit`` dict of a summary) does not identify
+    ``rho_inf``, or None if it does. Old summaries store such fits as numbers (e.g. ``rho_inf``
+    -0.15 with interval [-197, 197] when ``nu`` sits on its cap); they are read as unidentified:
+    a free exponent ``1/nu`` on a bound of :data:`numerics.estimate.EXPONENT_BOUNDS`, or a
+    missing or non-finite ``rho_inf``, interval or standard error.
+
+    >>> unidentified_reason({"model": "free nu", "nu": 50.0, "nu_fixed": False, "rho_inf": -0.15,
+    ...                      "interval": [-197, 197], "se": 100.0})
+    '1/nu sits at its bound 0.02: nu is not resolved, so rho_inf is not identified'
+    >>> unidentified_reason({"model": "nu = 1", "nu": 1.0, "nu_fixed": True, "rho_inf": 1.0,
+    ...                      "interval": [0.99, 1.01], "se": 0.005}) is None
+    True
+    """
+    import math
+
+    from numerics.estimate import EXPONENT_BOUNDS
+
+    if not fit:
+        return "no fit"
+    if fit.get("identified") is False:
+        return fit.get("reason") or "not identified"
+    if not fit.get("nu_fixed"):
+        nu = fit.get("nu")
+        if nu is None or not math.isfinite(nu) or nu <= 0:
+            return "the exponent nu is not finite, so rho_inf is not identified"
+        w = 1.0 / nu
+        for bound in EXPONENT_BOUNDS:
+            if math.isclose(w, bound, rel_tol=1e-3):
+                return f"1/nu sits at its bound {bound:g}: nu is not resolved, so rho_inf is not identified"
+    values = [fit.get("rho_inf"), fit.get("se"), *(fit.get("interval") or [None, None])]
+    if any(v is None or not math.isfinite(v) for v in values):
+        return "rho_inf is not identified (no finite estimate, interval or standard error)"
+    return None
+
+
+def fit_view(fit: dict | None) -> dict:
+    """A finite-size fit as the ledger and the README show it: its model with ``rho_inf`` and
+    its interval, or both ``None`` with the reason when the fit is unidentified
+    (:func:`unidentified_reason`).
+
+    >>> fit_view({"model": "free nu", "nu": 50.0, "nu_fixed": False, "rho_inf": -0.15,
+    ...           "interval": [-197, 197], "se": 100.0})["rho_inf"] is None
+    True
+    """
+    why = unidentified_reason(fit)
+    model = (fit or {}).get("model")
+    if why:
+        return {"model": model, "rho_inf": None, "interval": None, "identified": False, "reason": why}
+    return {"model": model, "rho_inf": fit["rho_inf"], "interval": list(fit["interval"]),
+            "identified": True, "reason": None}
+
+
+def _size_key(s: dict) -> tuple:
+    return (s["m"], s["n"], s["r"])
+
+
+def size_rows(summary: dict, variant: str, p_levels) -> list[dict]:
+    """Per size of one variant: its trials, and per level ``p`` the C*(p) estimate (GLM with
+    its profile interval where the fit is finite, else the grid bracket) and the position of
+    the claimed value against *this size's* interval. The ledger entry of the variant carries
+    these rows (``per_size``) and the README's C* table prints them.
+
+    >>> size_rows({"estimands": {"E2": {"sizes": []}}}, "E2", [0.5])
+    []
+    """
+    rows = []
+    for s in summary["estimands"][variant]["sizes"]:
+        fit = s.get("fit") or {}
+        row = {"m": s["m"], "n": s["n"], "r": s["r"], "trials": sum(c["trials"] for c in s["cells"]),
+               "estimate": {}, "position": {}}
+        for p in p_levels:
+            point = next((pt for pt in fit.get("points") or [] if pt["p"] == p), None)
+            if fit and not fit.get("degenerate") and point is not None and point["rho"] is not None:
+                row["estimate"][f"{p:g}"] = {"route": "glm", "value": point["rho"],
+                                             "interval": list(point["profile"])}
+            else:
+                br = next((b["bracket"] for b in s.get("brackets", []) if b["p"] == p), [None, None])
+                row["estimate"][f"{p:g}"] = {"route": "grid", "value": None, "interval": list(br)}
+            row["position"][f"{p:g}"] = next((v["position"] for v in s.get("verdicts", [])
+                                              if v["p"] == p), "undetermined")
+        rows.append(row)
+    return rows
+
+
+def _entry(record: CommittedSummary, family: str, variant: str, stem: str, p: float) -> dict | None:
     summary = record.summary
-    name = headline_variant(summary, family)
-    if name is None:
-        return None
-    est = summary["estimands"][name]
+    est = summary["estimands"][variant]
     groups = [fs for fs in est.get("finite_size", []) if fs["p"] == p]
     if not groups:
         return None
@@ -138,25 +247,54 @@ def _entry(record: CommittedSummary, family: str, p: float) -> dict | None:
     status = group_status(positions)
     sizes = sorted({f"{s['m']}x{s['n']}" for s in est["sizes"]}, key=lambda t: [int(v) for v in t.split("x")])
     details = " | ".join(g["verdict"]["sentence"] for g in groups)
-    return measured_entry(
-        f"R1.cstar.{family}.p{p:g}.{record.run}", "Rethinking the Rank Threshold (2026), R1: C* ~ 1.35",
-        f"C*({p:g}) of {family} ({_FAMILY_TEXT[family]}; variant {name}) is "
+    group_info = []
+    for g in groups:
+        fit = g.get("fit") or {}
+        used = {"nu = 1": fit.get("fixed_nu1"), "free nu": fit.get("free")}.get(g["verdict"].get("model"))
+        group_info.append({"r": g["r"], "aspect": g["aspect"], "p": p,
+                           "position": g["verdict"]["position"],
+                           "model": g["verdict"].get("model"),
+                           "fit": fit_view(used) if used is not None else None,
+                           "free_nu": fit_view(fit.get("free")) if fit.get("free") else None})
+    unident = [f"r={g['r']}, aspect {g['aspect']}: free-nu fit unidentified ({g['free_nu']['reason']})"
+               for g in group_info if g["free_nu"] and not g["free_nu"]["identified"]]
+    entry = measured_entry(
+        f"R1.cstar.{stem}.p{p:g}.{record.run}", "Rethinking the Rank Threshold (2026), R1: C* ~ 1.35",
+        f"C*({p:g}) of {family} ({_FAMILY_TEXT[family]}; variant {variant}) is "
         f"consistent with 1.35 under {summary['experiment']['features']} features "
         f"[sizes {', '.join(sizes)}; {summary['trials_found']} trials; "
-        f"seed {summary['experiment']['seed']}; device {record.device}]. Per group: {details}",
+        f"seed {summary['experiment']['seed']}; device {record.device}]. Rule: the size limit "
+        f"rho_inf per (rank, aspect) group decides (supported if 1.35 is inside every group's "
+        f"interval, contradicted if outside every one, else open); the per-size positions "
+        f"(per_size) describe single sizes only. Per group: {details}"
+        + (f". Not identified, so not used: {'; '.join(unident)}" if unident else ""),
         status, f"{len(groups)} (rank, aspect) groups: {', '.join(positions)}", record)
+    entry["variant"] = variant
+    entry["groups"] = group_info
+    entry["per_size"] = [{"m": row["m"], "n": row["n"], "r": row["r"],
+                          "estimate": row["estimate"][f"{p:g}"], "position": row["position"][f"{p:g}"]}
+                         for row in size_rows(summary, variant, [p])]
+    return entry
+
+
+def cstar_entries(record: CommittedSummary) -> list[dict]:
+    """The entries of one committed C* summary: per reported variant
+    (:func:`reported_variants`) and level p."""
+    entries = []
+    for family, variant, stem in reported_variants(record.summary):
+        for p in record.summary["method"]["p_levels"]:
+            entry = _entry(record, family, variant, stem, p)
+            if entry is not None:
+                entries.append(entry)
+    return entries
 
 
 def ledger_entries(results_dir) -> list[dict]:
-    """One entry per committed C* summary, estimand family and level p, then the E4 entries
+    """One entry per committed C* summary, reported variant and level p, then the E4 entries
     (:func:`separability_entries`)."""
     entries = []
     for record in committed_summaries(results_dir, "cstar"):
-        for family in ("E1", "E2", "E3"):
-            for p in record.summary["method"]["p_levels"]:
-                entry = _entry(record, family, p)
-                if entry is not None:
-                    entries.append(entry)
+        entries += cstar_entries(record)
     return entries + separability_entries(results_dir)
 
 
@@ -210,7 +348,7 @@ def warren_min_examples(p: int, q: float = 0.5) -> int:
     return hi
 
 
-def _e4_headline(summary: dict) -> str | None:
+def e4_headline(summary: dict) -> str | None:
     names = [(name, e["params"]) for name, e in summary["estimands"].items()
              if e.get("family") == "E4" and e["params"].get("T") == summary["experiment"]["max_iters"]]
     return max(names, key=lambda x: x[1]["k"])[0] if names else None
@@ -228,7 +366,7 @@ def separability_transitions(summary: dict, p: float = 0.5) -> list[dict]:
     >>> separability_transitions({"estimands": {}, "experiment": {"max_iters": 1}})
     []
     """
-    name = _e4_headline(summary)
+    name = e4_headline(summary)
     if name is None:
         return []
     out = []
@@ -247,7 +385,7 @@ def separability_transitions(summary: dict, p: float = 0.5) -> list[dict]:
 
 def _threshold_shown(summary: dict) -> tuple[bool, list[str]]:
     """Whether every size has a cell whose E4 Wilson upper bound is below 1/2 (a threshold)."""
-    name = _e4_headline(summary)
+    name = e4_headline(summary)
     shown, notes = True, []
     for s in summary["estimands"][name]["sizes"]:
         low = [c for c in s["cells"] if c.get("trials") and c["wilson"][1] is not None
@@ -280,7 +418,7 @@ def separability_entries(results_dir) -> list[dict]:
     entries = []
     for record in committed_summaries(results_dir, "separability"):
         summary, run = record.summary, record.run
-        name = _e4_headline(summary)
+        name = e4_headline(summary)
         if name is None:
             continue
         est = summary["estimands"][name]
@@ -329,3 +467,7 @@ def separability_entries(results_dir) -> list[dict]:
             + ". The threshold moves (to C_sep, below rho = 1), it is not removed.",
             "contradicted" if shown else "open", routes[0]["detail"], record, routes=routes))
     return entries
+
+
+#: the old private name, still used by lorank.separability_cli (being rewritten elsewhere)
+_e4_headline = e4_headline

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from lorank.ledger import STATUSES, build_ledger, failures
+from numerics.evidence import MANIFEST_FORMAT, MANIFEST_NAME, analysis_settings, record_digest
 from numerics.records import write_json_atomic
 from numerics.sweep import Experiment, cells, summarise
 from numerics.verdicts import ledger_entries
@@ -48,10 +49,21 @@ def _planted_outcomes(experiment: Experiment, c0: float, slope: float | None) ->
 
 def _entries_for(tmp_path, c0, slope, name="synthetic"):
     experiment = Experiment("lm", SIZES, rho_grid=GRID, trials_per_cell=TRIALS, restarts=1)
-    summary = summarise(experiment, _planted_outcomes(experiment, c0, slope))
+    outcomes = _planted_outcomes(experiment, c0, slope)
+    summary = summarise(experiment, outcomes)
     results = tmp_path / "results"
-    (results / "cstar" / name).mkdir(parents=True)
-    write_json_atomic(results / "cstar" / name / "summary.json", summary)
+    run = results / "cstar" / name
+    run.mkdir(parents=True)
+    # A stand-in record (the outcomes as JSON lines) and the derived_from link that ties the
+    # summary to it, as the experiment driver writes them.
+    (run / "record.jsonl").write_text("".join(
+        json.dumps({"cell": list(c), "outcomes": o}) + "\n" for c, o in outcomes.items()))
+    summary["derived_from"] = {"records": ["record.jsonl"],
+                               "record_sha256": record_digest([run / "record.jsonl"]),
+                               "analysis": analysis_settings(summary)}
+    write_json_atomic(run / "summary.json", summary)
+    # A manifest that pins no run: the synthetic summaries are accepted by derived_from alone.
+    write_json_atomic(results / MANIFEST_NAME, {"format": MANIFEST_FORMAT, "runs": []})
     return ledger_entries(results), summary
 
 

@@ -1,8 +1,15 @@
-"""Markdown tables for the README, generated from the committed result records.
+"""Markdown tables for the README, generated from the committed result records (a script of
+the repository, not part of the installed package).
 
 The README's numbers are never typed in: the blocks between ``<!-- lorank:NAME:start -->`` and
-``<!-- lorank:NAME:end -->`` are produced by :func:`render_block`, and a test checks that the
-README holds exactly what the records give (``python -m lorank.report --write`` refreshes it).
+``<!-- lorank:NAME:end -->`` are produced by :func:`render_block`, and ``tests/test_readme.py``
+checks that the README holds exactly what the records give
+(``python scripts/readme_tables.py --write`` refreshes it).
+
+Every verdict a block quotes is read from the ledger's entries (:func:`ledger_entries`, the
+functions ``lorank check`` runs), never re-derived here: the C* table's per-size column is the
+entry's ``per_size`` position, and the lines "Ledger:" are the entries' statuses;
+``tests/test_readme.py`` checks them entry by entry.
 
 Examples
 --------
@@ -18,7 +25,22 @@ import re
 import sys
 from pathlib import Path
 
-from .ledger import REPO_ROOT
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+
+def ledger_entries(results: Path) -> list[dict]:
+    """The measured ledger entries of ``results`` (what ``lorank check --results`` shows),
+    by id; entries whose evidence fails its check are ``error`` here too.
+
+    >>> entries = ledger_entries(REPO_ROOT / "results")
+    >>> entries["R1.cstar.E2.p0.5.headline-lm"]["status"] in ("supported", "contradicted", "open")
+    True
+    """
+    from lorank.ledger import _measured_entries
+
+    return {e["id"]: e for e in _measured_entries(Path(results))}
 
 __all__ = ["cstar_table", "recipe_trend_table", "bench_table", "roofline_verdicts",
            "separability_table", "pl_table", "rademacher_table", "render_block", "BLOCKS", "refresh_readme"]
@@ -48,21 +70,34 @@ def _estimate(size: dict, p: float) -> str:
     return f"({_num(lo)}, {_num(hi)}] grid"
 
 
-def _verdict(size: dict, p: float) -> str:
-    return next(v["position"] for v in size["verdicts"] if v["p"] == p)
+def _shown(est: dict) -> str:
+    lo, hi = est["interval"]
+    if est["route"] == "glm":
+        return f"{_num(est['value'])} [{_num(lo)}, {_num(hi)}]"
+    return f"({_num(lo)}, {_num(hi)}] grid"
 
 
-def _rows(summary: dict, variants, sizes) -> list[str]:
-    rows = []
+def _stem(entries: dict, run: str, variant: str) -> str:
+    """The id stem of the ledger entries of ``variant`` in ``run``."""
+    return next(e["id"].split(".p")[0] for e in entries.values()
+                if e["id"].endswith("." + run) and e.get("variant") == variant)
+
+
+def _rows(entries: dict, run: str, variants, sizes) -> tuple[list[str], list[str]]:
+    rows, ledger = [], []
     for name in variants:
-        est = summary["estimands"][name]
-        for s in est["sizes"]:
+        stem = _stem(entries, run, name)
+        by_p = {p: entries[f"{stem}.p{p}.{run}"] for p in ("0.5", "0.95")}
+        for i, s in enumerate(by_p["0.5"]["per_size"]):
             if (s["m"], s["n"]) not in sizes:
                 continue
-            trials = sum(c["trials"] for c in s["cells"])
-            rows.append(f"| {name} | {s['m']}x{s['n']} | {s['r']} | {trials} | {_estimate(s, 0.5)} | "
-                        f"{_estimate(s, 0.95)} | {_verdict(s, 0.5)} / {_verdict(s, 0.95)} |")
-    return rows
+            t = by_p["0.95"]["per_size"][i]
+            rows.append(f"| {name} | {s['m']}x{s['n']} | {s['r']} | {_shown(s['estimate'])} | "
+                        f"{_shown(t['estimate'])} | {s['position']} / {t['position']} |")
+        for p, e in by_p.items():
+            groups = ", ".join(f"r={g['r']} {g['aspect']}: {g['position']}" for g in e["groups"])
+            ledger.append(f"- `{e['id']}` ({name}, C*({p}), size limit): **{e['status']}** ({groups})")
+    return rows, ledger
 
 
 def _provenance(summary: dict, run: str) -> str:
@@ -75,11 +110,28 @@ def _provenance(summary: dict, run: str) -> str:
 
 def cstar_table(results: Path) -> str:
     """The headline C* table: per estimand, size and rank, C*(0.5) and C*(0.95) with 95%
-    intervals (profile-likelihood GLM where the fit is finite, else the grid bracket)."""
-    head = ["| estimand | size | r | trials | C*(0.5) [95%] | C*(0.95) [95%] | 1.35 is (p=0.5 / 0.95) |",
-            "|---|---|---|---|---|---|---|"]
+    intervals (profile-likelihood GLM where the fit is finite, else the grid bracket) and where
+    1.35 lies against *that size's* interval; then the ledger's verdict per estimand and level,
+    which rests on the size limit per (rank, aspect) group."""
+    entries = ledger_entries(results)
+    head = ["| estimand | size | r | C*(0.5) [95%] | C*(0.95) [95%] | 1.35 vs this size's interval (p=0.5 / 0.95) |",
+            "|---|---|---|---|---|---|"]
     lm, recipe = _load(results, "headline-lm"), _load(results, "headline-recipe")
-    lines = head + _rows(lm, LM_VARIANTS, LM_SIZES) + _rows(recipe, RECIPE_VARIANTS, RECIPE_SIZES)
+    lm_rows, lm_ledger = _rows(entries, "headline-lm", LM_VARIANTS, LM_SIZES)
+    rc_rows, rc_ledger = _rows(entries, "headline-recipe", RECIPE_VARIANTS, RECIPE_SIZES)
+    trials = {run: sorted({sum(c["trials"] for c in s["cells"]) for e in summ["estimands"].values()
+                           for s in e["sizes"]}) for run, summ in (("headline-lm", lm), ("headline-recipe", recipe))}
+    lines = head + lm_rows + rc_rows
+    lines += ["", f"Trials per size: {', '.join(map(str, trials['headline-lm']))} (headline-lm), "
+                  f"{', '.join(map(str, trials['headline-recipe']))} (headline-recipe).",
+              "",
+              "Ledger (`lorank check`): one verdict per estimand and level, from the size limit "
+              "rho_inf of the finite-size fit per (rank, aspect) group (all sizes of the record, "
+              "not only those above): **supported** if 1.35 is inside every group's interval, "
+              "**contradicted** if outside every one, else **open** (a group whose model does not "
+              "fit, or has no interval, is undetermined). The per-size column above describes "
+              "single sizes and decides nothing on its own."]
+    lines += lm_ledger + rc_ledger
     lines += ["", "Records: " + _provenance(lm, "headline-lm") + "; " + _provenance(recipe, "headline-recipe") + "."]
     return "\n".join(lines)
 
@@ -331,18 +383,18 @@ def cpu_default_line(results: Path) -> str:
             "Record: `results/cpu-default`.")
 
 
-def _ledger_lines(entries: list) -> list:
+def _ledger_lines(entries) -> list:
     return [f"- `{e['id']}`: **{e['status']}**" for e in entries]
 
 
 def separability_table(results: Path) -> str:
     """E4 (separability) transitions per size with intervals, size-extrapolated limits, the
     canonical certificates and the ledger verdicts, from ``results/separability/h100``."""
-    from numerics.verdicts import _e4_headline, separability_entries, separability_transitions
+    from numerics.verdicts import e4_headline, separability_transitions
 
     path = results / "separability" / "h100" / "summary.json"
     s = json.loads(path.read_text())
-    name = _e4_headline(s)
+    name = e4_headline(s)
     env = (s.get("environment") or [{}])[0]
     rows = ["| size | r | C_sep(0.5) GLM [95% profile] | C_sep(0.95) GLM [95% profile] | sufficient rho |",
             "|---|---|---|---|---|"]
@@ -370,15 +422,13 @@ def separability_table(results: Path) -> str:
     lines.append(f"Record `results/separability/h100` ({s['trials_found']} trials, variant {name}, seed "
                  f"{s['experiment']['seed']}, {env.get('device_name', '?')}, "
                  f"{s['wall_time']['wall_s']:.0f} s). Ledger:")
-    lines += _ledger_lines(separability_entries(results))
+    lines += _ledger_lines(e for i, e in ledger_entries(results).items() if i.startswith("R2.E4-transition.") or i.startswith("R2.pl-removes-threshold."))
     return "\n".join(lines)
 
 
 def pl_table(results: Path) -> str:
     """PL* positivity against the rank bound, Marchenko-Pastur ratios and the GD-rate check per
     (size, rank), from ``results/pl/h100``."""
-    from numerics.pl_verdicts import ledger_entries
-
     s = json.loads((results / "pl" / "h100" / "summary.json").read_text())
     env = (s.get("environment") or [{}])[0]
     rows = ["| size | r | r(m+n-r) | P(mu>0) at random points, rho < 1 / rho >= 1 | at B = 0, M > rm / M <= rm "
@@ -409,34 +459,51 @@ def pl_table(results: Path) -> str:
                         f"{s['experiment']['seed']}, {env.get('device_name', '?')}, "
                         f"{s['wall_time']['wall_s']:.0f} s); positivity means mu > "
                         f"1e-10 lambda_max in float64. Ledger:"]
-    lines += _ledger_lines(ledger_entries(results))
+    lines += _ledger_lines(e for i, e in ledger_entries(results).items()
+                           if i.startswith(("R2.pl-star.", "R2.gd-rate.")))
     return "\n".join(lines)
 
 
 def rademacher_table(results: Path) -> str:
-    """Held-out error at r = 1, 2, 3, the paired difference err(1) - err(2), the minimising
-    ranks and the verdicts per task and setting, from ``results/rademacher/cpu-256``."""
-    from numerics.rademacher_verdicts import claim_verdicts, ledger_entries
+    """Held-out error at r = 1, 2, 3 (with 95% Wilson intervals on the errors pooled over the
+    seeds' test points at r = 1 and 2), the paired difference err(1) - err(2) with its Student-t
+    interval over seeds, the minimising ranks and the ledger's status per task and setting,
+    from ``results/rademacher/cpu-256``."""
+    from numerics.rademacher_verdicts import TASKS, error_counts, rate_interval
 
     s = json.loads((results / "rademacher" / "cpu-256" / "summary.json").read_text())
     env = (s.get("environment") or [{}])[0]
-    rows = ["| task | n_train/class | noise | test error r=1 | r=2 | r=3 | err(1) - err(2) [95% t] | minimising ranks | verdict |",
+    entries = {i: e for i, e in ledger_entries(results).items()
+               if i.startswith("R3.") and i.endswith(".cpu-256")}
+    status = {(e["id"].split(".")[2], x["n_train"], x["noise"]): x["status"]
+              for e in entries.values() for x in e["per_setting"]}
+    rows = ["| task | n_train/class | noise | test error r=1 [95% Wilson] | r=2 [95% Wilson] | r=3 | "
+            "err(1) - err(2) [95% t] | minimising ranks | ledger, this setting |",
             "|---|---|---|---|---|---|---|---|---|"]
     ests = [e for e in s["estimates"] if "per_rank" in e]
-    verdicts = {(v["task"], v["n_train"], v["noise"]): v["status"] for v in claim_verdicts(ests)}
+
+    def rate(e, r):
+        x = next(x for x in e["per_rank"] if x["r"] == r)["test_error"]
+        n_test = s["sizes"]["n_test_per_class"] * TASKS[e["task"]].classes
+        lo, hi = rate_interval(*error_counts(x, n_test))
+        return f"{x['mean']:.3f} [{lo:.3f}, {hi:.3f}]"
+
     for e in ests:
         per = {x["r"]: x["test_error"]["mean"] for x in e["per_rank"]}
         d = e["paired_err1_minus_err2"]
         mins = e["optimal_rank"]["minimisers"]
         mins_text = ", ".join(map(str, mins)) if len(mins) < 4 else f"{mins[0]}-{mins[-1]} (tied)"
-        rows.append(f"| {e['task']} | {e['n_train']} | {e['noise']:g} | {per.get(1, float('nan')):.3f} | "
-                    f"{per.get(2, float('nan')):.3f} | {per.get(3, float('nan')):.3f} | "
+        rows.append(f"| {e['task']} | {e['n_train']} | {e['noise']:g} | {rate(e, 1)} | {rate(e, 2)} | "
+                    f"{per.get(3, float('nan')):.3f} | "
                     f"{d['mean']:+.3f} [{d['lo']:+.3f}, {d['hi']:+.3f}] | {mins_text} | "
-                    f"{verdicts.get((e['task'], e['n_train'], e['noise']), '-')} |")
-    lines = rows + ["", f"Record `results/rademacher/cpu-256` (m = n = {s['sizes']['m']}, "
+                    f"{status.get((e['task'], e['n_train'], e['noise']), '-')} |")
+    lines = rows + ["", "Wilson: the errors pooled over all seeds' test points (a rate, so the interval "
+                        "stays in [0, 1]; it ignores the spread between seeds, which the paired t "
+                        "interval of the difference includes).",
+                    "", f"Record `results/rademacher/cpu-256` (m = n = {s['sizes']['m']}, "
                         f"{s['seeds']['n_seeds']} seeds, {s['units_found']} fits, "
                         f"{env.get('device_name', '?')}, {s['wall_time']['wall_s']:.0f} s). Ledger:"]
-    lines += _ledger_lines([e for e in ledger_entries(results) if e["id"].endswith(".cpu-256")])
+    lines += _ledger_lines(entries.values())
     return "\n".join(lines)
 
 
@@ -446,6 +513,7 @@ BLOCKS = {"cstar": cstar_table, "cpu-default": cpu_default_line, "recipe-trend":
 
 
 def render_block(name: str, results: Path | None = None) -> str:
+    """One generated block of the README, from the records under ``results``."""
     return BLOCKS[name](Path(results) if results else REPO_ROOT / "results")
 
 
@@ -462,4 +530,6 @@ def refresh_readme(readme: Path | None = None, write: bool = False) -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    refresh_readme(write="--write" in sys.argv)
+    new = refresh_readme(write="--write" in sys.argv)
+    if "--write" not in sys.argv:
+        sys.exit(0 if new == (REPO_ROOT / "README.md").read_text() else 1)
