@@ -190,11 +190,20 @@ def _make_out(out: Path) -> None:
         raise InvalidArgument(f"--out {str(out)!r} cannot be created ({error.strerror})") from None
 
 
-def _derived_from(family, config, records) -> dict:
-    from numerics.experiments.runner import record_digest
+def _derived_from(family, config, summary: dict, records, out: Path) -> dict:
+    """The summary's link to its records: their names and digest, and the analysis settings
+    (the config's analysis options, and what the summary states about its own analysis, as
+    :func:`numerics.evidence.analysis_settings` reads it for the ledger's check). Record paths
+    are relative to the summary's folder (``record.jsonl``, or ``../run/record.jsonl.gz`` for a
+    re-summary)."""
+    from numerics.evidence import analysis_settings, record_digest
 
-    return {"family": family.name, "records": sorted(Path(p).name for p in records),
-            "record_sha256": record_digest(records), "analysis": family.analysis(config)}
+    import os
+
+    names = sorted(os.path.relpath(Path(p).resolve(), Path(out).resolve()) for p in records)
+    return {"family": family.name, "records": names,
+            "record_sha256": record_digest(records),
+            "analysis": {"options": family.analysis(config), **analysis_settings(summary)}}
 
 
 def _report(args, family, summary: dict, out: Path, records) -> None:
@@ -263,7 +272,7 @@ def _summarise_only(command: str, args, fields: dict, given: dict) -> int:
     config = family.from_spec(spec, **_parse(fields, given))
     outcomes = load(family, config, records)
     summary = family.summarise(config, outcomes)
-    summary["derived_from"] = _derived_from(family, config, records)
+    summary["derived_from"] = _derived_from(family, config, summary, records, out)
     _make_out(out)
     _report(args, family, summary, out, records)
     return 0
@@ -295,7 +304,7 @@ def run(args) -> int:
     record = out / "record.jsonl"
     outcomes = run_trials(family, config, record, resume=args.resume, progress=progress)
     summary = family.summarise(config, outcomes)
-    summary["derived_from"] = _derived_from(family, config, [record])
+    summary["derived_from"] = _derived_from(family, config, summary, [record], out)
     _report(args, family, summary, out, [record])
     return 0
 
@@ -321,7 +330,7 @@ def _run_distributed(args, family, config, out: Path, progress: bool) -> int:
             records = shard_records(out)
             summary = family.summarise(config, outcomes)
             summary["distributed"] = scaling_report(summary)
-            summary["derived_from"] = _derived_from(family, config, records)
+            summary["derived_from"] = _derived_from(family, config, summary, records, out)
             _report(args, family, summary, out, records)
         context.barrier()
     finally:

@@ -37,7 +37,7 @@ import json
 from pathlib import Path
 
 __all__ = ["MANIFEST_NAME", "MANIFEST_FORMAT", "FAMILIES", "record_digest", "file_sha256",
-           "analysis_settings", "default_results_dir", "load_manifest", "manifest_run",
+           "analysis_settings", "check_summary_link", "default_results_dir", "load_manifest", "manifest_run",
            "run_folders", "check_evidence", "evidence_path"]
 
 MANIFEST_NAME = "MANIFEST.json"
@@ -221,6 +221,23 @@ def _check_derived_from(folder: Path, summary: dict, where: str) -> list[str]:
         return [f"{where}: the analysis settings in the summary differ from those its "
                 f"derived_from field pins"]
     return []
+
+
+def check_summary_link(folder) -> list[str]:
+    """Problems with the ``derived_from`` link of ``folder/summary.json`` (empty if it names
+    records in the folder whose digest and analysis settings match).
+
+    >>> import tempfile, os, json
+    >>> d = tempfile.mkdtemp()
+    >>> _ = open(os.path.join(d, "summary.json"), "w").write(json.dumps({"x": 1}))
+    >>> check_summary_link(d)
+    ['summary.json has no derived_from field']
+    """
+    folder = Path(folder)
+    summary = json.loads((folder / "summary.json").read_text())
+    if "derived_from" not in summary:
+        return ["summary.json has no derived_from field"]
+    return _check_derived_from(folder, summary, str(folder))
 
 
 def check_evidence(results_dir) -> dict:

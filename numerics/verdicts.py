@@ -469,5 +469,3 @@ def separability_entries(results_dir) -> list[dict]:
     return entries
 
 
-#: the old private name, still used by lorank.separability_cli (being rewritten elsewhere)
-_e4_headline = e4_headline

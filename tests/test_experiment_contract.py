@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from lorank.cli import main
+from numerics import evidence
 from numerics.experiments import runner
 from numerics.experiments.options import option_fields
 from numerics.experiments.protocol import families, family_named, family_of_spec
@@ -195,11 +196,13 @@ def test_the_command_line_links_the_summary_to_its_record_and_never_rewrites_one
     first = json.loads((tmp_path / "first" / "summary.json").read_text())
     derived = first["derived_from"]
     assert derived["family"] == family.name and derived["records"] == ["record.jsonl"]
-    assert derived["record_sha256"] == runner.record_digest([tmp_path / "first" / "record.jsonl"])
+    assert derived["record_sha256"] == evidence.record_digest([tmp_path / "first" / "record.jsonl"])
     given = {f.name for f in option_fields(family.Config) if _flag(f.name) in args}
     want = {k: v for k, v in family.analysis(family.config()).items() if k not in given}
-    assert {k: v for k, v in derived["analysis"].items() if k not in given} == want
-    assert set(derived["analysis"]) == set(family.analysis(family.config()))
+    options = derived["analysis"]["options"]
+    assert {k: v for k, v in options.items() if k not in given} == want
+    assert set(options) == set(family.analysis(family.config()))
+    assert evidence.check_summary_link(tmp_path / "first") == []
     analysis_flags = {_flag(f.name) for f in option_fields(family.Config)
                       if f.metadata["role"] == "analysis"}
     again_args = [x for i, x in enumerate(args) if x in analysis_flags or
@@ -211,6 +214,8 @@ def test_the_command_line_links_the_summary_to_its_record_and_never_rewrites_one
     assert after == before
     again = json.loads((tmp_path / "again" / "summary.json").read_text())
     assert again["derived_from"]["record_sha256"] == derived["record_sha256"]
+    assert again["derived_from"]["records"] == ["../first/record.jsonl"]
+    assert evidence.check_summary_link(tmp_path / "again") == []
     capsys.readouterr()
     assert main([family.command, "--summarise", "first", "--out", "first", "--no-plot"]) == 2
     assert main([family.command, "--summarise", "first", "--out", "again", "--no-plot"]
@@ -294,6 +299,6 @@ def test_a_gzipped_record_has_the_digest_of_its_content(tmp_path):
     packed = tmp_path / "packed" / "record.jsonl.gz"
     packed.parent.mkdir()
     packed.write_bytes(gzip.compress(plain.read_bytes()))
-    assert runner.record_digest([plain]) == runner.record_digest([packed])
-    assert runner.record_digest([plain]) != runner.record_digest([tmp_path / "packed" / "record.jsonl.gz",
+    assert evidence.record_digest([plain]) == evidence.record_digest([packed])
+    assert evidence.record_digest([plain]) != evidence.record_digest([tmp_path / "packed" / "record.jsonl.gz",
                                                                    plain])

@@ -27,15 +27,13 @@ True
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import sys
 from pathlib import Path
 from typing import Mapping, Sequence
 
 from proofs.validation import InvalidArgument
 
-__all__ = ["Outcomes", "run", "load", "run_distributed", "record_digest", "records_in",
+__all__ = ["Outcomes", "run", "load", "run_distributed", "records_in",
            "check_results"]
 
 
@@ -201,31 +199,6 @@ def records_in(folder) -> list[Path]:
     if len(single) > 1:
         raise InvalidArgument(f"{str(folder)!r} holds both record.jsonl and record.jsonl.gz")
     return single or shard_records(folder)
-
-
-def record_digest(paths) -> str:
-    """SHA-256 over the decompressed bytes of the records, in name order: the link from a
-    summary to the records it was derived from (gzipping a record does not change it).
-
-    >>> import tempfile, os, gzip
-    >>> d = tempfile.mkdtemp()
-    >>> open(os.path.join(d, "record.jsonl"), "wb").write(b'{"kind": "header"}\\n')
-    19
-    >>> with gzip.open(os.path.join(d, "record.jsonl.gz"), "wb") as fh:
-    ...     _ = fh.write(b'{"kind": "header"}\\n')
-    >>> record_digest([os.path.join(d, "record.jsonl")]) == record_digest([os.path.join(d, "record.jsonl.gz")])
-    True
-    """
-    h = hashlib.sha256()
-    for p in sorted((Path(p) for p in paths), key=lambda p: p.name):
-        opener = gzip.open if p.suffix == ".gz" else open
-        try:
-            with opener(p, "rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    h.update(chunk)
-        except (OSError, EOFError) as error:
-            raise InvalidArgument(f"record {p} cannot be read ({error})") from None
-    return h.hexdigest()
 
 
 def run_distributed(family, config, out, context, *, resume: bool = False,

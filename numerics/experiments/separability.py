@@ -38,7 +38,7 @@ from .options import (choice, device, float_list, int_list, nonneg_int, one_floa
                       option, positive_float, show_sizes, sizes)
 from .protocol import Family, check_memory
 
-__all__ = ["FAMILY", "SepExperimentConfig", "references", "render_summary", "figure", "e4_headline"]
+__all__ = ["FAMILY", "SepExperimentConfig", "references", "render_summary", "figure"]
 
 
 def _canonical(name, text):
@@ -171,13 +171,6 @@ class _Separability(Family):
 FAMILY = _Separability()
 
 
-def e4_headline(summary: dict) -> str | None:
-    """The E4 variant the verdict reads: all restarts at the full iteration budget."""
-    names = [(name, e["params"]) for name, e in summary["estimands"].items()
-             if e.get("family") == "E4" and e["params"].get("T") == summary["experiment"]["max_iters"]]
-    return max(names, key=lambda x: x[1]["k"])[0] if names else None
-
-
 def references(experiment) -> dict:
     """Reference values shown beside E4 (not tuned toward)."""
     from numerics.separability import cover_rho, sufficient_rho
@@ -218,7 +211,7 @@ def _fmt(x):
 
 def render_summary(summary: dict) -> str:
     """Transitions per size, finite-size trend, restart trend, canonical certificates, verdict."""
-    from numerics.verdicts import separability_transitions
+    from numerics.verdicts import e4_headline, separability_transitions
 
     name = e4_headline(summary)
     ref = {(s["m"], s["n"], s["r"]): s for s in summary["references"]["sizes"]}
@@ -266,6 +259,7 @@ def figure(summary: dict):
     from matplotlib.figure import Figure
 
     from numerics.plots import draw_success_curves
+    from numerics.verdicts import e4_headline
 
     name = e4_headline(summary)
     fig = Figure(figsize=(9.0, 4.4), layout="constrained")
