@@ -113,7 +113,20 @@ def _given(args, fields: dict) -> dict:
 
 
 def _parse(fields: dict, given: dict) -> dict:
-    return {name: fields[name].metadata["parse"](name, text) for name, text in given.items()}
+    """The values of the given flags; a flag of a mutually exclusive group (``--rho`` /
+    ``--kn``) sets the group's other fields to ``None``.
+
+    >>> fields = _fields("pl")
+    >>> _parse(fields, {"kn": "3,5"})
+    {'kn': (3, 5), 'rho': None}
+    """
+    values = {name: fields[name].metadata["parse"](name, text) for name, text in given.items()}
+    for name in given:
+        group = fields[name].metadata["group"]
+        if group:
+            values.update({other: None for other, f in fields.items()
+                           if f.metadata["group"] == group and other not in given})
+    return values
 
 
 def _pick_family(command: str, args, given: dict):
