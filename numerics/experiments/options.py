@@ -42,13 +42,23 @@ from proofs.validation import InvalidArgument
 
 __all__ = ["option", "option_fields", "int_list", "one_int", "nonneg_int", "float_list",
            "one_float", "positive_float", "sizes", "choice", "device", "show_list",
-           "show_sizes", "MAX_GRID_VALUES", "MAX_DIGITS"]
+           "show_sizes", "at_most", "MAX_GRID_VALUES", "MAX_DIGITS", "MAX_TRIALS",
+           "MAX_ITERATIONS", "MAX_THREADS", "MAX_RESTARTS"]
 
 #: The most values one list option takes (a START:STOP:STEP grid of a billion values is refused
 #: before it is built).
 MAX_GRID_VALUES = 10_000
 #: The longest number a user may type (a 10**9-digit integer would hang the parser).
 MAX_DIGITS = 40
+#: The most trials per cell (and bootstrap resamples): the runner lists a cell's trial indices,
+#: so ``--trials 10**30`` would hang before the first trial.
+MAX_TRIALS = 1_000_000
+#: The most iterations, steps or restarts per trial.
+MAX_ITERATIONS = 10_000_000
+#: The most torch CPU threads (torch refuses more than fit in a C int, with a traceback).
+MAX_THREADS = 1024
+#: The most random starts per trial (every start of a batch is held in memory at once).
+MAX_RESTARTS = 1000
 
 ROLES = ("spec", "run", "analysis")
 
@@ -176,6 +186,28 @@ def nonneg_int(name: str, text: str) -> int:
     proofs.validation.InvalidArgument: --seed must be a non-negative integer, got 'x'
     """
     return one_int(name, text, minimum=0)
+
+
+def at_most(maximum: int, parse: Callable[[str, str], Any] = None) -> Callable[[str, str], Any]:
+    """The parser ``parse`` (default :func:`one_int`), refusing any value above ``maximum``.
+
+    >>> at_most(MAX_TRIALS)("trials", "1000000000000000000000000000000")
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: --trials must be at most 1000000, got '1000000000000000000000000000000'
+    >>> at_most(100, int_list)("budgets", "10,30")
+    (10, 30)
+    """
+    parse = parse or one_int
+
+    def checked(name: str, text: str):
+        value = parse(name, text)
+        if any(v > maximum for v in (value if isinstance(value, tuple) else (value,))):
+            raise InvalidArgument(f"{_flag(name)} must be at most {maximum}, got {str(text).strip()!r}")
+        return value
+
+    checked.maximum = maximum
+    return checked
 
 
 def _number(name: str, token: str, whole: str) -> Fraction:

@@ -258,7 +258,7 @@ def check_memory(cells, device: str, features: str = "gaussian", K=None) -> None
     >>> check_memory([(100000, 100000, 1, 1603)], "cpu")
     Traceback (most recent call last):
     ...
-    proofs.validation.InvalidArgument: --sizes 100000x100000 with M = 1603 needs about 1.2e+03 TiB for one trial's features, more than the memory of cpu
+    proofs.validation.InvalidArgument: --sizes 100000x100000 with M = 1603 needs about 1.2e+02 TiB for one trial's features, more than the memory of cpu
     """
     limit = memory_limit(device)
     for m, n, r, M in cells:
