@@ -38,6 +38,7 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "results"
 FIVE_THOUSAND_DIGITS = "7" * 5000
 HUGE_TRIALS = str(10**50)
+BIG = str(10**30)  # 31 digits: parses as an integer, but far too many of anything
 NEW = "{fx}/new-out"  # an --out that does not exist (and must not be created)
 
 # (command, arguments, needles): the arguments are a shell-like string whose {placeholders}
@@ -101,6 +102,12 @@ CASES = [
     ("cstar", "--trials " + HUGE_TRIALS, ["--trials", HUGE_TRIALS[:12]]),
     ("cstar", "--trials " + FIVE_THOUSAND_DIGITS, ["--trials", "777777777777"]),
     ("cstar", "--trials ''", ["--trials", "''"]),
+    ("cstar", "--trials " + BIG, ["--trials", BIG]),
+    ("cstar", "--kn " + BIG + " --sizes 4x4 --ranks 1 --trials 1", ["--sizes", "4x4", "--kn", "1e+30"]),
+    ("cstar", "--rho 1e-299 --sizes 4x4 --ranks 1 --trials 1", ["--sizes", "4x4", "--rho", "7e+299"]),
+    ("cstar", "--rho 1e299 --sizes 4x4 --ranks 1 --trials 1", ["--rho", "1e+299", "(4, 4, 1)"]),
+    ("cstar", "--features structured --K 3 --kn 4", ["--kn", "4", "K = 3"]),
+    ("pl", "--rho 1e299 --sizes 4x4 --ranks 1 --trials 1", ["--rho", "1e+299", "(4, 4, 1)"]),
     ("cstar", "--seed -1", ["--seed", "'-1'"]),
     ("cstar", "--seed x", ["--seed", "'x'"]),
     ("cstar", "--seed 1,2", ["--seed", "'1,2'"]),
@@ -108,10 +115,14 @@ CASES = [
     ("cstar", "--batch-size 8,16", ["--batch-size", "'8,16'"]),
     ("cstar", "--threads 0", ["--threads", "'0'"]),
     ("cstar", "--threads many", ["--threads", "'many'"]),
+    ("cstar", "--threads " + BIG, ["--threads", BIG]),
     ("cstar", "--bootstrap -1", ["--bootstrap", "'-1'"]),
     ("cstar", "--bootstrap 1,2", ["--bootstrap", "'1,2'"]),
     ("cstar", "--restarts 2,9", ["--restarts", "'2,9'"]),
     ("cstar", "--restarts 0", ["--restarts", "'0'"]),
+    ("cstar", "--restarts 100000", ["--restarts", "'100000'"]),
+    ("cstar", "--max-iters " + BIG, ["--max-iters", BIG]),
+    ("cstar", "--bootstrap " + BIG, ["--bootstrap", BIG]),
     ("cstar", "--max-iters 0", ["--max-iters", "'0'"]),
     ("cstar", "--max-iters 1.5", ["--max-iters", "'1.5'"]),
     # ---------------------------------------------------------------- cstar: device, dtype
@@ -129,6 +140,7 @@ CASES = [
     ("cstar", "--estimand recipe --max-iters 10", ["--max-iters", "'10'", "recipe"]),
     ("cstar", "--estimand recipe --budgets 0", ["--budgets", "'0'"]),
     ("cstar", "--estimand recipe --budgets 10,10", ["--budgets", "'10,10'"]),
+    ("cstar", "--estimand recipe --budgets 10," + BIG, ["--budgets", BIG]),
     ("cstar", "--estimand recipe --eps 0", ["--eps", "'0'"]),
     ("cstar", "--estimand recipe --eps nan", ["--eps", "'nan'"]),
     ("cstar", "--estimand recipe --eps 1e-3,1e-3", ["--eps", "'1e-3,1e-3'"]),
@@ -178,6 +190,7 @@ CASES = [
     ("cstar", "--summarise {cstar_run} --out " + NEW + " --bootstrap -1", ["--bootstrap", "'-1'"]),
     ("cstar", "--summarise {cstar_run} --out {results}/bad-input-probe", ["--out", "results/"]),
     ("cstar", "--summarise", ["--summarise"]),
+    ("cstar", "--summarise= --out " + NEW, ["--summarise", "''"]),
     # ---------------------------------------------------------------- separability
     ("separability", "--sizes 4x4 --ranks 5", ["--ranks", "r=5", "4x4"]),
     ("separability", "--sizes 4x", ["--sizes", "'4x'"]),
@@ -209,6 +222,14 @@ CASES = [
     ("separability", "--batch-size 0", ["--batch-size", "'0'"]),
     ("separability", "--threads 1.5", ["--threads", "'1.5'"]),
     ("separability", "--estimand lm", ["--estimand", "lm"]),
+    ("separability", "--max-iters " + BIG, ["--max-iters", BIG]),
+    ("separability", "--threads " + BIG, ["--threads", BIG]),
+    ("separability", "--resume=1", ["--resume", "'1'"]),
+    ("separability", "--json=1", ["--json", "'1'"]),
+    ("separability", "--no-plot=yes", ["--no-plot", "'yes'"]),
+    ("separability", "--no-progress=x", ["--no-progress", "'x'"]),
+    ("separability", "--summarise {sep_run} --out " + NEW + " --distributed", ["--distributed"]),
+    ("separability", "--summarise {sep_run} --out " + NEW + " --resume", ["--resume"]),
     ("separability", "--out /proc/x", ["--out", "'/proc/x'"]),
     ("separability", "--out {afile}/sub", ["--out", "'{afile}/sub'"]),
     ("separability", "--out {results}/separability/bad-input-probe", ["--out", "results/"]),
@@ -245,6 +266,14 @@ CASES = [
     ("pl", "--batch-size -1", ["--batch-size", "'-1'"]),
     ("pl", "--threads 0", ["--threads", "'0'"]),
     ("pl", "--bootstrap 5", ["--bootstrap", "5"]),
+    ("pl", "--gd-steps " + BIG, ["--gd-steps", BIG]),
+    ("pl", "--threads " + BIG, ["--threads", BIG]),
+    ("pl", "--trials " + BIG, ["--trials", BIG]),
+    ("pl", "--distributed=yes", ["--distributed", "'yes'"]),
+    ("pl", "--json=", ["--json", "''"]),
+    ("pl", "--no-plot=0", ["--no-plot", "'0'"]),
+    ("pl", "--no-progress=1", ["--no-progress", "'1'"]),
+    ("pl", "--summarise {pl_run} --out " + NEW + " --distributed", ["--distributed"]),
     ("pl", "--out /proc/x", ["--out", "'/proc/x'"]),
     ("pl", "--out {afile}", ["--out", "'{afile}'"]),
     ("pl", "--out {pl_rec}", ["--out", "'{pl_rec}'", "--resume"]),
@@ -294,6 +323,16 @@ CASES = [
     ("rademacher", "--bootstrap 0", ["--bootstrap", "'0'"]),
     ("rademacher", "--bootstrap -1", ["--bootstrap", "'-1'"]),
     ("rademacher", "--kn 3", ["--kn", "3"]),
+    ("rademacher", "--n-test " + BIG, ["--n-test", BIG]),
+    ("rademacher", "--n-train 16," + BIG, ["--n-train", BIG]),
+    ("rademacher", "--bootstrap " + BIG, ["--bootstrap", BIG]),
+    ("rademacher", "--threads " + BIG, ["--threads", BIG]),
+    ("rademacher", "--resume=no", ["--resume", "'no'"]),
+    ("rademacher", "--json=1", ["--json", "'1'"]),
+    ("rademacher", "--no-plot=1", ["--no-plot", "'1'"]),
+    ("rademacher", "--no-progress=1", ["--no-progress", "'1'"]),
+    ("rademacher", "--summarise {rad_run} --out " + NEW + " --distributed", ["--distributed"]),
+    ("rademacher", "--summarise {rad_run} --out " + NEW + " --resume", ["--resume"]),
     ("rademacher", "--out /proc/x", ["--out", "'/proc/x'"]),
     ("rademacher", "--out {afile}", ["--out", "'{afile}'"]),
     ("rademacher", "--out {results}/rademacher/cpu-default", ["--out", "results/"]),
@@ -422,7 +461,7 @@ def test_every_flag_is_covered(command):
     """Every flag of every experiment command appears in at least one bad-input row."""
     from lorank.cli import build_parser
 
-    sub = build_parser(command)._subparsers._group_actions[0].choices[command]
+    sub = build_parser(command).subcommands[command]
     flags = {s for action in sub._actions for s in action.option_strings if s.startswith("--")}
     flags.discard("--help")
     used = set()
@@ -435,8 +474,14 @@ def test_every_flag_is_covered(command):
 def test_cstar_without_torch(tmp_path):
     """Without torch, an experiment command says how to install it and leaves no --out."""
     wrapper = textwrap.dedent("""
-        import sys
-        sys.modules["torch"] = None  # `import torch` raises ModuleNotFoundError
+        import importlib.abc, sys
+
+        class NoTorch(importlib.abc.MetaPathFinder):  # `import torch` fails as if not installed
+            def find_spec(self, name, path, target=None):
+                if name.split(".")[0] == "torch":
+                    raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+        sys.meta_path.insert(0, NoTorch())
         from lorank.cli import main
         sys.exit(main(sys.argv[1:]))
     """)

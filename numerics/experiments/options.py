@@ -32,6 +32,7 @@ proofs.validation.InvalidArgument: --trials takes one value, got '4,5'
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from dataclasses import MISSING, field, fields
@@ -349,6 +350,33 @@ def device(name: str, text: str) -> str:
     if not re.fullmatch(r"cpu|cuda(:\d{1,3})?", t):
         raise InvalidArgument(f"{_flag(name)} must be cpu, cuda or cuda:k, got {text!r}")
     return t
+
+
+#: The engine's names of settings that have a flag, for the engine's own messages.
+ENGINE_NAMES = {"rho_grid": "--rho", "kn_values": "--kn", "m_values": "--kn",
+                "trials_per_cell": "--trials"}
+
+
+@contextlib.contextmanager
+def flag_names():
+    """Re-raise the engine's :class:`InvalidArgument` with its setting names as the flags
+    (``rho_grid`` -> ``--rho``), so a message names what the user typed.
+
+    >>> with flag_names():
+    ...     raise InvalidArgument("rho_grid value 100.0 gives M = 0 equations")
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: --rho value 100.0 gives M = 0 equations
+    """
+    try:
+        yield
+    except InvalidArgument as error:
+        text = str(error)
+        renamed = re.sub(r"\b(" + "|".join(ENGINE_NAMES) + r")\b",
+                         lambda m: ENGINE_NAMES[m.group(1)], text)
+        if renamed == text:
+            raise
+        raise InvalidArgument(renamed) from None
 
 
 def defaults(config_type) -> dict:
