@@ -451,8 +451,45 @@ def test_bad_input(command, args, needles, fx, tmp_path, monkeypatch, capsys, no
         assert os.path.lexists(o) == was, f"--out {o} was created"
 
 
+# --resume of a record that does not match the run: refused by the runner when it opens the
+# record, before any trial (so these rows run without the `no_runs` guard).
+RESUME_CASES = [
+    ("cstar", "--resume --out {pl_rec} --sizes 3x3 --ranks 1 --kn 4 --trials 2 --restarts 1",
+     ["{pl_rec}/record.jsonl", "pl record", "cstar-lm"]),
+    ("cstar", "--resume --out {sep_rec} --sizes 3x3 --ranks 1 --kn 4 --trials 2 --restarts 1",
+     ["{sep_rec}/record.jsonl", "separability record", "cstar-lm"]),
+    ("cstar", "--resume --out {cstar_rec} --estimand recipe --sizes 3x3 --ranks 1 --kn 4 --trials 2",
+     ["{cstar_rec}/record.jsonl", "cstar-lm record", "cstar-recipe"]),
+    ("cstar", "--resume --out {cstar_rec} --sizes 3x3 --ranks 1 --kn 4 --trials 2 --restarts 1 "
+     "--max-iters 20 --seed 5", ["{cstar_rec}/record.jsonl", "spec.seed", "5"]),
+    ("separability", "--resume --out {cstar_rec} --sizes 3x3 --ranks 1 --kn 4 --trials 2",
+     ["{cstar_rec}/record.jsonl", "cstar-lm record", "separability"]),
+    ("pl", "--resume --out {cstar_rec} --sizes 4x4 --ranks 1 --kn 3 --trials 2",
+     ["{cstar_rec}/record.jsonl", "cstar-lm record", "pl"]),
+    ("pl", "--resume --out {pl_rec} --sizes 4x4 --ranks 1 --kn 3 --trials 3",
+     ["{pl_rec}/record.jsonl", "trials_per_cell", "3"]),
+    ("rademacher", "--resume --out {pl_rec} --m 3 --n 3 --ranks 1", ["{pl_rec}/record.jsonl",
+                                                                      "pl record", "rademacher"]),
+]
+
+
+@pytest.mark.parametrize("command, args, needles", RESUME_CASES,
+                         ids=[f"{c} {a}"[:60] for c, a, _ in RESUME_CASES])
+def test_bad_resume(command, args, needles, fx, tmp_path, monkeypatch, capsys):
+    argv = [command] + [a.format(**fx) for a in shlex.split(args)] + ["--no-plot", "--no-progress"]
+    monkeypatch.chdir(tmp_path)
+    before = _snapshot(tmp_path, fx["fx"])
+    code = _call(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, err
+    assert err.startswith(f"lorank {command}: error: "), err
+    for needle in needles:
+        assert needle.format(**fx) in err, f"{needle!r} not in {err!r}"
+    assert _snapshot(tmp_path, fx["fx"]) == before, "a record was changed or a file left behind"
+
+
 def test_enough_cases():
-    assert len(CASES) >= 110
+    assert len(CASES) + len(RESUME_CASES) >= 110
     assert len({(c, a) for c, a, _ in CASES}) == len(CASES), "a case is listed twice"
 
 
