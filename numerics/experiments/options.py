@@ -44,7 +44,7 @@ from proofs.validation import InvalidArgument
 __all__ = ["option", "option_fields", "int_list", "one_int", "nonneg_int", "float_list",
            "one_float", "positive_float", "sizes", "choice", "device", "show_list",
            "show_sizes", "at_most", "MAX_GRID_VALUES", "MAX_DIGITS", "MAX_TRIALS",
-           "MAX_ITERATIONS", "MAX_THREADS", "MAX_RESTARTS"]
+           "MAX_ITERATIONS", "MAX_THREADS", "MAX_RESTARTS", "MAX_SCALE"]
 
 #: The most values one list option takes (a START:STOP:STEP grid of a billion values is refused
 #: before it is built).
@@ -58,6 +58,9 @@ MAX_TRIALS = 1_000_000
 MAX_ITERATIONS = 10_000_000
 #: The most torch CPU threads (torch refuses more than fit in a C int, with a traceback).
 MAX_THREADS = 1024
+#: The largest scale of the rank sweep's inputs (noise, W0 scale, weight decay): their products
+#: must stay finite in float32 (``--noise 1e299 --w0-scale 1e299`` overflowed into the SVD).
+MAX_SCALE = 1e6
 #: The most random starts per trial (every start of a batch is held in memory at once).
 MAX_RESTARTS = 1000
 
@@ -189,7 +192,7 @@ def nonneg_int(name: str, text: str) -> int:
     return one_int(name, text, minimum=0)
 
 
-def at_most(maximum: int, parse: Callable[[str, str], Any] = None) -> Callable[[str, str], Any]:
+def at_most(maximum, parse: Callable[[str, str], Any] = None) -> Callable[[str, str], Any]:
     """The parser ``parse`` (default :func:`one_int`), refusing any value above ``maximum``.
 
     >>> at_most(MAX_TRIALS)("trials", "1000000000000000000000000000000")
@@ -198,13 +201,18 @@ def at_most(maximum: int, parse: Callable[[str, str], Any] = None) -> Callable[[
     proofs.validation.InvalidArgument: --trials must be at most 1000000, got '1000000000000000000000000000000'
     >>> at_most(100, int_list)("budgets", "10,30")
     (10, 30)
+    >>> at_most(MAX_SCALE, one_float)("noise", "1e299")
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: --noise must be at most 1e+06, got '1e299'
     """
     parse = parse or one_int
 
     def checked(name: str, text: str):
         value = parse(name, text)
         if any(v > maximum for v in (value if isinstance(value, tuple) else (value,))):
-            raise InvalidArgument(f"{_flag(name)} must be at most {maximum}, got {str(text).strip()!r}")
+            shown = maximum if isinstance(maximum, int) else f"{maximum:g}"
+            raise InvalidArgument(f"{_flag(name)} must be at most {shown}, got {str(text).strip()!r}")
         return value
 
     checked.maximum = maximum

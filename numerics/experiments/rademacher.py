@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from proofs.validation import InvalidArgument
 
-from .options import (MAX_THREADS, MAX_TRIALS, at_most, choice, device, float_list, int_list,
+from .options import (MAX_SCALE, MAX_THREADS, MAX_TRIALS, at_most, choice, device, float_list, int_list,
                       nonneg_int, one_float, one_int, option)
 from .protocol import Family, memory_limit
 from numerics.rademacher_verdicts import TASKS
@@ -69,13 +69,16 @@ class RankSweepConfig:
     n_train: tuple = option((16, 128), "training examples per class, comma list", int_list)
     n_test: int = option(500, "held-out examples per class", one_int)
     noise: tuple = option((2.0, 4.0), "input noise levels sigma, comma list",
-                          lambda name, text: float_list(name, text, lower="non-negative"))
+                          at_most(MAX_SCALE, lambda name, text: float_list(name, text,
+                                                                           lower="non-negative")))
     trials: int = option(40, "seeds per setting (the trials of each cell)",
                          at_most(MAX_TRIALS))
     weight_decay: float = option(1e-3, "ridge mu = weight_decay * ||X||_2^2 on V = A_head^T Delta",
-                                 lambda name, text: one_float(name, text, lower="non-negative"))
+                                 at_most(MAX_SCALE, lambda name, text: one_float(name, text,
+                                                                                 lower="non-negative")))
     w0_scale: float = option(0.0, "scale of the random W0 (NTK offset); 0: f(x; W0) = 0",
-                             lambda name, text: one_float(name, text, lower="non-negative"))
+                             at_most(MAX_SCALE, lambda name, text: one_float(name, text,
+                                                                             lower="non-negative")))
     seed: int = option(0, "global seed", nonneg_int)
     device: str = option("cpu", "cpu only for now: the CUDA path disagreed with the CPU", device)
     dtype: str = option("float64", "working precision of the fit", choice("float32", "float64"))
