@@ -88,7 +88,9 @@ def add_arguments(parser: argparse.ArgumentParser, command: str | None = None) -
         help_text = f"{meta['help']} (default {meta['show'](f.default)}{only}{role})"
         target = parser
         if meta["group"]:
-            target = groups.setdefault(meta["group"], parser.add_mutually_exclusive_group())
+            if meta["group"] not in groups:  # (setdefault would leave an empty group: --help failed)
+                groups[meta["group"]] = parser.add_mutually_exclusive_group()
+            target = groups[meta["group"]]
         target.add_argument(_flag(name), dest=name, default=None, metavar=name.upper(),
                             help=help_text.replace("%", "%%"))
     a = parser.add_argument

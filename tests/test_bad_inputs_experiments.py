@@ -511,6 +511,13 @@ def test_every_flag_is_covered(command):
     assert flags - used == set(), f"{command}: flags without a bad-input case"
 
 
+@pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher"])
+def test_help(command, capsys):
+    """``--help`` of every experiment command prints its flags (it once raised "empty group")."""
+    assert _call([command, "--help"]) == 0
+    assert "--summarise" in capsys.readouterr().out
+
+
 def test_cstar_without_torch(tmp_path):
     """Without torch, an experiment command says how to install it and leaves no --out."""
     wrapper = textwrap.dedent("""
