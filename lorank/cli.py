@@ -42,6 +42,37 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):  # noqa: D401 - argparse API
         self.exit(2, f"{self.prog}: error: {message}\n")
 
+    def parse_known_args(self, args=None, namespace=None):  # noqa: D401 - argparse API
+        if args is not None:
+            args = self._dash_values(list(args))
+        return super().parse_known_args(args, namespace)
+
+    def _dash_values(self, args: list[str]) -> list[str]:
+        """Take a value that starts with ``-`` after a flag that needs one as that flag's value
+        (``--sizes -8x8`` -> ``--sizes=-8x8``), so the flag's own check names it; argparse would
+        say only "expected one argument". A word that is a flag of this parser stays a flag.
+
+        >>> p = _Parser(prog="demo")
+        >>> _ = p.add_argument("--sizes")
+        >>> p._dash_values(["--sizes", "-8x8", "--sizes", "-h"])
+        ['--sizes=-8x8', '--sizes', '-h']
+        """
+        takes_value = {s for a in self._actions if a.option_strings and a.nargs is None
+                       for s in a.option_strings}
+        out: list[str] = []
+        i = 0
+        while i < len(args):
+            word = args[i]
+            nxt = args[i + 1] if i + 1 < len(args) else None
+            if word in takes_value and nxt is not None and nxt.startswith("-") and \
+                    not nxt.startswith("--") and nxt not in self._option_string_actions:
+                out.append(f"{word}={nxt}")
+                i += 2
+            else:
+                out.append(word)
+                i += 1
+        return out
+
 
 def _version() -> str:
     from . import __version__
@@ -50,10 +81,11 @@ def _version() -> str:
 
 
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
-    """The parser; only the selected subcommand's module is imported.
+    """The parser; only the selected subcommand's module is imported. Its ``subcommands``
+    maps each subcommand to its parser.
 
-    >>> build_parser().prog
-    'lorank'
+    >>> build_parser().prog, build_parser().subcommands["pl"].prog
+    ('lorank', 'lorank pl')
     """
     parser = _Parser(prog="lorank", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"lorank {_version()}")
@@ -62,6 +94,7 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help_text, description=help_text)
         if name == selected:
             importlib.import_module(module_name).add_arguments(command)
+    parser.subcommands = dict(sub.choices)
     return parser
 
 
@@ -74,7 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     selected = next((a for a in argv if a in SUBCOMMANDS), None)
     parser = build_parser(selected)
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the subcommand, which names it: "lorank pl: error: ..."
+        parser.subcommands[args.command].error(
+            f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return importlib.import_module(SUBCOMMANDS[args.command][0]).run(args)
     except InvalidArgument as error:

@@ -117,13 +117,19 @@ def _given(args, fields: dict) -> dict:
 
 
 def _parse(fields: dict, given: dict) -> dict:
-    """Parsed values of the given flags; a given member of an exclusive group sets the group's
-    other members to ``None``."""
+    """The values of the given flags; a flag of a mutually exclusive group (``--rho`` /
+    ``--kn``) sets the group's other fields to ``None``.
+
+    >>> fields = _fields("pl")
+    >>> _parse(fields, {"kn": "3,5"})
+    {'kn': (3, 5), 'rho': None}
+    """
     values = {name: fields[name].metadata["parse"](name, text) for name, text in given.items()}
-    groups = {fields[name].metadata["group"] for name in given} - {None}
-    for name, f in fields.items():
-        if f.metadata["group"] in groups and name not in given:
-            values[name] = None
+    for name in given:
+        group = fields[name].metadata["group"]
+        if group:
+            values.update({other: None for other, f in fields.items()
+                           if f.metadata["group"] == group and other not in given})
     return values
 
 
@@ -154,6 +160,20 @@ def _inside(path: Path, folder: Path) -> bool:
         return True
     except ValueError:
         return False
+
+
+def _out_path(text: str) -> Path:
+    """The ``--out`` folder; an empty one is refused (``Path("")`` would be the working
+    directory).
+
+    >>> _out_path("")
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: --out must name a folder, got ''
+    """
+    if not text.strip():
+        raise InvalidArgument(f"--out must name a folder, got {text!r}")
+    return Path(text)
 
 
 def _check_out(out: Path, *, resume: bool) -> None:
@@ -234,6 +254,8 @@ def _summarise_only(command: str, args, fields: dict, given: dict) -> int:
         raise InvalidArgument(f"{flags[0]} is not used with --summarise (the run's settings are "
                               f"read from its record), got {flags[0]}"
                               + (f" {given[refused[0]]!r}" if refused else ""))
+    if not args.summarise.strip():
+        raise InvalidArgument("--summarise must name a folder, got ''")
     folder = Path(args.summarise)
     if not folder.is_dir():
         raise InvalidArgument(f"--summarise {str(folder)!r} is not a folder")
@@ -245,12 +267,13 @@ def _summarise_only(command: str, args, fields: dict, given: dict) -> int:
     try:
         family = family_of_spec(spec)
     except InvalidArgument:
-        raise InvalidArgument(f"--summarise {str(folder)!r}: {records[0].name} is not a record of "
+        raise InvalidArgument(f"--summarise {str(folder)!r}: record {records[0]} is not a record of "
                               f"lorank {command}") from None
     fams = _families(command)
     if family not in fams:
-        raise InvalidArgument(f"--summarise {str(folder)!r}: {records[0].name} is a {family.name} "
-                              f"record (lorank {family.command}), not a {command} record")
+        raise InvalidArgument(f"--summarise {str(folder)!r}: record {records[0]} is a {family.name} "
+                              f"record (lorank {family.command} --summarise), not a {command} "
+                              "record")
     if getattr(args, "estimand", None) is not None and family.selector != args.estimand:
         raise InvalidArgument(f"--estimand {args.estimand} does not match the record in "
                               f"{str(folder)!r}, which is {family.name}")
@@ -261,7 +284,7 @@ def _summarise_only(command: str, args, fields: dict, given: dict) -> int:
     if args.out is None:
         raise InvalidArgument("--summarise needs --out NEW_FOLDER: the summary beside a record is "
                               "never rewritten")
-    out = Path(args.out)
+    out = _out_path(args.out)
     if out.resolve() == folder.resolve() or _inside(out, folder):
         raise InvalidArgument(f"--out {args.out!r} lies in the --summarise folder: choose a new "
                               "folder outside it")
@@ -288,7 +311,8 @@ def run(args) -> int:
         return _summarise_only(command, args, fields, given)
     family = _pick_family(command, args, given)
     config = family.config(**_parse(fields, given))
-    out = Path(args.out or f"runs/{command}" + (f"-{family.selector}" if family.selector else ""))
+    out = _out_path(args.out if args.out is not None else
+                    f"runs/{command}" + (f"-{family.selector}" if family.selector else ""))
     _check_out(out, resume=args.resume)
     if not args.resume and any(out.glob("record*.jsonl")):
         raise InvalidArgument(f"--out {str(out)!r} already holds a record; pass --resume to continue "

@@ -43,6 +43,7 @@ import os
 import platform
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -335,6 +336,13 @@ def read_record(path) -> RecordContents:
     >>> c = read_record(p)
     >>> c.n_trials(), c.partial_tail > 0
     (1, True)
+    >>> import gzip
+    >>> with open(p + ".gz", "wb") as fh:
+    ...     _ = fh.write(gzip.compress(open(p, "rb").read())[:-12])  # a truncated download
+    >>> read_record(p + ".gz")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: record ....jsonl.gz cannot be read: Compressed file ended before the end-of-stream marker was reached
     """
     path = Path(path)
     try:
@@ -345,7 +353,7 @@ def read_record(path) -> RecordContents:
             data = gzip.decompress(data)
     except FileNotFoundError:
         raise InvalidArgument(f"record {path} does not exist") from None
-    except OSError as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # EOFError: a truncated .gz
         raise InvalidArgument(f"record {path} cannot be read: {exc}") from None
     cut = data.rfind(b"\n") + 1
     body, tail = data[:cut], data[cut:]

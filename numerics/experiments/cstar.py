@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from proofs.validation import InvalidArgument
 
-from .options import (choice, device, float_list, int_list, nonneg_int, one_int, option,
-                      show_sizes, sizes)
+from .options import (MAX_ITERATIONS, MAX_RESTARTS, MAX_THREADS, MAX_TRIALS, at_most, choice, device,
+                      float_list, int_list, nonneg_int, one_int, option, show_sizes, sizes)
 from .protocol import Family, check_memory
 
 __all__ = ["LM", "RECIPE", "LMConfig", "RecipeConfig", "FAMILY", "size_rank_triples",
@@ -54,33 +54,35 @@ class _CStarConfig:
     features: str = option("gaussian", "gaussian: Gaussian-iid features; structured: last-layer "
                            "features G_ik = a_k x_i^T (needs --K)", choice("gaussian", "structured"))
     K: int | None = option(None, "outputs per example (structured features only)", _K)
-    trials: int = option(200, "trials per grid cell", one_int)
+    trials: int = option(200, "trials per grid cell", at_most(MAX_TRIALS))
     seed: int = option(0, "global seed; every trial is seeded from it, its cell and its index",
                        nonneg_int)
     device: str = option("cpu", "cpu, cuda or cuda:k (the record keeps the device type)", device)
     dtype: str = option("float64", "working precision (certificates are always recomputed in "
                         "float64)", choice("float32", "float64"))
     batch_size: int = option(64, "trials per solver call and per checkpoint",
-                             one_int, role="run")
+                             at_most(MAX_TRIALS), role="run")
     threads: int = option(1, "torch CPU threads during the run (one is fastest for these small "
-                          "products on a small CPU)", one_int, role="run")
-    bootstrap: int = option(0, "bootstrap resamples per transition fit (0: none)", nonneg_int,
-                            role="analysis")
+                          "products on a small CPU)", at_most(MAX_THREADS), role="run")
+    bootstrap: int = option(0, "bootstrap resamples per transition fit (0: none)",
+                            at_most(MAX_TRIALS, nonneg_int), role="analysis")
 
 
 @dataclass(frozen=True)
 class LMConfig(_CStarConfig):
     """E1 (existence, a lower bound) and E2 (one start), from one LM run with restarts."""
 
-    restarts: int = option(3, "random starts per trial (E1 is reported for k = 1 .. restarts)", one_int)
-    max_iters: int = option(200, "Levenberg-Marquardt iterations per start", one_int)
+    restarts: int = option(3, "random starts per trial (E1 is reported for k = 1 .. restarts)",
+                         at_most(MAX_RESTARTS))
+    max_iters: int = option(200, "Levenberg-Marquardt iterations per start", at_most(MAX_ITERATIONS))
 
 
 @dataclass(frozen=True)
 class RecipeConfig(_CStarConfig):
     """E3: the standard LoRA recipe (B = 0, Gaussian A, gradient descent)."""
 
-    budgets: tuple = option((100, 1000), "step counts T at which the residual is recorded", int_list)
+    budgets: tuple = option((100, 1000), "step counts T at which the residual is recorded",
+                            at_most(MAX_ITERATIONS, int_list))
     eps: tuple = option((1e-3, 1e-6), "success thresholds on the relative residual",
                         lambda name, text: float_list(name, text), role="analysis")
 

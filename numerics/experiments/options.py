@@ -32,6 +32,7 @@ proofs.validation.InvalidArgument: --trials takes one value, got '4,5'
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from dataclasses import MISSING, field, fields
@@ -42,13 +43,26 @@ from proofs.validation import InvalidArgument
 
 __all__ = ["option", "option_fields", "int_list", "one_int", "nonneg_int", "float_list",
            "one_float", "positive_float", "sizes", "choice", "device", "show_list",
-           "show_sizes", "MAX_GRID_VALUES", "MAX_DIGITS"]
+           "show_sizes", "at_most", "MAX_GRID_VALUES", "MAX_DIGITS", "MAX_TRIALS",
+           "MAX_ITERATIONS", "MAX_THREADS", "MAX_RESTARTS", "MAX_SCALE"]
 
 #: The most values one list option takes (a START:STOP:STEP grid of a billion values is refused
 #: before it is built).
 MAX_GRID_VALUES = 10_000
 #: The longest number a user may type (a 10**9-digit integer would hang the parser).
 MAX_DIGITS = 40
+#: The most trials per cell (and bootstrap resamples): the runner lists a cell's trial indices,
+#: so ``--trials 10**30`` would hang before the first trial.
+MAX_TRIALS = 1_000_000
+#: The most iterations, steps or restarts per trial.
+MAX_ITERATIONS = 10_000_000
+#: The most torch CPU threads (torch refuses more than fit in a C int, with a traceback).
+MAX_THREADS = 1024
+#: The largest scale of the rank sweep's inputs (noise, W0 scale, weight decay): their products
+#: must stay finite in float32 (``--noise 1e299 --w0-scale 1e299`` overflowed into the SVD).
+MAX_SCALE = 1e6
+#: The most random starts per trial (every start of a batch is held in memory at once).
+MAX_RESTARTS = 1000
 
 ROLES = ("spec", "run", "analysis")
 
@@ -176,6 +190,33 @@ def nonneg_int(name: str, text: str) -> int:
     proofs.validation.InvalidArgument: --seed must be a non-negative integer, got 'x'
     """
     return one_int(name, text, minimum=0)
+
+
+def at_most(maximum, parse: Callable[[str, str], Any] = None) -> Callable[[str, str], Any]:
+    """The parser ``parse`` (default :func:`one_int`), refusing any value above ``maximum``.
+
+    >>> at_most(MAX_TRIALS)("trials", "1000000000000000000000000000000")
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: --trials must be at most 1000000, got '1000000000000000000000000000000'
+    >>> at_most(100, int_list)("budgets", "10,30")
+    (10, 30)
+    >>> at_most(MAX_SCALE, one_float)("noise", "1e299")
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: --noise must be at most 1e+06, got '1e299'
+    """
+    parse = parse or one_int
+
+    def checked(name: str, text: str):
+        value = parse(name, text)
+        if any(v > maximum for v in (value if isinstance(value, tuple) else (value,))):
+            shown = maximum if isinstance(maximum, int) else f"{maximum:g}"
+            raise InvalidArgument(f"{_flag(name)} must be at most {shown}, got {str(text).strip()!r}")
+        return value
+
+    checked.maximum = maximum
+    return checked
 
 
 def _number(name: str, token: str, whole: str) -> Fraction:
@@ -317,6 +358,33 @@ def device(name: str, text: str) -> str:
     if not re.fullmatch(r"cpu|cuda(:\d{1,3})?", t):
         raise InvalidArgument(f"{_flag(name)} must be cpu, cuda or cuda:k, got {text!r}")
     return t
+
+
+#: The engine's names of settings that have a flag, for the engine's own messages.
+ENGINE_NAMES = {"rho_grid": "--rho", "kn_values": "--kn", "m_values": "--kn",
+                "trials_per_cell": "--trials"}
+
+
+@contextlib.contextmanager
+def flag_names():
+    """Re-raise the engine's :class:`InvalidArgument` with its setting names as the flags
+    (``rho_grid`` -> ``--rho``), so a message names what the user typed.
+
+    >>> with flag_names():
+    ...     raise InvalidArgument("rho_grid value 100.0 gives M = 0 equations")
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: --rho value 100.0 gives M = 0 equations
+    """
+    try:
+        yield
+    except InvalidArgument as error:
+        text = str(error)
+        renamed = re.sub(r"\b(" + "|".join(ENGINE_NAMES) + r")\b",
+                         lambda m: ENGINE_NAMES[m.group(1)], text)
+        if renamed == text:
+            raise
+        raise InvalidArgument(renamed) from None
 
 
 def defaults(config_type) -> dict:

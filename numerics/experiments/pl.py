@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from proofs.validation import InvalidArgument
 
 from .cstar import size_rank_triples, split_triples
-from .options import (choice, device, float_list, int_list, nonneg_int, one_int, option,
-                      positive_float, show_sizes, sizes)
+from .options import (MAX_ITERATIONS, MAX_THREADS, MAX_TRIALS, at_most, choice, device,
+                      float_list, int_list, nonneg_int, option, positive_float, show_sizes, sizes)
 from .protocol import Family, check_memory
 
 __all__ = ["FAMILY", "PLConfig", "render_summary"]
@@ -44,9 +44,11 @@ class PLConfig:
                                lambda name, text: float_list(name, text), group="grid")
     kn: tuple | None = option(None, "explicit M = KN values instead of a rho grid", int_list,
                               group="grid")
-    trials: int = option(40, "trials per grid cell", one_int)
-    gd_steps: int = option(40, "gradient-descent steps per trajectory, 0 for none", nonneg_int)
-    gd_trials: int = option(4, "trials per cell that also run GD from both starts", nonneg_int)
+    trials: int = option(40, "trials per grid cell", at_most(MAX_TRIALS))
+    gd_steps: int = option(40, "gradient-descent steps per trajectory, 0 for none",
+                          at_most(MAX_ITERATIONS, nonneg_int))
+    gd_trials: int = option(4, "trials per cell that also run GD from both starts",
+                           at_most(MAX_TRIALS, nonneg_int))
     gd_c: float = option(0.5, "step rule eta = c / beta_0, beta = lambda_max(JJ^T) + "
                          "||calA^*(R)||_2 (c <= 1 keeps eta within 1/beta at the start)",
                          positive_float)
@@ -56,10 +58,9 @@ class PLConfig:
     dtype: str = option("float64", "working precision of the features and of GD (kernels, "
                         "eigenvalues and losses are recomputed in float64)",
                         choice("float32", "float64"))
-    batch_size: int = option(16, "trials per checkpoint", one_int,
-                             role="run")
+    batch_size: int = option(16, "trials per checkpoint", at_most(MAX_TRIALS), role="run")
     threads: int = option(1, "torch CPU threads during the run (trials are small and run one at "
-                          "a time)", one_int, role="run")
+                          "a time)", at_most(MAX_THREADS), role="run")
 
 
 class _PL(Family):

@@ -36,7 +36,7 @@ from typing import Any, Mapping, Sequence
 
 from proofs.validation import InvalidArgument
 
-from .options import defaults, option_fields
+from .options import defaults, flag_names, option_fields
 
 __all__ = ["Family", "families", "family_named", "family_of_spec", "families_of_command",
            "FAMILY_MODULES", "analysis_settings", "check_memory", "memory_limit"]
@@ -92,7 +92,8 @@ class Family:
             raise InvalidArgument(f"{self.name}: unknown setting {sorted(unknown)[0]!r}")
         kw.update({k: _frozen(v) for k, v in values.items()})
         config = self.Config(**kw)
-        self.validate(config)
+        with flag_names():
+            self.validate(config)
         return config
 
     def validate(self, config) -> None:
@@ -268,11 +269,13 @@ def check_memory(cells, device: str, features: str = "gaussian", K=None) -> None
     >>> check_memory([(100000, 100000, 1, 1603)], "cpu")
     Traceback (most recent call last):
     ...
-    proofs.validation.InvalidArgument: --sizes 100000x100000 with M = 1603 needs about 1.2e+02 TiB for one trial's features, more than the memory of cpu
+    proofs.validation.InvalidArgument: --sizes 100000x100000 at r = 1 with M = 1603 (from --rho or --kn) needs about 1.2e+02 TiB for one trial's features, more than the memory of cpu
     """
     limit = memory_limit(device)
     for m, n, r, M in cells:
         need = 8 * (K * m + (M // K) * n) if features == "structured" and K else 8 * M * m * n
         if 4 * need > limit:
-            raise InvalidArgument(f"--sizes {m}x{n} with M = {M} needs about {need / 2**40:.2g} TiB "
-                                  f"for one trial's features, more than the memory of {device}")
+            shown = M if M < 10**12 else f"{M:.3g}"
+            raise InvalidArgument(f"--sizes {m}x{n} at r = {r} with M = {shown} (from --rho or --kn) "
+                                  f"needs about {need / 2**40:.2g} TiB for one trial's features, "
+                                  f"more than the memory of {device}")

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 from proofs.validation import InvalidArgument
 
-from .options import (choice, device, float_list, int_list, nonneg_int, one_float, one_int,
-                      option)
-from .protocol import Family
+from .options import (MAX_SCALE, MAX_THREADS, MAX_TRIALS, at_most, choice, device, float_list, int_list,
+                      nonneg_int, one_float, one_int, option)
+from .protocol import Family, memory_limit
 from numerics.rademacher_verdicts import TASKS
 
 __all__ = ["FAMILY", "RankSweepConfig", "render_summary", "TASK_NAMES"]
@@ -69,21 +69,46 @@ class RankSweepConfig:
     n_train: tuple = option((16, 128), "training examples per class, comma list", int_list)
     n_test: int = option(500, "held-out examples per class", one_int)
     noise: tuple = option((2.0, 4.0), "input noise levels sigma, comma list",
-                          lambda name, text: float_list(name, text, lower="non-negative"))
-    trials: int = option(40, "seeds per setting (the trials of each cell)", one_int)
+                          at_most(MAX_SCALE, lambda name, text: float_list(name, text,
+                                                                           lower="non-negative")))
+    trials: int = option(40, "seeds per setting (the trials of each cell)",
+                         at_most(MAX_TRIALS))
     weight_decay: float = option(1e-3, "ridge mu = weight_decay * ||X||_2^2 on V = A_head^T Delta",
-                                 lambda name, text: one_float(name, text, lower="non-negative"))
+                                 at_most(MAX_SCALE, lambda name, text: one_float(name, text,
+                                                                                 lower="non-negative")))
     w0_scale: float = option(0.0, "scale of the random W0 (NTK offset); 0: f(x; W0) = 0",
-                             lambda name, text: one_float(name, text, lower="non-negative"))
+                             at_most(MAX_SCALE, lambda name, text: one_float(name, text,
+                                                                             lower="non-negative")))
     seed: int = option(0, "global seed", nonneg_int)
     device: str = option("cpu", "cpu only for now: the CUDA path disagreed with the CPU", device)
     dtype: str = option("float64", "working precision of the fit", choice("float32", "float64"))
-    batch_size: int = option(512, "units per solver call", one_int,
+    batch_size: int = option(512, "units per solver call",
+                             at_most(MAX_TRIALS),
                              role="run")
-    threads: int = option(1, "torch CPU threads during the run", one_int, role="run")
-    bootstrap: int = option(2000, "bootstrap resamples for the optimal rank", one_int,
+    threads: int = option(1, "torch CPU threads during the run", at_most(MAX_THREADS),
+                          role="run")
+    bootstrap: int = option(2000, "bootstrap resamples for the optimal rank",
+                            at_most(MAX_TRIALS),
                             role="analysis")
 
+
+def check_memory(config) -> None:
+    """Refuse a sweep whose single trial cannot fit in memory, before any allocation: one
+    instance holds ``W0`` (``m n``), the noise of up to three classes (``3 n (n_train +
+    n_test)``) and the SVD of its training inputs (``(3 n_train)^2``), in float64; the fit needs
+    a few times that.
+
+    >>> check_memory(FAMILY.config(m=1000000, n=1000000, ranks=(1,)))
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: --m 1000000 --n 1000000 with --n-train 128 and --n-test 500 need about 7.5e+03 GiB for one trial, more than a quarter of the memory of cpu
+    """
+    npc = max(config.n_train)
+    need = 8 * (config.m * config.n + 3 * config.n * (npc + config.n_test) + (3 * npc) ** 2)
+    if 4 * need > memory_limit(config.device):
+        raise InvalidArgument(f"--m {config.m} --n {config.n} with --n-train {npc} and --n-test "
+                              f"{config.n_test} need about {need / 2**30:.2g} GiB for one trial, "
+                              f"more than a quarter of the memory of {config.device}")
 
 class _RankSweep(Family):
     name = "rademacher"
@@ -111,6 +136,9 @@ class _RankSweep(Family):
             raise InvalidArgument(f"--device {config.device!r}: the CUDA path of the R3 sweep "
                                   "disagreed with the CPU on an H100 and is disabled until that is "
                                   "resolved; use --device cpu (the sweep is a closed form)")
+
+    def preflight(self, config) -> None:
+        check_memory(config)
 
     def spec(self, config) -> dict:
         return self.engine_config(config).spec()

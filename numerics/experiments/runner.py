@@ -34,7 +34,7 @@ from typing import Mapping, Sequence
 from proofs.validation import InvalidArgument
 
 __all__ = ["Outcomes", "run", "load", "run_distributed", "records_in",
-           "check_results"]
+           "check_results", "check_family"]
 
 
 class Outcomes(dict):
@@ -112,6 +112,8 @@ def run(family, config, record_path, *, resume: bool = False, shard=(0, 1),
     from numerics.records import open_record
 
     rank, world = _check_shard(shard)
+    if resume and Path(record_path).exists():
+        check_family(family, record_path)
     grid = family.cells(config)
     step = family.batch_size(config)
     with family.run_context(config), open_record(record_path, family.spec(config), resume=resume,
@@ -137,6 +139,38 @@ def run(family, config, record_path, *, resume: bool = False, shard=(0, 1),
                                                    family.run_batch(config, cell, list(batch))))
                     bar.advance(task, len(batch))
     return load(family, config, [record_path])
+
+
+def check_family(family, path) -> None:
+    """Refuse a record of another family, naming the file and both families (a comparison of
+    the specs would name only the first field that differs).
+
+    >>> import tempfile, os
+    >>> from numerics.experiments.protocol import family_named
+    >>> from numerics.records import open_record
+    >>> pl = family_named("pl")
+    >>> path = os.path.join(tempfile.mkdtemp(), "record.jsonl")
+    >>> with open_record(path, pl.spec(pl.config())):
+    ...     pass
+    >>> check_family(family_named("cstar-lm"), path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: record ...record.jsonl is a pl record (lorank pl), not a cstar-lm record (lorank cstar); the file is left untouched
+    """
+    from numerics.records import read_record
+
+    from .protocol import family_of_spec
+
+    spec = read_record(path).spec
+    if family.matches_spec(spec):
+        return
+    try:
+        other = family_of_spec(spec)
+        what = f"a {other.name} record (lorank {other.command})"
+    except InvalidArgument:
+        what = "a record of no known experiment family"
+    raise InvalidArgument(f"record {path} is {what}, not a {family.name} record (lorank "
+                          f"{family.command}); the file is left untouched")
 
 
 def load(family, config, paths) -> Outcomes:

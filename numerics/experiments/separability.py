@@ -34,8 +34,9 @@ from pathlib import Path
 from proofs.validation import InvalidArgument
 
 from .cstar import size_rank_triples, split_triples
-from .options import (choice, device, float_list, int_list, nonneg_int, one_float, one_int,
-                      option, positive_float, show_sizes, sizes)
+from .options import (MAX_ITERATIONS, MAX_RESTARTS, MAX_THREADS, MAX_TRIALS, at_most, choice,
+                      device, float_list, int_list, nonneg_int, option,
+                      positive_float, show_sizes, sizes)
 from .protocol import Family, check_memory
 
 __all__ = ["FAMILY", "SepExperimentConfig", "references", "render_summary", "figure"]
@@ -58,21 +59,27 @@ class SepExperimentConfig:
                                "grid of rho = r(m+n-r)/N: comma list or START:STOP:STEP",
                                lambda name, text: float_list(name, text), group="grid")
     kn: tuple | None = option(None, "explicit N values instead of a rho grid", int_list, group="grid")
-    trials: int = option(40, "trials per grid cell", one_int)
-    restarts: int = option(4, "random starts per trial (E4 is reported for k = 1 .. restarts)", one_int)
-    max_iters: int = option(100, "Gauss-Newton iterations per start", one_int)
+    trials: int = option(40, "trials per grid cell", at_most(MAX_TRIALS))
+    restarts: int = option(4, "random starts per trial (E4 is reported for k = 1 .. restarts)",
+                           at_most(MAX_RESTARTS))
+    max_iters: int = option(100, "Gauss-Newton iterations per start",
+                            at_most(MAX_ITERATIONS))
     budgets: tuple = option((10, 30), "smaller iteration budgets for the budget trend "
-                            "(truncations of the same runs)", int_list)
+                            "(truncations of the same runs)",
+                            at_most(MAX_ITERATIONS, int_list))
     margin: float = option(1e-8, "certificate: float64 normalised margin at least this", positive_float)
     seed: int = option(0, "global seed", nonneg_int)
     device: str = option("cpu", "cpu, cuda or cuda:k", device)
     dtype: str = option("float64", "working precision (certificates are float64)",
                         choice("float32", "float64"))
-    batch_size: int = option(64, "trials per solver call and per checkpoint", one_int, role="run")
-    threads: int = option(1, "torch CPU threads during the run", one_int, role="run")
+    batch_size: int = option(64, "trials per solver call and per checkpoint",
+                             at_most(MAX_TRIALS), role="run")
+    threads: int = option(1, "torch CPU threads during the run", at_most(MAX_THREADS),
+                          role="run")
     canonical: tuple = option((32, 64), "N values certified directly at 768x768, r = 1, float32 "
                               "features ('none' to skip)", _canonical, role="analysis")
-    canonical_trials: int = option(3, "instances per canonical N", one_int, role="analysis")
+    canonical_trials: int = option(3, "instances per canonical N", at_most(MAX_TRIALS),
+                                    role="analysis")
 
 
 class _Separability(Family):

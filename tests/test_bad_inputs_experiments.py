@@ -1,0 +1,544 @@
+"""Bad input as a contract, for the four experiment commands (``cstar``, ``separability``,
+``pl``, ``rademacher``; issue 11, section 4).
+
+Every row of :data:`CASES` is one bad command line. Each runs in-process through
+``lorank.cli.main`` with the working directory set to an empty temporary folder, and must
+
+- exit with status 2, with no traceback;
+- print one message starting ``lorank <cmd>: error:`` that names the flag and the offending
+  value (or path): every ``needles`` string of the row must appear in it;
+- leave nothing behind: no file or folder appears in the working directory, in the fixtures, in
+  any ``--out`` given, or in the repository's ``results/`` folder.
+
+No case may start a run: the runner is replaced by one that fails the test, so a bad input that
+slips through is reported at once instead of computing (or allocating) anything.
+
+The fixtures are small records written once per module with :func:`numerics.records.open_record`
+(a header and no trials), a truncated and a non-gzip ``.gz``, a record of garbage lines and a
+plain file. ``test_every_flag_is_covered`` checks that every flag of every experiment command is
+exercised by at least one row. The 0.4.0 survey these rows come from is
+``bad-inputs-0.4.0.json`` (issue 11).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shlex
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from lorank.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "results"
+FIVE_THOUSAND_DIGITS = "7" * 5000
+HUGE_TRIALS = str(10**50)
+BIG = str(10**30)  # 31 digits: parses as an integer, but far too many of anything
+NEW = "{fx}/new-out"  # an --out that does not exist (and must not be created)
+
+# (command, arguments, needles): the arguments are a shell-like string whose {placeholders}
+# are fixture paths (see `fx`); every needle must appear in the error message.
+CASES = [
+    # ---------------------------------------------------------------- cstar: sizes and ranks
+    ("cstar", "--sizes abc", ["--sizes", "'abc'"]),
+    ("cstar", "--sizes -8x8", ["--sizes", "'-8x8'"]),
+    ("cstar", "--sizes=-8x8", ["--sizes", "'-8x8'"]),
+    ("cstar", "--sizes 8x", ["--sizes", "'8x'"]),
+    ("cstar", "--sizes 0x8", ["--sizes", "'0x8'"]),
+    ("cstar", "--sizes 8x8x8", ["--sizes", "'8x8x8'"]),
+    ("cstar", "--sizes ''", ["--sizes", "''"]),
+    ("cstar", "--sizes 8,8", ["--sizes", "'8'"]),
+    ("cstar", "--sizes 8x8,", ["--sizes", "'8x8,'"]),
+    ("cstar", "--sizes 8x8,8x8", ["--sizes", "'8x8,8x8'"]),
+    ("cstar", "--sizes 1234567890x8", ["--sizes", "'1234567890x8'"]),
+    ("cstar", "--sizes 100000x100000 --ranks 1 --trials 1", ["--sizes", "100000x100000"]),
+    ("cstar", "--features structured --K 1 --sizes 100000x100000 --ranks 1 --rho 1 --trials 1",
+     ["--sizes", "100000x100000"]),
+    ("cstar", "--sizes 8x8 --ranks 9", ["--ranks", "r=9", "8x8"]),
+    ("cstar", "--ranks 0", ["--ranks", "'0'"]),
+    ("cstar", "--ranks -1", ["--ranks", "'-1'"]),
+    ("cstar", "--ranks 1.5", ["--ranks", "'1.5'"]),
+    ("cstar", "--ranks ''", ["--ranks", "''"]),
+    ("cstar", "--ranks 1,1", ["--ranks", "'1,1'"]),
+    ("cstar", "--ranks " + FIVE_THOUSAND_DIGITS, ["--ranks", "777777777777"]),
+    # ---------------------------------------------------------------- cstar: grids
+    ("cstar", "--rho nan", ["--rho", "'nan'"]),
+    ("cstar", "--rho inf", ["--rho", "'inf'"]),
+    ("cstar", "--rho -1", ["--rho", "-1"]),
+    ("cstar", "--rho 0", ["--rho", "'0'"]),
+    ("cstar", "--rho ''", ["--rho", "''"]),
+    ("cstar", "--rho 1e400", ["--rho", "'1e400'"]),
+    ("cstar", "--rho 1e-400", ["--rho", "'1e-400'"]),
+    ("cstar", "--rho 0.5:2:1e-9", ["--rho", "'0.5:2:1e-9'", "10000"]),
+    ("cstar", "--rho 2:1:0.1", ["--rho", "'2:1:0.1'"]),
+    ("cstar", "--rho 1:2:0", ["--rho", "'1:2:0'"]),
+    ("cstar", "--rho a:b:c", ["--rho", "'a'"]),
+    ("cstar", "--rho 0.5:2", ["--rho", "'0.5:2'"]),
+    ("cstar", "--rho 1,1", ["--rho", "'1,1'"]),
+    ("cstar", "--rho 1,,2", ["--rho", "'1,,2'"]),
+    ("cstar", "--rho 1 --kn 5", ["--kn", "--rho"]),
+    ("cstar", "--kn 0", ["--kn", "'0'"]),
+    ("cstar", "--kn 2.5", ["--kn", "'2.5'"]),
+    ("cstar", "--kn 4,4", ["--kn", "'4,4'"]),
+    ("cstar", "--sizes 4x4 --ranks 1 --kn 10**3", ["--kn", "'10**3'"]),
+    # ---------------------------------------------------------------- cstar: features
+    ("cstar", "--features foo", ["--features", "'foo'"]),
+    ("cstar", "--features structured", ["--features structured", "--K"]),
+    ("cstar", "--K 3", ["--K", "3"]),
+    ("cstar", "--features structured --K 3,5", ["--K", "'3,5'"]),
+    ("cstar", "--features structured --K 0", ["--K", "'0'"]),
+    # ---------------------------------------------------------------- cstar: scalar ints
+    ("cstar", "--trials 0", ["--trials", "'0'"]),
+    ("cstar", "--trials abc", ["--trials", "'abc'"]),
+    ("cstar", "--trials -3", ["--trials", "'-3'"]),
+    ("cstar", "--trials 4,5", ["--trials", "'4,5'"]),
+    ("cstar", "--trials 2.5", ["--trials", "'2.5'"]),
+    ("cstar", "--trials 1e3", ["--trials", "'1e3'"]),
+    ("cstar", "--trials " + HUGE_TRIALS, ["--trials", HUGE_TRIALS[:12]]),
+    ("cstar", "--trials " + FIVE_THOUSAND_DIGITS, ["--trials", "777777777777"]),
+    ("cstar", "--trials ''", ["--trials", "''"]),
+    ("cstar", "--trials " + BIG, ["--trials", BIG]),
+    ("cstar", "--kn " + BIG + " --sizes 4x4 --ranks 1 --trials 1", ["--sizes", "4x4", "--kn", "1e+30"]),
+    ("cstar", "--rho 1e-299 --sizes 4x4 --ranks 1 --trials 1", ["--sizes", "4x4", "--rho", "7e+299"]),
+    ("cstar", "--rho 1e299 --sizes 4x4 --ranks 1 --trials 1", ["--rho", "1e+299", "(4, 4, 1)"]),
+    ("cstar", "--features structured --K 3 --kn 4", ["--kn", "4", "K = 3"]),
+    ("pl", "--rho 1e299 --sizes 4x4 --ranks 1 --trials 1", ["--rho", "1e+299", "(4, 4, 1)"]),
+    ("cstar", "--seed -1", ["--seed", "'-1'"]),
+    ("cstar", "--seed x", ["--seed", "'x'"]),
+    ("cstar", "--seed 1,2", ["--seed", "'1,2'"]),
+    ("cstar", "--batch-size 0", ["--batch-size", "'0'"]),
+    ("cstar", "--batch-size 8,16", ["--batch-size", "'8,16'"]),
+    ("cstar", "--threads 0", ["--threads", "'0'"]),
+    ("cstar", "--threads many", ["--threads", "'many'"]),
+    ("cstar", "--threads " + BIG, ["--threads", BIG]),
+    ("cstar", "--bootstrap -1", ["--bootstrap", "'-1'"]),
+    ("cstar", "--bootstrap 1,2", ["--bootstrap", "'1,2'"]),
+    ("cstar", "--restarts 2,9", ["--restarts", "'2,9'"]),
+    ("cstar", "--restarts 0", ["--restarts", "'0'"]),
+    ("cstar", "--restarts 100000", ["--restarts", "'100000'"]),
+    ("cstar", "--max-iters " + BIG, ["--max-iters", BIG]),
+    ("cstar", "--bootstrap " + BIG, ["--bootstrap", BIG]),
+    ("cstar", "--max-iters 0", ["--max-iters", "'0'"]),
+    ("cstar", "--max-iters 1.5", ["--max-iters", "'1.5'"]),
+    # ---------------------------------------------------------------- cstar: device, dtype
+    ("cstar", "--device tpu", ["--device", "'tpu'"]),
+    ("cstar", "--device gpu:0", ["--device", "'gpu:0'"]),
+    ("cstar", "--device cuda --sizes 4x4 --ranks 1 --kn 3 --trials 1", ["--device", "'cuda'"]),
+    ("cstar", "--device cuda:1 --sizes 4x4 --ranks 1 --kn 3 --trials 1", ["--device", "'cuda:1'"]),
+    ("cstar", "--dtype float16", ["--dtype", "'float16'"]),
+    ("cstar", "--dtype ''", ["--dtype", "''"]),
+    # ---------------------------------------------------------------- cstar: estimands
+    ("cstar", "--estimand foo", ["--estimand", "'foo'"]),
+    ("cstar", "--estimand lm --budgets 10", ["--budgets", "'10'", "lm"]),
+    ("cstar", "--eps 1e-3", ["--eps", "'1e-3'", "lm"]),
+    ("cstar", "--estimand recipe --restarts 2", ["--restarts", "'2'", "recipe"]),
+    ("cstar", "--estimand recipe --max-iters 10", ["--max-iters", "'10'", "recipe"]),
+    ("cstar", "--estimand recipe --budgets 0", ["--budgets", "'0'"]),
+    ("cstar", "--estimand recipe --budgets 10,10", ["--budgets", "'10,10'"]),
+    ("cstar", "--estimand recipe --budgets 10," + BIG, ["--budgets", BIG]),
+    ("cstar", "--estimand recipe --eps 0", ["--eps", "'0'"]),
+    ("cstar", "--estimand recipe --eps nan", ["--eps", "'nan'"]),
+    ("cstar", "--estimand recipe --eps 1e-3,1e-3", ["--eps", "'1e-3,1e-3'"]),
+    # ---------------------------------------------------------------- cstar: output folder
+    ("cstar", "--out /proc/x", ["--out", "'/proc/x'"]),
+    ("cstar", "--out {afile}", ["--out", "'{afile}'"]),
+    ("cstar", "--out {afile}/sub", ["--out", "'{afile}/sub'"]),
+    ("cstar", "--out {results}/bad-input-probe", ["--out", "results/bad-input-probe", "results/"]),
+    ("cstar", "--out {cstar_rec}", ["--out", "'{cstar_rec}'", "--resume"]),
+    ("cstar", "--out {cstar_run}", ["--out", "'{cstar_run}'", "summary"]),
+    ("cstar", "--out {gz_run}", ["--out", "'{gz_run}'", "compressed"]),
+    ("cstar", "--out=", ["--out", "''"]),
+    ("cstar", "--json=yes", ["--json", "'yes'"]),
+    ("cstar", "--no-plot=1", ["--no-plot", "'1'"]),
+    ("cstar", "--no-progress=0", ["--no-progress", "'0'"]),
+    ("cstar", "--resume=please", ["--resume", "'please'"]),
+    ("cstar", "--distributed=4", ["--distributed", "'4'"]),
+    # ---------------------------------------------------------------- cstar: --summarise
+    ("cstar", "--summarise {fx}/no-such-dir --out " + NEW, ["--summarise", "'{fx}/no-such-dir'"]),
+    ("cstar", "--summarise {empty} --out " + NEW, ["--summarise", "'{empty}'"]),
+    ("cstar", "--summarise {afile} --out " + NEW, ["--summarise", "'{afile}'"]),
+    ("cstar", "--summarise {trunc_gz} --out " + NEW, ["{trunc_gz}/record.jsonl.gz"]),
+    ("cstar", "--summarise {bad_gz} --out " + NEW, ["{bad_gz}/record.jsonl.gz"]),
+    ("cstar", "--summarise {garbage} --out " + NEW, ["{garbage}/record.jsonl", "line 2"]),
+    ("cstar", "--summarise {no_header} --out " + NEW, ["{no_header}/record.jsonl", "line 1"]),
+    ("cstar", "--summarise {empty_rec} --out " + NEW, ["{empty_rec}/record.jsonl"]),
+    ("cstar", "--summarise {pl_run} --out " + NEW, ["{pl_run}/record.jsonl", "pl", "cstar"]),
+    ("cstar", "--summarise {rad_run} --out " + NEW,
+     ["{rad_run}/record.jsonl", "rademacher", "cstar"]),
+    ("cstar", "--summarise {sep_run} --out " + NEW,
+     ["{sep_run}/record.jsonl", "separability", "cstar"]),
+    ("cstar", "--summarise {cstar_run}", ["--summarise", "--out"]),
+    ("cstar", "--summarise {cstar_run} --out {cstar_run}", ["--out", "'{cstar_run}'"]),
+    ("cstar", "--summarise {cstar_run} --out {afile}", ["--out", "'{afile}'"]),
+    ("cstar", "--summarise {cstar_run} --out " + NEW + " --resume", ["--resume", "--summarise"]),
+    ("cstar", "--summarise {cstar_run} --out " + NEW + " --distributed",
+     ["--distributed", "--summarise"]),
+    ("cstar", "--summarise {cstar_run} --out " + NEW + " --sizes 99x99",
+     ["--sizes", "'99x99'", "--summarise"]),
+    ("cstar", "--summarise {cstar_run} --out " + NEW + " --resume --sizes 99x99",
+     ["--sizes", "'99x99'"]),
+    ("cstar", "--summarise {cstar_run} --out " + NEW + " --trials 5", ["--trials", "'5'"]),
+    ("cstar", "--summarise {cstar_run} --out " + NEW + " --device cpu", ["--device", "'cpu'"]),
+    ("cstar", "--summarise {cstar_run} --out " + NEW + " --estimand recipe",
+     ["--estimand", "recipe", "cstar-lm"]),
+    ("cstar", "--summarise {cstar_run} --out " + NEW + " --eps 1e-2", ["--eps", "'1e-2'"]),
+    ("cstar", "--summarise {cstar_run} --out " + NEW + " --bootstrap -1", ["--bootstrap", "'-1'"]),
+    ("cstar", "--summarise {cstar_run} --out {results}/bad-input-probe", ["--out", "results/"]),
+    ("cstar", "--summarise", ["--summarise"]),
+    ("cstar", "--summarise= --out " + NEW, ["--summarise", "''"]),
+    # ---------------------------------------------------------------- separability
+    ("separability", "--sizes 4x4 --ranks 5", ["--ranks", "r=5", "4x4"]),
+    ("separability", "--sizes 4x", ["--sizes", "'4x'"]),
+    ("separability", "--sizes 100000x100000 --ranks 1 --trials 1", ["--sizes", "100000x100000"]),
+    ("separability", "--ranks 1,x", ["--ranks", "'x'"]),
+    ("separability", "--rho 0.5:2:1e-9", ["--rho", "'0.5:2:1e-9'"]),
+    ("separability", "--rho 0.3,-0.1", ["--rho", "-0.1"]),
+    ("separability", "--kn 0", ["--kn", "'0'"]),
+    ("separability", "--trials 4,5", ["--trials", "'4,5'"]),
+    ("separability", "--restarts 2,9", ["--restarts", "'2,9'"]),
+    ("separability", "--restarts 0", ["--restarts", "'0'"]),
+    ("separability", "--max-iters -5", ["--max-iters", "'-5'"]),
+    ("separability", "--budgets 0", ["--budgets", "'0'"]),
+    ("separability", "--budgets ''", ["--budgets", "''"]),
+    ("separability", "--budgets 10,10", ["--budgets", "'10,10'"]),
+    ("separability", "--margin -1", ["--margin", "-1"]),
+    ("separability", "--margin 0", ["--margin", "'0'"]),
+    ("separability", "--margin 1e-8,1e-6", ["--margin", "'1e-8,1e-6'"]),
+    ("separability", "--margin abc", ["--margin", "'abc'"]),
+    ("separability", "--canonical abc", ["--canonical", "'abc'"]),
+    ("separability", "--canonical 0", ["--canonical", "'0'"]),
+    ("separability", "--canonical 32,32", ["--canonical", "'32,32'"]),
+    ("separability", "--canonical-trials 0", ["--canonical-trials", "'0'"]),
+    ("separability", "--canonical-trials 2,3", ["--canonical-trials", "'2,3'"]),
+    ("separability", "--seed -1", ["--seed", "'-1'"]),
+    ("separability", "--device tpu", ["--device", "'tpu'"]),
+    ("separability", "--device cuda --sizes 4x4 --ranks 1 --kn 3 --trials 1", ["--device", "'cuda'"]),
+    ("separability", "--dtype float16", ["--dtype", "'float16'"]),
+    ("separability", "--batch-size 0", ["--batch-size", "'0'"]),
+    ("separability", "--threads 1.5", ["--threads", "'1.5'"]),
+    ("separability", "--estimand lm", ["--estimand", "lm"]),
+    ("separability", "--max-iters " + BIG, ["--max-iters", BIG]),
+    ("separability", "--threads " + BIG, ["--threads", BIG]),
+    ("separability", "--resume=1", ["--resume", "'1'"]),
+    ("separability", "--json=1", ["--json", "'1'"]),
+    ("separability", "--no-plot=yes", ["--no-plot", "'yes'"]),
+    ("separability", "--no-progress=x", ["--no-progress", "'x'"]),
+    ("separability", "--summarise {sep_run} --out " + NEW + " --distributed", ["--distributed"]),
+    ("separability", "--summarise {sep_run} --out " + NEW + " --resume", ["--resume"]),
+    ("separability", "--out /proc/x", ["--out", "'/proc/x'"]),
+    ("separability", "--out {afile}/sub", ["--out", "'{afile}/sub'"]),
+    ("separability", "--out {results}/separability/bad-input-probe", ["--out", "results/"]),
+    ("separability", "--summarise {cstar_run} --out " + NEW,
+     ["{cstar_run}/record.jsonl", "cstar-lm", "separability"]),
+    ("separability", "--summarise {trunc_gz} --out " + NEW, ["{trunc_gz}/record.jsonl.gz"]),
+    ("separability", "--summarise {sep_run} --out " + NEW + " --margin 1e-6", ["--margin", "'1e-6'"]),
+    ("separability", "--summarise {sep_run} --out " + NEW + " --canonical abc",
+     ["--canonical", "'abc'"]),
+    ("separability", "--summarise {sep_run} --out {sep_run}", ["--out", "'{sep_run}'"]),
+    # ---------------------------------------------------------------- pl
+    ("pl", "--gd-c -1", ["--gd-c", "-1"]),
+    ("pl", "--gd-c 0", ["--gd-c", "'0'"]),
+    ("pl", "--gd-c nan", ["--gd-c", "'nan'"]),
+    ("pl", "--gd-c 0.5,1", ["--gd-c", "'0.5,1'"]),
+    ("pl", "--gd-c 1e999", ["--gd-c", "'1e999'"]),
+    ("pl", "--gd-steps -1", ["--gd-steps", "'-1'"]),
+    ("pl", "--gd-steps 1.5", ["--gd-steps", "'1.5'"]),
+    ("pl", "--gd-trials -1", ["--gd-trials", "'-1'"]),
+    ("pl", "--gd-trials 2,3", ["--gd-trials", "'2,3'"]),
+    ("pl", "--sizes 4x4 --ranks 5", ["--ranks", "r=5", "4x4"]),
+    ("pl", "--sizes 8X", ["--sizes", "'8X'"]),
+    ("pl", "--sizes 100000x100000 --ranks 1 --trials 1", ["--sizes", "100000x100000"]),
+    ("pl", "--ranks 0", ["--ranks", "'0'"]),
+    ("pl", "--rho inf", ["--rho", "'inf'"]),
+    ("pl", "--rho 2:1:0.1", ["--rho", "'2:1:0.1'"]),
+    ("pl", "--kn 3,3", ["--kn", "'3,3'"]),
+    ("pl", "--trials 0", ["--trials", "'0'"]),
+    ("pl", "--trials 4,5", ["--trials", "'4,5'"]),
+    ("pl", "--seed 1e3", ["--seed", "'1e3'"]),
+    ("pl", "--device cuda --sizes 4x4 --ranks 1 --kn 3 --trials 1", ["--device", "'cuda'"]),
+    ("pl", "--device tpu", ["--device", "'tpu'"]),
+    ("pl", "--dtype float16", ["--dtype", "'float16'"]),
+    ("pl", "--batch-size -1", ["--batch-size", "'-1'"]),
+    ("pl", "--threads 0", ["--threads", "'0'"]),
+    ("pl", "--bootstrap 5", ["--bootstrap", "5"]),
+    ("pl", "--gd-steps " + BIG, ["--gd-steps", BIG]),
+    ("pl", "--threads " + BIG, ["--threads", BIG]),
+    ("pl", "--trials " + BIG, ["--trials", BIG]),
+    ("pl", "--distributed=yes", ["--distributed", "'yes'"]),
+    ("pl", "--json=", ["--json", "''"]),
+    ("pl", "--no-plot=0", ["--no-plot", "'0'"]),
+    ("pl", "--no-progress=1", ["--no-progress", "'1'"]),
+    ("pl", "--summarise {pl_run} --out " + NEW + " --distributed", ["--distributed"]),
+    ("pl", "--out /proc/x", ["--out", "'/proc/x'"]),
+    ("pl", "--out {afile}", ["--out", "'{afile}'"]),
+    ("pl", "--out {pl_rec}", ["--out", "'{pl_rec}'", "--resume"]),
+    ("pl", "--summarise {cstar_run} --out " + NEW, ["{cstar_run}/record.jsonl", "cstar-lm", "pl"]),
+    ("pl", "--summarise {trunc_gz} --out " + NEW, ["{trunc_gz}/record.jsonl.gz"]),
+    ("pl", "--summarise {garbage} --out " + NEW, ["{garbage}/record.jsonl"]),
+    ("pl", "--summarise {pl_run}", ["--summarise", "--out"]),
+    ("pl", "--summarise {pl_run} --out {pl_run}", ["--out", "'{pl_run}'"]),
+    ("pl", "--summarise {pl_run} --out " + NEW + " --resume", ["--resume"]),
+    ("pl", "--summarise {pl_run} --out " + NEW + " --gd-c 2", ["--gd-c", "'2'"]),
+    # ---------------------------------------------------------------- rademacher
+    ("rademacher", "--m 0", ["--m", "'0'"]),
+    ("rademacher", "--m 2", ["--m", "'2'"]),
+    ("rademacher", "--m abc", ["--m", "'abc'"]),
+    ("rademacher", "--m 3,4", ["--m", "'3,4'"]),
+    ("rademacher", "--n 0", ["--n", "'0'"]),
+    ("rademacher", "--n 1.5", ["--n", "'1.5'"]),
+    ("rademacher", "--m 16 --n 16 --ranks 20", ["--ranks", "20", "16"]),
+    ("rademacher", "--ranks 0", ["--ranks", "'0'"]),
+    ("rademacher", "--ranks 2,2", ["--ranks", "'2,2'"]),
+    ("rademacher", "--m 100000 --n 100000 --ranks 1 --trials 1", ["--m", "100000"]),
+    ("rademacher", "--tasks foo", ["--tasks", "'foo'"]),
+    ("rademacher", "--tasks ''", ["--tasks", "''"]),
+    ("rademacher", "--tasks 3-class,3-class", ["--tasks", "'3-class,3-class'"]),
+    ("rademacher", "--n-train ''", ["--n-train", "''"]),
+    ("rademacher", "--n-train 0", ["--n-train", "'0'"]),
+    ("rademacher", "--n-train 16,16", ["--n-train", "'16,16'"]),
+    ("rademacher", "--n-test 0", ["--n-test", "'0'"]),
+    ("rademacher", "--n-test 5,6", ["--n-test", "'5,6'"]),
+    ("rademacher", "--n-test " + HUGE_TRIALS, ["--n-test", HUGE_TRIALS[:12]]),
+    ("rademacher", "--noise -1", ["--noise", "-1"]),
+    ("rademacher", "--noise nan", ["--noise", "'nan'"]),
+    ("rademacher", "--noise 1,1", ["--noise", "'1,1'"]),
+    ("rademacher", "--trials 0", ["--trials", "'0'"]),
+    ("rademacher", "--trials 4,5", ["--trials", "'4,5'"]),
+    ("rademacher", "--weight-decay -1", ["--weight-decay", "-1"]),
+    ("rademacher", "--weight-decay nan", ["--weight-decay", "'nan'"]),
+    ("rademacher", "--weight-decay 1,2", ["--weight-decay", "'1,2'"]),
+    ("rademacher", "--w0-scale -1", ["--w0-scale", "-1"]),
+    ("rademacher", "--w0-scale x", ["--w0-scale", "'x'"]),
+    ("rademacher", "--noise 1e299 --w0-scale 1e299", ["--noise", "'1e299'"]),
+    ("rademacher", "--w0-scale 1e299", ["--w0-scale", "'1e299'"]),
+    ("rademacher", "--weight-decay 1e299", ["--weight-decay", "'1e299'"]),
+    ("rademacher", "--seed -2", ["--seed", "'-2'"]),
+    ("rademacher", "--device cuda", ["--device", "'cuda'"]),
+    ("rademacher", "--device tpu", ["--device", "'tpu'"]),
+    ("rademacher", "--dtype float16", ["--dtype", "'float16'"]),
+    ("rademacher", "--batch-size 0", ["--batch-size", "'0'"]),
+    ("rademacher", "--threads 0", ["--threads", "'0'"]),
+    ("rademacher", "--bootstrap 0", ["--bootstrap", "'0'"]),
+    ("rademacher", "--bootstrap -1", ["--bootstrap", "'-1'"]),
+    ("rademacher", "--kn 3", ["--kn", "3"]),
+    ("rademacher", "--n-test " + BIG, ["--n-test", BIG]),
+    ("rademacher", "--n-train 16," + BIG, ["--n-train", BIG]),
+    ("rademacher", "--bootstrap " + BIG, ["--bootstrap", BIG]),
+    ("rademacher", "--threads " + BIG, ["--threads", BIG]),
+    ("rademacher", "--resume=no", ["--resume", "'no'"]),
+    ("rademacher", "--json=1", ["--json", "'1'"]),
+    ("rademacher", "--no-plot=1", ["--no-plot", "'1'"]),
+    ("rademacher", "--no-progress=1", ["--no-progress", "'1'"]),
+    ("rademacher", "--summarise {rad_run} --out " + NEW + " --distributed", ["--distributed"]),
+    ("rademacher", "--summarise {rad_run} --out " + NEW + " --resume", ["--resume"]),
+    ("rademacher", "--out /proc/x", ["--out", "'/proc/x'"]),
+    ("rademacher", "--out {afile}", ["--out", "'{afile}'"]),
+    ("rademacher", "--out {results}/rademacher/cpu-default", ["--out", "results/"]),
+    ("rademacher", "--summarise {cstar_run} --out " + NEW,
+     ["{cstar_run}/record.jsonl", "cstar-lm", "rademacher"]),
+    ("rademacher", "--summarise {trunc_gz} --out " + NEW, ["{trunc_gz}/record.jsonl.gz"]),
+    ("rademacher", "--summarise {rad_run} --out " + NEW + " --m 8", ["--m", "'8'"]),
+    ("rademacher", "--summarise {rad_run} --out " + NEW + " --bootstrap 0", ["--bootstrap", "'0'"]),
+]
+
+
+def _ids():
+    return [f"{i:03d}-{cmd} {args}"[:80] for i, (cmd, args, _) in enumerate(CASES)]
+
+
+@pytest.fixture(scope="module")
+def fx(tmp_path_factory):
+    """The fixture folders, by placeholder name."""
+    from numerics.experiments.protocol import family_named
+    from numerics.records import open_record
+
+    root = tmp_path_factory.mktemp("bad-input-fixtures")
+    paths = {"fx": root, "results": RESULTS}
+    (root / "afile").write_text("not a folder\n")
+    paths["afile"] = root / "afile"
+    (root / "empty").mkdir()
+    paths["empty"] = root / "empty"
+    tiny = {
+        "cstar": ("cstar-lm", dict(sizes=((3, 3),), ranks=(1,), rho=None, kn=(4,), trials=2,
+                                   restarts=1, max_iters=20)),
+        "pl": ("pl", dict(sizes=((4, 4),), ranks=(1,), rho=None, kn=(3,), trials=2)),
+        "sep": ("separability", dict(sizes=((3, 3),), ranks=(1,), rho=None, kn=(4,), trials=2,
+                                     restarts=1, canonical=())),
+        "rad": ("rademacher", dict(m=3, n=3, ranks=(1,), tasks=("binary-1-logit",), n_train=(2,),
+                                   n_test=2, noise=(1.0,), trials=2, bootstrap=10)),
+    }
+    for key, (name, settings) in tiny.items():
+        fam = family_named(name)
+        spec = fam.spec(fam.config(**settings))
+        for suffix, with_summary in (("run", True), ("rec", False)):
+            folder = root / f"{key}_{suffix}"
+            folder.mkdir()
+            with open_record(folder / "record.jsonl", spec):
+                pass
+            if with_summary:
+                (folder / "summary.json").write_text("{}\n")
+            paths[f"{key}_{suffix}"] = folder
+    record = (paths["cstar_run"] / "record.jsonl").read_bytes()
+    for key, name, data in (
+            ("trunc_gz", "record.jsonl.gz", gzip.compress(record)[:-12]),
+            ("bad_gz", "record.jsonl.gz", b"this is not gzip\n"),
+            ("gz_run", "record.jsonl.gz", gzip.compress(record)),
+            ("garbage", "record.jsonl", record.split(b"\n")[0] + b"\n{not json\n]]]\n"),
+            ("no_header", "record.jsonl", b'{"kind": "trial"}\n'),
+            ("empty_rec", "record.jsonl", b""),
+    ):
+        (root / key).mkdir()
+        (root / key / name).write_bytes(data)
+        paths[key] = root / key
+    return {k: str(v) for k, v in paths.items()}
+
+
+def _snapshot(*folders) -> dict:
+    out = {}
+    for folder in folders:
+        for dirpath, dirnames, filenames in os.walk(folder):
+            for name in dirnames + filenames:
+                p = os.path.join(dirpath, name)
+                st = os.lstat(p)
+                out[p] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+@pytest.fixture
+def no_runs(monkeypatch):
+    """Fail the test if a case reaches the runner (a bad input must be refused before it)."""
+    import numerics.experiments.runner as runner
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a bad input started a run")
+
+    monkeypatch.setattr(runner, "run", refuse)
+    monkeypatch.setattr(runner, "run_distributed", refuse)
+
+
+def _call(argv) -> int:
+    try:
+        return main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        return exc.code
+
+
+@pytest.mark.parametrize("command, args, needles", CASES, ids=_ids())
+def test_bad_input(command, args, needles, fx, tmp_path, monkeypatch, capsys, no_runs):
+    argv = [command] + [a.format(**fx) for a in shlex.split(args)]
+    needles = [n.format(**fx) for n in needles]
+    monkeypatch.chdir(tmp_path)
+    watched = [tmp_path, fx["fx"], RESULTS]
+    before = _snapshot(*watched)
+    outs = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--out"]
+    outs += [a.split("=", 1)[1] for a in argv if a.startswith("--out=")]
+    existed = {o: os.path.lexists(o) for o in outs if o}
+
+    code = _call(argv)
+
+    captured = capsys.readouterr()
+    err = captured.err
+    assert code == 2, f"exit {code}; stderr: {err!r}; stdout: {captured.out[-500:]!r}"
+    assert "Traceback" not in err and "Traceback" not in captured.out
+    assert err.startswith(f"lorank {command}: error: "), err
+    assert err.count("\n") == 1, f"not one line: {err!r}"
+    for needle in needles:
+        assert needle in err, f"{needle!r} not in {err!r}"
+    assert _snapshot(*watched) == before, "a file or folder was left behind"
+    for o, was in existed.items():
+        assert os.path.lexists(o) == was, f"--out {o} was created"
+
+
+# --resume of a record that does not match the run: refused by the runner when it opens the
+# record, before any trial (so these rows run without the `no_runs` guard).
+RESUME_CASES = [
+    ("cstar", "--resume --out {pl_rec} --sizes 3x3 --ranks 1 --kn 4 --trials 2 --restarts 1",
+     ["{pl_rec}/record.jsonl", "pl record", "cstar-lm"]),
+    ("cstar", "--resume --out {sep_rec} --sizes 3x3 --ranks 1 --kn 4 --trials 2 --restarts 1",
+     ["{sep_rec}/record.jsonl", "separability record", "cstar-lm"]),
+    ("cstar", "--resume --out {cstar_rec} --estimand recipe --sizes 3x3 --ranks 1 --kn 4 --trials 2",
+     ["{cstar_rec}/record.jsonl", "cstar-lm record", "cstar-recipe"]),
+    ("cstar", "--resume --out {cstar_rec} --sizes 3x3 --ranks 1 --kn 4 --trials 2 --restarts 1 "
+     "--max-iters 20 --seed 5", ["{cstar_rec}/record.jsonl", "spec.seed", "5"]),
+    ("separability", "--resume --out {cstar_rec} --sizes 3x3 --ranks 1 --kn 4 --trials 2",
+     ["{cstar_rec}/record.jsonl", "cstar-lm record", "separability"]),
+    ("pl", "--resume --out {cstar_rec} --sizes 4x4 --ranks 1 --kn 3 --trials 2",
+     ["{cstar_rec}/record.jsonl", "cstar-lm record", "pl"]),
+    ("pl", "--resume --out {pl_rec} --sizes 4x4 --ranks 1 --kn 3 --trials 3",
+     ["{pl_rec}/record.jsonl", "trials_per_cell", "3"]),
+    ("rademacher", "--resume --out {pl_rec} --m 3 --n 3 --ranks 1", ["{pl_rec}/record.jsonl",
+                                                                      "pl record", "rademacher"]),
+]
+
+
+@pytest.mark.parametrize("command, args, needles", RESUME_CASES,
+                         ids=[f"{c} {a}"[:60] for c, a, _ in RESUME_CASES])
+def test_bad_resume(command, args, needles, fx, tmp_path, monkeypatch, capsys):
+    argv = [command] + [a.format(**fx) for a in shlex.split(args)] + ["--no-plot", "--no-progress"]
+    monkeypatch.chdir(tmp_path)
+    before = _snapshot(tmp_path, fx["fx"])
+    code = _call(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, err
+    assert err.startswith(f"lorank {command}: error: "), err
+    for needle in needles:
+        assert needle.format(**fx) in err, f"{needle!r} not in {err!r}"
+    assert _snapshot(tmp_path, fx["fx"]) == before, "a record was changed or a file left behind"
+
+
+def test_enough_cases():
+    assert len(CASES) + len(RESUME_CASES) >= 110
+    assert len({(c, a) for c, a, _ in CASES}) == len(CASES), "a case is listed twice"
+
+
+@pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher"])
+def test_every_flag_is_covered(command):
+    """Every flag of every experiment command appears in at least one bad-input row."""
+    from lorank.cli import build_parser
+
+    sub = build_parser(command).subcommands[command]
+    flags = {s for action in sub._actions for s in action.option_strings if s.startswith("--")}
+    flags.discard("--help")
+    used = set()
+    for cmd, args, _ in CASES:
+        if cmd == command:
+            used.update(a.split("=", 1)[0] for a in shlex.split(args) if a.startswith("--"))
+    assert flags - used == set(), f"{command}: flags without a bad-input case"
+
+
+@pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher"])
+def test_help(command, capsys):
+    """``--help`` of every experiment command prints its flags (it once raised "empty group")."""
+    assert _call([command, "--help"]) == 0
+    assert "--summarise" in capsys.readouterr().out
+
+
+def test_cstar_without_torch(tmp_path):
+    """Without torch, an experiment command says how to install it and leaves no --out."""
+    wrapper = textwrap.dedent("""
+        import importlib.abc, sys
+
+        class NoTorch(importlib.abc.MetaPathFinder):  # `import torch` fails as if not installed
+            def find_spec(self, name, path, target=None):
+                if name.split(".")[0] == "torch":
+                    raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+        sys.meta_path.insert(0, NoTorch())
+        from lorank.cli import main
+        sys.exit(main(sys.argv[1:]))
+    """)
+    out = tmp_path / "run"
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-c", wrapper, "cstar", "--sizes", "4x4", "--ranks", "1",
+                           "--kn", "3", "--trials", "1", "--out", str(out)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("lorank cstar: error: "), proc.stderr
+    assert "torch" in proc.stderr and "pip install" in proc.stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == []
