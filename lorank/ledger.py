@@ -73,7 +73,7 @@ def _folder_of(entry: dict) -> str | None:
     return None
 
 
-def _measured_entries(results_dir: Path) -> list[dict]:
+def measured_entries(results_dir: Path) -> list[dict]:
     """Verdicts from every provider, checked against the evidence links: entries of a run whose
     evidence has a problem become ``error`` entries, and every id the manifest expects but no
     provider produced is an ``error`` entry too (nothing is dropped silently)."""
@@ -134,7 +134,7 @@ def build_ledger(results_dir: Path | str | None = None) -> list[dict]:
     True
     """
     results_dir = Path(results_dir) if results_dir is not None else _evidence.default_results_dir()
-    entries = _proof_entries() + _measured_entries(results_dir)
+    entries = _proof_entries() + measured_entries(results_dir)
     for entry in entries:
         if entry["status"] not in STATUSES:
             raise ValueError(f"ledger entry {entry['id']!r} has unknown status {entry['status']!r}")

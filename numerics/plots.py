@@ -8,7 +8,7 @@ notebook draws them from committed records without running anything.
 Examples
 --------
 >>> import tempfile, os
->>> from numerics.sweep import Experiment, run_experiment, summarise
+>>> from numerics.sweep import Experiment, cells, summarise
 >>> def fake(cell, idx):
 ...     rng = np.random.default_rng([cell.M, 1])
 ...     p = 1 / (1 + (1.35 / cell.rho) ** 12)
@@ -16,7 +16,7 @@ Examples
 >>> exp = Experiment("lm", [(8, 8, 1), (16, 16, 1)], rho_grid=[1.0, 1.2, 1.4, 1.6, 1.8],
 ...                  trials_per_cell=20, restarts=1)
 >>> d = tempfile.mkdtemp()
->>> s = summarise(exp, run_experiment(exp, fake, os.path.join(d, "r"), progress=False))
+>>> s = summarise(exp, {c: fake(c, range(20)) for c in cells(exp)})
 >>> paths = save_figure(phase_transition_figure(s), os.path.join(d, "cstar"))
 >>> sorted(p.suffix for p in paths)
 ['.pdf', '.png']

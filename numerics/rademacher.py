@@ -145,6 +145,7 @@ __all__ = [
     "fit_reduced_rank",
     "rank_floor",
     "run_units",
+    "rate_interval_over_seeds",
     "summarise",
     "claim_verdicts",
     "error_figure",
@@ -635,6 +636,34 @@ def _t_interval(x: np.ndarray, confidence: float) -> dict:
     return {"mean": mean, "sd": sd, "lo": mean - half, "hi": mean + half, "n": S}
 
 
+def rate_interval_over_seeds(x: np.ndarray, points: int, confidence: float) -> dict:
+    """Mean of per-seed error rates, each a count over ``points`` examples, with an interval
+    inside [0, 1]: the hull of the Student-t interval of the mean over seeds, clipped to [0, 1]
+    (the rate lies there, so clipping loses no coverage), and the Wilson interval of the errors
+    pooled over seeds (alone it would ignore the spread between seeds; it keeps a width when
+    every seed has no error).
+
+    >>> d = rate_interval_over_seeds(np.array([0.0, 0.0, 0.1]), 10, 0.95)
+    >>> d["errors"], d["points"], d["lo"] == 0.0, 0 < d["hi"] < 1
+    (1, 30, True, True)
+    """
+    from numerics.estimate import wilson_interval
+
+    out = _t_interval(x, confidence)
+    S = len(x)
+    errors = int(round(float(np.sum(x)) * points))
+    out.update(errors=errors, points=S * points,
+               method="hull of the t interval over seeds (clipped to [0, 1]) and the Wilson "
+                      "interval of the pooled errors")
+    if S == 0:
+        return out
+    w_lo, w_hi = (float(v) for v in wilson_interval(errors, S * points, confidence))
+    lo = w_lo if out["lo"] is None else min(w_lo, max(0.0, out["lo"]))
+    hi = w_hi if out["hi"] is None else max(w_hi, min(1.0, out["hi"]))
+    out.update(lo=lo, hi=hi)
+    return out
+
+
 def _paired(a: np.ndarray, b: np.ndarray, confidence: float) -> dict:
     d = np.asarray(a, float) - np.asarray(b, float)
     out = _t_interval(d, confidence)
@@ -676,19 +705,23 @@ def _setting_estimates(cfg, task, npc, j, table) -> dict:
         return np.array([[table[(s, r)][key] for r in ranks] for s in complete], dtype=float)
 
     E = mat("test_error")
+    classes = TASKS[task].classes
+    test_points, train_points = cfg.n_test * classes, npc * classes
     per_rank = []
     for i, r in enumerate(ranks):
         per_rank.append({
             "r": r,
-            "test_error": _t_interval(E[:, i], cfg.confidence),
+            "test_error": rate_interval_over_seeds(E[:, i], test_points, cfg.confidence),
             "test_mse": _t_interval(mat("test_mse")[:, i], cfg.confidence),
-            "train_error": _t_interval(mat("train_error")[:, i], cfg.confidence),
+            "train_error": rate_interval_over_seeds(mat("train_error")[:, i], train_points,
+                                                    cfg.confidence),
             "train_mse": _t_interval(mat("train_mse")[:, i], cfg.confidence),
             "floor_train_mse": _t_interval(mat("floor_train_mse")[:, i], cfg.confidence),
             "numerical_rank": {str(k): int(v) for k, v in zip(*np.unique(
                 mat("numerical_rank")[:, i].astype(int), return_counts=True))},
         })
-    out["oracle_test_error"] = _t_interval(mat("oracle_test_error")[:, 0], cfg.confidence)
+    out["oracle_test_error"] = rate_interval_over_seeds(mat("oracle_test_error")[:, 0], test_points,
+                                                        cfg.confidence)
     out["per_rank"] = per_rank
     boot_seed = trial_seed(cfg.seed, "rademacher-bootstrap", task, npc, j)
     out["optimal_rank"] = _optimal_rank(E, ranks, cfg.n_boot, boot_seed)

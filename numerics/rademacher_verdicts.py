@@ -70,8 +70,9 @@ def error_counts(stats: dict, n_test: int) -> tuple[int, int]:
 
 
 def rate_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """The Wilson score interval of a rate: always inside [0, 1], unlike ``mean +- t sd``
-    (a Student-t interval of error rates near 0 can reach below 0).
+    """The Wilson score interval of a rate (:func:`numerics.estimate.wilson_interval`): always
+    inside [0, 1], unlike ``mean +- t sd`` (a Student-t interval of error rates near 0 can reach
+    below 0). No trials give the uninformative ``(0, 1)``.
 
     >>> lo, hi = rate_interval(0, 200)
     >>> lo == 0.0 and 0 < hi < 0.02
@@ -79,18 +80,12 @@ def rate_interval(successes: int, trials: int, confidence: float = 0.95) -> tupl
     >>> [round(v, 4) for v in rate_interval(5, 10)]
     [0.2366, 0.7634]
     """
-    from statistics import NormalDist
+    from numerics.estimate import wilson_interval
 
     if trials <= 0:
         return (0.0, 1.0)
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    phat = successes / trials
-    denom = 1 + z * z / trials
-    centre = (phat + z * z / (2 * trials)) / denom
-    half = z * ((phat * (1 - phat) / trials + z * z / (4 * trials * trials)) ** 0.5) / denom
-    lo = 0.0 if successes == 0 else max(0.0, centre - half)
-    hi = 1.0 if successes == trials else min(1.0, centre + half)
-    return (lo, hi)
+    lo, hi = wilson_interval(int(successes), int(trials), confidence)
+    return (float(lo), float(hi))
 
 
 def claim_verdicts(estimates: Sequence[dict]) -> list[dict]:

@@ -38,9 +38,9 @@ def ledger_entries(results: Path) -> list[dict]:
     >>> entries["R1.cstar.E2.p0.5.headline-lm"]["status"] in ("supported", "contradicted", "open")
     True
     """
-    from lorank.ledger import _measured_entries
+    from lorank.ledger import measured_entries
 
-    return {e["id"]: e for e in _measured_entries(Path(results))}
+    return {e["id"]: e for e in measured_entries(Path(results))}
 
 __all__ = ["cstar_table", "recipe_trend_table", "bench_table", "roofline_verdicts",
            "separability_table", "pl_table", "rademacher_table", "render_block", "BLOCKS", "refresh_readme"]

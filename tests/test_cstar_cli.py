@@ -141,7 +141,7 @@ def test_summarise_into_new_folder_reproduces_the_run(tmp_path, capsys, base_run
     assert status == 0
     assert summary["estimands"] == base_run[1]["estimands"]
     assert json.loads((new / "summary.json").read_text()) == summary
-    assert summary["derived_from"]["records"] == ["record.jsonl"]
+    assert summary["derived_from"]["records"] == ["../again/record.jsonl"]
     assert summary["derived_from"]["record_sha256"] == base_run[1]["derived_from"]["record_sha256"]
     # ... and DIR (record and summary) is byte-identical afterwards: it is never rewritten.
     assert _files(folder) == before

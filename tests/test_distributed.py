@@ -186,5 +186,5 @@ def test_summarise_reads_per_rank_records(single_run, tmp_path):
     assert main(["cstar", "--summarise", str(out), "--out", str(new), "--no-plot"]) == 0
     a = json.loads((new / "summary.json").read_text())
     assert _estimates(a) == _estimates(json.loads((single_run / "summary.json").read_text()))
-    assert a["derived_from"]["records"] == ["record.rank0-of-1.jsonl"]
+    assert a["derived_from"]["records"] == [f"../{out.name}/record.rank0-of-1.jsonl"]
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before

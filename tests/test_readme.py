@@ -34,7 +34,7 @@ def test_readme_blocks_match_the_records():
 
 def test_every_verdict_quoted_in_the_readme_is_the_ledgers():
     text = README.read_text()
-    entries = {e["id"]: e for e in ledger._measured_entries(ROOT / "results")}
+    entries = {e["id"]: e for e in ledger.measured_entries(ROOT / "results")}
     # Property: each "`id` ... **status**" line of a generated block names a ledger entry and
     # quotes its status.
     quoted = []

@@ -214,7 +214,7 @@ def render_summary(summary: dict) -> str:
         shares = ", ".join(f"r={r}: {v:.2f}" for r, v in opt["bootstrap_share"].items())
         lines.append(f"{e['task']}  n_train={e['n_train']}/class  noise={e['noise']:g}  "
                      f"oracle error {_fmt_interval(e['oracle_test_error'])}")
-        lines.append(f"  {'r':>2}  {'held-out error (95% t)':>26}  {'train error':>11}  "
+        lines.append(f"  {'r':>2}  {'held-out error (95%)':>26}  {'train error':>11}  "
                      f"{'train mse':>9}  {'exact floor':>11}  rank(Delta)")
         for p in e["per_rank"]:
             lines.append(f"  {p['r']:>2}  {_fmt_interval(p['test_error']):>26}  "
