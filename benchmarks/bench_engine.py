@@ -3,13 +3,13 @@
 Times, for the cell (m, n, r, M) with ``M = round(r (m + n - r) / rho)`` (default 64 x 64,
 r = 2, rho = 1.35, so M = 187):
 
-(a) the batched Levenberg-Marquardt engine (:func:`numerics.solvers.lm_restarts`) on CUDA,
+(a) the batched Levenberg-Marquardt engine (:func:`numerics.engine.solvers.lm_restarts`) on CUDA,
 (b) the same engine on the CPU,
 (c) what a researcher would otherwise write: a per-trial loop around
     ``scipy.optimize.least_squares`` (method ``"trf"``: ``"lm"`` needs at least as many
     residuals as unknowns, and here M < r (m + n)) with the analytic Jacobian, the same starts,
     restarts only for trials not yet certified, and the same float64 certification
-    (:func:`numerics.solvers.certify`, success iff relative residual <= 1e-10).
+    (:func:`numerics.engine.solvers.certify`, success iff relative residual <= 1e-10).
 
 Instances and starts are drawn on the CPU for all three, so every path solves the same
 problems; sampling is timed separately and is not part of the solve timings. For the engine it
@@ -68,10 +68,10 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import H100_PEAK, add_cell_arguments, cell_M, feature_passes, write_result  # noqa: E402
-from numerics.capacity import instance_seed, start_seed, torch_threads  # noqa: E402
-from numerics.instances import sample_instances  # noqa: E402
-from numerics import fused_cholesky  # noqa: E402
-from numerics.solvers import CERTIFY_RTOL, LMConfig, certify, lm_restarts, random_starts  # noqa: E402
+from numerics.engine.capacity import instance_seed, start_seed, torch_threads  # noqa: E402
+from numerics.engine.instances import sample_instances  # noqa: E402
+from numerics.engine import fused_cholesky  # noqa: E402
+from numerics.engine.solvers import CERTIFY_RTOL, LMConfig, certify, lm_restarts, random_starts  # noqa: E402
 
 
 def flops_per_iteration(m: int, n: int, r: int, M: int) -> float:

@@ -10,12 +10,12 @@ r = 2) and batches from 1 to 2048, each candidate on random SPD systems like the
   with each backend;
 - ``triangular_solves``: the two solves with the factor;
 - ``fused_b{b}_w{w}_s{s}``: factorisation and both solves in one Triton kernel
-  (:func:`numerics.fused_cholesky.cholesky_solve_fused`), block columns of ``b``, ``w`` warps
+  (:func:`numerics.engine.fused_cholesky.cholesky_solve_fused`), block columns of ``b``, ``w`` warps
   per trial, ``s`` pipeline stages; its
   largest relative difference from the library's solution is recorded
   (``fused_max_rel_diff``);
 - ``lm_step_library`` / ``lm_step_fused``: the engine's whole step
-  (:func:`numerics.solvers.lm_damped_step`) with each way of solving the system.
+  (:func:`numerics.engine.solvers.lm_damped_step`) with each way of solving the system.
 
 Medians of CUDA-event timings after warm-up. (A recursive blocked factorisation was timed here
 too, slower at every size: ``results/bench/experiments/cholesky_latency.json``, code in commit
@@ -37,7 +37,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import cuda_median_ms, write_result  # noqa: E402
-from numerics import fused_cholesky, solvers  # noqa: E402
+from numerics.engine import fused_cholesky, solvers  # noqa: E402
 
 
 def _with_backend(backend, fn):

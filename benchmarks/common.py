@@ -15,7 +15,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from numerics.records import write_json_atomic  # noqa: E402
+from numerics.experiments.records import write_json_atomic  # noqa: E402
 from proofs.claims import CLAIMED_CSTAR  # noqa: E402
 
 #: datasheet peaks of the H100 SXM (HBM3 3.35 TB/s; FP64 67 TFLOP/s tensor-core, 34 vector;

@@ -13,12 +13,12 @@ i.e. rho = 1.35, T = 2048 trials, float64), each part timed alone with CUDA even
 - ``cholesky_cusolver`` / ``cholesky_magma``: ``torch.linalg.cholesky_ex`` on ``J J^T + mu I``
   with each backend; ``cholesky_solve`` and, as its replacement, two ``solve_triangular``;
 - ``cholesky_solve_fused``: factorisation and both solves in one Triton kernel
-  (:func:`numerics.fused_cholesky.cholesky_solve_fused`, the engine's default on CUDA);
+  (:func:`numerics.engine.fused_cholesky.cholesky_solve_fused`, the engine's default on CUDA);
 - ``lm_step_library`` / ``lm_step_fused``: the whole damped step with each way of solving;
 - ``masked_updates``: the ``torch.where`` updates of an iteration;
 - ``compaction``: copying 75% of the features (``op.subset``);
 - ``iteration_eager`` and ``iteration_graph``: one whole iteration of the engine
-  (:func:`numerics.solvers.lm_bookkeeping` and :func:`numerics.solvers.lm_iteration_step`: stopping tests and
+  (:func:`numerics.engine.solvers.lm_bookkeeping` and :func:`numerics.engine.solvers.lm_iteration_step`: stopping tests and
   write-out, step, trial point, residual, acceptance, updates, left pass) eagerly and replayed
   from a CUDA graph, with the default system (``system`` in the record says which);
   ``iteration_eager_library``: the same with the library's system.
@@ -39,8 +39,8 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import H100_PEAK, add_cell_arguments, cuda_median_ms, write_result  # noqa: E402
-from numerics.instances import GaussianFeatures  # noqa: E402
-from numerics import fused_cholesky, solvers  # noqa: E402
+from numerics.engine.instances import GaussianFeatures  # noqa: E402
+from numerics.engine import fused_cholesky, solvers  # noqa: E402
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -1,6 +1,6 @@
 """Where the batched Levenberg-Marquardt engine spends its GPU time (for the roofline work).
 
-Runs :func:`numerics.solvers.lm_restarts` once under ``torch.profiler`` on one cell (default
+Runs :func:`numerics.engine.solvers.lm_restarts` once under ``torch.profiler`` on one cell (default
 the benchmark's reference cell 64 x 64, r = 2, at rho = 1, the measured transition) and writes
 the per-kernel-family CUDA time table as JSON, plus the achieved bandwidth of the whole solve.
 
@@ -21,9 +21,9 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import add_cell_arguments, cell_M, write_result  # noqa: E402
-from numerics.capacity import instance_seed, start_seed  # noqa: E402
-from numerics.instances import sample_instances  # noqa: E402
-from numerics.solvers import LMConfig, lm_restarts  # noqa: E402
+from numerics.engine.capacity import instance_seed, start_seed  # noqa: E402
+from numerics.engine.instances import sample_instances  # noqa: E402
+from numerics.engine.solvers import LMConfig, lm_restarts  # noqa: E402
 
 
 def main(argv=None) -> dict:

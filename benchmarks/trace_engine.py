@@ -2,8 +2,8 @@
 engine's layout settings change.
 
 :mod:`benchmarks.engine_components` times the parts of one full-batch iteration; this script
-runs the whole solve (:func:`numerics.solvers.lm_restarts`) at the reference cell and reads the
-wall time of every iteration off :func:`numerics.solvers.trace_iterations` (one event at each
+runs the whole solve (:func:`numerics.engine.solvers.lm_restarts`) at the reference cell and reads the
+wall time of every iteration off :func:`numerics.engine.solvers.trace_iterations` (one event at each
 iteration's host sync, no added synchronisation). From it:
 
 - ``setup_seconds``: from the call to the first iteration's sync (start transfer, the two
@@ -17,7 +17,7 @@ iteration's host sync, no added synchronisation). From it:
 It does this for each combination of ``--systems`` (how a step solves its linear system: the
 library's Cholesky and triangular solves, or the fused Triton kernel), ``--compact-fracs`` (when
 the batch drops its finished trials) and ``--graph-rows`` (from which batch size on iterations
-replay a CUDA graph; all three :class:`numerics.solvers.LMConfig`), checks that every setting gives every trial the same
+replay a CUDA graph; all three :class:`numerics.engine.solvers.LMConfig`), checks that every setting gives every trial the same
 outcome and iteration count, and reports the achieved bandwidth with the byte model of
 :mod:`benchmarks.bench_engine`. (Records of sub-batches on several CUDA streams and of a
 blocked Cholesky factorisation, tried and removed, are in ``results/bench/experiments``; the
@@ -41,10 +41,10 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import H100_PEAK, add_cell_arguments, cell_M, feature_passes, write_result  # noqa: E402
-from numerics import fused_cholesky  # noqa: E402
-from numerics.capacity import instance_seed, start_seed  # noqa: E402
-from numerics.instances import sample_instances  # noqa: E402
-from numerics.solvers import LMConfig, lm_restarts, random_starts, trace_iterations  # noqa: E402
+from numerics.engine import fused_cholesky  # noqa: E402
+from numerics.engine.capacity import instance_seed, start_seed  # noqa: E402
+from numerics.engine.instances import sample_instances  # noqa: E402
+from numerics.engine.solvers import LMConfig, lm_restarts, random_starts, trace_iterations  # noqa: E402
 
 
 def _csv(kind):

@@ -213,10 +213,10 @@ def _make_out(out: Path) -> None:
 def _derived_from(family, config, summary: dict, records, out: Path) -> dict:
     """The summary's link to its records: their names and digest, and the analysis settings
     (the config's analysis options, and what the summary states about its own analysis, as
-    :func:`numerics.evidence.analysis_settings` reads it for the ledger's check). Record paths
+    :func:`numerics.verdicts.evidence.analysis_settings` reads it for the ledger's check). Record paths
     are relative to the summary's folder (``record.jsonl``, or ``../run/record.jsonl.gz`` for a
     re-summary)."""
-    from numerics.evidence import analysis_settings, record_digest
+    from numerics.verdicts.evidence import analysis_settings, record_digest
 
     import os
 
@@ -227,7 +227,7 @@ def _derived_from(family, config, summary: dict, records, out: Path) -> dict:
 
 
 def _report(args, family, summary: dict, out: Path, records) -> None:
-    from numerics.records import write_json_atomic
+    from numerics.experiments.records import write_json_atomic
 
     write_json_atomic(out / "summary.json", summary)
     stem = out / family.figure_stem
@@ -245,7 +245,7 @@ def _report(args, family, summary: dict, out: Path, records) -> None:
 def _summarise_only(command: str, args, fields: dict, given: dict) -> int:
     from numerics.experiments.protocol import family_of_spec
     from numerics.experiments.runner import load, records_in
-    from numerics.records import read_record
+    from numerics.experiments.records import read_record
 
     refused = [n for n in given if fields[n].metadata["role"] != "analysis"]
     flags = [_flag(n) for n in refused] + [f for f, on in (("--resume", args.resume),
@@ -334,7 +334,7 @@ def run(args) -> int:
 
 
 def _run_distributed(args, family, config, out: Path, progress: bool) -> int:
-    from numerics.distributed import DistributedContext, scaling_report, shard_records
+    from numerics.experiments.distributed import DistributedContext, scaling_report, shard_records
     from numerics.experiments.runner import run_distributed
 
     context = DistributedContext.from_environment(family.device(config))

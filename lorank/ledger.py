@@ -12,7 +12,7 @@ the evidence a verdict needs is missing or does not match its pinned hash), ``ro
 ``--timings`` is given, so that the JSON is the same on every run and every install).
 
 The measured verdicts read the committed results shipped as package data (``lorank_results``,
-see :mod:`numerics.evidence`), or the folder given by ``lorank check --results DIR``. Each
+see :mod:`numerics.verdicts.evidence`), or the folder given by ``lorank check --results DIR``. Each
 summary must be linked to its record (``results/MANIFEST.json`` or the summary's
 ``derived_from`` field); a missing file or a hash mismatch becomes an ``error`` entry (one per
 entry id the manifest expects from that run), and ``lorank check`` exits non-zero.
@@ -34,7 +34,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from numerics import evidence as _evidence
+from numerics.verdicts import evidence as _evidence
 
 __all__ = ["STATUSES", "build_ledger", "failures", "render_plain", "render_blocks",
            "render_rich", "deterministic", "check"]
@@ -42,7 +42,7 @@ __all__ = ["STATUSES", "build_ledger", "failures", "render_plain", "render_block
 STATUSES = ("proved", "refuted", "supported", "contradicted", "open", "error")
 
 #: The source tree's root when lorank runs from a checkout (tests and scripts use it); the
-#: ledger itself reads its evidence from :func:`numerics.evidence.default_results_dir`.
+#: ledger itself reads its evidence from :func:`numerics.verdicts.evidence.default_results_dir`.
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: Keys holding wall-clock times (entry and route level): they differ from run to run.
@@ -50,7 +50,7 @@ TIMING_KEYS = ("seconds",)
 
 #: Modules with a ``ledger_entries(results_dir) -> list[dict]`` function that turns committed
 #: records into verdicts. Later capabilities add themselves here.
-VERDICT_PROVIDERS = ("numerics.verdicts", "numerics.pl_verdicts", "numerics.rademacher_verdicts")
+VERDICT_PROVIDERS = ("numerics.verdicts.capacity", "numerics.verdicts.pl", "numerics.verdicts.rademacher")
 
 
 def _proof_entries() -> list[dict]:
@@ -127,7 +127,7 @@ def build_ledger(results_dir: Path | str | None = None) -> list[dict]:
     """Check every exact statement and read every measured verdict; return the entries.
 
     ``results_dir``: the folder of committed results (default: the package data, see
-    :func:`numerics.evidence.default_results_dir`).
+    :func:`numerics.verdicts.evidence.default_results_dir`).
 
     >>> ids = [entry["id"] for entry in build_ledger()]
     >>> len(ids) == len(set(ids))

@@ -1,7 +1,7 @@
 """Write ``results/MANIFEST.json``: the committed evidence the ledger expects.
 
 Per committed run (a ``results/<family>/<run>/`` folder with a ``summary.json``): the family,
-the folder, its record files, :func:`numerics.evidence.record_digest` of them, the sha256 of the
+the folder, its record files, :func:`numerics.verdicts.evidence.record_digest` of them, the sha256 of the
 summary, the analysis settings the summary records about itself, and the ledger ids its
 verdicts yield. ``lorank check`` then reports a missing or changed file as an error.
 
@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from numerics import evidence  # noqa: E402
+from numerics.verdicts import evidence  # noqa: E402
 
 
 def build(results: Path, repin=()) -> dict:

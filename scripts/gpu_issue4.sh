@@ -15,7 +15,7 @@ OUT=${OUT:?set OUT to the results folder}
 LIMIT=${LIMIT:-240}
 case "${1:?rademacher, separability or pl}" in
   rademacher)
-    # runs on the CPU: the closed-form sweep's CUDA path is disabled (numerics/rademacher.py,
+    # runs on the CPU: the closed-form sweep's CUDA path is disabled (numerics/engine/rademacher.py,
     # "Scale"); noise 4, 8 at n = 256 keeps the class separation of the CPU default (noise 2, 4
     # at n = 64): the separation grows like sqrt(n)
     timeout --signal=INT "$LIMIT" python3 -m lorank rademacher --m 256 --n 256 \

@@ -161,7 +161,7 @@ BENCH_RECORDS = ("bench_engine_fp64.json", "bench_engine_fp64_rho1.json")
 #: (timed as one solve after a warm-up on four trials) and 0.3.0 (CUDA-graph tail, timed as now;
 #: the step's system solved by the library's Cholesky factorisation and triangular solves)
 BENCH_BEFORE = ("lorank-0.1.0", "lorank-0.2.0", "lorank-0.3.0")
-#: the fused kernel's variant the engine uses (``numerics.fused_cholesky``: BLOCK, NUM_WARPS,
+#: the fused kernel's variant the engine uses (``numerics.engine.fused_cholesky``: BLOCK, NUM_WARPS,
 #: NUM_STAGES), as ``benchmarks/cholesky_latency.py`` names it (a test checks they agree)
 FUSED_ENGINE_VARIANT = "fused_b16_w1_s4"
 _BEFORE_MODEL = {
@@ -264,7 +264,7 @@ def bench_table(results: Path) -> str:
             why = ""
             if before == BENCH_BEFORE[-1] and new_run.get("system") == "fused":
                 why = (" The difference is how a step solves its linear system: one Triton kernel "
-                       "(factorisation and both triangular solves, `numerics/fused_cholesky.py`) "
+                       "(factorisation and both triangular solves, `numerics/engine/fused_cholesky.py`) "
                        "instead of the library's Cholesky factorisation and two triangular solves; "
                        "timing and everything else as in 0.3.0.")
             notes.append(f"`{name}` against `{before}`: {new_run['trials_per_second'] / old['trials_per_second']:.2f}x "
@@ -390,7 +390,7 @@ def _ledger_lines(entries) -> list:
 def separability_table(results: Path) -> str:
     """E4 (separability) transitions per size with intervals, size-extrapolated limits, the
     canonical certificates and the ledger verdicts, from ``results/separability/h100``."""
-    from numerics.verdicts import e4_headline, separability_transitions
+    from numerics.verdicts.capacity import e4_headline, separability_transitions
 
     path = results / "separability" / "h100" / "summary.json"
     s = json.loads(path.read_text())
@@ -469,7 +469,7 @@ def rademacher_table(results: Path) -> str:
     seeds' test points at r = 1 and 2), the paired difference err(1) - err(2) with its Student-t
     interval over seeds, the minimising ranks and the ledger's status per task and setting,
     from ``results/rademacher/cpu-256``."""
-    from numerics.rademacher_verdicts import TASKS, error_counts, rate_interval
+    from numerics.verdicts.rademacher import TASKS, error_counts, rate_interval
 
     s = json.loads((results / "rademacher" / "cpu-256" / "summary.json").read_text())
     env = (s.get("environment") or [{}])[0]

@@ -13,7 +13,7 @@ Every row of :data:`CASES` is one bad command line. Each runs in-process through
 No case may start a run: the runner is replaced by one that fails the test, so a bad input that
 slips through is reported at once instead of computing (or allocating) anything.
 
-The fixtures are small records written once per module with :func:`numerics.records.open_record`
+The fixtures are small records written once per module with :func:`numerics.experiments.records.open_record`
 (a header and no trials), a truncated and a non-gzip ``.gz``, a record of garbage lines and a
 plain file. ``test_every_flag_is_covered`` checks that every flag of every experiment command is
 exercised by at least one row. The 0.4.0 survey these rows come from is
@@ -355,7 +355,7 @@ def _ids():
 def fx(tmp_path_factory):
     """The fixture folders, by placeholder name."""
     from numerics.experiments.protocol import family_named
-    from numerics.records import open_record
+    from numerics.experiments.records import open_record
 
     root = tmp_path_factory.mktemp("bad-input-fixtures")
     paths = {"fx": root, "results": RESULTS}

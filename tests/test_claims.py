@@ -78,7 +78,7 @@ def _code_constants(path: Path) -> list:
 
 
 OWNED = ["lorank/prescribe.py", "proofs/minimal_rank.py", "proofs/rank_conditions.py",
-         "numerics/plots.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "benchmarks").glob("*.py"))]
+         "numerics/estimation/plots.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "benchmarks").glob("*.py"))]
 
 
 @pytest.mark.parametrize("path", OWNED)

@@ -18,7 +18,7 @@ import pytest
 
 from lorank.cli import main
 from numerics.experiments.cstar import LM
-from numerics.records import read_record
+from numerics.experiments.records import read_record
 
 #: The tiny experiment: 3 x 3, r = 1 (dim r(m+n-r) = 5), rho in {0.9, 1.2, 2} -> M = 6, 4, 3.
 TINY = ["--sizes", "3x3", "--ranks", "1", "--rho", "0.9,1.2,2", "--trials", "6",

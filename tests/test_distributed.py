@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from lorank.cli import main
-from numerics.distributed import DistributedContext, shard_record_path, shard_records
+from numerics.experiments.distributed import DistributedContext, shard_record_path, shard_records
 from numerics.experiments.protocol import family_of_spec
 from numerics.experiments.runner import load
-from numerics.records import read_record
+from numerics.experiments.records import read_record
 from proofs.validation import InvalidArgument
 
 REPO = Path(__file__).resolve().parent.parent
@@ -117,7 +117,7 @@ def test_torchrun_gloo_merge_equals_single_process(single_run, tmp_path, nproc):
 
 WORKER = textwrap.dedent("""
     import os, sys
-    from numerics.distributed import DistributedContext
+    from numerics.experiments.distributed import DistributedContext
     from numerics.experiments.protocol import family_named
     from numerics.experiments.runner import run_distributed
 

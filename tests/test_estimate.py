@@ -1,4 +1,4 @@
-"""Tests of numerics.estimate: Wilson intervals, the binomial GLM transition and its intervals,
+"""Tests of numerics.estimation.estimate: Wilson intervals, the binomial GLM transition and its intervals,
 the bootstrap, the finite-size extrapolation and the verdict."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from scipy import optimize, special, stats
 
-from numerics.estimate import (
+from numerics.estimation.estimate import (
     bootstrap_transition,
     finite_size_fit,
     fit_transition,

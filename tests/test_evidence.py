@@ -1,6 +1,6 @@
 """Evidence as artefacts: the committed results ship with the package, every summary is tied
 to its record by a hash, and missing or altered evidence is an error, never a silent drop
-(:mod:`numerics.evidence`, :mod:`lorank.ledger`)."""
+(:mod:`numerics.verdicts.evidence`, :mod:`lorank.ledger`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 import lorank.ledger as ledger
 from lorank.cli import main
-from numerics import evidence
+from numerics.verdicts import evidence
 
 REPO = Path(__file__).resolve().parent.parent
 

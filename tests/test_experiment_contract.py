@@ -23,11 +23,11 @@ from pathlib import Path
 import pytest
 
 from lorank.cli import main
-from numerics import evidence
+from numerics.verdicts import evidence
 from numerics.experiments import runner
 from numerics.experiments.options import option_fields
 from numerics.experiments.protocol import families, family_named, family_of_spec
-from numerics.records import read_record
+from numerics.experiments.records import read_record
 
 pytest.importorskip("torch")
 

@@ -1,4 +1,4 @@
-"""Tests of the fused Cholesky kernel (:mod:`numerics.fused_cholesky`) and of the engine's choice
+"""Tests of the fused Cholesky kernel (:mod:`numerics.engine.fused_cholesky`) and of the engine's choice
 of how to solve a step's system (``LMConfig.system``).
 
 On a CPU the kernel runs under Triton's interpreter, which must be switched on before Triton is
@@ -18,9 +18,9 @@ import textwrap
 import pytest
 import torch
 
-from numerics import fused_cholesky
-from numerics.capacity import run_trials
-from numerics.solvers import LMConfig
+from numerics.engine import fused_cholesky
+from numerics.engine.capacity import run_trials
+from numerics.engine.solvers import LMConfig
 from proofs.validation import InvalidArgument
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -79,7 +79,7 @@ def test_interpreted_kernel_solves_spd_systems_and_flags_the_others():
     # and for a non-finite matrix; and a batch gives bitwise the results of its trials alone.
     out = _interpreted("""
         import json, torch
-        from numerics.fused_cholesky import cholesky_solve_fused
+        from numerics.engine.fused_cholesky import cholesky_solve_fused
         F64 = torch.float64
         res = {"backward": [], "forward": [], "ok": [], "alone_equal": True}
         for N in (1, 5, 16, 17, 40):
@@ -118,8 +118,8 @@ def test_interpreted_fused_engine_matches_the_library_engine():
     # every trial succeeds (rho = 11/8) and one where all fail (rho = 11/14, below 1).
     out = _interpreted("""
         import json, torch
-        from numerics.instances import sample_instances
-        from numerics.solvers import LMConfig, levenberg_marquardt, random_starts
+        from numerics.engine.instances import sample_instances
+        from numerics.engine.solvers import LMConfig, levenberg_marquardt, random_starts
         res = {}
         for M in (8, 14):
             op, y = sample_instances([1, 2, 3], 6, 6, M)

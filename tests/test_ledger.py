@@ -1,9 +1,9 @@
 """The theorem ledger (:mod:`lorank.ledger`) and the measured C* verdicts it gathers
-(:mod:`numerics.verdicts`), on synthetic summaries with a planted transition.
+(:mod:`numerics.verdicts.capacity`), on synthetic summaries with a planted transition.
 
 The synthetic outcomes are made without any solver: trial ``i`` of cell ``c`` succeeds when a
 uniform draw from ``numpy.random.default_rng([m, n, r, M])`` is below the planted success
-probability ``P(rho)``. ``numerics.sweep.summarise`` then runs exactly as it does on a real
+probability ``P(rho)``. ``numerics.estimation.sweep.summarise`` then runs exactly as it does on a real
 record, so these tests cover the whole chain summary -> ``ledger_entries`` -> status.
 """
 
@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from lorank.ledger import STATUSES, build_ledger, failures
-from numerics.evidence import MANIFEST_FORMAT, MANIFEST_NAME, analysis_settings, record_digest
-from numerics.records import write_json_atomic
-from numerics.sweep import Experiment, cells, summarise
-from numerics.verdicts import ledger_entries
+from numerics.verdicts.evidence import MANIFEST_FORMAT, MANIFEST_NAME, analysis_settings, record_digest
+from numerics.experiments.records import write_json_atomic
+from numerics.estimation.sweep import Experiment, cells, summarise
+from numerics.verdicts.capacity import ledger_entries
 
 #: rho grid 0.90, 0.95, ..., 1.60 (step 0.05), two sizes of one (rank, aspect) group.
 GRID = [round(0.9 + 0.05 * i, 2) for i in range(15)]

@@ -1,4 +1,4 @@
-"""The numerical PL* part of R2 (:mod:`numerics.pl`, ``lorank pl``): the batched tangent kernel
+"""The numerical PL* part of R2 (:mod:`numerics.engine.pl`, ``lorank pl``): the batched tangent kernel
 against an explicit Jacobian, batch independence, the rank bounds ``mu = 0`` for
 ``M > r(m+n-r)`` (random points) and ``M > r m`` (LoRA start), the gradient-descent rate check
 (and that it can fail), resumable records, the ledger provider, the command line and CPU/CUDA
@@ -15,14 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lorank.cli import main
-from numerics import pl
+from numerics.engine import pl
 from numerics.experiments import runner
 from numerics.experiments.protocol import family_named
-from numerics.instances import sample_instances
-from numerics.pl import (check_pl_rate, dense_jacobian, gd_trajectory, lora_start, pl_constant,
+from numerics.engine.instances import sample_instances
+from numerics.engine.pl import (check_pl_rate, dense_jacobian, gd_trajectory, lora_start, pl_constant,
                          run_trials, summarise_pl, tangent_kernel)
-from numerics.records import read_record
-from numerics.solvers import random_starts
+from numerics.experiments.records import read_record
+from numerics.engine.solvers import random_starts
 from proofs.validation import InvalidArgument
 
 #: Tiny sweep: 4x4 with r = 1 (r(m+n-r) = 7, r m = 4) and r = 2 (12, 8); rho in {0.5, 1, 2.5}.

@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from numerics.plots import (default_variant, finite_size_figure, plot_summary,  # noqa: E402
+from numerics.estimation.plots import (default_variant, finite_size_figure, plot_summary,  # noqa: E402
                             trend_figure)
 from proofs.validation import InvalidArgument  # noqa: E402
 

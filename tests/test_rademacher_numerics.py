@@ -1,4 +1,4 @@
-"""R3 rank sweeps (:mod:`numerics.rademacher`, ``lorank rademacher``) on the CPU at tiny sizes.
+"""R3 rank sweeps (:mod:`numerics.engine.rademacher`, ``lorank rademacher``) on the CPU at tiny sizes.
 
 Known answers: the fitted update has rank <= min(r, K); with noise 0 the one-logit binary task is
 interpolated at r = 1 (least interpolating rank = rank(Y) = 1, proofs.structured) while the
@@ -16,9 +16,9 @@ import pytest
 import torch
 
 import lorank.cli as cli
-import numerics.rademacher as rad
+import numerics.engine.rademacher as rad
 from numerics.experiments.protocol import family_named
-from numerics.rademacher import RademacherConfig, all_units, rank_floor, run_units, summarise
+from numerics.engine.rademacher import RademacherConfig, all_units, rank_floor, run_units, summarise
 from proofs.validation import InvalidArgument
 
 TINY = dict(m=6, n=10, ranks=(1, 2, 3), n_train=(4,), n_test=30, noise=(1.5,), seeds=3, n_boot=100)
@@ -227,7 +227,7 @@ def test_cuda_path_is_refused():
                    "form; the CUDA path is disabled until the cause is found. strict: a pass here "
                    "means the path may be re-enabled")
 def test_cpu_and_cuda_agree(monkeypatch):
-    import numerics.rademacher as rademacher
+    import numerics.engine.rademacher as rademacher
 
     monkeypatch.setattr(rademacher, "_ALLOW_UNVALIDATED_CUDA", True)
     cfg_cpu = RademacherConfig(**TINY)

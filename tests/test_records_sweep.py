@@ -1,4 +1,4 @@
-"""Tests of numerics.records, numerics.sweep and numerics.plots with a fake trial function (the
+"""Tests of numerics.experiments.records, numerics.estimation.sweep and numerics.estimation.plots with a fake trial function (the
 solvers are tested elsewhere): resumable records, merging, cells, extractors, summaries."""
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import special
 
-from numerics import records
+from numerics.experiments import records
 from numerics.experiments import runner
 from numerics.experiments.cstar import LM, RECIPE
-from numerics.plots import finite_size_figure, phase_transition_figure, plot_summary
-from numerics.records import read_record, write_json_atomic
-from numerics.sweep import (
+from numerics.estimation.plots import finite_size_figure, phase_transition_figure, plot_summary
+from numerics.experiments.records import read_record, write_json_atomic
+from numerics.estimation.sweep import (
     Experiment,
     cells,
     success_e1,

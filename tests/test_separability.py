@@ -1,4 +1,4 @@
-"""Tests of estimand E4, separability (numerics/separability.py, the "logistic" estimand of the
+"""Tests of estimand E4, separability (numerics/engine/separability.py, the "logistic" estimand of the
 capacity engine and sweep, the E4 ledger entries and ``lorank separability``). CPU, small sizes."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from lorank.cli import main
-from numerics.capacity import run_trials
-from numerics.instances import GaussianFeatures
-from numerics.separability import (
+from numerics.engine.capacity import run_trials
+from numerics.engine.instances import GaussianFeatures
+from numerics.engine.separability import (
     MARGIN_THRESHOLD,
     SepConfig,
     certify_separation,
@@ -20,10 +20,10 @@ from numerics.separability import (
     sample_separability_instances,
     separate,
 )
-from numerics.solvers import random_starts
+from numerics.engine.solvers import random_starts
 from numerics.experiments.separability import FAMILY
-from numerics.sweep import success_e4
-from numerics.verdicts import separability_entries, warren_count_bound
+from numerics.estimation.sweep import success_e4
+from numerics.verdicts.capacity import separability_entries, warren_count_bound
 
 SEED = 7
 

@@ -11,13 +11,13 @@ import math
 import pytest
 import torch
 
-from numerics.capacity import auto_batch_size, check_cell, run_trials, torch_threads
-from numerics.instances import (
+from numerics.engine.capacity import auto_batch_size, check_cell, run_trials, torch_threads
+from numerics.engine.instances import (
     GaussianFeatures,
     sample_instances,
 )
-from numerics.seeding import trial_seed
-from numerics.solvers import (
+from numerics.engine.seeding import trial_seed
+from numerics.engine.solvers import (
     CERTIFY_RTOL,
     LMConfig,
     certify,
@@ -34,7 +34,7 @@ SEED = 20260
 
 @pytest.fixture(autouse=True)
 def _one_torch_thread():
-    # The engine runs one intra-op thread per process on CPU (numerics.capacity.torch_threads);
+    # The engine runs one intra-op thread per process on CPU (numerics.engine.capacity.torch_threads);
     # tests that call the solvers directly do the same.
     with torch_threads(1):
         yield
@@ -209,7 +209,7 @@ def test_solver_leaves_the_callers_instances_untouched():
 def test_predrawn_first_starts_give_the_same_outcomes():
     # Passing the first starts drawn beforehand (as the benchmark does, to time the draw apart)
     # changes nothing: same outcomes and iteration counts as drawing them inside.
-    from numerics.solvers import lm_restarts
+    from numerics.engine.solvers import lm_restarts
 
     op, y = sample_instances(list(range(6)), m=5, n=5, M=15)
     seeds = [[200 + t, 300 + t] for t in range(6)]
@@ -393,7 +393,7 @@ def test_cuda_graph_replays_match_eager_iterations(graph_rows):
     # 16 active trials on, with recaptures as the batch shrinks) gives every trial the outcome,
     # iteration count and (to round-off) residual of eager iteration, at rho = 1 where trials
     # stop at many different iterations; the trace shows that replays did happen.
-    from numerics.solvers import trace_iterations
+    from numerics.engine.solvers import trace_iterations
 
     cell = (16, 16, 2, 60)
     assert rho(*cell) == 1

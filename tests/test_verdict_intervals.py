@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from numerics.estimate import finite_size_fit
-from numerics.rademacher_verdicts import TASKS, error_counts, rate_interval
-from numerics.verdicts import fit_view, ledger_entries, unidentified_reason
+from numerics.estimation.estimate import finite_size_fit
+from numerics.verdicts.rademacher import TASKS, error_counts, rate_interval
+from numerics.verdicts.capacity import fit_view, ledger_entries, unidentified_reason
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 

@@ -1,8 +1,8 @@
 """C* families: E1/E2 (Levenberg-Marquardt with restarts) and E3 (the LoRA recipe).
 
 Both are capacity sweeps over sizes ``(m, n)``, ranks ``r`` and a grid in
-``rho = r(m+n-r)/KN`` (THEORY.md section 2); the engine is :mod:`numerics.capacity` and the
-summary :func:`numerics.sweep.summarise` (transitions, finite-size fits, verdict on the claimed
+``rho = r(m+n-r)/KN`` (THEORY.md section 2); the engine is :mod:`numerics.engine.capacity` and the
+summary :func:`numerics.estimation.sweep.summarise` (transitions, finite-size fits, verdict on the claimed
 C*). ``lorank cstar --estimand lm`` runs :data:`LM`, ``--estimand recipe`` runs :data:`RECIPE`.
 
 Examples
@@ -130,8 +130,8 @@ class _CStarFamily(Family):
     estimand = ""
 
     def experiment(self, config):
-        """The engine's :class:`numerics.sweep.Experiment` of a config."""
-        from numerics.sweep import Experiment
+        """The engine's :class:`numerics.estimation.sweep.Experiment` of a config."""
+        from numerics.estimation.sweep import Experiment
 
         extra = ({"restarts": config.restarts, "max_iters": config.max_iters}
                  if self.estimand == "lm" else
@@ -160,7 +160,7 @@ class _CStarFamily(Family):
         return spec.get("format") == "lorank.cstar-experiment/1" and spec.get("estimand") == self.estimand
 
     def from_spec(self, spec, **analysis):
-        from numerics.sweep import Experiment
+        from numerics.estimation.sweep import Experiment
 
         if not self.matches_spec(spec):
             raise InvalidArgument(f"the record's spec is not a {self.name} spec")
@@ -174,13 +174,13 @@ class _CStarFamily(Family):
         return self.config(**kw)
 
     def cells(self, config):
-        from numerics.sweep import cells
+        from numerics.estimation.sweep import cells
 
         return cells(self.experiment(config))
 
     def run_batch(self, config, cell, trial_indices):
-        from numerics.capacity import run_trials
-        from numerics.solvers import LMConfig as SolverLM
+        from numerics.engine.capacity import run_trials
+        from numerics.engine.solvers import LMConfig as SolverLM
 
         e = self.experiment(config)
         lm = SolverLM(max_iter=e.max_iters, certify_rtol=e.tol) if self.estimand == "lm" else None
@@ -189,7 +189,7 @@ class _CStarFamily(Family):
                           restarts=e.restarts, budgets=e.budgets, lm_config=lm, cpu_threads=None)
 
     def summarise(self, config, outcomes) -> dict:
-        from numerics.sweep import summarise
+        from numerics.estimation.sweep import summarise
 
         return summarise(self.experiment(config), outcomes, n_boot=config.bootstrap)
 
@@ -197,7 +197,7 @@ class _CStarFamily(Family):
         return render_summary(summary)
 
     def figures(self, summary, stem):
-        from numerics.plots import plot_summary
+        from numerics.estimation.plots import plot_summary
 
         return plot_summary(summary, stem)
 

@@ -1,7 +1,7 @@
 """PL* family: the PL* constant of LoRA for squared loss, measured (THEORY.md section 2, R2).
 
 Per cell ``(m, n, r, M)``: ``P(mu > 0)`` at random points and at the LoRA start, the normalised
-constant, the Marchenko-Pastur ratios and the gradient-descent rate check (:mod:`numerics.pl`).
+constant, the Marchenko-Pastur ratios and the gradient-descent rate check (:mod:`numerics.engine.pl`).
 
 GPU scale (the kernel eigendecomposition costs ``O(M^3)`` per trial and per GD step)::
 
@@ -72,7 +72,7 @@ class _PL(Family):
     title = "R2: PL* constant of LoRA (squared loss)"
 
     def experiment(self, config):
-        from numerics.pl import PLExperiment
+        from numerics.engine.pl import PLExperiment
 
         return PLExperiment(sizes=list(size_rank_triples(config.sizes, config.ranks)),
                             rho_grid=None if config.rho is None else list(config.rho),
@@ -110,19 +110,19 @@ class _PL(Family):
         return self.config(**kw)
 
     def cells(self, config):
-        from numerics.sweep import cells_of_grid
+        from numerics.estimation.sweep import cells_of_grid
 
         return cells_of_grid(size_rank_triples(config.sizes, config.ranks), config.rho, config.kn)
 
     def run_batch(self, config, cell, trial_indices):
-        from numerics.pl import run_trials
+        from numerics.engine.pl import run_trials
 
         return run_trials(cell, trial_indices, global_seed=config.seed, device=config.device,
                           dtype=config.dtype, gd_steps=config.gd_steps,
                           gd_trials=config.gd_trials, gd_c=config.gd_c)
 
     def summarise(self, config, outcomes) -> dict:
-        from numerics.pl import summarise_pl
+        from numerics.engine.pl import summarise_pl
 
         paths = getattr(outcomes, "paths", [])
         return summarise_pl(self.experiment(config), outcomes,
@@ -132,7 +132,7 @@ class _PL(Family):
         return render_summary(summary)
 
     def figures(self, summary, stem):
-        from numerics.pl import plot_pl_summary
+        from numerics.engine.pl import plot_pl_summary
 
         return plot_pl_summary(summary, stem)
 

@@ -150,7 +150,7 @@ class Family:
         threads = getattr(config, "threads", None)
         if threads is None or not str(self.device(config)).startswith("cpu"):
             return contextlib.nullcontext()
-        from numerics.capacity import torch_threads
+        from numerics.engine.capacity import torch_threads
 
         return torch_threads(threads)
 
@@ -183,7 +183,7 @@ def analysis_settings(config) -> dict:
     >>> analysis_settings(FAMILY.config())
     {}
     """
-    from numerics.records import to_jsonable
+    from numerics.experiments.records import to_jsonable
 
     return {f.name: to_jsonable(getattr(config, f.name)) for f in option_fields(type(config))
             if f.metadata["role"] == "analysis"}

@@ -1,11 +1,11 @@
 """R3 family: held-out error against the LoRA rank for NTK-linearised last layers.
 
 Binary (one logit, two logits) and three-class tasks (THEORY.md R3; the model, estimator and
-verdict rules are in :mod:`numerics.rademacher`). A cell is ``(task number, n_train, noise
+verdict rules are in :mod:`numerics.engine.rademacher`). A cell is ``(task number, n_train, noise
 index + 1, r)`` and its trials are the seeds, so every ``(task, n_train, noise, seed, r)`` unit
 is one trial of the record.
 
-The larger committed run (``--device cuda`` is refused: see :mod:`numerics.rademacher`)::
+The larger committed run (``--device cuda`` is refused: see :mod:`numerics.engine.rademacher`)::
 
     lorank rademacher --m 256 --n 256 --ranks 1,2,3,4,5,6,7,8 --n-train 16,64,256 --noise 4,8 \\
         --n-test 2000 --trials 200 --out runs/rademacher-256
@@ -29,11 +29,11 @@ from proofs.validation import InvalidArgument
 from .options import (MAX_SCALE, MAX_THREADS, MAX_TRIALS, at_most, choice, device, float_list, int_list,
                       nonneg_int, one_float, one_int, option)
 from .protocol import Family, memory_limit
-from numerics.rademacher_verdicts import TASKS
+from numerics.verdicts.rademacher import TASKS
 
 __all__ = ["FAMILY", "RankSweepConfig", "render_summary", "TASK_NAMES"]
 
-#: The task names (torch-free, from :data:`numerics.rademacher_verdicts.TASKS`).
+#: The task names (torch-free, from :data:`numerics.verdicts.rademacher.TASKS`).
 TASK_NAMES = tuple(TASKS)
 DEFAULT_TASKS = ("binary-1-logit", "binary-2-logit", "binary-2-logit-pm", "3-class")
 _BY_NUMBER = {t.number: name for name, t in TASKS.items()}
@@ -119,7 +119,7 @@ class _RankSweep(Family):
     title = "R3: held-out error against the LoRA rank"
 
     def engine_config(self, config):
-        from numerics.rademacher import RademacherConfig
+        from numerics.engine.rademacher import RademacherConfig
 
         return RademacherConfig(m=config.m, n=config.n, ranks=config.ranks, tasks=config.tasks,
                                 n_train=config.n_train, n_test=config.n_test, noise=config.noise,
@@ -162,14 +162,14 @@ class _RankSweep(Family):
                 for j in range(len(config.noise)) for r in config.ranks]
 
     def run_batch(self, config, cell, trial_indices):
-        from numerics.rademacher import Unit, run_units
+        from numerics.engine.rademacher import Unit, run_units
 
         task, npc, j, r = _BY_NUMBER[cell[0]], cell[1], cell[2] - 1, cell[3]
         units = [Unit((task, npc, j, s, r)) for s in trial_indices]
         return run_units(self.engine_config(config), units)
 
     def summarise(self, config, outcomes) -> dict:
-        from numerics.rademacher import summarise
+        from numerics.engine.rademacher import summarise
 
         by_unit = {}
         for cell, rows in outcomes.items():
@@ -187,7 +187,7 @@ class _RankSweep(Family):
         return render_summary(summary)
 
     def figures(self, summary, stem):
-        from numerics.rademacher import save_figures
+        from numerics.engine.rademacher import save_figures
 
         return save_figures(summary, stem)
 

@@ -1,7 +1,7 @@
 """The one runner of every experiment family: resume, sharding, progress, atomic appends, merge.
 
 :func:`run` runs every missing trial of every cell of a config, appending each finished batch to
-an append-only record (:mod:`numerics.records`), and returns the outcomes read back from the
+an append-only record (:mod:`numerics.experiments.records`), and returns the outcomes read back from the
 file. A killed run loses no finished batch; ``resume=True`` continues it with the same header.
 ``shard=(rank, world)`` runs only the trials with ``index % world == rank``, and
 :func:`load` merges the records of all ranks into exactly the single-process outcomes (trials
@@ -109,7 +109,7 @@ def run(family, config, record_path, *, resume: bool = False, shard=(0, 1),
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
 
-    from numerics.records import open_record
+    from numerics.experiments.records import open_record
 
     rank, world = _check_shard(shard)
     if resume and Path(record_path).exists():
@@ -147,7 +147,7 @@ def check_family(family, path) -> None:
 
     >>> import tempfile, os
     >>> from numerics.experiments.protocol import family_named
-    >>> from numerics.records import open_record
+    >>> from numerics.experiments.records import open_record
     >>> pl = family_named("pl")
     >>> path = os.path.join(tempfile.mkdtemp(), "record.jsonl")
     >>> with open_record(path, pl.spec(pl.config())):
@@ -157,7 +157,7 @@ def check_family(family, path) -> None:
     ...
     proofs.validation.InvalidArgument: record ...record.jsonl is a pl record (lorank pl), not a cstar-lm record (lorank cstar); the file is left untouched
     """
-    from numerics.records import read_record
+    from numerics.experiments.records import read_record
 
     from .protocol import family_of_spec
 
@@ -185,7 +185,7 @@ def load(family, config, paths) -> Outcomes:
         No paths; a record of another family or spec (naming the file and the field); or the
         same trial with different outcomes in two records.
     """
-    from numerics.records import read_record, spec_mismatch
+    from numerics.experiments.records import read_record, spec_mismatch
 
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -226,7 +226,7 @@ def records_in(folder) -> list[Path]:
     >>> records_in(tempfile.mkdtemp())
     []
     """
-    from numerics.distributed import shard_records
+    from numerics.experiments.distributed import shard_records
 
     folder = Path(folder)
     single = [p for p in (folder / "record.jsonl", folder / "record.jsonl.gz") if p.exists()]
@@ -239,7 +239,7 @@ def run_distributed(family, config, out, context, *, resume: bool = False,
                     progress: bool = True) -> Outcomes | None:
     """This process's share of a ``torchrun`` launch into ``out/record.rank<k>-of-<w>.jsonl``;
     after a barrier rank 0 returns the merge of all ranks (others ``None``)."""
-    from numerics.distributed import RECORD_NAME, shard_record_path, shard_records
+    from numerics.experiments.distributed import RECORD_NAME, shard_record_path, shard_records
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

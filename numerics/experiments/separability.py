@@ -2,7 +2,7 @@
 
 Gaussian-iid features ``G_i`` in R^{m x n}, fair labels ``s_i = +-1``, a rank-r separator
 ``Delta = B A`` with every margin ``s_i <G_i, Delta>`` positive, found by damped Gauss-Newton on
-the logistic loss with restarts (:mod:`numerics.separability`) and certified in float64
+the logistic loss with restarts (:mod:`numerics.engine.separability`) and certified in float64
 (normalised margin ``>= --margin``). The summary adds the transition ``C_sep(p)`` per size, the
 finite-size trend, the references (Cover's rho = 1/2 as our heuristic, the sufficient
 ``r max(m, n) >= N``, E1's interpolation transition rho = 1), direct certificates at a canonical
@@ -95,7 +95,7 @@ class _Separability(Family):
     batch_invariant = False
 
     def experiment(self, config):
-        from numerics.sweep import Experiment
+        from numerics.estimation.sweep import Experiment
 
         return Experiment(estimand="logistic", sizes=size_rank_triples(config.sizes, config.ranks),
                           rho_grid=config.rho, kn_values=config.kn, trials_per_cell=config.trials,
@@ -118,7 +118,7 @@ class _Separability(Family):
         return spec.get("format") == "lorank.cstar-experiment/1" and spec.get("estimand") == "logistic"
 
     def from_spec(self, spec, **analysis):
-        from numerics.sweep import Experiment
+        from numerics.estimation.sweep import Experiment
 
         if not self.matches_spec(spec):
             raise InvalidArgument("the record's spec is not a separability spec")
@@ -131,13 +131,13 @@ class _Separability(Family):
         return self.config(**kw)
 
     def cells(self, config):
-        from numerics.sweep import cells
+        from numerics.estimation.sweep import cells
 
         return cells(self.experiment(config))
 
     def run_batch(self, config, cell, trial_indices):
-        from numerics.capacity import run_trials
-        from numerics.separability import SepConfig
+        from numerics.engine.capacity import run_trials
+        from numerics.engine.separability import SepConfig
 
         e = self.experiment(config)
         return run_trials("logistic", tuple(cell), list(trial_indices), global_seed=e.seed,
@@ -146,15 +146,15 @@ class _Separability(Family):
                           sep_config=SepConfig(max_iter=e.max_iters, margin_threshold=e.tol))
 
     def summarise(self, config, outcomes) -> dict:
-        from numerics.sweep import summarise
+        from numerics.estimation.sweep import summarise
 
         experiment = self.experiment(config)
         summary = summarise(experiment, outcomes)
         summary["references"] = references(experiment)
         canonical = []
         if config.canonical:
-            from numerics.capacity import canonical_check, torch_threads
-            from numerics.separability import SepConfig
+            from numerics.engine.capacity import canonical_check, torch_threads
+            from numerics.engine.separability import SepConfig
 
             with torch_threads(1 if config.device == "cpu" else None):
                 canonical = canonical_check(768, 768, 1, config.canonical, config.canonical_trials,
@@ -170,7 +170,7 @@ class _Separability(Family):
         return render_summary(summary)
 
     def figures(self, summary, stem):
-        from numerics.plots import save_figure
+        from numerics.estimation.plots import save_figure
 
         return save_figure(figure(summary), stem)
 
@@ -180,8 +180,8 @@ FAMILY = _Separability()
 
 def references(experiment) -> dict:
     """Reference values shown beside E4 (not tuned toward)."""
-    from numerics.separability import cover_rho, sufficient_rho
-    from numerics.verdicts import warren_min_examples
+    from numerics.engine.separability import cover_rho, sufficient_rho
+    from numerics.verdicts.capacity import warren_min_examples
 
     sizes = []
     for m, n, r in experiment.sizes:
@@ -202,8 +202,8 @@ def verdict_text(summary: dict) -> str:
     entries of this summary (the same text ``lorank check`` shows)."""
     import tempfile
 
-    from numerics.records import write_json_atomic
-    from numerics.verdicts import separability_entries
+    from numerics.experiments.records import write_json_atomic
+    from numerics.verdicts.capacity import separability_entries
 
     with tempfile.TemporaryDirectory() as d:
         (Path(d) / "separability" / "run").mkdir(parents=True)
@@ -218,7 +218,7 @@ def _fmt(x):
 
 def render_summary(summary: dict) -> str:
     """Transitions per size, finite-size trend, restart trend, canonical certificates, verdict."""
-    from numerics.verdicts import e4_headline, separability_transitions
+    from numerics.verdicts.capacity import e4_headline, separability_transitions
 
     name = e4_headline(summary)
     ref = {(s["m"], s["n"], s["r"]): s for s in summary["references"]["sizes"]}
@@ -265,8 +265,8 @@ def figure(summary: dict):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from numerics.plots import draw_success_curves
-    from numerics.verdicts import e4_headline
+    from numerics.estimation.plots import draw_success_curves
+    from numerics.verdicts.capacity import e4_headline
 
     name = e4_headline(summary)
     fig = Figure(figsize=(9.0, 4.4), layout="constrained")

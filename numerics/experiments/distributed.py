@@ -1,7 +1,7 @@
 """Spread a sweep over processes with PyTorch's own launcher (``torchrun``) and merge the result.
 
 Trials are independent and each is seeded from the global seed and its index
-(:mod:`numerics.seeding`), so a sweep splits over processes without changing any outcome:
+(:mod:`numerics.engine.seeding`), so a sweep splits over processes without changing any outcome:
 rank ``k`` of ``W`` runs the trials with ``index % W == k`` of every cell
 (:func:`numerics.experiments.runner.run` with ``shard=(k, W)``) and appends them to its own
 record, ``record.rank<k>-of-<W>.jsonl``; when every rank is done, rank 0 merges the records

@@ -1,4 +1,4 @@
-"""Batched solvers for ``calA(B A) = y`` on a :class:`~numerics.instances.FeatureOperator`.
+"""Batched solvers for ``calA(B A) = y`` on a :class:`~numerics.engine.instances.FeatureOperator`.
 
 One loop per method, shared by every estimand (THEORY.md section 2):
 
@@ -16,7 +16,7 @@ The Levenberg-Marquardt step
 With the residual ``R = calA(B A) - y`` and the Jacobian ``J`` (rows ``[vec(G_i A^T),
 vec(B^T G_i)]``, ``p = r (m + n)`` columns), each iteration solves, by a batched Cholesky
 factorisation (``LMConfig.system``: the library's factorisation and triangular solves, or, the
-default for float64 on CUDA, one Triton kernel doing all three, :mod:`numerics.fused_cholesky`),
+default for float64 on CUDA, one Triton kernel doing all three, :mod:`numerics.engine.fused_cholesky`),
 
 - ``dtheta = -J^T (J J^T + mu I)^{-1} R``  when ``M <= p`` (the minimum-norm step), else
 - ``dtheta = -(J^T J + mu I)^{-1} J^T R``,
@@ -59,8 +59,8 @@ from typing import Sequence
 
 import torch
 
-from numerics import fused_cholesky
-from numerics.instances import FeatureOperator, resolve_device, resolve_dtype
+from numerics.engine import fused_cholesky
+from numerics.engine.instances import FeatureOperator, resolve_device, resolve_dtype
 from proofs.validation import (InvalidArgument, require_positive_float, require_positive_int,
                                require_rank)
 
@@ -108,7 +108,7 @@ def trace_iterations():
     No synchronisation is added, so the differences of ``time`` are the wall time of each
     iteration (``benchmarks/trace_engine.py`` splits a whole solve's time with them).
 
-    >>> from numerics.instances import sample_instances
+    >>> from numerics.engine.instances import sample_instances
     >>> op, y = sample_instances([0], m=3, n=3, M=2)
     >>> with trace_iterations() as events:
     ...     _ = levenberg_marquardt(op, y, 1, random_starts([1], 3, 3, 1))
@@ -150,7 +150,7 @@ class LMConfig:
     start_scale: float | None = field(default=None, metadata={"help": "std of start entries of B and A; None: (r m n)^(-1/4), so that calA(B A) has O(1) entries"})
     compact_frac: float = field(default=0.75, metadata={"help": "compact the batch when the active fraction falls below this"})
     graph_rows: int = field(default=64, metadata={"help": "on CUDA, iterate by replaying a captured CUDA graph once at most this many trials are active (0: never)"})
-    system: str = field(default="auto", metadata={"help": "how the step's SPD system is solved: 'library' (torch cholesky_ex + two solve_triangular), 'fused' (one Triton kernel, numerics.fused_cholesky; float64), 'auto' (fused for float64 on CUDA where Triton is installed, else library)"})
+    system: str = field(default="auto", metadata={"help": "how the step's SPD system is solved: 'library' (torch cholesky_ex + two solve_triangular), 'fused' (one Triton kernel, numerics.engine.fused_cholesky; float64), 'auto' (fused for float64 on CUDA where Triton is installed, else library)"})
 
     def __post_init__(self):
         for name in ("max_iter", "stall_window", "polish_iter"):
@@ -264,7 +264,7 @@ def certify(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Tens
     The instance is cast to float64 (exact from float32), ``Delta = B A`` is formed explicitly,
     and ``calA(Delta)`` is taken through ``apply`` (not the factored residual of the solvers).
 
-    >>> from numerics.instances import sample_instances
+    >>> from numerics.engine.instances import sample_instances
     >>> op, y = sample_instances([0], m=3, n=3, M=2)
     >>> B = torch.zeros(1, 3, 1, dtype=torch.float64); A = torch.zeros(1, 1, 3, dtype=torch.float64)
     >>> certify(op, y, B, A)
@@ -342,7 +342,7 @@ def lm_damped_step(Rn, Ln, R, lam, fused: bool = False, J_t=None):
     ``M <= p``: ``dtheta = -J^T (J J^T + mu I)^{-1} R`` with ``J J^T = Rn^T Rn + sum_j Ln_j
     Ln_j^T`` (no copy of ``J`` is formed); otherwise ``-(J^T J + mu I)^{-1} J^T R``;
     ``mu = lam * mean(diag)``. ``fused``: the system is solved by
-    :func:`numerics.fused_cholesky.cholesky_solve_fused` (one launch) instead of three library
+    :func:`numerics.engine.fused_cholesky.cholesky_solve_fused` (one launch) instead of three library
     calls. ``J_t``: the buffer of :func:`_system_buffer` that ``Rn`` lives in (the left pass is
     copied into it); without it, ``J^T`` is assembled from ``Rn`` and ``Ln``.
     """
@@ -644,7 +644,7 @@ def levenberg_marquardt(op: FeatureOperator, y: torch.Tensor, r: int, starts, co
     Parameters
     ----------
     op, y
-        A batch of ``T`` instances (:func:`numerics.instances.sample_instances`).
+        A batch of ``T`` instances (:func:`numerics.engine.instances.sample_instances`).
     r : int
         The rank.
     starts : (torch.Tensor, torch.Tensor)
@@ -662,7 +662,7 @@ def levenberg_marquardt(op: FeatureOperator, y: torch.Tensor, r: int, starts, co
     --------
     Eight equations, rank 2 on 4 x 4 (``r max(m, n) = 8 >= M``): always solvable.
 
-    >>> from numerics.instances import sample_instances
+    >>> from numerics.engine.instances import sample_instances
     >>> op, y = sample_instances([0, 1, 2], m=4, n=4, M=8)
     >>> res = levenberg_marquardt(op, y, 2, random_starts([10, 11, 12], 4, 4, 2))
     >>> res.success.tolist(), bool((res.rel_residual <= 1e-10).all())
@@ -723,7 +723,7 @@ def lm_restarts(op: FeatureOperator, y: torch.Tensor, r: int, start_seeds, confi
 
     Examples
     --------
-    >>> from numerics.instances import sample_instances
+    >>> from numerics.engine.instances import sample_instances
     >>> op, y = sample_instances([0, 1], m=4, n=4, M=4)
     >>> out = lm_restarts(op, y, 1, [[5, 6], [7, 8]])
     >>> out["first_success"]
@@ -906,7 +906,7 @@ def lora_recipe(op: FeatureOperator, y: torch.Tensor, r: int, budgets, config=No
 
     Examples
     --------
-    >>> from numerics.instances import sample_instances
+    >>> from numerics.engine.instances import sample_instances
     >>> op, y = sample_instances([0, 1], m=6, n=6, M=6)
     >>> res = lora_recipe(op, y, 2, [0, 10, 100], A0=recipe_init([5, 6], 6, 2))
     >>> res.rel_residual_at.shape

@@ -53,6 +53,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import optimize, special, stats
 
+from proofs.claims import CLAIMED_CSTAR
 from proofs.validation import InvalidArgument
 
 __all__ = [
@@ -944,7 +945,7 @@ class Verdict(NamedTuple):
     sentence: str
 
 
-def verdict_on(interval, value=1.35, *, what="C*", confidence=0.95) -> Verdict:
+def verdict_on(interval, value=CLAIMED_CSTAR.as_float, *, what="C*", confidence=0.95) -> Verdict:
     """Say whether ``value`` lies inside, below or above ``interval``.
 
     ``"below"`` means the value is smaller than every point of the interval (the data put the
@@ -955,7 +956,7 @@ def verdict_on(interval, value=1.35, *, what="C*", confidence=0.95) -> Verdict:
     ----------
     interval : (low, high) or None
     value : float
-        The claimed constant; 1.35 is the seed paper's C*.
+        The claimed constant; default the seed paper's C* (:data:`proofs.claims.CLAIMED_CSTAR`).
     what : str
         Name of the quantity, used in the sentence.
     confidence : float

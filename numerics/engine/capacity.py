@@ -30,7 +30,7 @@ first_success < k``.
 Success for ``(T, eps)`` is ``rel_residual_at[str(T)] <= eps``, decided downstream.
 
 ``estimand="logistic"`` (E4, separability of fair +-1 labels by a rank-r update; Gaussian
-features only, ``M = N``; solver and certificate in :mod:`numerics.separability`)::
+features only, ``M = N``; solver and certificate in :mod:`numerics.engine.separability`)::
 
     {"trial": int, "seed": int,                # the instance seed (the same instance as "lm")
      "restart_success": [bool, ...],           # starts run, up to and including the first success
@@ -55,10 +55,10 @@ import numbers
 
 import torch
 
-from numerics.instances import resolve_device, resolve_dtype, sample_instances
-from numerics.seeding import trial_seed
-from numerics.sweep import ESTIMANDS  # one list of estimands, where experiments are defined
-from numerics.solvers import (
+from numerics.engine.instances import resolve_device, resolve_dtype, sample_instances
+from numerics.engine.seeding import trial_seed
+from numerics.estimation.sweep import ESTIMANDS  # one list of estimands, where experiments are defined
+from numerics.engine.solvers import (
     LMConfig,
     RecipeConfig,
     lm_restarts,
@@ -255,7 +255,7 @@ def run_trials(estimand: str, cell, trial_indices, *, global_seed: int, features
         Where instances and starts are drawn (default ``device``); ``"cpu"`` gives the CPU's
         instances on a GPU.
     lm_config, recipe_config, sep_config : optional solver settings
-        (:class:`~numerics.separability.SepConfig` for ``"logistic"``).
+        (:class:`~numerics.engine.separability.SepConfig` for ``"logistic"``).
     cpu_threads : int or None
         Torch CPU threads while the trials run (restored afterwards); ``None`` leaves the
         setting alone. Default 1 (see :func:`torch_threads`). No effect on results.
@@ -286,7 +286,7 @@ def run_trials(estimand: str, cell, trial_indices, *, global_seed: int, features
     if estimand == "logistic" and features != "gaussian":
         raise InvalidArgument(f"features must be 'gaussian' for estimand 'logistic', got {features!r}")
     if estimand == "logistic":
-        from numerics.separability import SepConfig
+        from numerics.engine.separability import SepConfig
 
         cfg = sep_config if sep_config is not None else SepConfig()
         if max_iter is not None:
@@ -339,7 +339,7 @@ def _run(estimand, trials, m, n, r, M, *, global_seed, features, K, dev, dt, res
             out += _restart_rows(chunk, seeds, res, ("restart_success", "first_success",
                                                      "best_rel_residual", "iterations", "nonfinite"))
         elif estimand == "logistic":
-            from numerics.separability import labels_from_targets, sep_start_seed, separate
+            from numerics.engine.separability import labels_from_targets, sep_start_seed, separate
 
             start_seeds = [[sep_start_seed(global_seed, m, n, r, M, t, k) for k in range(restarts)]
                            for t in chunk]
@@ -383,7 +383,7 @@ def canonical_check(m: int = 768, n: int = 768, r: int = 1, Ns=(32, 64), trials:
     m, n = require_positive_int("m", m), require_positive_int("n", n)
     r = require_rank("r", r, m, n)
     trials = require_positive_int("trials", trials)
-    from numerics.separability import SepConfig
+    from numerics.engine.separability import SepConfig
 
     cfg = SepConfig() if config is None else config
     out = []

@@ -20,15 +20,15 @@ Definitions used throughout (stated once, used by every function and by the summ
   ``mu = lambda_min`` and ``lambda_max`` in float64.
 - **Positivity rule.** ``mu`` counts as positive iff ``mu > POSITIVITY_RTOL * lambda_max`` with
   ``POSITIVITY_RTOL = 1e-10`` (the analogue of the ``1e-10`` float64 certificate of
-  :mod:`numerics.solvers`). An exact zero eigenvalue comes out of ``eigvalsh`` at about
+  :mod:`numerics.engine.solvers`). An exact zero eigenvalue comes out of ``eigvalsh`` at about
   ``M eps lambda_max`` (``eps = 2.2e-16``), far below the rule for ``M <= 10^4``. The summary
   reports, per (size, rank), the largest ``mu / lambda_max`` called zero and the smallest called
   positive, so the gap the rule sits in is visible.
 - **Normalisations.** ``mu / lambda_max`` (inverse condition number of the kernel) and
   ``mu / mean(diag(J J^T))`` (scale-free; the Marchenko-Pastur comparison uses it).
 - **Points.** *Random*: entries of ``B`` and ``A`` iid ``N(0, s^2)``, ``s = (r m n)^(-1/4)``
-  (:func:`numerics.solvers.random_starts`). *LoRA start*: ``B = 0``, ``A`` iid ``N(0, 1/n)``
-  (:func:`numerics.solvers.recipe_init`).
+  (:func:`numerics.engine.solvers.random_starts`). *LoRA start*: ``B = 0``, ``A`` iid ``N(0, 1/n)``
+  (:func:`numerics.engine.solvers.recipe_init`).
 - **Marchenko-Pastur edge.** For ``X`` of shape ``M x d`` with iid ``N(0, sigma^2)`` entries
   and ``M < d``, ``lambda_min(X X^T) ~ sigma^2 (sqrt(d) - sqrt(M))^2``. We set ``sigma^2 =
   mean(diag(J J^T)) / d`` per trial (so a Gaussian matrix with that ``sigma`` has the same
@@ -60,8 +60,8 @@ Examples
 Three random 6 x 6 instances at rank 1 (``r (m + n - r) = 11``): ``mu > 0`` with ``M = 8`` and
 ``mu = 0`` (below the rule) with ``M = 14``, at the same random point.
 
->>> from numerics.instances import sample_instances
->>> from numerics.solvers import random_starts
+>>> from numerics.engine.instances import sample_instances
+>>> from numerics.engine.solvers import random_starts
 >>> B, A = random_starts([1, 2, 3], 6, 6, 1)
 >>> few, _ = sample_instances([4, 5, 6], m=6, n=6, M=8)
 >>> many, _ = sample_instances([4, 5, 6], m=6, n=6, M=14)
@@ -80,12 +80,12 @@ from typing import NamedTuple, Sequence
 import numpy as np
 import torch
 
-from numerics.estimate import wilson_interval
-from numerics.instances import FeatureOperator, resolve_device, resolve_dtype, sample_instances
-from numerics.records import environment_info, to_jsonable, wall_time
-from numerics.pl_verdicts import ledger_entries  # noqa: F401  (re-exported)
-from numerics.seeding import trial_seed
-from numerics.solvers import random_starts, recipe_init
+from numerics.estimation.estimate import wilson_interval
+from numerics.engine.instances import FeatureOperator, resolve_device, resolve_dtype, sample_instances
+from numerics.experiments.records import environment_info, to_jsonable, wall_time
+from numerics.verdicts.pl import ledger_entries  # noqa: F401  (re-exported)
+from numerics.engine.seeding import trial_seed
+from numerics.engine.solvers import random_starts, recipe_init
 from proofs.validation import (InvalidArgument, require_nonneg_int, require_positive_int,
                                require_rank)
 
@@ -127,7 +127,7 @@ FLOOR_EPS = 1e3
 DEFAULT_GD_C = 0.5
 #: Quantiles reported for the normalised constants and the MP ratios.
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-from numerics.pl_verdicts import SUMMARY_FORMAT  # noqa: E402  (one definition)
+from numerics.verdicts.pl import SUMMARY_FORMAT  # noqa: E402  (one definition)
 
 _F64 = torch.float64
 
@@ -151,15 +151,15 @@ def tangent_kernel(op: FeatureOperator, B: torch.Tensor, A: torch.Tensor) -> tor
 
     ``J_B^T`` is ``op.right_native(A)`` viewed as ``(T, r m, M)`` and ``K_A = sum_j L_j L_j^T``
     with ``L = op.left_native(B)`` of shape ``(T, r, M, n)``, as in the Levenberg-Marquardt step
-    of :mod:`numerics.solvers`; ``J`` itself is never formed. The features and the point are cast
+    of :mod:`numerics.engine.solvers`; ``J`` itself is never formed. The features and the point are cast
     to float64 first (exact from float32).
 
     Examples
     --------
     The same kernel from an explicit Jacobian (:func:`dense_jacobian`):
 
-    >>> from numerics.instances import sample_instances
-    >>> from numerics.solvers import random_starts
+    >>> from numerics.engine.instances import sample_instances
+    >>> from numerics.engine.solvers import random_starts
     >>> op, _ = sample_instances([0, 1], m=4, n=5, M=7)
     >>> B, A = random_starts([2, 3], 4, 5, 2)
     >>> K = tangent_kernel(op, B, A)
@@ -188,8 +188,8 @@ def dense_jacobian(op: FeatureOperator, B: torch.Tensor, A: torch.Tensor) -> tor
     --------
     A column of ``J`` is a directional derivative: perturb one entry of ``B``.
 
-    >>> from numerics.instances import sample_instances
-    >>> from numerics.solvers import random_starts
+    >>> from numerics.engine.instances import sample_instances
+    >>> from numerics.engine.solvers import random_starts
     >>> op, _ = sample_instances([0], m=3, n=2, M=4)
     >>> B, A = random_starts([1], 3, 2, 1)
     >>> E = torch.zeros_like(B); E[0, 1, 0] = 1.0
@@ -257,8 +257,8 @@ def pl_constant(op: FeatureOperator, B: torch.Tensor, A: torch.Tensor) -> PLCons
     --------
     A second route: ``mu`` is the squared least singular value of ``J`` when ``M <= r(m+n)``.
 
-    >>> from numerics.instances import sample_instances
-    >>> from numerics.solvers import random_starts
+    >>> from numerics.engine.instances import sample_instances
+    >>> from numerics.engine.solvers import random_starts
     >>> op, _ = sample_instances([0], m=5, n=5, M=6)
     >>> B, A = random_starts([1], 5, 5, 1)
     >>> c = pl_constant(op, B, A)
@@ -272,7 +272,7 @@ def pl_constant(op: FeatureOperator, B: torch.Tensor, A: torch.Tensor) -> PLCons
 def lora_start(seeds: Sequence[int], m: int, n: int, r: int, *, device="cpu", dtype=_F64,
                sample_device=None):
     """The LoRA start ``(B0, A0)``: ``B0 = 0``, ``A0`` iid ``N(0, 1/n)`` (one generator per seed,
-    :func:`numerics.solvers.recipe_init`).
+    :func:`numerics.engine.solvers.recipe_init`).
 
     >>> B0, A0 = lora_start([1, 2], m=4, n=6, r=2)
     >>> tuple(B0.shape), tuple(A0.shape), bool((B0 == 0).all())
@@ -367,8 +367,8 @@ def gd_trajectory(op: FeatureOperator, y: torch.Tensor, B0: torch.Tensor, A0: to
 
     Examples
     --------
-    >>> from numerics.instances import sample_instances
-    >>> from numerics.solvers import random_starts
+    >>> from numerics.engine.instances import sample_instances
+    >>> from numerics.engine.solvers import random_starts
     >>> op, y = sample_instances([0, 1], m=6, n=6, M=5)
     >>> B0, A0 = random_starts([2, 3], 6, 6, 1)
     >>> tr = gd_trajectory(op, y, B0, A0, steps=20)
@@ -604,12 +604,12 @@ class PLExperiment:
 
 def pl_cells(experiment: PLExperiment) -> list[tuple[int, int, int, int]]:
     """Cells ``(m, n, r, M)`` per size, ``rho`` ascending, by the one rule of
-    :func:`numerics.sweep.cells_of_grid`.
+    :func:`numerics.estimation.sweep.cells_of_grid`.
 
     >>> pl_cells(PLExperiment(sizes=[(4, 4, 2)], m_values=[20, 3, 12]))
     [(4, 4, 2, 20), (4, 4, 2, 12), (4, 4, 2, 3)]
     """
-    from numerics.sweep import cells_of_grid
+    from numerics.estimation.sweep import cells_of_grid
 
     return [tuple(c) for c in cells_of_grid(experiment.sizes, experiment.rho_grid,
                                             experiment.m_values)]
@@ -631,7 +631,7 @@ def run_trials(cell, trial_indices: Sequence[int], *, global_seed: int = 0, devi
     """Run the given trials of one cell; one JSON-able dict per trial.
 
     Each trial draws its instance, random start, LoRA start and Gaussian baselines from its own
-    seeds (:func:`numerics.seeding.trial_seed` of the global seed, a role name, the cell and the
+    seeds (:func:`numerics.engine.seeding.trial_seed` of the global seed, a role name, the cell and the
     trial index) and is computed on its own tensors (a batch of one of the batched functions
     above). Batched BLAS and LAPACK calls round differently with the position of a matrix in
     its batch (memory alignment; measured here at 1e-14 relative), so computing trial by trial is
@@ -921,6 +921,6 @@ def plot_pl_summary(summary: dict, stem) -> list[Path]:
     >>> [p.suffix for p in plot_pl_summary({"groups": []}, os.path.join(tempfile.mkdtemp(), "f"))]
     ['.png', '.pdf']
     """
-    from numerics.plots import save_figure
+    from numerics.estimation.plots import save_figure
 
     return save_figure(pl_figure(summary), stem)

@@ -2,13 +2,13 @@
 
 Figures are drawn on ``matplotlib.figure.Figure`` objects with the Agg canvas, never through
 pyplot, so importing this module changes no global backend (a notebook keeps its own) and works
-without a display. They are read from a summary dict (:func:`numerics.sweep.summarise`), so a
+without a display. They are read from a summary dict (:func:`numerics.estimation.sweep.summarise`), so a
 notebook draws them from committed records without running anything.
 
 Examples
 --------
 >>> import tempfile, os
->>> from numerics.sweep import Experiment, cells, summarise
+>>> from numerics.estimation.sweep import Experiment, cells, summarise
 >>> def fake(cell, idx):
 ...     rng = np.random.default_rng([cell.M, 1])
 ...     p = 1 / (1 + (1.35 / cell.rho) ** 12)
@@ -45,7 +45,7 @@ _ONE_STYLE = {"color": "0.35", "linestyle": ":", "linewidth": 1.2}
 
 def _check_summary(summary) -> dict:
     if not isinstance(summary, dict) or "estimands" not in summary:
-        raise InvalidArgument(f"summary must be a dict from numerics.sweep.summarise, got "
+        raise InvalidArgument(f"summary must be a dict from numerics.estimation.sweep.summarise, got "
                               f"{type(summary).__name__}")
     return summary
 
@@ -135,7 +135,7 @@ def phase_transition_figure(summary: dict, variant: str | None = None) -> Figure
     Parameters
     ----------
     summary : dict
-        From :func:`numerics.sweep.summarise` (or its JSON file, loaded).
+        From :func:`numerics.estimation.sweep.summarise` (or its JSON file, loaded).
     variant : str, optional
         Estimand variant, e.g. ``"E2"`` or ``"E1[k=4]"``; default :func:`default_variant`.
 
@@ -199,7 +199,7 @@ def _bracket(size: dict, p: float):
 
 
 def _best_scaling(fs):
-    """The finite-size fit the verdict uses (:meth:`numerics.estimate.FiniteSizeFit.best`): free
+    """The finite-size fit the verdict uses (:meth:`numerics.estimation.estimate.FiniteSizeFit.best`): free
     ``nu`` with a degree of freedom left, else ``nu = 1``."""
     if not fs:
         return None
@@ -250,7 +250,7 @@ def finite_size_figure(summary: dict, variant: str | None = None, p: float = 0.5
     Parameters
     ----------
     summary : dict
-        From :func:`numerics.sweep.summarise`.
+        From :func:`numerics.estimation.sweep.summarise`.
     variant : str, optional
         Estimand variant; default :func:`default_variant`.
     p : float
@@ -382,7 +382,7 @@ def trend_figure(summary: dict, p: float = 0.5) -> Figure:
     Parameters
     ----------
     summary : dict
-        From :func:`numerics.sweep.summarise` (its ``trends`` and ``estimands``).
+        From :func:`numerics.estimation.sweep.summarise` (its ``trends`` and ``estimands``).
     p : float
 
     Returns

@@ -7,7 +7,7 @@ probability that one exists, a curve over ``rho = r (m + n - r) / N``.
 
 Labels
 ------
-The instance of a trial is drawn by :func:`numerics.instances.sample_instances` from the trial's
+The instance of a trial is drawn by :func:`numerics.engine.instances.sample_instances` from the trial's
 own generator: first the features ``G``, then the Gaussian targets ``y``. The labels are
 ``s_i = sign(y_i)`` (``+1`` where ``y_i >= 0``): iid fair signs, independent of ``G``, drawn
 after the instance from the same generator. So E4 runs on the same features as E1 at the same
@@ -67,13 +67,13 @@ from dataclasses import dataclass, field
 
 import torch
 
-from numerics.instances import (
+from numerics.engine.instances import (
     FeatureOperator,
     GaussianFeatures,
     sample_instances,
 )
-from numerics.seeding import trial_seed
-from numerics.solvers import RestartTally, compact_batch, random_starts, restart_rounds
+from numerics.engine.seeding import trial_seed
+from numerics.engine.solvers import RestartTally, compact_batch, random_starts, restart_rounds
 from proofs.validation import (InvalidArgument, require_positive_float, require_positive_int,
                                require_rank)
 
@@ -167,7 +167,7 @@ def sample_separability_instances(seeds, m: int, n: int, N: int, *, device="cpu"
                                   dtype=torch.float64, sample_device=None):
     """A batch ``(op, s)``: Gaussian-iid features (``K = 1``, ``M = N``) and fair +-1 labels.
 
-    The features are those of :func:`numerics.instances.sample_instances` for the same seed;
+    The features are those of :func:`numerics.engine.instances.sample_instances` for the same seed;
     the labels are the signs of its targets (drawn after the features from the same generator).
 
     >>> op, s = sample_separability_instances([3], m=2, n=3, N=5)

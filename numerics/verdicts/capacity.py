@@ -21,7 +21,8 @@ import json
 from pathlib import Path
 from typing import NamedTuple
 
-from numerics.evidence import evidence_path
+from numerics.verdicts.evidence import evidence_path
+from proofs.claims import CLAIMED_CSTAR
 
 __all__ = ["ledger_entries", "headline_variant", "reported_variants", "size_rows", "fit_view",
            "unidentified_reason", "cstar_entries", "e4_headline", "CommittedSummary", "committed_summaries",
@@ -65,7 +66,7 @@ def committed_summaries(results_dir, folder: str, summary_format: str | None = N
     for path in sorted(root.glob(f"{folder}/*/summary.json")):
         try:
             summary = json.loads(path.read_text())
-        except ValueError:  # reported by the ledger's evidence check (numerics.evidence)
+        except ValueError:  # reported by the ledger's evidence check (numerics.verdicts.evidence)
             continue
         if summary_format is not None and summary.get("format") != summary_format:
             continue
@@ -156,7 +157,7 @@ def unidentified_reason(fit: dict | None) -> str | None:
     """Why a finite-size fit (a ``ScalingFit`` dict of a summary) does not identify
     ``rho_inf``, or None if it does. Old summaries store such fits as numbers (e.g. ``rho_inf``
     -0.15 with interval [-197, 197] when ``nu`` sits on its cap); they are read as unidentified:
-    a free exponent ``1/nu`` on a bound of :data:`numerics.estimate.EXPONENT_BOUNDS`, or a
+    a free exponent ``1/nu`` on a bound of :data:`numerics.estimation.estimate.EXPONENT_BOUNDS`, or a
     missing or non-finite ``rho_inf``, interval or standard error.
 
     >>> unidentified_reason({"model": "free nu", "nu": 50.0, "nu_fixed": False, "rho_inf": -0.15,
@@ -168,7 +169,7 @@ def unidentified_reason(fit: dict | None) -> str | None:
     """
     import math
 
-    from numerics.estimate import EXPONENT_BOUNDS
+    from numerics.estimation.estimate import EXPONENT_BOUNDS
 
     if not fit:
         return "no fit"
@@ -259,12 +260,13 @@ def _entry(record: CommittedSummary, family: str, variant: str, stem: str, p: fl
     unident = [f"r={g['r']}, aspect {g['aspect']}: free-nu fit unidentified ({g['free_nu']['reason']})"
                for g in group_info if g["free_nu"] and not g["free_nu"]["identified"]]
     entry = measured_entry(
-        f"R1.cstar.{stem}.p{p:g}.{record.run}", "Rethinking the Rank Threshold (2026), R1: C* ~ 1.35",
+        f"R1.cstar.{stem}.p{p:g}.{record.run}",
+        f"{CLAIMED_CSTAR.source}: {CLAIMED_CSTAR.symbol} ~ {CLAIMED_CSTAR.value}",
         f"C*({p:g}) of {family} ({_FAMILY_TEXT[family]}; variant {variant}) is "
-        f"consistent with 1.35 under {summary['experiment']['features']} features "
+        f"consistent with {CLAIMED_CSTAR.value} under {summary['experiment']['features']} features "
         f"[sizes {', '.join(sizes)}; {summary['trials_found']} trials; "
         f"seed {summary['experiment']['seed']}; device {record.device}]. Rule: the size limit "
-        f"rho_inf per (rank, aspect) group decides (supported if 1.35 is inside every group's "
+        f"rho_inf per (rank, aspect) group decides (supported if {CLAIMED_CSTAR.value} is inside every group's "
         f"interval, contradicted if outside every one, else open); the per-size positions "
         f"(per_size) describe single sizes only. Per group: {details}"
         + (f". Not identified, so not used: {'; '.join(unident)}" if unident else ""),
@@ -302,7 +304,7 @@ def ledger_entries(results_dir) -> list[dict]:
 # R2: separability (E4) and "PL removes the rank threshold" for cross-entropy.
 #
 # Read from results/separability/*/summary.json (written by `lorank separability`): the sweep
-# summary of numerics.sweep.summarise with estimand "logistic", plus the keys "canonical" (direct
+# summary of numerics.estimation.sweep.summarise with estimand "logistic", plus the keys "canonical" (direct
 # certificates at canonical few-shot sizes) and "references".
 
 

@@ -55,7 +55,7 @@ Since ``rank V <= K``, ``Delta_r`` is the same for every ``r >= K`` (and has ran
 training loss). This is a property of the structured last-layer model, reported as measured.
 
 A unit ``(task, n_train, noise, seed, r)`` is drawn from a generator seeded by
-:func:`numerics.seeding.trial_seed` (seed index, sizes, number of classes), on the CPU in
+:func:`numerics.engine.seeding.trial_seed` (seed index, sizes, number of classes), on the CPU in
 float64 and then moved, so a unit gives the same result alone or in a batch, on the CPU or a
 GPU (to rounding).
 
@@ -127,11 +127,11 @@ import numpy as np
 import torch
 from scipy import stats
 
-from numerics.instances import resolve_device, resolve_dtype
-from numerics.records import environment_info, to_jsonable
-from numerics.rademacher_verdicts import (SOURCE, SUMMARY_FORMAT, TASKS, TaskSpec,  # noqa: F401
+from numerics.engine.instances import resolve_device, resolve_dtype
+from numerics.experiments.records import environment_info, to_jsonable
+from numerics.verdicts.rademacher import (SOURCE, SUMMARY_FORMAT, TASKS, TaskSpec,  # noqa: F401
                                          claim_verdicts, ledger_entries)
-from numerics.seeding import trial_seed
+from numerics.engine.seeding import trial_seed
 from proofs.validation import InvalidArgument, require_positive_int
 
 __all__ = [
@@ -647,7 +647,7 @@ def rate_interval_over_seeds(x: np.ndarray, points: int, confidence: float) -> d
     >>> d["errors"], d["points"], d["lo"] == 0.0, 0 < d["hi"] < 1
     (1, 30, True, True)
     """
-    from numerics.estimate import wilson_interval
+    from numerics.estimation.estimate import wilson_interval
 
     out = _t_interval(x, confidence)
     S = len(x)
@@ -779,7 +779,7 @@ def summarise(cfg: RademacherConfig, outcomes: dict, *, wall: dict | None = None
         "sizes": {"m": cfg.m, "n": cfg.n, "ranks": list(cfg.ranks), "n_train_per_class": list(cfg.n_train),
                   "n_test_per_class": cfg.n_test, "noise": list(cfg.noise), "w0_scale": cfg.w0_scale},
         "seeds": {"global_seed": cfg.seed, "n_seeds": cfg.seeds,
-                  "per_unit": "numerics.seeding.trial_seed(seed, 'rademacher-instance', classes, m, n, "
+                  "per_unit": "numerics.engine.seeding.trial_seed(seed, 'rademacher-instance', classes, m, n, "
                               "n_train, n_test, seed_index) and (seed, 'rademacher-lora-start', m, n, r, "
                               "seed_index)"},
         "solver": {
@@ -889,7 +889,7 @@ def save_figures(summary: dict, stem) -> list[Path]:
     >>> [p.suffix for p in save_figures(s, os.path.join(tempfile.mkdtemp(), "f"))]
     ['.png', '.pdf']
     """
-    from numerics.plots import save_figure
+    from numerics.estimation.plots import save_figure
 
     return save_figure(error_figure(summary), stem)
 

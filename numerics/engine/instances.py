@@ -440,7 +440,7 @@ def sample_instances(seeds, m: int, n: int, M: int, *, features: str = "gaussian
     Parameters
     ----------
     seeds : sequence of int
-        One seed per trial (see :func:`numerics.seeding.trial_seed`).
+        One seed per trial (see :func:`numerics.engine.seeding.trial_seed`).
     m, n, M : int
         Update shape and number of equations.
     features : {"gaussian", "structured"}

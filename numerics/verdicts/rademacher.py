@@ -1,6 +1,6 @@
 """Ledger verdicts of the R3 rank sweeps, read from committed records (torch-free).
 
-:mod:`numerics.rademacher` runs the sweeps; this module holds what the ledger needs to turn a
+:mod:`numerics.engine.rademacher` runs the sweeps; this module holds what the ledger needs to turn a
 committed ``results/rademacher/*/summary.json`` into verdicts without importing torch: the task
 table, the per-setting claim rule and :func:`ledger_entries`.
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from numerics.verdicts import committed_summaries, measured_entry
+from numerics.verdicts.capacity import committed_summaries, measured_entry
 
 __all__ = ["SUMMARY_FORMAT", "SOURCE", "TaskSpec", "TASKS", "claim_verdicts", "ledger_entries",
            "error_counts", "rate_interval"]
@@ -70,7 +70,7 @@ def error_counts(stats: dict, n_test: int) -> tuple[int, int]:
 
 
 def rate_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """The Wilson score interval of a rate (:func:`numerics.estimate.wilson_interval`): always
+    """The Wilson score interval of a rate (:func:`numerics.estimation.estimate.wilson_interval`): always
     inside [0, 1], unlike ``mean +- t sd`` (a Student-t interval of error rates near 0 can reach
     below 0). No trials give the uninformative ``(0, 1)``.
 
@@ -80,7 +80,7 @@ def rate_interval(successes: int, trials: int, confidence: float = 0.95) -> tupl
     >>> [round(v, 4) for v in rate_interval(5, 10)]
     [0.2366, 0.7634]
     """
-    from numerics.estimate import wilson_interval
+    from numerics.estimation.estimate import wilson_interval
 
     if trials <= 0:
         return (0.0, 1.0)

@@ -1,7 +1,7 @@
 """One kernel for the damped Gauss-Newton system: a batched Cholesky factorisation fused with
 both triangular solves, in Triton.
 
-The library path of :func:`numerics.solvers.lm_damped_step` solves ``S z = R`` (``S`` symmetric
+The library path of :func:`numerics.engine.solvers.lm_damped_step` solves ``S z = R`` (``S`` symmetric
 positive definite, ``N x N``, one per trial) with three launches: ``torch.linalg.cholesky_ex``
 and two ``torch.linalg.solve_triangular``. At the reference cell (``N = 252``) on an H100 these
 are about a third of a full-batch iteration, and most of an iteration of the small, latency-bound

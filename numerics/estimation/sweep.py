@@ -39,9 +39,9 @@ from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 import numpy as np
 from scipy import special
 
-from numerics import estimate
+from numerics.estimation import estimate
 from proofs import claims
-from numerics.records import environment_info, to_jsonable, utc_now, wall_time
+from numerics.experiments.records import environment_info, to_jsonable, utc_now, wall_time
 from proofs.validation import (
     InvalidArgument,
     require_nonneg_int,
@@ -554,7 +554,7 @@ def summarise(experiment: Experiment, outcomes: Mapping, *, link="logit", scale=
     outcomes : Outcomes or mapping
         ``{cell: [outcome, ...]}``, e.g. from :func:`numerics.experiments.runner.load`.
     link, scale, p_levels, confidence
-        The GLM (see :func:`numerics.estimate.fit_transition`).
+        The GLM (see :func:`numerics.estimation.estimate.fit_transition`).
     n_boot : int
         Bootstrap resamples per fit (0: no bootstrap). Seeded from the experiment's seed.
     value : float, optional

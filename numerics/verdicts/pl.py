@@ -1,17 +1,17 @@
 """Ledger verdicts of the PL* experiments, read from committed records (torch-free).
 
-:mod:`numerics.pl` runs the experiments; this module turns a committed
+:mod:`numerics.engine.pl` runs the experiments; this module turns a committed
 ``results/pl/*/summary.json`` into ledger entries without importing torch (the ledger of
 ``lorank check`` must not need a GPU stack). The status rules are in :func:`ledger_entries`.
 """
 
 from __future__ import annotations
 
-from numerics.verdicts import committed_summaries, measured_entry
+from numerics.verdicts.capacity import committed_summaries, measured_entry
 
 __all__ = ["SUMMARY_FORMAT", "ledger_entries"]
 
-#: the format tag of a PL* summary (written by :func:`numerics.pl.summarise_pl`)
+#: the format tag of a PL* summary (written by :func:`numerics.engine.pl.summarise_pl`)
 SUMMARY_FORMAT = "lorank.pl-summary/1"
 SOURCE = "Rethinking the Rank Threshold (2026), R2: PL* for squared loss"
 

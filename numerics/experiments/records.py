@@ -222,7 +222,7 @@ def environment_info(device: str | None = None) -> dict:
                 index = torch.device(device).index or 0
                 info["device_name"] = torch.cuda.get_device_name(index)
                 info["cuda"] = torch.version.cuda
-                from numerics.solvers import LMConfig  # how float64 LM steps solve their system
+                from numerics.engine.solvers import LMConfig  # how float64 LM steps solve their system
 
                 info["lm_system_float64"] = ("fused" if LMConfig().fused_system(
                     torch.device(device), torch.float64) else "library")
