@@ -374,7 +374,7 @@ def fx(tmp_path_factory):
     }
     for key, (name, settings) in tiny.items():
         fam = family_named(name)
-        spec = fam.spec(fam.config(**settings))
+        spec = fam.record_spec(fam.config(**settings))
         for suffix, with_summary in (("run", True), ("rec", False)):
             folder = root / f"{key}_{suffix}"
             folder.mkdir()

@@ -10,7 +10,7 @@ Examples
 >>> cfg = LM.config(sizes=((4, 4),), ranks=(1,), rho=(0.8, 1.4), trials=3, restarts=2)
 >>> [(c[3], round(c.rho, 3)) for c in LM.cells(cfg)]
 [(9, 0.778), (5, 1.4)]
->>> LM.from_spec(LM.spec(cfg)) == cfg
+>>> LM.from_spec(LM.record_spec(cfg)) == cfg
 True
 """
 
@@ -156,7 +156,7 @@ class _CStarFamily(Family):
     def spec(self, config) -> dict:
         return self.experiment(config).record_spec()
 
-    def matches_spec(self, spec) -> bool:
+    def matches_legacy_spec(self, spec) -> bool:
         return spec.get("format") == "lorank.cstar-experiment/1" and spec.get("estimand") == self.estimand
 
     def from_spec(self, spec, **analysis):

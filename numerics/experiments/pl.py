@@ -13,7 +13,7 @@ Examples
 >>> cfg = FAMILY.config(sizes=((8, 8),), ranks=(1,), rho=(0.5, 1.0, 2.0), trials=4)
 >>> [c[3] for c in FAMILY.cells(cfg)]
 [30, 15, 8]
->>> FAMILY.from_spec(FAMILY.spec(cfg)) == cfg
+>>> FAMILY.from_spec(FAMILY.record_spec(cfg)) == cfg
 True
 """
 
@@ -93,7 +93,7 @@ class _PL(Family):
     def spec(self, config) -> dict:
         return self.experiment(config).record_spec()
 
-    def matches_spec(self, spec) -> bool:
+    def matches_legacy_spec(self, spec) -> bool:
         return spec.get("estimand") == "pl"
 
     def from_spec(self, spec, **analysis):

@@ -106,15 +106,27 @@ class Family:
         memory_limit(self.device(config))
 
     def spec(self, config) -> dict:  # required
-        """The record header's spec: every setting that determines the trials."""
+        """Every setting that determines the trials (the engine's own description)."""
+        raise NotImplementedError
+
+    def record_spec(self, config) -> dict:
+        """The record header's spec: ``{"family": name}`` and :meth:`spec`. Every family's
+        records are told apart by that one key (records of lorank 0.4.0, without it, are
+        recognised by :meth:`matches_legacy_spec`)."""
+        return {"family": self.name, **self.spec(config)}
+
+    def matches_spec(self, spec: Mapping) -> bool:
+        """Whether a record header's spec belongs to this family."""
+        if "family" in spec:
+            return spec["family"] == self.name
+        return self.matches_legacy_spec(spec)
+
+    def matches_legacy_spec(self, spec: Mapping) -> bool:  # required
+        """Whether a spec without a ``family`` key (lorank 0.4.0) belongs to this family."""
         raise NotImplementedError
 
     def from_spec(self, spec: Mapping, **analysis) -> Any:  # required
         """The config a record header describes, with analysis settings from ``analysis``."""
-        raise NotImplementedError
-
-    def matches_spec(self, spec: Mapping) -> bool:  # required
-        """Whether a record header's spec belongs to this family."""
         raise NotImplementedError
 
     def analysis(self, config) -> dict:

@@ -16,7 +16,7 @@ Examples
 ...                     trials=2, n_test=10)
 >>> FAMILY.cells(cfg)
 [(3, 2, 1, 1), (3, 2, 1, 2)]
->>> FAMILY.from_spec(FAMILY.spec(cfg)) == cfg
+>>> FAMILY.from_spec(FAMILY.record_spec(cfg)) == cfg
 True
 """
 
@@ -143,7 +143,7 @@ class _RankSweep(Family):
     def spec(self, config) -> dict:
         return self.engine_config(config).spec()
 
-    def matches_spec(self, spec) -> bool:
+    def matches_legacy_spec(self, spec) -> bool:
         return spec.get("kind") == "rademacher"
 
     def from_spec(self, spec, **analysis):

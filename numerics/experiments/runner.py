@@ -100,7 +100,7 @@ def run(family, config, record_path, *, resume: bool = False, shard=(0, 1),
     record_path : path-like
         The JSON-lines record; without ``resume`` it must not exist.
     resume : bool
-        Continue an existing record (its header must equal ``family.spec(config)``).
+        Continue an existing record (its header must equal ``family.record_spec(config)``).
     shard : (rank, world_size)
         Run only the trials with ``index % world_size == rank``.
     progress : bool
@@ -116,7 +116,7 @@ def run(family, config, record_path, *, resume: bool = False, shard=(0, 1),
         check_family(family, record_path)
     grid = family.cells(config)
     step = family.batch_size(config)
-    with family.run_context(config), open_record(record_path, family.spec(config), resume=resume,
+    with family.run_context(config), open_record(record_path, family.record_spec(config), resume=resume,
                                                  shard=(rank, world),
                                                  device=family.device(config)) as rec:
         todo = []
@@ -150,7 +150,7 @@ def check_family(family, path) -> None:
     >>> from numerics.experiments.records import open_record
     >>> pl = family_named("pl")
     >>> path = os.path.join(tempfile.mkdtemp(), "record.jsonl")
-    >>> with open_record(path, pl.spec(pl.config())):
+    >>> with open_record(path, pl.record_spec(pl.config())):
     ...     pass
     >>> check_family(family_named("cstar-lm"), path)  # doctest: +ELLIPSIS
     Traceback (most recent call last):

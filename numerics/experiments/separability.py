@@ -21,7 +21,7 @@ Examples
 ...                     canonical=())
 >>> FAMILY.cells(cfg)
 [Cell(m=4, n=4, r=1, M=14)]
->>> FAMILY.from_spec(FAMILY.spec(cfg), canonical=()) == cfg
+>>> FAMILY.from_spec(FAMILY.record_spec(cfg), canonical=()) == cfg
 True
 """
 
@@ -114,7 +114,7 @@ class _Separability(Family):
     def spec(self, config) -> dict:
         return self.experiment(config).record_spec()
 
-    def matches_spec(self, spec) -> bool:
+    def matches_legacy_spec(self, spec) -> bool:
         return spec.get("format") == "lorank.cstar-experiment/1" and spec.get("estimand") == "logistic"
 
     def from_spec(self, spec, **analysis):
