@@ -101,6 +101,23 @@ def test_help_lists_every_config_field_once(command, capsys):
                 assert text.count(_flag(f.name) + " ") >= 1, f.name
 
 
+def test_a_huge_grid_is_refused_before_any_cell_is_built(capsys, tmp_path, monkeypatch):
+    # Property: a grid of more than MAX_CELLS cells is refused at once (exit 2, nothing
+    # written), however it is made up.
+    import time
+
+    from numerics.experiments.protocol import MAX_CELLS
+
+    monkeypatch.chdir(tmp_path)
+    sizes = ",".join(f"{m}x{m}" for m in range(200, 2000))
+    start = time.perf_counter()
+    assert main(["cstar", "--sizes", sizes, "--ranks", "1,2,3,4,5,6,7,8,9,10", "--rho",
+                 "0.5:5:0.001"]) == 2
+    assert time.perf_counter() - start < 5
+    assert f"more than {MAX_CELLS}" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_every_family_has_a_tiny_config():
     # Property: the contract below covers every registered family (a new one must add its case).
     assert sorted(NAMES) == sorted(TINY) == sorted(TINY_ARGS)

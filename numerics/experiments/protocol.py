@@ -42,6 +42,9 @@ __all__ = ["Family", "families", "family_named", "family_of_spec", "families_of_
            "FAMILY_MODULES", "analysis_settings", "check_memory", "memory_limit"]
 
 #: Modules that each define ``FAMILY``; a new family adds one line here.
+#: The most cells one run may have (the grid is checked before any cell is built).
+MAX_CELLS = 100_000
+
 FAMILY_MODULES = (
     "numerics.experiments.cstar",
     "numerics.experiments.separability",
@@ -92,9 +95,37 @@ class Family:
             raise InvalidArgument(f"{self.name}: unknown setting {sorted(unknown)[0]!r}")
         kw.update({k: _frozen(v) for k, v in values.items()})
         config = self.Config(**kw)
+        count = self.grid_size(config)
+        if count > MAX_CELLS:
+            raise InvalidArgument(f"the grid has {count} cells ({self.grid_text(config)}), more than "
+                                  f"{MAX_CELLS}: split the run")
         with flag_names():
             self.validate(config)
         return config
+
+    #: The config fields whose lengths multiply to the number of cells (a tuple inside names
+    #: mutually exclusive fields, of which the one that is set counts).
+    grid_fields: tuple = ("sizes", "ranks", ("rho", "kn"))
+
+    def _grid_lengths(self, config) -> list[tuple[str, int]]:
+        out = []
+        for f in self.grid_fields:
+            names = f if isinstance(f, tuple) else (f,)
+            name = next((n for n in names if getattr(config, n) is not None), names[0])
+            value = getattr(config, name)
+            out.append((name, len(value) if isinstance(value, (tuple, list)) else 1))
+        return out
+
+    def grid_size(self, config) -> int:
+        """The number of cells, an upper bound counted from the field lengths before any cell
+        is built (so a huge grid is refused at once)."""
+        count = 1
+        for _, n in self._grid_lengths(config):
+            count *= n
+        return count
+
+    def grid_text(self, config) -> str:
+        return " x ".join(f"{n} --{name.replace('_', '-')}" for name, n in self._grid_lengths(config))
 
     def validate(self, config) -> None:
         """Cross-field checks (raise :class:`InvalidArgument`); the default checks the cells."""

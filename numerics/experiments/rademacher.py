@@ -116,6 +116,7 @@ class _RankSweep(Family):
     Config = RankSweepConfig
     summary_format = "lorank.rademacher-summary/1"
     figure_stem = "rank_sweep"
+    grid_fields = ("tasks", "n_train", "noise", "ranks")
     title = "R3: held-out error against the LoRA rank"
 
     def engine_config(self, config):
