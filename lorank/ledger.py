@@ -48,9 +48,20 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 #: Keys holding wall-clock times (entry and route level): they differ from run to run.
 TIMING_KEYS = ("seconds",)
 
-#: Modules with a ``ledger_entries(results_dir) -> list[dict]`` function that turns committed
-#: records into verdicts. Later capabilities add themselves here.
-VERDICT_PROVIDERS = ("numerics.verdicts.capacity", "numerics.verdicts.pl", "numerics.verdicts.rademacher")
+def verdict_providers() -> tuple[str, ...]:
+    """Modules with a ``ledger_entries(results_dir) -> list[dict]`` function that turns committed
+    records into verdicts: the verdict module each experiment family registers (its
+    ``verdicts`` attribute), in registration order, each once.
+
+    >>> verdict_providers()
+    ('numerics.verdicts.capacity', 'numerics.verdicts.pl', 'numerics.verdicts.rademacher')
+    """
+    from numerics.experiments.protocol import families
+
+    return tuple(dict.fromkeys(f.verdicts for f in families()))
+
+
+VERDICT_PROVIDERS = verdict_providers()
 
 
 def _proof_entries() -> list[dict]:

@@ -125,6 +125,7 @@ def split_triples(triples) -> tuple[tuple, tuple]:
 
 class _CStarFamily(Family):
     command = "cstar"
+    verdicts = "numerics.verdicts.capacity"
     summary_format = "lorank.cstar-summary/1"
     figure_stem = "phase_transition"
     estimand = ""

@@ -66,6 +66,7 @@ class PLConfig:
 class _PL(Family):
     name = "pl"
     command = "pl"
+    verdicts = "numerics.verdicts.pl"
     Config = PLConfig
     summary_format = "lorank.pl-summary/1"
     figure_stem = "pl_constant"

@@ -72,6 +72,9 @@ class Family:
     figure_stem : str
     title : str
         One line for the help and the progress bar.
+    verdicts : str
+        The module whose ``ledger_entries(results_dir)`` turns this family's committed summaries
+        into ledger entries (the ledger gathers them from the registered families).
     """
 
     name: str = ""
@@ -81,6 +84,7 @@ class Family:
     summary_format: str = ""
     figure_stem: str = "figure"
     title: str = ""
+    verdicts: str = ""
     needs_torch: bool = True
     #: Whether a trial's outcome is bitwise independent of the batch it runs in (else equal in
     #: every decision and to float rounding; the family's docstring says why).

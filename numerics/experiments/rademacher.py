@@ -113,6 +113,7 @@ def check_memory(config) -> None:
 class _RankSweep(Family):
     name = "rademacher"
     command = "rademacher"
+    verdicts = "numerics.verdicts.rademacher"
     Config = RankSweepConfig
     summary_format = "lorank.rademacher-summary/1"
     figure_stem = "rank_sweep"

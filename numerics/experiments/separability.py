@@ -85,6 +85,7 @@ class SepExperimentConfig:
 class _Separability(Family):
     name = "separability"
     command = "separability"
+    verdicts = "numerics.verdicts.capacity"
     Config = SepExperimentConfig
     summary_format = "lorank.cstar-summary/1"
     figure_stem = "phase_transition"
