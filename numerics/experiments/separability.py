@@ -154,15 +154,25 @@ class _Separability(Family):
         summary["references"] = references(experiment)
         canonical = []
         if config.canonical:
+            import torch
+
             from numerics.engine.capacity import canonical_check, torch_threads
             from numerics.engine.separability import SepConfig
 
-            with torch_threads(1 if config.device == "cpu" else None):
+            # The canonical certificates are part of the analysis, not of the record: they run
+            # where the analysis runs (the record's GPU, or the CPU when re-summarising a GPU
+            # record on a machine without one), and each says where.
+            device = config.device
+            if device.startswith("cuda") and not torch.cuda.is_available():
+                device = "cpu"
+            with torch_threads(1 if device == "cpu" else None):
                 canonical = canonical_check(768, 768, 1, config.canonical, config.canonical_trials,
-                                            seed=config.seed, device=config.device, dtype="float32",
+                                            seed=config.seed, device=device, dtype="float32",
                                             restarts=config.restarts,
                                             config=SepConfig(max_iter=config.max_iters,
                                                              margin_threshold=config.margin))
+            for c in canonical:
+                c["device"] = device
         summary["canonical"] = canonical
         summary["verdict"] = verdict_text(summary)
         return summary
@@ -246,7 +256,7 @@ def render_summary(summary: dict) -> str:
     lines.append("")
     for c in summary.get("canonical") or []:
         lines.append(f"  canonical {c['m']}x{c['n']} r={c['r']} N={c['N']} rho={c['rho']:.2f}: "
-                     f"{c['certified']}/{c['trials']} certified ({c['dtype']}), normalised margins "
+                     f"{c['certified']}/{c['trials']} certified ({c['dtype']}, {c.get('device', 'device not recorded')}), normalised margins "
                      + ", ".join(_fmt(v) if v is None else f"{v:.2e}" for v in c["margins"])
                      + f", {c['seconds']:.1f} s")
     lines.append(f"  references: Cover rho = {summary['references']['cover_rho']}, interpolation "
