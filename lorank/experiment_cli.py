@@ -35,7 +35,28 @@ __all__ = ["add_arguments", "run", "COMMON_FLAGS"]
 COMMON_FLAGS = ("--out", "--resume", "--summarise", "--distributed", "--json", "--no-plot",
                 "--no-progress", "--estimand")
 
-_REPO_RESULTS = Path(__file__).resolve().parent.parent / "results"
+
+
+def _committed_results(out: Path) -> Path | None:
+    """The committed-results folder that ``out`` lies in, if any: a folder holding lorank's
+    evidence manifest (the repository's ``results/``, or its installed copy), found by walking up
+    from ``out`` so that the answer does not depend on how lorank was installed.
+
+    >>> import tempfile
+    >>> _committed_results(Path(tempfile.mkdtemp()) / "run") is None
+    True
+    """
+    from numerics.verdicts.evidence import MANIFEST_FORMAT, MANIFEST_NAME
+
+    for folder in [out.resolve(), *out.resolve().parents]:
+        manifest = folder / MANIFEST_NAME
+        if manifest.is_file():
+            try:
+                if json.loads(manifest.read_text()).get("format") == MANIFEST_FORMAT:
+                    return folder
+            except (OSError, ValueError, AttributeError):
+                continue
+    return None
 
 
 def _families(command: str):
@@ -179,9 +200,11 @@ def _out_path(text: str) -> Path:
 def _check_out(out: Path, *, resume: bool) -> None:
     """Refuse an output folder that cannot be one, or that holds a committed result."""
     text = str(out)
-    if _inside(out, _REPO_RESULTS):
-        raise InvalidArgument(f"--out {text!r} lies in the committed results/ folder, which no "
-                              "command writes to: choose a folder under runs/")
+    committed = _committed_results(out)
+    if committed is not None:
+        raise InvalidArgument(f"--out {text!r} lies in the committed results folder {str(committed)!r} "
+                              "(it holds the evidence manifest), which no command writes to: "
+                              "choose a folder under runs/")
     if out.exists() and not out.is_dir():
         raise InvalidArgument(f"--out {text!r} exists and is not a folder")
     probe = out

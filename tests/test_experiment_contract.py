@@ -118,6 +118,18 @@ def test_a_huge_grid_is_refused_before_any_cell_is_built(capsys, tmp_path, monke
     assert list(tmp_path.iterdir()) == []
 
 
+def test_no_run_writes_into_a_folder_of_committed_results(tmp_path, capsys):
+    # Property: any folder below one that holds lorank's evidence manifest (the repository's
+    # results/, or the copy an installed lorank ships) is refused as --out, wherever it is.
+    committed = tmp_path / "site" / "lorank_results"
+    committed.mkdir(parents=True)
+    (committed / "MANIFEST.json").write_text((RESULTS / "MANIFEST.json").read_text())
+    for out in (committed / "pl" / "new", RESULTS / "pl" / "new"):
+        assert main(["pl", "--out", str(out)]) == 2
+        assert "committed results folder" in capsys.readouterr().err
+        assert not out.exists()
+
+
 def test_every_family_has_a_tiny_config():
     # Property: the contract below covers every registered family (a new one must add its case).
     assert sorted(NAMES) == sorted(TINY) == sorted(TINY_ARGS)
