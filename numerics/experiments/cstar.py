@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import math
+import abc
 from dataclasses import dataclass
 
 from proofs.validation import InvalidArgument
@@ -25,7 +26,7 @@ from .options import (MAX_ITERATIONS, MAX_RESTARTS, MAX_THREADS, MAX_TRIALS, at_
                       float_list, int_list, nonneg_int, one_int, option, show_sizes, sizes)
 from .protocol import Family, check_memory
 
-__all__ = ["LM", "RECIPE", "LMConfig", "RecipeConfig", "FAMILY", "size_rank_triples",
+__all__ = ["LM", "RECIPE", "LMConfig", "RecipeConfig", "FAMILY", "SweepFamily", "size_rank_triples",
            "split_triples"]
 
 
@@ -123,12 +124,58 @@ def split_triples(triples) -> tuple[tuple, tuple]:
     return sizes_, ranks
 
 
-class _CStarFamily(Family):
+class SweepFamily(Family):
+    """A family whose trials are those of a capacity sweep (:class:`numerics.estimation.sweep.
+    Experiment` with an ``estimand``): C* (E1/E2, E3) and separability (E4). Subclasses say how a
+    config becomes the sweep (:meth:`experiment`) and back (:meth:`config_fields`)."""
+
+    estimand = ""
+
+    @abc.abstractmethod
+    def experiment(self, config):
+        """The engine's :class:`numerics.estimation.sweep.Experiment` of a config."""
+
+    @abc.abstractmethod
+    def config_fields(self, experiment) -> dict:
+        """The family's config fields that a sweep description determines (beyond sizes, ranks,
+        grid, trials, seed, device and dtype)."""
+
+    def validate(self, config) -> None:
+        self.experiment(config)  # sizes x ranks and every grid value at every size
+
+    def preflight(self, config) -> None:
+        check_memory(self.cells(config), config.device, getattr(config, "features", "gaussian"),
+                     getattr(config, "K", None))
+
+    def spec(self, config) -> dict:
+        return self.experiment(config).record_spec()
+
+    def matches_legacy_spec(self, spec) -> bool:
+        return spec.get("format") == "lorank.cstar-experiment/1" and spec.get("estimand") == self.estimand
+
+    def from_spec(self, spec, **analysis):
+        from numerics.estimation.sweep import Experiment
+
+        if not self.matches_spec(spec):
+            raise InvalidArgument(f"the record's spec is not a {self.name} spec")
+        e = Experiment.from_spec({k: v for k, v in spec.items() if k != "family"})
+        sizes_, ranks = split_triples(e.sizes)
+        kw = dict(sizes=sizes_, ranks=ranks, rho=e.rho_grid, kn=e.kn_values, trials=e.trials_per_cell,
+                  seed=e.seed, device=e.device, dtype=e.dtype, **self.config_fields(e))
+        kw.update(analysis)
+        return self.config(**kw)
+
+    def cells(self, config):
+        from numerics.estimation.sweep import cells
+
+        return cells(self.experiment(config))
+
+
+class _CStarFamily(SweepFamily):
     command = "cstar"
     verdicts = "numerics.verdicts.capacity"
     summary_format = "lorank.cstar-summary/1"
     figure_stem = "phase_transition"
-    estimand = ""
 
     def experiment(self, config):
         """The engine's :class:`numerics.estimation.sweep.Experiment` of a config."""
@@ -142,42 +189,17 @@ class _CStarFamily(Family):
                           K=config.K, trials_per_cell=config.trials, batch_size=config.batch_size,
                           seed=config.seed, device=config.device, dtype=config.dtype, **extra)
 
+    def config_fields(self, e) -> dict:
+        return {"features": e.features, "K": e.K,
+                **({"restarts": e.restarts, "max_iters": e.max_iters} if self.estimand == "lm"
+                   else {"budgets": e.budgets})}
+
     def validate(self, config) -> None:
-        if (config.rho is None) == (config.kn is None):
-            raise InvalidArgument("give exactly one of --rho and --kn")
         if config.K is not None and config.features != "structured":
             raise InvalidArgument(f"--K is only used with --features structured, got --K {config.K}")
         if config.K is None and config.features == "structured":
             raise InvalidArgument("--features structured needs --K (outputs per example), got none")
-        self.experiment(config)  # sizes x ranks and every grid value at every size
-
-    def preflight(self, config) -> None:
-        check_memory(self.cells(config), config.device, config.features, config.K)
-
-    def spec(self, config) -> dict:
-        return self.experiment(config).record_spec()
-
-    def matches_legacy_spec(self, spec) -> bool:
-        return spec.get("format") == "lorank.cstar-experiment/1" and spec.get("estimand") == self.estimand
-
-    def from_spec(self, spec, **analysis):
-        from numerics.estimation.sweep import Experiment
-
-        if not self.matches_spec(spec):
-            raise InvalidArgument(f"the record's spec is not a {self.name} spec")
-        e = Experiment.from_spec(spec)
-        sizes_, ranks = split_triples(e.sizes)
-        kw = dict(sizes=sizes_, ranks=ranks, rho=e.rho_grid, kn=e.kn_values, features=e.features,
-                  K=e.K, trials=e.trials_per_cell, seed=e.seed, device=e.device, dtype=e.dtype)
-        kw.update({"restarts": e.restarts, "max_iters": e.max_iters} if self.estimand == "lm"
-                  else {"budgets": e.budgets})
-        kw.update(analysis)
-        return self.config(**kw)
-
-    def cells(self, config):
-        from numerics.estimation.sweep import cells
-
-        return cells(self.experiment(config))
+        super().validate(config)
 
     def run_batch(self, config, cell, trial_indices):
         from numerics.engine.capacity import run_trials

@@ -84,8 +84,6 @@ class _PL(Family):
                             batch_size=config.batch_size)
 
     def validate(self, config) -> None:
-        if (config.rho is None) == (config.kn is None):
-            raise InvalidArgument("give exactly one of --rho and --kn")
         self.cells(config)
 
     def preflight(self, config) -> None:

@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import dataclasses
 import importlib
@@ -53,9 +54,9 @@ FAMILY_MODULES = (
 )
 
 
-class Family:
+class Family(abc.ABC):
     """What an experiment family declares. Subclasses set the class attributes and override
-    the methods marked *required*.
+    the abstract methods.
 
     Attributes
     ----------
@@ -99,6 +100,14 @@ class Family:
             raise InvalidArgument(f"{self.name}: unknown setting {sorted(unknown)[0]!r}")
         kw.update({k: _frozen(v) for k, v in values.items()})
         config = self.Config(**kw)
+        groups: dict = {}
+        for f in option_fields(self.Config):
+            if f.metadata["group"]:
+                groups.setdefault(f.metadata["group"], []).append(f.name)
+        for names in groups.values():
+            if sum(getattr(config, n) is not None for n in names) != 1:
+                raise InvalidArgument("give exactly one of " + " and ".join(
+                    "--" + n.replace("_", "-") for n in names))
         count = self.grid_size(config)
         if count > MAX_CELLS:
             raise InvalidArgument(f"the grid has {count} cells ({self.grid_text(config)}), more than "
@@ -140,9 +149,9 @@ class Family:
         re-summarising a record."""
         memory_limit(self.device(config))
 
-    def spec(self, config) -> dict:  # required
+    @abc.abstractmethod
+    def spec(self, config) -> dict:
         """Every setting that determines the trials (the engine's own description)."""
-        raise NotImplementedError
 
     def record_spec(self, config) -> dict:
         """The record header's spec: ``{"family": name}`` and :meth:`spec`. Every family's
@@ -156,22 +165,22 @@ class Family:
             return spec["family"] == self.name
         return self.matches_legacy_spec(spec)
 
-    def matches_legacy_spec(self, spec: Mapping) -> bool:  # required
+    @abc.abstractmethod
+    def matches_legacy_spec(self, spec: Mapping) -> bool:
         """Whether a spec without a ``family`` key (lorank 0.4.0) belongs to this family."""
-        raise NotImplementedError
 
-    def from_spec(self, spec: Mapping, **analysis) -> Any:  # required
+    @abc.abstractmethod
+    def from_spec(self, spec: Mapping, **analysis) -> Any:
         """The config a record header describes, with analysis settings from ``analysis``."""
-        raise NotImplementedError
 
     def analysis(self, config) -> dict:
         """The analysis settings of ``config`` (pinned in every summary)."""
         return analysis_settings(config)
 
     # ---------------------------------------------------------------- trials
-    def cells(self, config) -> list[tuple]:  # required
+    @abc.abstractmethod
+    def cells(self, config) -> list[tuple]:
         """The cells, each a tuple of four non-negative integers, in run order."""
-        raise NotImplementedError
 
     def trial_indices(self, config, cell) -> Sequence[int]:
         """The trial indices of a cell (default ``range(config.trials)``)."""
@@ -181,9 +190,9 @@ class Family:
         """Trials per call of :meth:`run_batch` and per checkpoint."""
         return config.batch_size
 
-    def run_batch(self, config, cell, trial_indices: Sequence[int]) -> list[dict]:  # required
+    @abc.abstractmethod
+    def run_batch(self, config, cell, trial_indices: Sequence[int]) -> list[dict]:
         """One outcome dict (with ``"trial"``) per index; pure given the config's seed."""
-        raise NotImplementedError
 
     def device(self, config) -> str:
         return getattr(config, "device", "cpu")
@@ -202,11 +211,14 @@ class Family:
         return torch_threads(threads)
 
     # ---------------------------------------------------------------- summary
-    def summarise(self, config, outcomes) -> dict:  # required
-        raise NotImplementedError
+    @abc.abstractmethod
+    def summarise(self, config, outcomes) -> dict:
+        """The summary of a run's outcomes (``{cell: [outcome, ...]}`` with the records'
+        ``spec``, ``sessions`` and ``paths``)."""
 
-    def render(self, summary: dict) -> str:  # required
-        raise NotImplementedError
+    @abc.abstractmethod
+    def render(self, summary: dict) -> str:
+        """The summary as text for the terminal."""
 
     def figures(self, summary: dict, stem: Path) -> list:
         """Save the figures as ``stem.png`` and ``stem.pdf``; return the paths."""

@@ -31,13 +31,11 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from proofs.validation import InvalidArgument
 
-from .cstar import size_rank_triples, split_triples
+from .cstar import SweepFamily, size_rank_triples
 from .options import (MAX_ITERATIONS, MAX_RESTARTS, MAX_THREADS, MAX_TRIALS, at_most, choice,
                       device, float_list, int_list, nonneg_int, option,
                       positive_float, show_sizes, sizes)
-from .protocol import Family, check_memory
 
 __all__ = ["FAMILY", "SepExperimentConfig", "references", "render_summary", "figure"]
 
@@ -82,13 +80,14 @@ class SepExperimentConfig:
                                     role="analysis")
 
 
-class _Separability(Family):
+class _Separability(SweepFamily):
     name = "separability"
     command = "separability"
     verdicts = "numerics.verdicts.capacity"
     Config = SepExperimentConfig
     summary_format = "lorank.cstar-summary/1"
     figure_stem = "phase_transition"
+    estimand = "logistic"
     title = "E4: separability of random labels by a rank-r update"
     #: Measured by the contract test: the same trials in other batches give the same successes,
     #: restarts and iterations, but margins that differ in the last bits (batched reductions of
@@ -104,37 +103,9 @@ class _Separability(Family):
                           dtype=config.dtype, restarts=config.restarts, max_iters=config.max_iters,
                           tol=config.margin, budgets=config.budgets)
 
-    def validate(self, config) -> None:
-        if (config.rho is None) == (config.kn is None):
-            raise InvalidArgument("give exactly one of --rho and --kn")
-        self.experiment(config)
-
-    def preflight(self, config) -> None:
-        check_memory(self.cells(config), config.device)
-
-    def spec(self, config) -> dict:
-        return self.experiment(config).record_spec()
-
-    def matches_legacy_spec(self, spec) -> bool:
-        return spec.get("format") == "lorank.cstar-experiment/1" and spec.get("estimand") == "logistic"
-
-    def from_spec(self, spec, **analysis):
-        from numerics.estimation.sweep import Experiment
-
-        if not self.matches_spec(spec):
-            raise InvalidArgument("the record's spec is not a separability spec")
-        e = Experiment.from_spec(spec)
-        sizes_, ranks = split_triples(e.sizes)
-        kw = dict(sizes=sizes_, ranks=ranks, rho=e.rho_grid, kn=e.kn_values, trials=e.trials_per_cell,
-                  restarts=e.restarts, max_iters=e.max_iters, budgets=e.budgets, margin=e.tol,
-                  seed=e.seed, device=e.device, dtype=e.dtype)
-        kw.update(analysis)
-        return self.config(**kw)
-
-    def cells(self, config):
-        from numerics.estimation.sweep import cells
-
-        return cells(self.experiment(config))
+    def config_fields(self, e) -> dict:
+        return {"restarts": e.restarts, "max_iters": e.max_iters, "budgets": e.budgets,
+                "margin": e.tol}
 
     def run_batch(self, config, cell, trial_indices):
         from numerics.engine.capacity import run_trials
