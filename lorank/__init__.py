@@ -4,4 +4,4 @@ The exact side lives in :mod:`proofs`, the sampled side in :mod:`numerics`; this
 gathers them (the ledger, the rank advisor and the command line).
 """
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
