@@ -67,7 +67,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.common import H100_PEAK, add_cell_arguments, cell_M, feature_passes, write_result  # noqa: E402
+from benchmarks.common import H100_PEAK, add_cell_arguments, cell_M, feature_passes, new_output, write_result  # noqa: E402
 from numerics.engine.capacity import instance_seed, start_seed, torch_threads  # noqa: E402
 from numerics.engine.instances import sample_instances  # noqa: E402
 from numerics.engine import fused_cholesky  # noqa: E402
@@ -265,7 +265,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--cpu-threads", type=int, default=None, help="torch CPU threads for (b) (default: torch's)")
     ap.add_argument("--skip-cuda", action="store_true", help="run only the CPU parts (b) and (c)")
-    ap.add_argument("--out", required=True, help="where to write the JSON")
+    ap.add_argument("--out", required=True, type=new_output, help="where to write the JSON")
     args = ap.parse_args(argv)
 
     M = cell_M(args)

@@ -36,7 +36,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.common import cuda_median_ms, write_result  # noqa: E402
+from benchmarks.common import cuda_median_ms, new_output, write_result  # noqa: E402
 from numerics.engine import fused_cholesky, solvers  # noqa: E402
 
 
@@ -57,7 +57,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--variants", default="16:1:4,16:1:1,16:2:4",
                     help="fused kernel variants, block:warps:stages, comma-separated")
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", required=True, type=new_output)
     args = ap.parse_args(argv)
     dev, dt = torch.device("cuda"), torch.float64
     m = n = 64

@@ -70,7 +70,31 @@ def cuda_median_ms(fn, reps: int) -> float:
     return times[len(times) // 2]
 
 
+def new_output(path: str) -> str:
+    """``--out`` of a benchmark: a file that does not exist yet (a committed benchmark record is
+    an artefact that no run overwrites). Used as argparse's ``type``, so the run is refused
+    before it starts.
+
+    >>> import tempfile, os
+    >>> new_output(os.path.join(tempfile.mkdtemp(), "b.json")).endswith("b.json")
+    True
+    >>> new_output(__file__)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: ... exists: a benchmark record is never overwritten; choose a new --out
+    """
+    import argparse
+
+    if os.path.exists(path):
+        raise argparse.ArgumentTypeError(f"{path} exists: a benchmark record is never overwritten; "
+                                         "choose a new --out")
+    return path
+
+
 def write_result(path, result: dict) -> None:
-    """Write a benchmark's result JSON atomically, making its folder if needed."""
+    """Write a benchmark's result JSON atomically, making its folder if needed; an existing file
+    is refused (see :func:`new_output`)."""
+    if os.path.exists(path):
+        raise FileExistsError(f"{path} exists: a benchmark record is never overwritten")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     write_json_atomic(path, result)

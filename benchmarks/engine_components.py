@@ -38,7 +38,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.common import H100_PEAK, add_cell_arguments, cuda_median_ms, write_result  # noqa: E402
+from benchmarks.common import H100_PEAK, add_cell_arguments, cuda_median_ms, new_output, write_result  # noqa: E402
 from numerics.engine.instances import GaussianFeatures  # noqa: E402
 from numerics.engine import fused_cholesky, solvers  # noqa: E402
 
@@ -48,7 +48,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--M", type=int, default=187)
     ap.add_argument("--trials", type=int, default=2048)
     ap.add_argument("--reps", type=int, default=10)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", required=True, type=new_output)
     args = ap.parse_args(argv)
     dev, dt = torch.device("cuda"), torch.float64
     T, m, n, r, M = args.trials, args.m, args.n, args.r, args.M

@@ -20,7 +20,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.common import add_cell_arguments, cell_M, write_result  # noqa: E402
+from benchmarks.common import add_cell_arguments, cell_M, new_output, write_result  # noqa: E402
 from numerics.engine.capacity import instance_seed, start_seed  # noqa: E402
 from numerics.engine.instances import sample_instances  # noqa: E402
 from numerics.engine.solvers import LMConfig, lm_restarts  # noqa: E402
@@ -32,7 +32,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--trials", type=int, default=1024)
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--top", type=int, default=25)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", required=True, type=new_output)
     args = ap.parse_args(argv)
     if not torch.cuda.is_available():
         raise SystemExit("profile_engine: error: needs a CUDA GPU")

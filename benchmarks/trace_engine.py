@@ -40,7 +40,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.common import H100_PEAK, add_cell_arguments, cell_M, feature_passes, write_result  # noqa: E402
+from benchmarks.common import H100_PEAK, add_cell_arguments, cell_M, feature_passes, new_output, write_result  # noqa: E402
 from numerics.engine import fused_cholesky  # noqa: E402
 from numerics.engine.capacity import instance_seed, start_seed  # noqa: E402
 from numerics.engine.instances import sample_instances  # noqa: E402
@@ -115,7 +115,7 @@ def main(argv=None) -> dict:
                     help="how steps solve their system (LMConfig.system), comma-separated")
     ap.add_argument("--repeats", type=int, default=2, help="timed solves per combination (the fastest is reported)")
     ap.add_argument("--device", default="cuda", help="cuda (the point), or cpu for a quick check of the script")
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", required=True, type=new_output)
     args = ap.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("trace_engine: error: no CUDA GPU (use --device cpu for a quick check)")

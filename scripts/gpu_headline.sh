@@ -4,7 +4,8 @@
 #   OUT=runs/cstar bash scripts/gpu_headline.sh lm          # E1 and E2
 #   OUT=runs/cstar bash scripts/gpu_headline.sh recipe      # E3
 # (results/ is written by no command; a run is committed by copying its folder there.)
-#   OUT=results/bench bash scripts/gpu_headline.sh bench    # engine vs CPU vs scipy, traces
+#   OUT=runs/bench bash scripts/gpu_headline.sh bench       # engine vs CPU vs scipy, traces
+#   (benchmark scripts never overwrite a record: a run that is to replace one goes to a new file)
 # Add RESUME=--resume to continue an interrupted run; finished trials are kept.
 set -euo pipefail
 OUT=${OUT:?set OUT to the output folder}

@@ -54,3 +54,16 @@ def test_trace_engine_refuses_cuda_without_a_gpu(tmp_path):
         pytest.skip("a GPU is present")
     with pytest.raises(SystemExit, match="no CUDA GPU"):
         trace_engine.main(["--out", str(tmp_path / "t.json")])
+
+
+@pytest.mark.parametrize("script", [bench_engine, trace_engine])
+def test_a_benchmark_never_overwrites_a_record(script, tmp_path, capsys):
+    # Property: --out naming an existing file (a committed benchmark record, say) is refused
+    # before anything runs, and the file is left as it was.
+    out = tmp_path / "record.json"
+    out.write_text('{"kept": true}')
+    with pytest.raises(SystemExit) as stop:
+        script.main(["--out", str(out)])
+    assert stop.value.code == 2
+    assert "never overwritten" in capsys.readouterr().err
+    assert json.loads(out.read_text()) == {"kept": True}
