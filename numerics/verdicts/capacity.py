@@ -367,8 +367,12 @@ def group_reading(summary: dict, variant: str, group: dict, value: float | None 
             where = (f"r={group['r']}, aspect {group['aspect']}: no size limit ({problem}); fallback to "
                      f"the largest size {big['m']}x{big['n']}: {_show(interval, est['route'])}")
         out["fallback"] = problem
+    side = {"above": f" ({value:g} lies above the interval: the data put it lower than {value:g})",
+            "below": f" ({value:g} lies below the interval: the data put it higher than {value:g})",
+            "equivalent": f" (inside {value:g} +- {EQUIVALENCE_MARGIN:g}: equivalent)",
+            "inside": f" ({value:g} inside, not equivalent: consistent only)"}.get(pos, "")
     out.update(position=pos, interval=interval, route=route,
-               sentence=f"{where} -> {pos}")
+               sentence=f"{where} -> {pos}{side}")
     return out
 
 
