@@ -322,7 +322,7 @@ def group_reading(summary: dict, variant: str, group: dict, value: float | None 
     ...      "nu": 1.0, "nu_fixed": True, "rho_inf": 1.0, "interval": [0.99, 1.01], "se": 0.005,
     ...      "df": 2, "chi2": 10.3, "pvalue": 0.0058, "identified": True}}}
     >>> rd = group_reading(summ, "E2", g, 1.35)
-    >>> rd["position"], rd["route"], rd["fallback"][:32]
+    >>> rd["position"], rd["route"], rd["fallback"][:33]
     ('above', 'largest size 64x64 (grid bracket)', 'the finite-size fit (nu = 1) fail')
     """
     from numerics.estimation.estimate import MIN_EXTRAPOLATION_DF, extrapolation_problem
