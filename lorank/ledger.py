@@ -5,7 +5,9 @@ independent routes on every call); measured verdicts come from verdict providers
 committed result records under ``results/`` (never re-running an experiment).
 
 Each entry is a JSON-able dict with at least ``id``, ``source``, ``statement``, ``status``
-(one of ``proved``, ``refuted``, ``supported``, ``contradicted``, ``open``, or ``error`` where
+(one of ``proved``, ``refuted``, ``supported``, ``contradicted``, ``open``, ``undefined`` (a
+measured constant the record shows not to exist as one number, e.g. a transition that moves
+with size and budget: a result, not a failure), or ``error`` where
 the evidence a verdict needs is missing or does not match its pinned hash), ``routes`` and
 ``evidence`` (the summary file the verdict rests on, as ``results/...``, or ``None``), plus
 ``expected`` and ``seconds`` (wall-clock time; left out of ``lorank check --json`` unless
@@ -39,7 +41,7 @@ from numerics.verdicts import evidence as _evidence
 __all__ = ["STATUSES", "build_ledger", "failures", "render_plain", "render_blocks",
            "render_rich", "deterministic", "check"]
 
-STATUSES = ("proved", "refuted", "supported", "contradicted", "open", "error")
+STATUSES = ("proved", "refuted", "supported", "contradicted", "open", "undefined", "error")
 
 #: The source tree's root when lorank runs from a checkout (tests and scripts use it); the
 #: ledger itself reads its evidence from :func:`numerics.verdicts.evidence.default_results_dir`.
@@ -166,6 +168,8 @@ def failures(entries: list[dict]) -> list[dict]:
     []
     >>> failures([{"id": "z", "status": "error", "expected": None}])[0]["id"]
     'z'
+    >>> failures([{"id": "u", "status": "undefined", "expected": None}])
+    []
     """
     bad = []
     for entry in entries:
@@ -258,7 +262,7 @@ def render_rich(entries: list[dict], console=None) -> None:
     from rich.table import Table
 
     colour = {"proved": "green", "refuted": "cyan", "supported": "green",
-              "contradicted": "red", "open": "yellow", "error": "bold red"}
+              "contradicted": "red", "open": "yellow", "undefined": "magenta", "error": "bold red"}
     table = Table(title="lorank theorem ledger", show_lines=False)
     for column in ("status", "id", "source", "statement", "routes"):
         table.add_column(column, overflow="fold", no_wrap=column in ("status", "id"))

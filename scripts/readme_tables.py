@@ -35,7 +35,7 @@ def ledger_entries(results: Path) -> list[dict]:
     by id; entries whose evidence fails its check are ``error`` here too.
 
     >>> entries = ledger_entries(REPO_ROOT / "results")
-    >>> entries["R1.cstar.E2.p0.5.headline-lm"]["status"] in ("supported", "contradicted", "open")
+    >>> entries["R1.cstar.E2.p0.5.headline-lm"]["status"] in ("supported", "contradicted", "open", "undefined")
     True
     """
     from lorank.ledger import measured_entries
@@ -80,7 +80,8 @@ def _shown(est: dict) -> str:
 def _stem(entries: dict, run: str, variant: str) -> str:
     """The id stem of the ledger entries of ``variant`` in ``run``."""
     return next(e["id"].split(".p")[0] for e in entries.values()
-                if e["id"].endswith("." + run) and e.get("variant") == variant)
+                if e["id"].endswith("." + run) and e.get("variant") == variant
+                and e.get("reading") == "crossing")
 
 
 def _rows(entries: dict, run: str, variants, sizes) -> tuple[list[str], list[str]]:
@@ -95,9 +96,18 @@ def _rows(entries: dict, run: str, variants, sizes) -> tuple[list[str], list[str
             rows.append(f"| {name} | {s['m']}x{s['n']} | {s['r']} | {_shown(s['estimate'])} | "
                         f"{_shown(t['estimate'])} | {s['position']} / {t['position']} |")
         for p, e in by_p.items():
-            groups = ", ".join(f"r={g['r']} {g['aspect']}: {g['position']}" for g in e["groups"])
-            ledger.append(f"- `{e['id']}` ({name}, C*({p}), size limit): **{e['status']}** ({groups})")
+            groups = ", ".join(f"r={g['r']} {g['aspect']}: {g['position']}"
+                               + (" (largest size)" if g.get("fallback") else "") for g in e["groups"])
+            alone = (f"; across all (T, eps); {name} alone: {e['variant_status']}"
+                     if e["status"] == "undefined" else "")
+            ledger.append(f"- `{e['id']}` ({name}, C*({p}), crossing): **{e['status']}** ({groups}{alone})")
     return rows, ledger
+
+
+def _sufficiency_lines(entries: dict, run: str) -> list[str]:
+    return [f"- `{e['id']}` ({e['variant']}, sufficiency): **{e['status']}** "
+            f"({e['routes'][0]['detail']})"
+            for e in entries.values() if e.get("reading") == "sufficiency" and e["id"].endswith("." + run)]
 
 
 def _provenance(summary: dict, run: str) -> str:
@@ -111,8 +121,11 @@ def _provenance(summary: dict, run: str) -> str:
 def cstar_table(results: Path) -> str:
     """The headline C* table: per estimand, size and rank, C*(0.5) and C*(0.95) with 95%
     intervals (profile-likelihood GLM where the fit is finite, else the grid bracket) and where
-    1.35 lies against *that size's* interval; then the ledger's verdict per estimand and level,
-    which rests on the size limit per (rank, aspect) group."""
+    1.35 lies against *that size's* interval; then the ledger's crossing verdict per estimand
+    and level (size limit per (rank, aspect) group, or the largest size as a stated fallback)
+    and the sufficiency verdicts."""
+    from numerics.verdicts.capacity import EQUIVALENCE_MARGIN
+
     entries = ledger_entries(results)
     head = ["| estimand | size | r | C*(0.5) [95%] | C*(0.95) [95%] | 1.35 vs this size's interval (p=0.5 / 0.95) |",
             "|---|---|---|---|---|---|"]
@@ -125,13 +138,29 @@ def cstar_table(results: Path) -> str:
     lines += ["", f"Trials per size: {', '.join(map(str, trials['headline-lm']))} (headline-lm), "
                   f"{', '.join(map(str, trials['headline-recipe']))} (headline-recipe).",
               "",
-              "Ledger (`lorank check`): one verdict per estimand and level, from the size limit "
-              "rho_inf of the finite-size fit per (rank, aspect) group (all sizes of the record, "
-              "not only those above): **supported** if 1.35 is inside every group's interval, "
-              "**contradicted** if outside every one, else **open** (a group whose model does not "
-              "fit, or has no interval, is undetermined). The per-size column above describes "
-              "single sizes and decides nothing on its own."]
+              "Ledger (`lorank check`), crossing reading (is the transition at 1.35?): one "
+              "verdict per estimand and level, per (rank, aspect) group from the size limit "
+              "rho_inf of the finite-size fit (all sizes of the record, not only those above) "
+              "where that fit has at least 1 degree of freedom, is identified and passes its "
+              "chi2 test (p >= 0.01), else from the largest size's own interval (marked "
+              "\"largest size\"). **supported** needs an equivalence test: every group's 95% "
+              f"interval inside 1.35 +- {EQUIVALENCE_MARGIN:g} (TOST, each one-sided test at 2.5%); "
+              "**contradicted** if 1.35 is outside every group's interval; else **open** (1.35 "
+              "inside an interval without equivalence is only consistent). For E3 the verdict is "
+              "taken across every (T, eps) of the record; it is **undefined** where the transition "
+              "grows with size at a fixed budget and falls with the budget (no size-independent "
+              "constant). The per-size column above describes single sizes and decides nothing "
+              "on its own."]
     lines += lm_ledger + rc_ledger
+    lines += ["",
+              "Sufficiency reading (does every rho >= 1.35 give success with probability >= 0.95?): "
+              "per estimand, a one-sided test on every cell at rho >= 1.35 of every (size, rank) "
+              "of the record: **supported** if every cell's one-sided 95% Clopper-Pearson lower "
+              "bound is >= 0.95, **contradicted** if some cell's one-sided upper bound (95%, "
+              "Bonferroni over the cells) is < 0.95 (never for E1, a lower bound on existence), "
+              "else **open**. One entry per (T, eps) of the recipe. A conservative sufficient "
+              "constant is not a wrong one."]
+    lines += _sufficiency_lines(entries, "headline-lm") + _sufficiency_lines(entries, "headline-recipe")
     lines += ["", "Records: " + _provenance(lm, "headline-lm") + "; " + _provenance(recipe, "headline-recipe") + "."]
     return "\n".join(lines)
 

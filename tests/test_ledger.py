@@ -47,7 +47,11 @@ def _planted_outcomes(experiment: Experiment, c0: float, slope: float | None) ->
     return out
 
 
-def _entries_for(tmp_path, c0, slope, name="synthetic"):
+def _crossing(entries):
+    return [e for e in entries if e.get("reading") == "crossing"]
+
+
+def _entries_for(tmp_path, c0, slope, name="synthetic", sufficiency=False):
     experiment = Experiment("lm", SIZES, rho_grid=GRID, trials_per_cell=TRIALS, restarts=1)
     outcomes = _planted_outcomes(experiment, c0, slope)
     summary = summarise(experiment, outcomes)
@@ -64,7 +68,8 @@ def _entries_for(tmp_path, c0, slope, name="synthetic"):
     write_json_atomic(run / "summary.json", summary)
     # A manifest that pins no run: the synthetic summaries are accepted by derived_from alone.
     write_json_atomic(results / MANIFEST_NAME, {"format": MANIFEST_FORMAT, "runs": []})
-    return ledger_entries(results), summary
+    entries = ledger_entries(results)
+    return (entries if sufficiency else _crossing(entries)), summary
 
 
 @pytest.mark.parametrize("slope", [None, SLOPE], ids=["sharp", "smooth"])
@@ -105,10 +110,13 @@ def test_smooth_transition_at_1_35_median_never_contradicted(tmp_path):
     # Property: with P(rho) = logistic(SLOPE log(rho / 1.35)), C*(0.5) = 1.35 exactly, so the
     # p = 0.5 verdicts are supported or open, never contradicted.
     assert by_p["p0.5"] and all(e["status"] in ("supported", "open") for e in by_p["p0.5"])
-    # Property: the smooth case goes through the GLM and finite-size fit (not the bracket),
-    # and that fit's rho_inf interval at p = 0.5 contains the planted 1.35.
+    # Property: the smooth case goes through the GLM; with 2 sizes the nu = 1 fit has 0 degrees
+    # of freedom, so it is stored as not identified (no interval) and the verdict falls back to
+    # the largest size's GLM interval, which contains the planted 1.35.
     fs = next(f for f in summary["estimands"]["E2"]["finite_size"] if f["p"] == 0.5)
-    assert fs["fit"] is not None and fs["verdict"]["position"] == "inside"
+    assert fs["fit"]["fixed_nu1"]["identified"] is False and fs["fit"]["fixed_nu1"]["interval"] == [None, None]
+    assert fs["verdict"]["model"] == "largest size (fallback)" and fs["verdict"]["size"] == "32x32"
+    assert fs["verdict"]["position"] == "inside"
     # Property: C*(0.95) = 1.35 * 1.076 = 1.45 by construction, so at p = 0.95 the data put
     # C* higher than 1.35 -- a contradiction on the other side, which the sentence states.
     assert all(e["status"] == "contradicted" and "higher than 1.35" in e["statement"]
@@ -120,9 +128,12 @@ def test_ledger_entries_reads_every_summary_and_ignores_other_files(tmp_path):
     _entries_for(tmp_path, 1.35, None, name="b")
     (tmp_path / "results" / "cstar" / "notes.json").write_text("{}")
     entries = ledger_entries(tmp_path / "results")
-    # Property: one entry per (summary, family, p) -- 2 summaries x 2 families x 2 levels --
-    # and only files named cstar/*/summary.json are read.
-    assert len(entries) == 8
+    # Property: one crossing entry per (summary, family, p) -- 2 summaries x 2 families x 2
+    # levels -- and one sufficiency entry per (summary, family); only files named
+    # cstar/*/summary.json are read.
+    assert len(_crossing(entries)) == 8
+    assert sorted(e["id"] for e in entries if e["reading"] == "sufficiency") == sorted(
+        f"R1.cstar.sufficiency.{f}.{run}" for f in ("E1", "E2") for run in ("a", "b"))
     assert {e["id"].rsplit(".", 1)[1] for e in entries} == {"a", "b"}
     # Property: an empty or missing results folder gives no entries (never an error).
     assert ledger_entries(tmp_path / "nothing-here") == []
@@ -137,7 +148,7 @@ def test_build_ledger_gathers_proofs_and_synthetic_verdicts(tmp_path):
     assert len(ids) == len(set(ids))
     assert all(e["status"] in STATUSES for e in entries)
     measured = [e for e in entries if e["id"].startswith("R1.cstar.")]
-    assert len(measured) == 4 and ids[-4:] == [e["id"] for e in measured]
+    assert len(measured) == 6 and ids[-6:] == [e["id"] for e in measured]
     # Property: every exact statement is decided as expected, so nothing is a failure.
     assert failures(entries) == []
     # Property: the whole ledger is JSON-serialisable as `lorank check --json` prints it.

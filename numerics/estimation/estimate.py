@@ -58,6 +58,10 @@ from proofs.validation import InvalidArgument
 
 __all__ = [
     "wilson_interval",
+    "clopper_pearson_bound",
+    "extrapolation_problem",
+    "MIN_EXTRAPOLATION_DF",
+    "GOF_ALPHA",
     "TransitionPoint",
     "TransitionFit",
     "fit_transition",
@@ -199,6 +203,38 @@ def wilson_interval(successes, trials, confidence=0.95):
     if scalar:
         return float(lo), float(hi)
     return lo, hi
+
+
+def clopper_pearson_bound(successes: int, trials: int, side: str, confidence: float = 0.95) -> float:
+    """One-sided Clopper-Pearson (exact) confidence bound for a binomial proportion.
+
+    ``side="lower"``: the ``q`` with ``P(Binomial(trials, q) >= successes) = 1 - confidence``
+    (0 at no success); ``side="upper"``: the ``q`` with ``P(Binomial(trials, q) <= successes) =
+    1 - confidence`` (1 at all successes). The coverage is at least ``confidence`` for every
+    true proportion (no normal approximation).
+
+    Examples
+    --------
+    With all trials successful the lower bound has the closed form ``(1 - confidence)^(1/n)``:
+
+    >>> round(clopper_pearson_bound(200, 200, "lower"), 6), round(0.05 ** (1 / 200), 6)
+    (0.985133, 0.985133)
+    >>> round(clopper_pearson_bound(0, 200, "upper"), 6), round(1 - 0.05 ** (1 / 200), 6)
+    (0.014867, 0.014867)
+    >>> clopper_pearson_bound(150, 200, "upper") < 0.95 < clopper_pearson_bound(195, 200, "upper")
+    True
+    """
+    conf = _check_confidence("confidence", confidence)
+    k, n = int(successes), int(trials)
+    if n < 1 or not 0 <= k <= n or k != successes or n != trials:
+        raise InvalidArgument(f"successes and trials must be integers with 0 <= successes <= "
+                              f"trials, trials >= 1; got {successes!r} of {trials!r}")
+    alpha = 1.0 - conf
+    if side == "lower":
+        return 0.0 if k == 0 else float(stats.beta.ppf(alpha, k, n - k + 1))
+    if side == "upper":
+        return 1.0 if k == n else float(stats.beta.ppf(1.0 - alpha, k + 1, n - k))
+    raise InvalidArgument(f"side must be 'lower' or 'upper', got {side!r}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -775,7 +811,7 @@ class FiniteSizeFit:
         >>> finite_size_fit([8, 16], [1.5, 1.45], [0.01, 0.01]).best().model
         'nu = 1'
         """
-        if (self.free is not None and self.free.identified and self.free.df >= 1
+        if (self.free is not None and self.free.identified and self.free.df >= MIN_EXTRAPOLATION_DF
                 and not _exponent_at_bound(self.free)):
             return self.free
         return self.fixed_nu1
@@ -797,6 +833,48 @@ def _exponent_at_bound(fit) -> bool:
     return bool(np.isclose(w, _W_BOUNDS, rtol=1e-3).any())
 
 
+#: The fewest degrees of freedom a finite-size fit needs to give an interval for rho_inf. A fit
+#: with 0 df passes through its points: its chi2 is 0 by construction, so the model is never
+#: tested and the propagated interval describes the data's errors, not the model's. With 1 df
+#: the chi2 test has one degree of freedom: weak, but the model can fail it, and a fit that
+#: fails (:data:`GOF_ALPHA`) is not used.
+MIN_EXTRAPOLATION_DF = 1
+
+#: A finite-size fit whose chi2 goodness-of-fit p-value is below this fails its test; the
+#: verdict then falls back to the largest size's own interval (stated as such).
+GOF_ALPHA = 0.01
+
+ZERO_DF_REASON = ("0 degrees of freedom: the fit passes through its points, so the model is "
+                  "unchecked and rho_inf is not identified")
+
+
+def extrapolation_problem(fit) -> str | None:
+    """Why a finite-size fit (a :class:`ScalingFit` or its dict) cannot give the size limit's
+    interval, or None if it can: it is unidentified (e.g. 0 degrees of freedom, or an exponent
+    on its bound), or it fails its chi2 test (p below :data:`GOF_ALPHA`).
+
+    >>> extrapolation_problem(finite_size_fit([8, 16], [1.5, 1.45], [0.01, 0.01]).fixed_nu1)
+    '0 degrees of freedom: the fit passes through its points, so the model is unchecked and rho_inf is not identified'
+    >>> extrapolation_problem({"identified": True, "df": 2, "chi2": 12.0, "pvalue": 0.0025})
+    'the fit fails its goodness-of-fit test: chi2 = 12.0 on 2 df (p = 0.0025 < 0.01)'
+    >>> extrapolation_problem({"identified": True, "df": 2, "chi2": 1.0, "pvalue": 0.61}) is None
+    True
+    """
+    if fit is None:
+        return "no fit"
+    d = fit.to_dict() if hasattr(fit, "to_dict") else dict(fit)
+    df = d.get("df")
+    if df is None or df < MIN_EXTRAPOLATION_DF:
+        return ZERO_DF_REASON if df == 0 else (d.get("reason") or "no degrees of freedom")
+    if d.get("identified") is False:
+        return d.get("reason") or "not identified"
+    pv = d.get("pvalue")
+    if pv is not None and math.isfinite(pv) and pv < GOF_ALPHA:
+        return (f"the fit fails its goodness-of-fit test: chi2 = {d.get('chi2'):.1f} on {df} df "
+                f"(p = {pv:.2g} < {GOF_ALPHA:g})")
+    return None
+
+
 #: the range of the exponent 1/nu in the free fit (public for the verdict readers, which treat
 #: an old summary's free fit with 1/nu on a bound as unidentified)
 EXPONENT_BOUNDS = (0.02, 5.0)
@@ -808,8 +886,10 @@ def finite_size_fit(sizes, rho_c, stderr, confidence=0.95) -> FiniteSizeFit:
 
     Weighted least squares (``scipy.optimize.curve_fit`` with ``absolute_sigma=True``) with
     ``1/nu`` bounded to ``[0.02, 5]``; the ``nu = 1`` fit (linear in ``1/n``) is reported beside
-    it as a cross-check. With fewer than 3 sizes there is no free-``nu`` fit; with exactly 3 it
-    passes through the points (``df = 0``) and its interval is error propagation only.
+    it as a cross-check. With fewer than 3 sizes there is no free-``nu`` fit. A fit with
+    ``df = 0`` (the free fit on 3 sizes, the ``nu = 1`` fit on 2) passes through its points: it
+    is reported as not identified (no ``rho_inf``, no interval), with the reason
+    (:data:`MIN_EXTRAPOLATION_DF`).
 
     Parameters
     ----------
@@ -877,7 +957,9 @@ def finite_size_fit(sizes, rho_c, stderr, confidence=0.95) -> FiniteSizeFit:
                            float(beta[1]), 1.0, True, chi2, df,
                            float(stats.chi2.sf(chi2, df)) if df > 0 else math.nan,
                            "ok" if df > 0 else "2 sizes for 2 parameters: the line passes "
-                           "through both points; no check of the model")
+                           "through both points; no check of the model",
+                           identified=df >= MIN_EXTRAPOLATION_DF,
+                           reason=None if df >= MIN_EXTRAPOLATION_DF else ZERO_DF_REASON)
     else:
         messages.append("one size only: no extrapolation is possible")
 
@@ -915,9 +997,10 @@ def finite_size_fit(sizes, rho_c, stderr, confidence=0.95) -> FiniteSizeFit:
             df = k - 3
             se = math.sqrt(pcov[0, 0]) if np.isfinite(pcov[0, 0]) and pcov[0, 0] >= 0 else math.inf
             notes, unidentified = [], []
-            if df == 0:
+            if df < MIN_EXTRAPOLATION_DF:
                 notes.append("3 sizes for 3 parameters: the curve passes through the points, "
                              "the interval is error propagation only and the model is unchecked")
+                unidentified.append(ZERO_DF_REASON)
             if np.isclose(popt[2], _W_BOUNDS, rtol=1e-3).any():
                 unidentified.append(f"1/nu sits at its bound {popt[2]:.3g}: nu is not resolved, "
                                     f"so rho_inf is not identified")

@@ -544,6 +544,23 @@ def _bracket_verdict(bracket, value, what, confidence) -> dict:
     return verdict
 
 
+def _largest_size_verdict(group, p, problem) -> dict:
+    """The verdict of a (rank, aspect) group whose size limit has no interval (``problem`` says
+    why): the largest size's own verdict (GLM profile interval, or the grid bracket), stated as
+    a fallback; it describes that size, not the limit."""
+    largest = max(group, key=lambda e: (min(e["m"], e["n"]), e["m"] * e["n"]))
+    own = next((v for v in largest.get("verdicts", []) if v["p"] == p), None)
+    where = f"{largest['m']}x{largest['n']}"
+    if own is None:
+        return {"model": "largest size (fallback)", "fallback": problem, "size": where,
+                "position": "undetermined",
+                "sentence": f"No size limit ({problem}) and no interval at the largest size {where}."}
+    return {"model": "largest size (fallback)", "fallback": problem, "size": where,
+            "interval_route": own.get("interval_route"), "position": own["position"],
+            "sentence": f"No size limit ({problem}); falling back to the largest size {where}: "
+                        + own["sentence"]}
+
+
 def summarise(experiment: Experiment, outcomes: Mapping, *, link="logit", scale="log",
               p_levels=(0.5, 0.95), confidence=0.95, n_boot=0, value=None) -> dict:
     """Summarise outcomes: counts, transitions, finite-size extrapolation, verdicts.
@@ -692,18 +709,11 @@ def summarise(experiment: Experiment, outcomes: Mapping, *, link="logit", scale=
                     for e in group for b in e.get("brackets", []) if b["p"] == p)
                 item["brackets_by_size"] = [{"m": m_, "n": n_, "bracket": br}
                                             for _, m_, n_, br in brackets]
+                problem = None
                 if len(use) < 2:
-                    verdict = {"position": "undetermined",
-                               "sentence": f"Fewer than 2 sizes with a finite C*({p:g}) of {var.name} "
-                                           f"at r={r}, aspect {aspect}: no extrapolation."}
-                    if brackets:  # fall back on the largest size's grid bracket
-                        _, m_, n_, br = brackets[-1]
-                        verdict = {"model": "grid bracket at the largest size", **_bracket_verdict(
-                            br, value,
-                            f"C*({p:g}) of {var.name} at the largest size {m_}x{n_}, r={r} "
-                            f"(grid bracket; no finite-size fit: {verdict['sentence']})",
-                            confidence)}
-                    item.update(fit=None, verdict=verdict)
+                    problem = (f"fewer than 2 sizes with a finite C*({p:g}) of {var.name} at r={r}, "
+                               f"aspect {aspect}: no extrapolation")
+                    item["fit"] = None
                 else:
                     use.sort()
                     fs = estimate.finite_size_fit([u[0] for u in use], [u[1] for u in use],
@@ -712,14 +722,14 @@ def summarise(experiment: Experiment, outcomes: Mapping, *, link="logit", scale=
                     item["fit"] = fs.to_dict()
                     what = (f"rho_inf of C*({p:g}) of {var.name} at r={r}, aspect {aspect} "
                             f"({best.model})")
-                    if best.df >= 1 and math.isfinite(best.pvalue) and best.pvalue < 0.01:
-                        item["verdict"] = {"model": best.model, "position": "undetermined",
-                                           "sentence": f"The finite-size model does not fit {what}: "
-                                                       f"chi2 = {best.chi2:.1f} on {best.df} df "
-                                                       f"(p = {best.pvalue:.2g}); no extrapolated verdict."}
-                    else:
+                    why = estimate.extrapolation_problem(best)
+                    if why is None:
                         item["verdict"] = {"model": best.model, **estimate.verdict_on(
                             best.interval, value, what=what, confidence=confidence)._asdict()}
+                    else:
+                        problem = f"the finite-size fit ({best.model}) gives no interval: {why}"
+                if problem is not None:
+                    item["verdict"] = _largest_size_verdict(group, p, problem)
                 finite.append(item)
         for e in size_entries:
             e.pop("_fit", None)
@@ -762,7 +772,10 @@ def summarise(experiment: Experiment, outcomes: Mapping, *, link="logit", scale=
             "n_boot": n_boot,
             "finite_size": "rho_c(n) = rho_inf + a n^(-1/nu), weighted least squares with the "
                            "profile-interval width / (2 z) as standard error; n = min(m, n); "
-                           "the nu = 1 fit is a cross-check and used alone with 2 sizes",
+                           "the nu = 1 fit is a cross-check and used when the free fit has no "
+                           "degree of freedom; a fit with 0 df is not identified and one failing "
+                           "its chi2 test (p < 0.01) gives no interval: the verdict then falls "
+                           "back to the largest size's own interval",
         },
         "estimands": estimands,
         "trends": trends,

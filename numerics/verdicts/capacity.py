@@ -2,12 +2,22 @@
 here). The separability (E4, R2) entries are described at :func:`separability_entries`.
 
 The ledger (:mod:`lorank.ledger`) calls :func:`ledger_entries`, which reads every
-``results/cstar/*/summary.json`` and turns each estimand family into one entry per level ``p``:
-is the seed paper's ``C* ~ 1.35`` consistent with the measured transition?
+``results/cstar/*/summary.json``. The paper's ``C* ~ 1.35`` (:data:`proofs.claims.CLAIMED_CSTAR`)
+can mean two things, and each is its own statement:
 
-- ``supported``: 1.35 lies inside the 95% interval in every (rank, aspect) group;
-- ``contradicted``: 1.35 lies outside it in every group (the sentence says on which side);
-- ``open``: groups disagree, or an interval could not be formed.
+- **crossing** (``R1.cstar.<family>.p<p>.<run>``): the transition C*(p) sits at 1.35. Per
+  (rank, aspect) group the size limit ``rho_inf`` decides, or, where the finite-size fit gives
+  no interval (0 degrees of freedom, unidentified, or failing its chi2 test), the largest
+  size's own interval, stated as a fallback (:func:`group_reading`). ``supported`` needs an
+  equivalence test in every group: the 95% interval lies inside ``1.35 +- 0.05``
+  (:data:`EQUIVALENCE_MARGIN`; TOST, each one-sided test at 2.5%); ``contradicted``: 1.35 lies
+  outside the interval in every group; else ``open`` (an interval that contains 1.35 without
+  the equivalence is only *consistent*). For E3 the verdict is taken across every (T, eps) of
+  the record, and is ``undefined`` where the transition grows with size at a fixed budget and
+  falls with the budget (:func:`e3_constant`).
+- **sufficiency** (``R1.cstar.sufficiency.<family>.<run>``): every ``rho >= 1.35`` gives
+  success with probability at least 0.95 (:func:`sufficiency_test`). A conservative
+  sufficient constant is not a wrong one.
 
 Examples
 --------
@@ -27,7 +37,17 @@ from proofs.claims import CLAIMED_CSTAR
 __all__ = ["ledger_entries", "headline_variant", "reported_variants", "size_rows", "fit_view",
            "unidentified_reason", "cstar_entries", "e4_headline", "CommittedSummary", "committed_summaries",
            "measured_entry", "group_status", "separability_entries", "separability_transitions",
-           "warren_count_bound", "warren_min_examples"]
+           "warren_count_bound", "warren_min_examples", "EQUIVALENCE_MARGIN", "SUFFICIENT_RATE",
+           "group_reading", "sufficiency_test", "sufficiency_entries", "e3_constant"]
+
+#: The equivalence margin of the crossing reading: "C* ~ 1.35" is read as |C* - 1.35| < 0.05.
+#: The paper gives no error for its constant; 0.05 is our stated reading of "~", fixed before
+#: any interval was compared with it. A two-sided 95% interval inside (1.30, 1.40) rejects both
+#: one-sided hypotheses C* <= 1.30 and C* >= 1.40 at 2.5% each (TOST, conservative at 5%).
+EQUIVALENCE_MARGIN = 0.05
+
+#: The success probability the sufficiency reading asks for at every rho >= C*.
+SUFFICIENT_RATE = 0.95
 
 _FAMILY_TEXT = {
     "E1": "existence of a rank-r interpolant (LM with restarts; a lower bound on p_exist)",
@@ -96,14 +116,18 @@ def measured_entry(entry_id: str, source: str, statement: str, status: str, deta
 
 
 def group_status(positions) -> str:
-    """``supported`` if the claimed value is inside every group's interval, ``contradicted`` if
-    outside every one, else ``open`` (also with no groups).
+    """``supported`` if every group's interval passes the equivalence test (position
+    ``equivalent``: inside ``value +- EQUIVALENCE_MARGIN``), ``contradicted`` if the value lies
+    outside every group's interval, else ``open`` (also with no groups, and where the value is
+    only ``inside`` an interval: consistent, not shown equivalent).
 
-    >>> group_status(["inside", "inside"]), group_status(["above", "below"]), group_status([])
+    >>> group_status(["equivalent", "equivalent"]), group_status(["above", "below"]), group_status([])
     ('supported', 'contradicted', 'open')
+    >>> group_status(["inside", "inside"])
+    'open'
     """
     positions = list(positions)
-    if positions and all(x == "inside" for x in positions):
+    if positions and all(x == "equivalent" for x in positions):
         return "supported"
     if positions and all(x in ("above", "below") for x in positions):
         return "contradicted"
@@ -210,85 +234,421 @@ def _size_key(s: dict) -> tuple:
     return (s["m"], s["n"], s["r"])
 
 
+def size_estimate(size: dict, p: float) -> dict:
+    """One size's C*(p) estimate as the verdicts read it: the GLM value with its 95% profile
+    interval where the fit is not degenerate and its estimate lies on the grid, else the grid
+    bracket (the same choice as the summary's per-size verdicts).
+
+    >>> size_estimate({"cells": [], "fit": None, "brackets": [{"p": 0.5, "bracket": [1.2, 1.4]}]}, 0.5)
+    {'route': 'grid', 'value': None, 'interval': [1.2, 1.4]}
+    """
+    fit = size.get("fit") or {}
+    rhos = [c["rho"] for c in size.get("cells", []) if c.get("trials")]
+    point = next((pt for pt in fit.get("points") or [] if pt["p"] == p), None)
+    if (fit and not fit.get("degenerate") and point is not None and point["rho"] is not None
+            and rhos and min(rhos) <= point["rho"] <= max(rhos)):
+        return {"route": "glm", "value": point["rho"], "interval": list(point["profile"])}
+    br = next((b["bracket"] for b in size.get("brackets", []) if b["p"] == p), [None, None])
+    return {"route": "grid", "value": None, "interval": list(br)}
+
+
 def size_rows(summary: dict, variant: str, p_levels) -> list[dict]:
-    """Per size of one variant: its trials, and per level ``p`` the C*(p) estimate (GLM with
-    its profile interval where the fit is finite, else the grid bracket) and the position of
-    the claimed value against *this size's* interval. The ledger entry of the variant carries
-    these rows (``per_size``) and the README's C* table prints them.
+    """Per size of one variant: its trials, and per level ``p`` the C*(p) estimate
+    (:func:`size_estimate`) and the position of the claimed value against *this size's*
+    interval. The ledger entry of the variant carries these rows (``per_size``) and the
+    README's C* table prints them.
 
     >>> size_rows({"estimands": {"E2": {"sizes": []}}}, "E2", [0.5])
     []
     """
     rows = []
     for s in summary["estimands"][variant]["sizes"]:
-        fit = s.get("fit") or {}
         row = {"m": s["m"], "n": s["n"], "r": s["r"], "trials": sum(c["trials"] for c in s["cells"]),
                "estimate": {}, "position": {}}
         for p in p_levels:
-            point = next((pt for pt in fit.get("points") or [] if pt["p"] == p), None)
-            if fit and not fit.get("degenerate") and point is not None and point["rho"] is not None:
-                row["estimate"][f"{p:g}"] = {"route": "glm", "value": point["rho"],
-                                             "interval": list(point["profile"])}
-            else:
-                br = next((b["bracket"] for b in s.get("brackets", []) if b["p"] == p), [None, None])
-                row["estimate"][f"{p:g}"] = {"route": "grid", "value": None, "interval": list(br)}
+            row["estimate"][f"{p:g}"] = size_estimate(s, p)
             row["position"][f"{p:g}"] = next((v["position"] for v in s.get("verdicts", [])
                                               if v["p"] == p), "undetermined")
         rows.append(row)
     return rows
 
 
-def _entry(record: CommittedSummary, family: str, variant: str, stem: str, p: float) -> dict | None:
-    summary = record.summary
+def _position(interval, route: str, value: float) -> str:
+    """``equivalent``, ``inside``, ``above``, ``below`` or ``undetermined`` for ``value``
+    against a 95% interval (a grid bracket with an open side can exclude, never confirm)."""
+    import math
+
+    from numerics.estimation.estimate import verdict_on
+
+    lo, hi = (None, None) if interval is None else interval
+    if route == "grid":
+        if lo is None and hi is None:
+            return "undetermined"
+        pos = verdict_on((0.0 if lo is None else lo, math.inf if hi is None else hi), value).position
+        if pos == "inside" and (lo is None or hi is None):
+            return "undetermined"
+    else:
+        pos = verdict_on(interval, value).position
+    if (pos == "inside" and value - EQUIVALENCE_MARGIN <= lo and hi <= value + EQUIVALENCE_MARGIN):
+        return "equivalent"
+    return pos
+
+
+def _show(interval, route: str) -> str:
+    lo, hi = interval
+    f = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+    return f"({f(lo)}, {f(hi)}] (grid bracket)" if route == "grid" else f"[{f(lo)}, {f(hi)}] (GLM profile)"
+
+
+def group_reading(summary: dict, variant: str, group: dict, value: float | None = None) -> dict:
+    """The crossing reading of one (rank, aspect) group of a stored summary at its level ``p``,
+    applying the extrapolation rules at read time (the stored fits stay as they are):
+
+    - the fit the summary's rule picks (free ``nu`` when identified with a degree of freedom
+      left, else ``nu = 1``) gives the size limit's interval only if it has at least one degree
+      of freedom, is identified and passes its chi2 test (p >= 0.01;
+      :func:`numerics.estimation.estimate.extrapolation_problem`);
+    - otherwise the group falls back to the largest size's own interval (GLM profile or grid
+      bracket, :func:`size_estimate`), and says so (``fallback``).
+
+    Returns a dict with ``r``, ``aspect``, ``p``, ``position`` (``equivalent``, ``inside``,
+    ``above``, ``below``, ``undetermined``), ``interval``, ``route``, ``model``, ``fit`` and
+    ``free_nu`` (:func:`fit_view`), ``fallback`` (why the limit gave no interval, or None) and
+    ``sentence``.
+
+    >>> summ = {"estimands": {"E2": {"sizes": [{"m": 64, "n": 64, "r": 1, "cells": [], "fit": None,
+    ...         "brackets": [{"p": 0.5, "bracket": [0.9, 1.1]}]}]}}}
+    >>> g = {"r": 1, "aspect": "1:1", "p": 0.5, "fit": {"free": None, "fixed_nu1": {"model": "nu = 1",
+    ...      "nu": 1.0, "nu_fixed": True, "rho_inf": 1.0, "interval": [0.99, 1.01], "se": 0.005,
+    ...      "df": 2, "chi2": 10.3, "pvalue": 0.0058, "identified": True}}}
+    >>> rd = group_reading(summ, "E2", g, 1.35)
+    >>> rd["position"], rd["route"], rd["fallback"][:33]
+    ('above', 'largest size 64x64 (grid bracket)', 'the finite-size fit (nu = 1) fail')
+    """
+    from numerics.estimation.estimate import MIN_EXTRAPOLATION_DF, extrapolation_problem
+
+    value = CLAIMED_CSTAR.as_float if value is None else float(value)
+    p = group["p"]
+    fit = group.get("fit") or {}
+    free, fixed = fit.get("free"), fit.get("fixed_nu1")
+    chosen = None
+    if free and unidentified_reason(free) is None and (free.get("df") or 0) >= MIN_EXTRAPOLATION_DF:
+        chosen = free
+    elif fixed:
+        chosen = fixed
+    if chosen is None:
+        problem = "fewer than 2 sizes with a finite estimate: no finite-size fit"
+    else:
+        why = unidentified_reason(chosen) if (chosen.get("df") or 0) >= MIN_EXTRAPOLATION_DF else None
+        why = why or extrapolation_problem(chosen)
+        problem = None if why is None else f"the finite-size fit ({chosen['model']}) {_gives_no(why)}"
+    out = {"r": group["r"], "aspect": group["aspect"], "p": p,
+           "model": chosen["model"] if chosen else None,
+           "fit": None if chosen is None else ({**fit_view(chosen), "identified": False,
+                                                "rho_inf": None, "interval": None,
+                                                "reason": problem} if problem else fit_view(chosen)),
+           "free_nu": fit_view(free) if free else None}
+    if problem is None:
+        interval, route = list(chosen["interval"]), f"size limit rho_inf ({chosen['model']})"
+        where = f"r={group['r']}, aspect {group['aspect']}: rho_inf {_show(interval, 'glm')[:-14]} ({chosen['model']})"
+        out["fallback"] = None
+        pos = _position(interval, "glm", value)
+    else:
+        sizes = [s for s in summary["estimands"][variant]["sizes"]
+                 if s["r"] == group["r"] and _aspect_of(s) == group["aspect"]]
+        if not sizes:
+            interval, route, pos, where = None, "none", "undetermined", "no size"
+        else:
+            big = max(sizes, key=lambda s: (min(s["m"], s["n"]), s["m"] * s["n"]))
+            est = size_estimate(big, p)
+            interval = est["interval"]
+            route = f"largest size {big['m']}x{big['n']} ({'GLM profile' if est['route'] == 'glm' else 'grid bracket'})"
+            pos = _position(interval, est["route"], value)
+            where = (f"r={group['r']}, aspect {group['aspect']}: no size limit ({problem}); fallback to "
+                     f"the largest size {big['m']}x{big['n']}: {_show(interval, est['route'])}")
+        out["fallback"] = problem
+    side = {"above": f" ({value:g} lies above the interval: the data put it lower than {value:g})",
+            "below": f" ({value:g} lies below the interval: the data put it higher than {value:g})",
+            "equivalent": f" (inside {value:g} +- {EQUIVALENCE_MARGIN:g}: equivalent)",
+            "inside": f" ({value:g} inside, not equivalent: consistent only)"}.get(pos, "")
+    out.update(position=pos, interval=interval, route=route,
+               sentence=f"{where} -> {pos}{side}")
+    return out
+
+
+def _gives_no(why: str) -> str:
+    return ("fails its test: " + why[len("the fit fails its goodness-of-fit test: "):]
+            if why.startswith("the fit fails") else "is not identified: " + why)
+
+
+def _aspect_of(s: dict) -> str:
+    from math import gcd
+
+    if s.get("aspect"):
+        return s["aspect"]
+    g = gcd(s["m"], s["n"])  # as numerics.estimation.sweep names it
+    return f"{s['m'] // g}:{s['n'] // g}"
+
+
+def _variant_crossing(summary: dict, variant: str, p: float) -> tuple[str, list[dict]] | None:
     est = summary["estimands"][variant]
     groups = [fs for fs in est.get("finite_size", []) if fs["p"] == p]
     if not groups:
         return None
-    positions = [g["verdict"]["position"] for g in groups]
-    status = group_status(positions)
+    readings = [group_reading(summary, variant, g) for g in groups]
+    return group_status(r["position"] for r in readings), readings
+
+
+def _disjoint_above(a, b) -> bool:
+    """Interval ``a`` lies entirely above interval ``b`` (None ends read as unbounded)."""
+    return a[0] is not None and b[1] is not None and a[0] > b[1]
+
+
+def e3_constant(summary: dict, p: float) -> dict:
+    """Whether the recipe's C*(p) is one constant across the record's (T, eps) variants.
+
+    Rule: the constant is ``undefined`` when, in the record, (a) at a fixed (T, eps) the
+    transition grows with size (in some (rank, aspect) group the largest size's 95% interval
+    lies entirely above the smallest size's) and (b) at a fixed size and eps it falls with the
+    budget (the interval at a larger T lies entirely below the one at a smaller T): there is
+    then no size-independent constant at a fixed budget, and the record (a few budgets, no
+    model of the T-dependence) gives no T -> infinity limit. Otherwise the per-variant crossing
+    statuses are combined: ``supported`` if all are, ``contradicted`` if all are, else ``open``.
+
+    Returns ``status``, ``reason``, ``variants`` (name, status, group positions), ``grows`` and
+    ``falls`` (examples, as text).
+
+    >>> e3_constant({"estimands": {}}, 0.5)["status"]
+    'open'
+    """
+    names = sorted((n for n, e in summary["estimands"].items() if e["family"] == "E3"),
+                   key=lambda n: (summary["estimands"][n]["params"]["eps"],
+                                  summary["estimands"][n]["params"]["T"]))
+    variants, grows, falls = [], [], []
+    for name in names:
+        got = _variant_crossing(summary, name, p)
+        if got is not None:
+            variants.append({"variant": name, "status": got[0],
+                             "groups": [f"r={g['r']} {g['aspect']}: {g['position']}" for g in got[1]]})
+        sizes = summary["estimands"][name]["sizes"]
+        by_group: dict = {}
+        for s in sizes:
+            by_group.setdefault((s["r"], _aspect_of(s)), []).append(s)
+        for (r, aspect), group in by_group.items():
+            if len(group) < 2:
+                continue
+            group = sorted(group, key=lambda s: min(s["m"], s["n"]))
+            small, big = size_estimate(group[0], p), size_estimate(group[-1], p)
+            if _disjoint_above(big["interval"], small["interval"]):
+                grows.append(f"{name} r={r} {aspect}: {group[0]['m']}x{group[0]['n']} "
+                             f"{_show(small['interval'], small['route'])} < {group[-1]['m']}x{group[-1]['n']} "
+                             f"{_show(big['interval'], big['route'])}")
+    by_eps: dict = {}
+    for name in names:
+        prm = summary["estimands"][name]["params"]
+        by_eps.setdefault(prm["eps"], []).append((prm["T"], name))
+    for eps, items in by_eps.items():
+        items.sort()
+        for (t1, n1), (t2, n2) in zip(items, items[1:]):
+            for s1 in summary["estimands"][n1]["sizes"]:
+                s2 = next((x for x in summary["estimands"][n2]["sizes"] if _size_key(x) == _size_key(s1)), None)
+                if s2 is None:
+                    continue
+                a, b = size_estimate(s1, p), size_estimate(s2, p)
+                if _disjoint_above(a["interval"], b["interval"]):
+                    falls.append(f"eps={eps:g} {s1['m']}x{s1['n']} r={s1['r']}: T={t1} "
+                                 f"{_show(a['interval'], a['route'])} > T={t2} {_show(b['interval'], b['route'])}")
+    if grows and falls:
+        status = "undefined"
+        reason = (f"no size-independent constant: at a fixed (T, eps) the transition grows with size "
+                  f"({len(grows)} cases, e.g. {grows[0]}) and at a fixed size it falls with T "
+                  f"({len(falls)} cases, e.g. {falls[0]}); no T -> infinity extrapolation is made")
+    else:
+        st = [v["status"] for v in variants]
+        status = ("supported" if st and all(x == "supported" for x in st) else
+                  "contradicted" if st and all(x == "contradicted" for x in st) else "open")
+        reason = ("the per-variant crossing verdicts agree" if status != "open"
+                  else "the per-variant crossing verdicts differ or are open")
+    return {"status": status, "reason": reason, "variants": variants, "grows": grows, "falls": falls}
+
+
+def _entry(record: CommittedSummary, family: str, variant: str, stem: str, p: float) -> dict | None:
+    summary = record.summary
+    est = summary["estimands"][variant]
+    got = _variant_crossing(summary, variant, p)
+    if got is None:
+        return None
+    status, readings = got
+    positions = [g["position"] for g in readings]
     sizes = sorted({f"{s['m']}x{s['n']}" for s in est["sizes"]}, key=lambda t: [int(v) for v in t.split("x")])
-    details = " | ".join(g["verdict"]["sentence"] for g in groups)
-    group_info = []
-    for g in groups:
-        fit = g.get("fit") or {}
-        used = {"nu = 1": fit.get("fixed_nu1"), "free nu": fit.get("free")}.get(g["verdict"].get("model"))
-        group_info.append({"r": g["r"], "aspect": g["aspect"], "p": p,
-                           "position": g["verdict"]["position"],
-                           "model": g["verdict"].get("model"),
-                           "fit": fit_view(used) if used is not None else None,
-                           "free_nu": fit_view(fit.get("free")) if fit.get("free") else None})
+    details = " | ".join(g["sentence"] for g in readings)
     unident = [f"r={g['r']}, aspect {g['aspect']}: free-nu fit unidentified ({g['free_nu']['reason']})"
-               for g in group_info if g["free_nu"] and not g["free_nu"]["identified"]]
+               for g in readings if g["free_nu"] and not g["free_nu"]["identified"]]
+    across = ""
+    variant_status = status
+    if family == "E3":
+        const = e3_constant(summary, p)
+        status = const["status"]
+        across = (f" Across all (T, eps) of the record the verdict is {status}: {const['reason']}. "
+                  f"Per variant: " + "; ".join(f"{v['variant']} {v['status']}" for v in const["variants"])
+                  + f". This entry's groups and per_size rows show {variant} only (alone: {variant_status}).")
+    v = CLAIMED_CSTAR.value
+    lo, hi = CLAIMED_CSTAR.as_float - EQUIVALENCE_MARGIN, CLAIMED_CSTAR.as_float + EQUIVALENCE_MARGIN
     entry = measured_entry(
         f"R1.cstar.{stem}.p{p:g}.{record.run}",
-        f"{CLAIMED_CSTAR.source}: {CLAIMED_CSTAR.symbol} ~ {CLAIMED_CSTAR.value}",
-        f"C*({p:g}) of {family} ({_FAMILY_TEXT[family]}; variant {variant}) is "
-        f"consistent with {CLAIMED_CSTAR.value} under {summary['experiment']['features']} features "
+        f"{CLAIMED_CSTAR.source}: {CLAIMED_CSTAR.symbol} ~ {v} (crossing reading)",
+        f"Crossing reading: the transition C*({p:g}) of {family} ({_FAMILY_TEXT[family]}; variant "
+        f"{variant}) is at {v} under {summary['experiment']['features']} features "
         f"[sizes {', '.join(sizes)}; {summary['trials_found']} trials; "
-        f"seed {summary['experiment']['seed']}; device {record.device}]. Rule: the size limit "
-        f"rho_inf per (rank, aspect) group decides (supported if {CLAIMED_CSTAR.value} is inside every group's "
-        f"interval, contradicted if outside every one, else open); the per-size positions "
-        f"(per_size) describe single sizes only. Per group: {details}"
-        + (f". Not identified, so not used: {'; '.join(unident)}" if unident else ""),
-        status, f"{len(groups)} (rank, aspect) groups: {', '.join(positions)}", record)
+        f"seed {summary['experiment']['seed']}; device {record.device}]. Rule: per (rank, aspect) "
+        f"group, the size limit rho_inf (a finite-size fit with >= 1 df, identified, chi2 p >= 0.01), "
+        f"else the largest size's own interval, stated as a fallback; supported only by an "
+        f"equivalence test (TOST, margin {EQUIVALENCE_MARGIN:g}: every group's 95% interval inside "
+        f"[{lo:g}, {hi:g}]), contradicted if {v} is outside every group's interval, else open "
+        f"('inside' without equivalence is only consistent); the per-size positions (per_size) "
+        f"describe single sizes only. Per group: {details}"
+        + (f". Not identified, so not used: {'; '.join(unident)}" if unident else "") + "." + across,
+        status, f"{len(readings)} (rank, aspect) groups: {', '.join(positions)}", record)
+    entry["reading"] = "crossing"
     entry["variant"] = variant
-    entry["groups"] = group_info
+    entry["variant_status"] = variant_status
+    entry["groups"] = readings
     entry["per_size"] = [{"m": row["m"], "n": row["n"], "r": row["r"],
                           "estimate": row["estimate"][f"{p:g}"], "position": row["position"][f"{p:g}"]}
                          for row in size_rows(summary, variant, [p])]
     return entry
 
 
+def sufficiency_test(cells, value: float | None = None, rate: float = SUFFICIENT_RATE,
+                     confidence: float = 0.95, can_contradict: bool = True) -> dict:
+    """The sufficiency reading: does every ``rho >= value`` give success with probability at
+    least ``rate``? A one-sided test on the cells at and above ``value``, with exact
+    (Clopper-Pearson) one-sided bounds:
+
+    - ``supported`` if every such cell's one-sided ``confidence`` lower bound is ``>= rate``
+      (an intersection-union test: level ``1 - confidence`` with no multiplicity correction);
+    - ``contradicted`` if some cell's one-sided upper bound at level ``confidence`` with a
+      Bonferroni correction over the k cells tested (``1 - (1 - confidence) / k``) is below
+      ``rate`` (never when ``can_contradict`` is False: a lower-bound estimand such as E1 cannot
+      contradict);
+    - else ``open`` (also with no cell at or above ``value``).
+
+    ``cells``: dicts with ``rho``, ``successes``, ``trials`` (and optionally ``m``, ``n``,
+    ``r`` for the text). Returns ``status``, ``tested`` (cells), ``weakest`` (the cell with the
+    smallest lower bound) and ``detail``.
+
+    >>> cells = [{"rho": 1.4, "successes": 200, "trials": 200}, {"rho": 1.2, "successes": 3, "trials": 200}]
+    >>> sufficiency_test(cells, 1.35)["status"]      # the cell below 1.35 is not tested
+    'supported'
+    >>> sufficiency_test(cells + [{"rho": 1.5, "successes": 195, "trials": 200}], 1.35)["status"]
+    'open'
+    >>> sufficiency_test(cells + [{"rho": 1.5, "successes": 150, "trials": 200}], 1.35)["status"]
+    'contradicted'
+    """
+    from numerics.estimation.estimate import clopper_pearson_bound
+
+    value = CLAIMED_CSTAR.as_float if value is None else float(value)
+    tested = [dict(c) for c in cells if c.get("trials") and c["rho"] >= value]
+    k = len(tested)
+    if not k:
+        return {"status": "open", "tested": 0, "weakest": None,
+                "detail": f"no cell with trials at rho >= {value:g}"}
+    upper_conf = 1.0 - (1.0 - confidence) / k
+    for c in tested:
+        c["lower"] = clopper_pearson_bound(c["successes"], c["trials"], "lower", confidence)
+        c["upper"] = clopper_pearson_bound(c["successes"], c["trials"], "upper", upper_conf)
+    weakest = min(tested, key=lambda c: c["lower"])
+    failing = [c for c in tested if c["upper"] < rate]
+    name = lambda c: (f"{c['m']}x{c['n']} r={c['r']} " if "m" in c else "") + f"rho={c['rho']:.3f}"  # noqa: E731
+    if all(c["lower"] >= rate for c in tested):
+        status = "supported"
+    elif failing and can_contradict:
+        status = "contradicted"
+    else:
+        status = "open"
+    below = sum(c["lower"] < rate for c in tested)
+    detail = (f"{k} cells at rho >= {value:g}; {k - below} with a one-sided {100 * confidence:g}% "
+              f"Clopper-Pearson lower bound >= {rate:g}; weakest {name(weakest)}: "
+              f"{weakest['successes']}/{weakest['trials']} (lower bound {weakest['lower']:.4f})")
+    if failing:
+        worst = min(failing, key=lambda c: c["upper"])
+        detail += (f"; {len(failing)} cells with a Bonferroni upper bound (level "
+                   f"{100 * upper_conf:.4g}%) below {rate:g}, e.g. {name(worst)}: "
+                   f"{worst['successes']}/{worst['trials']} (upper bound {worst['upper']:.4f})")
+        if not can_contradict:
+            detail += " (not evidence against: this estimand is a lower bound)"
+    return {"status": status, "tested": k, "weakest": {key: weakest[key] for key in weakest}, "detail": detail}
+
+
+def _cells_of(summary: dict, variant: str) -> list[dict]:
+    return [{"m": s["m"], "n": s["n"], "r": s["r"], "rho": c["rho"], "successes": c["successes"],
+             "trials": c["trials"]} for s in summary["estimands"][variant]["sizes"] for c in s["cells"]]
+
+
+def sufficiency_entries(record: CommittedSummary) -> list[dict]:
+    """The sufficiency entries of one committed C* summary: ``R1.cstar.sufficiency.E1`` (the
+    headline E1 variant, most restarts: a lower bound on p_exist, so it can support existence,
+    never contradict it), ``...E2`` and one ``...E3.T<T>.eps<eps>`` per (T, eps) variant of the
+    recipe (each budget is its own recipe; one entry each, so no budget is picked for the
+    others), all followed by ``.<run>``. Rule: :func:`sufficiency_test`.
+
+    >>> r = CommittedSummary(Path("x/run/summary.json"), {"estimands": {}}, "x", "cpu", 0.0)
+    >>> sufficiency_entries(r)
+    []
+    """
+    summary = record.summary
+    out = []
+    todo = []
+    for family in ("E1", "E2"):
+        head = headline_variant(summary, family)
+        if head is not None:
+            todo.append((family, head, f"R1.cstar.sufficiency.{family}.{record.run}"))
+    e3 = sorted((n for n, e in summary["estimands"].items() if e["family"] == "E3"),
+                key=lambda n: (summary["estimands"][n]["params"]["T"], -summary["estimands"][n]["params"]["eps"]))
+    for name in e3:
+        prm = summary["estimands"][name]["params"]
+        todo.append(("E3", name, f"R1.cstar.sufficiency.E3.T{prm['T']}.eps{prm['eps']:g}.{record.run}"))
+    v = CLAIMED_CSTAR.value
+    for family, variant, entry_id in todo:
+        test = sufficiency_test(_cells_of(summary, variant), can_contradict=family != "E1")
+        sizes = len(summary["estimands"][variant]["sizes"])
+        meaning = {"E1": "a rank-r interpolant exists (E1 is a lower bound on p_exist: a high E1 "
+                         "rate supports the sufficiency of existence; a low one says nothing against it)",
+                   "E2": "one LM run from one random start reaches a global minimiser",
+                   "E3": f"the LoRA recipe with this budget and tolerance ({variant}) interpolates"}[family]
+        entry = measured_entry(
+            entry_id,
+            f"{CLAIMED_CSTAR.source}: {CLAIMED_CSTAR.symbol} ~ {v}, read as a sufficient condition "
+            f"r(m+n-r) > {CLAIMED_CSTAR.symbol} K N (sufficiency reading)",
+            f"Sufficiency reading (not where the transition is): every rho = r(m+n-r)/(KN) >= {v} gives "
+            f"success with probability >= {SUFFICIENT_RATE:g}, success meaning: {meaning} "
+            f"[{sizes} (size, rank) pairs of {record.run}; {summary['experiment']['features']} features; "
+            f"seed {summary['experiment']['seed']}; device {record.device}]. Rule: one-sided test on "
+            f"every cell at rho >= {v}: supported if every cell's one-sided 95% Clopper-Pearson lower "
+            f"bound is >= {SUFFICIENT_RATE:g} (intersection-union test), contradicted if some cell's "
+            f"one-sided upper bound (95%, Bonferroni over the cells) is < {SUFFICIENT_RATE:g}"
+            + (" (not possible for E1)" if family == "E1" else "") + ", else open. A conservative "
+            f"sufficient constant is not a wrong one: this says nothing on where the transition is. "
+            f"Result: {test['detail']}.",
+            test["status"], test["detail"], record)
+        entry["reading"] = "sufficiency"
+        entry["variant"] = variant
+        entry["cells_tested"] = test["tested"]
+        out.append(entry)
+    return out
+
+
 def cstar_entries(record: CommittedSummary) -> list[dict]:
-    """The entries of one committed C* summary: per reported variant
-    (:func:`reported_variants`) and level p."""
+    """The entries of one committed C* summary: the crossing entries per reported variant
+    (:func:`reported_variants`) and level p, then the sufficiency entries
+    (:func:`sufficiency_entries`)."""
     entries = []
     for family, variant, stem in reported_variants(record.summary):
         for p in record.summary["method"]["p_levels"]:
             entry = _entry(record, family, variant, stem, p)
             if entry is not None:
                 entries.append(entry)
-    return entries
+    return entries + sufficiency_entries(record)
 
 
 def ledger_entries(results_dir) -> list[dict]:
