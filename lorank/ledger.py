@@ -125,6 +125,8 @@ def measured_entries(results_dir: Path) -> list[dict]:
         folder = _folder_of(entry)
         if folder in problems:
             entry = {**entry, "status": "error", "expected": None,
+                     "machine_checked": "the evidence links (files and hashes); they do not hold, "
+                                        "so no verdict is drawn",
                      "statement": "EVIDENCE ERROR: " + "; ".join(problems[folder])
                      + ". Verdict as read from the unverified summary: " + entry["statement"],
                      "problems": problems[folder]}
@@ -331,13 +333,15 @@ def render_rich(entries: list[dict], console=None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    colour = {"proved": "green", "proved-assuming": "dark_olive_green3", "refuted": "cyan", "supported": "green",
+    colour = {"proved": "green", "proved-assuming": "dark_olive_green3", "refuted": "cyan",
+              "supported": "green",
               "contradicted": "red", "open": "yellow", "error": "bold red"}
     table = Table(title="lorank theorem ledger", show_lines=False)
     for column in ("status", "id", "source", "statement", "routes"):
         table.add_column(column, overflow="fold", no_wrap=column in ("status", "id"))
     for e in entries:
-        statement = e["statement"] + "".join(f"\n[dim]{escape(line)}[/dim]" for line in _provenance_lines(e))
+        statement = e["statement"] + "".join(f"\n[dim]{escape(line)}[/dim]"
+                                             for line in _provenance_lines(e))
         statement += f"\n[dim]evidence: {e['evidence']}[/dim]" if e.get("evidence") else ""
         table.add_row(f"[{colour[e['status']]}]{e['status']}[/]", e["id"], e["source"], statement,
                       _routes_text(e))

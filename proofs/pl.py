@@ -588,7 +588,8 @@ def _matrix_statements() -> list:
         Statement(
             id="R2.lora-gradient", source=SOURCE_PL,
             assumed=(
-                "N examples instead of 2: the derivative and the inner product are linear, term by term",
+                ("N examples instead of 2: the derivative and the inner product are linear, term "
+                 "by term"),
                 "a gradient is the Riesz representer of the directional derivative",),
             title="grad_B L = S A^T and grad_A L = B^T S with S = sum_i R_i G_i",
             variables=(m, n, r), hypotheses=(),
@@ -628,7 +629,8 @@ def _matrix_statements() -> list:
         Statement(
             id="R2.lora-start", source=SOURCE_PL,
             assumed=(
-                "a linear map from an (m r)-dimensional space has rank <= m r, for the consequence rank J <= m r",),
+                ("a linear map from an (m r)-dimensional space has rank <= m r, for the "
+                 "consequence rank J <= m r"),),
             title="at the LoRA start B = 0 the A-block of J (and of the gradient) vanishes",
             variables=(m, n, r), hypotheses=(),
             conclusion=Eq(MatMul(ZeroMatrix(m, r).T, S), ZeroMatrix(r, n), evaluate=False),
@@ -670,7 +672,8 @@ def _polynomial_statements() -> list:
         Statement(
             id="R2.pl-positive-every-M", source=f"{SOURCE_PL}, as read from the paper",
             assumed=(
-                "mu > 0 at some theta implies M <= r(m+n-r) (R2.rank-J), to read the refutation as one of the paper's claim",),
+                ("mu > 0 at some theta implies M <= r(m+n-r) (R2.rank-J), which makes this "
+                 "refutation one of the paper's claim"),),
             title="FALSE: 'squared loss satisfies PL* with mu > 0 for every M' (it needs "
                   "M <= r(m+n-r); fails at r = m = n = 1, M = 2)",
             variables=(r, m, n, M), hypotheses=(r <= m, r <= n), conclusion=M <= r * (m + n - r),
@@ -697,7 +700,8 @@ def _polynomial_statements() -> list:
         Statement(
             id="R2.pl-star-spectral-term", source=f"{SOURCE_PL}; {LZB}",
             assumed=(
-                "spectral theorem: J J^T = Q diag(lambda) Q^T, Q orthogonal, every lambda_j >= lambda_min",
+                ("spectral theorem: J J^T = Q diag(lambda) Q^T, Q orthogonal, every lambda_j >= "
+                 "lambda_min"),
                 "||Q^T R|| = ||R|| and summing the M termwise inequalities (Rayleigh quotient)",),
             title="spectral step, one eigen-direction: lambda_j z_j^2 >= mu z_j^2 when lambda_j >= mu",
             variables=(lam, mu, w), hypotheses=(lam >= mu,), conclusion=lam * w >= mu * w,
@@ -728,7 +732,8 @@ def _polynomial_statements() -> list:
         Statement(
             id="R2.pl-linear-rate", source=f"{SOURCE_PL}; Polyak (1963), Karimi et al. (2016)",
             assumed=(
-                "descent lemma: L(theta - eta g) <= L(theta) - eta(1 - beta eta/2)||g||^2 for beta-smooth L (a premise of the claim)",),
+                ("descent lemma: L(theta - eta g) <= L(theta) - eta(1 - beta eta/2)||g||^2 for "
+                 "beta-smooth L (a premise of the claim)"),),
             title="descent lemma + PL with eta <= 1/beta: L_{t+1} - L* <= (1 - eta mu)(L_t - L*)",
             variables=(eta, beta, mu, D, Dn, g2), hypotheses=(descent, step, pl),
             conclusion=Dn <= (1 - eta * mu) * D,

@@ -168,10 +168,13 @@ def rademacher_statements() -> list:
         Statement(
             id="R3.nuclear-frobenius", source=SOURCE,
             assumed=(
-                "SVD: ||.||_* and ||.||_F are the l1 and l2 norms of the singular values, at most r of them nonzero for rank <= r",
+                ("SVD: ||.||_* and ||.||_F are the l1 and l2 norms of the singular values, at "
+                 "most r of them nonzero for rank <= r"),
                 "induction on r (the z3 route proves the base case and the step)",
                 "for x, y >= 0, y^2 >= x^2 implies y >= x (sympy route only)",),
-            checked="r fro^2 - nuc^2 = r sum_j (s_j - nuc/r)^2 for symbolic r (sympy) and r fro^2 - nuc^2 >= 0 by induction on r (z3: base and step), then nuc <= sqrt(r) fro by a sympy certificate and by z3",
+            checked=("r fro^2 - nuc^2 = r sum_j (s_j - nuc/r)^2 for symbolic r (sympy) and r "
+                     "fro^2 - nuc^2 >= 0 by induction on r (z3: base and step), then nuc <= "
+                     "sqrt(r) fro by a sympy certificate and by z3"),
             title="||Delta||_* <= sqrt(r) ||Delta||_F for rank Delta <= r (Cauchy-Schwarz on "
                   "singular values), for every r",
             variables=(sr, nuc, fro, W), hypotheses=(expansion,), conclusion=nf,
@@ -214,7 +217,8 @@ def rademacher_statements() -> list:
         Statement(
             id="R3.sqrt-increasing", source=SOURCE,
             assumed=(
-                "for x, y >= 0, y^2 > x^2 implies y > x (sympy route only; z3 decides it directly)",),
+                ("for x, y >= 0, y^2 > x^2 implies y > x (sympy route only; z3 decides it "
+                 "directly)"),),
             title="sqrt is strictly increasing on the ranks: r > r0 gives sqrt(r) > sqrt(r0)",
             variables=(sr, s0), hypotheses=(sr**2 > s0**2,), conclusion=sr > s0,
             certificate=SquareStepCertificate(
@@ -224,7 +228,8 @@ def rademacher_statements() -> list:
         Statement(
             id="R3.saturation", source=SOURCE,
             assumed=(
-                "c sqrt(r) stands for the variance term of R3.rademacher-sqrt-r plus rank-independent terms",
+                ("c sqrt(r) stands for the variance term of R3.rademacher-sqrt-r plus "
+                 "rank-independent terms"),
                 "every minimiser r* of U satisfies r* <= r0 (a step of logic, not encoded)",),
             title="bias saturated at r0 (b(r) = b(r0)) and U(r) = b(r) + c sqrt(r), c > 0: "
                   "U(r) > U(r0) for every r > r0, so r* <= r0",
@@ -261,7 +266,9 @@ def rademacher_statements() -> list:
             rests_on=(
                 "rank(PQ) <= min(rank P, rank Q)",
                 "the rank of an idempotent matrix equals its trace",),
-            checked="C Y = Y and tr C = K - 1 for symbolic K, N (sympy), and the integer step rank(Y) <= K - 1, K = 2, rank(Y) >= 1 gives rank(Y) = 1 (sympy certificate and z3)",
+            checked=("C Y = Y and tr C = K - 1 for symbolic K, N (sympy), and the integer step "
+                     "rank(Y) <= K - 1, K = 2, rank(Y) >= 1 gives rank(Y) = 1 (sympy certificate "
+                     "and z3)"),
             title="centred logits (1^T Y = 0) give rank(Y) <= K - 1; K = 2 centred logits give rank 1",
             variables=(K, N, y), hypotheses=(y <= K - 1, Eq(K, 2), y >= 1),
             conclusion=And(y <= 1, y >= 1),

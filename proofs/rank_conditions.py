@@ -78,7 +78,8 @@ def _j1_j2() -> list:
         Statement(
             id="J1.closed-form", source=f"{JANG}, J1 (Barvinok-Pataki)",
             assumed=(
-                "s = isqrt(8M+1) and r0 = floor((s-1)/2) are given by their defining inequalities",),
+                ("s = isqrt(8M+1) and r0 = floor((s-1)/2) are given by their defining "
+                 "inequalities"),),
             title="r0 = floor((isqrt(8M+1)-1)/2) is the largest r with r(r+1)/2 <= M",
             variables=(M, s, r0), hypotheses=CLOSED_FORM, conclusion=And(feasible, maximal),
             certificate=(
@@ -98,7 +99,8 @@ def _j1_j2() -> list:
         Statement(
             id="J2.least-rank", source=f"{JANG}, J2 (Sard count r(r+1)/2 > M)",
             assumed=(
-                "s = isqrt(8M+1) and r0 = floor((s-1)/2) are given by their defining inequalities",),
+                ("s = isqrt(8M+1) and r0 = floor((s-1)/2) are given by their defining "
+                 "inequalities"),),
             title="no rank r <= r0 satisfies J2, so r0 + 1 is the least rank with r(r+1)/2 > M",
             variables=(M, s, r0, r), hypotheses=CLOSED_FORM + (below_hyp,),
             conclusion=r * (r + 1) / 2 <= M,
@@ -218,8 +220,10 @@ def _necessary_sufficient() -> list:
                 "dimension of the rank-r variety: its image under calA has dimension <= r(m+n-r)",
                 "for each 0 < C < 1 some integer D has D(1-C) > C (Archimedean property)",),
             rests_on=(
-                "dimension of the rank-r variety: its image under calA has dimension <= r(m+n-r)",),
-            checked="the integer facts at r = 1, m = 1, n = D, M = D + 1 (R1 holds, M > r(m+n-r)), by a sympy certificate and by z3",
+                ("dimension of the rank-r variety: its image under calA has dimension "
+                 "<= r(m+n-r)"),),
+            checked=("the integer facts at r = 1, m = 1, n = D, M = D + 1 (R1 holds, M > "
+                     "r(m+n-r)), by a sympy certificate and by z3"),
             title="any existence constant has C* >= 1: for 0 < C < 1, at r = 1, m = 1, n = D, "
                   "M = D + 1 with D(1-C) > C, R1 holds (D > C M) but M > r(m+n-r) = D",
             variables=(C, D), hypotheses=(C < 1, witness_hyp), conclusion=And(r1_part, dc_part),
@@ -243,7 +247,8 @@ def _necessary_sufficient() -> list:
             id="LS.sufficient-implies-necessary", source="linear-solve sufficient condition (THEORY.md s.2)",
             assumed=(
                 "m >= n without loss of generality (transposing preserves every count)",
-                "a generic A makes calA(B A) = y a generic linear system in the m r entries of B",),
+                ("a generic A makes calA(B A) = y a generic linear system in the m r entries "
+                 "of B"),),
             title="r max(m,n) >= M implies r(m+n-r) >= M (m >= n without loss of generality)",
             variables=(r, m, n, M), hypotheses=(r <= n, n <= m, ls_hyp),
             conclusion=r * (m + n - r) >= M,

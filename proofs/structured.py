@@ -260,7 +260,8 @@ def structured_statements() -> list:
             id="R3.witness-interpolates", source=SOURCE,
             assumed=(
                 "(A^T A)^-1 and (X^T X)^-1 exist iff A and X have full column rank",),
-            checked="A^T Delta* X = Y for symbolic sizes, by sympy MatMul reduction and by z3 over an axiomatised matrix algebra",
+            checked=("A^T Delta* X = Y for symbolic sizes, by sympy MatMul reduction and by z3 "
+                     "over an axiomatised matrix algebra"),
             title="Delta* = A (A^T A)^-1 Y (X^T X)^-1 X^T interpolates: A^T Delta* X = Y",
             variables=common, hypotheses=(), conclusion=sympy.Eq(MatMul(A.T, witness(), X, evaluate=False), Y,
                                                                   evaluate=False),
@@ -278,7 +279,8 @@ def structured_statements() -> list:
             rests_on=(
                 "rank(PQ) <= min(rank P, rank Q)",
                 "rank P <= number of rows and of columns of P",),
-            checked="the interpolation identity and where the rank lemma applies (sympy, symbolic sizes), and the least-rank conclusion from the rank axioms (z3)",
+            checked=("the interpolation identity and where the rank lemma applies (sympy, "
+                     "symbolic sizes), and the least-rank conclusion from the rank axioms (z3)"),
             title="the least rank of Delta with A^T Delta X = Y is rank(Y) <= min(K, N)",
             variables=common, hypotheses=(), conclusion=sympy.true,
             certificate=MatrixCertificate("least-rank"), smt=z3_structured,
