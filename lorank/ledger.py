@@ -238,7 +238,7 @@ def _provenance_lines(entry: dict) -> list[str]:
 
 def render_plain(entries: list[dict]) -> str:
     """The ledger as a fixed-width text table (for wide logs); what was machine-checked, what
-    was assumed and the notes follow each row, aligned with the statement column.
+    was assumed and the notes follow each row, one line each, aligned with the id column.
 
     >>> print(render_plain([{"id": "a", "source": "s", "statement": "1 < 2", "status": "proved",
     ...     "routes": [{"name": "sympy", "answer": True}], "seconds": 0.0, "evidence": None,
@@ -246,8 +246,8 @@ def render_plain(entries: list[dict]) -> str:
     ... # doctest: +NORMALIZE_WHITESPACE
     status  id  source  routes     time  statement
     proved  a   s       sympy:yes  0.00s 1 < 2
-                                         checked: 1 < 2 by sympy
-                                         assumed: arithmetic
+            checked: 1 < 2 by sympy
+            assumed: arithmetic
     """
     rows = [("status", "id", "source", "routes", "time", "statement")]
     extra: list[list[str]] = [[]]
@@ -257,7 +257,7 @@ def render_plain(entries: list[dict]) -> str:
                      f"{e.get('seconds', 0.0):.2f}s", statement))
         extra.append(_provenance_lines(e))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    pad = " " * (sum(widths) + 2 * 4 + 1)
+    pad = " " * (widths[0] + 2)
     out = []
     for row, lines in zip(rows, extra):
         out.append("  ".join(cell.ljust(width) for cell, width in zip(row[:5], widths)).rstrip()
