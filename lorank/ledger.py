@@ -5,12 +5,15 @@ independent routes on every call); measured verdicts come from verdict providers
 committed result records under ``results/`` (never re-running an experiment).
 
 Each entry is a JSON-able dict with at least ``id``, ``source``, ``statement``, ``status``
-(one of ``proved``, ``refuted``, ``supported``, ``contradicted``, ``open``, ``undefined`` (a
-measured constant the record shows not to exist as one number, e.g. a transition that moves
-with size and budget: a result, not a failure), or ``error`` where
-the evidence a verdict needs is missing or does not match its pinned hash), ``routes`` and
-``evidence`` (the summary file the verdict rests on, as ``results/...``, or ``None``), plus
-``expected`` and ``seconds`` (wall-clock time; left out of ``lorank check --json`` unless
+(one of ``proved``, ``proved-assuming`` (both routes hold, but both rest on a lemma named in
+``assumed`` that neither checks), ``refuted``, ``supported``, ``contradicted``, ``open``,
+``undefined`` (a measured constant the record shows not to exist as one number, e.g. a
+transition that moves with size and budget: a result, not a failure), or ``error`` where the
+evidence a verdict needs is missing or does not match its pinned hash), ``routes`` and
+``evidence`` (the summary file the verdict rests on, as ``results/...``, or ``None``);
+``notes`` (the statement's notes, ``""`` if none), ``machine_checked`` (one sentence: what exactly
+the machine checked) and ``assumed`` (the facts taken without machine checking, a list of short
+phrases); plus ``expected`` and ``seconds`` (wall-clock time; left out of ``lorank check --json`` unless
 ``--timings`` is given, so that the JSON is the same on every run and every install).
 
 The measured verdicts read the committed results shipped as package data (``lorank_results``,
@@ -26,6 +29,8 @@ Examples
 True
 >>> all(e["status"] in STATUSES for e in entries)
 True
+>>> all({"notes", "machine_checked", "assumed"} <= set(e) for e in entries)
+True
 """
 
 from __future__ import annotations
@@ -38,10 +43,18 @@ from pathlib import Path
 
 from numerics.verdicts import evidence as _evidence
 
-__all__ = ["STATUSES", "build_ledger", "failures", "render_plain", "render_blocks",
-           "render_rich", "deterministic", "check"]
+__all__ = ["STATUSES", "HOLDS", "build_ledger", "failures", "render_plain", "render_blocks",
+           "render_rich", "summary_line", "deterministic", "check"]
 
-STATUSES = ("proved", "refuted", "supported", "contradicted", "open", "undefined", "error")
+STATUSES = ("proved", "proved-assuming", "refuted", "supported", "contradicted", "open",
+            "undefined", "error")
+
+#: How the summary line names each status (``proved-assuming`` is counted apart from
+#: ``proved``: it is proved only given the lemma its entry names in ``assumed``).
+STATUS_WORDS = {"proved-assuming": "proved assuming a lemma"}
+
+#: The statuses that count as holding for a statement expected to hold (not a failure).
+HOLDS = ("proved", "proved-assuming")
 
 #: The source tree's root when lorank runs from a checkout (tests and scripts use it); the
 #: ledger itself reads its evidence from :func:`numerics.verdicts.evidence.default_results_dir`.
@@ -76,7 +89,9 @@ def _error_entry(entry_id: str, statement: str, evidence: str | None) -> dict:
     return {"id": entry_id, "source": "lorank evidence check (results/MANIFEST.json, derived_from)",
             "statement": statement, "status": "error",
             "routes": [{"name": "evidence", "answer": None, "detail": statement, "seconds": 0.0}],
-            "evidence": evidence, "expected": None, "seconds": 0.0}
+            "evidence": evidence, "expected": None, "seconds": 0.0, "notes": "",
+            "machine_checked": "the evidence links (files and hashes); they do not hold, so no "
+                               "verdict is drawn", "assumed": []}
 
 
 def _folder_of(entry: dict) -> str | None:
@@ -113,6 +128,8 @@ def measured_entries(results_dir: Path) -> list[dict]:
         folder = _folder_of(entry)
         if folder in problems:
             entry = {**entry, "status": "error", "expected": None,
+                     "machine_checked": "the evidence links (files and hashes); they do not hold, "
+                                        "so no verdict is drawn",
                      "statement": "EVIDENCE ERROR: " + "; ".join(problems[folder])
                      + ". Verdict as read from the unverified summary: " + entry["statement"],
                      "problems": problems[folder]}
@@ -136,6 +153,18 @@ def measured_entries(results_dir: Path) -> list[dict]:
     return out
 
 
+def _with_provenance(entry: dict) -> dict:
+    """The entry with ``notes``, ``machine_checked`` and ``assumed`` present (a verdict provider
+    that does not set them gets the measured defaults of
+    :func:`numerics.verdicts.evidence.measured_provenance`).
+
+    >>> sorted(_with_provenance({"id": "R1.cstar.E1.x"}))
+    ['assumed', 'id', 'machine_checked', 'notes']
+    """
+    defaults = {"notes": "", **_evidence.measured_provenance(entry["id"])}
+    return {**entry, **{k: v for k, v in defaults.items() if k not in entry}}
+
+
 def build_ledger(results_dir: Path | str | None = None) -> list[dict]:
     """Check every exact statement and read every measured verdict; return the entries.
 
@@ -147,7 +176,7 @@ def build_ledger(results_dir: Path | str | None = None) -> list[dict]:
     True
     """
     results_dir = Path(results_dir) if results_dir is not None else _evidence.default_results_dir()
-    entries = _proof_entries() + measured_entries(results_dir)
+    entries = [_with_provenance(e) for e in _proof_entries() + measured_entries(results_dir)]
     for entry in entries:
         if entry["status"] not in STATUSES:
             raise ValueError(f"ledger entry {entry['id']!r} has unknown status {entry['status']!r}")
@@ -157,8 +186,9 @@ def build_ledger(results_dir: Path | str | None = None) -> list[dict]:
 def failures(entries: list[dict]) -> list[dict]:
     """Entries whose status contradicts what the project expects of them.
 
-    A statement expected to hold fails unless it is proved; one recorded because it is false
-    fails unless it is refuted. Measured verdicts carry ``expected=None``: a measurement that
+    A statement expected to hold fails unless it is proved or ``proved-assuming`` (proved given
+    the lemma it names: not a failure, though not counted as proved); one recorded because it is
+    false fails unless it is refuted. Measured verdicts carry ``expected=None``: a measurement that
     disagrees with a paper is a result, not a failure of the tool. An ``error`` (missing or
     altered evidence) always fails.
 
@@ -166,6 +196,10 @@ def failures(entries: list[dict]) -> list[dict]:
     'x'
     >>> failures([{"id": "y", "status": "refuted", "expected": False}])
     []
+    >>> failures([{"id": "w", "status": "proved-assuming", "expected": True}])
+    []
+    >>> failures([{"id": "v", "status": "proved-assuming", "expected": False}])[0]["id"]
+    'v'
     >>> failures([{"id": "z", "status": "error", "expected": None}])[0]["id"]
     'z'
     >>> failures([{"id": "u", "status": "undefined", "expected": None}])
@@ -176,7 +210,7 @@ def failures(entries: list[dict]) -> list[dict]:
         expected = entry.get("expected")
         if entry["status"] == "error":
             bad.append(entry)
-        elif expected is True and entry["status"] != "proved":
+        elif expected is True and entry["status"] not in HOLDS:
             bad.append(entry)
         elif expected is False and entry["status"] != "refuted":
             bad.append(entry)
@@ -191,36 +225,62 @@ def _routes_text(entry: dict) -> str:
     return ", ".join(parts) if parts else "-"
 
 
+def _provenance_lines(entry: dict) -> list[str]:
+    """``checked: ...``, ``assumed: ...`` and ``notes: ...`` for an entry (only those it has).
+
+    >>> _provenance_lines({"machine_checked": "x by z3", "assumed": ["a", "b"], "notes": ""})
+    ['checked: x by z3', 'assumed: a; b']
+    """
+    lines = []
+    if entry.get("machine_checked"):
+        lines.append(f"checked: {entry['machine_checked']}")
+    if entry.get("assumed"):
+        lines.append("assumed: " + "; ".join(entry["assumed"]))
+    if entry.get("notes"):
+        lines.append(f"notes: {entry['notes']}")
+    return lines
+
+
 def render_plain(entries: list[dict]) -> str:
-    """The ledger as a fixed-width text table (for wide logs).
+    """The ledger as a fixed-width text table (for wide logs); what was machine-checked, what
+    was assumed and the notes follow each row, one line each, aligned with the id column.
 
     >>> print(render_plain([{"id": "a", "source": "s", "statement": "1 < 2", "status": "proved",
-    ...     "routes": [{"name": "sympy", "answer": True}], "seconds": 0.0, "evidence": None}]))
+    ...     "routes": [{"name": "sympy", "answer": True}], "seconds": 0.0, "evidence": None,
+    ...     "machine_checked": "1 < 2 by sympy", "assumed": ["arithmetic"]}]))
     ... # doctest: +NORMALIZE_WHITESPACE
     status  id  source  routes     time  statement
     proved  a   s       sympy:yes  0.00s 1 < 2
+            checked: 1 < 2 by sympy
+            assumed: arithmetic
     """
     rows = [("status", "id", "source", "routes", "time", "statement")]
+    extra: list[list[str]] = [[]]
     for e in entries:
         statement = e["statement"] + (f"  [evidence: {e['evidence']}]" if e.get("evidence") else "")
         rows.append((e["status"], e["id"], e["source"], _routes_text(e),
                      f"{e.get('seconds', 0.0):.2f}s", statement))
+        extra.append(_provenance_lines(e))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:5], widths)).rstrip()
-        + (" " if row[4] else "") + row[5]
-        for row in rows
-    )
+    pad = " " * (widths[0] + 2)
+    out = []
+    for row, lines in zip(rows, extra):
+        out.append("  ".join(cell.ljust(width) for cell, width in zip(row[:5], widths)).rstrip()
+                   + (" " if row[4] else "") + row[5])
+        out += [pad + line for line in lines]
+    return "\n".join(out)
 
 
 def render_blocks(entries: list[dict], width: int = 80) -> str:
     """The ledger for a narrow terminal: one block per entry, ``id  status`` on the first line
     (the id is never split: on its own line if it is wider than ``width``), then the source,
-    the routes, the statement and the evidence, each wrapped at ``width`` on spaces only.
+    the routes, the statement, what was machine-checked, what was assumed, the notes and the
+    evidence, each wrapped at ``width`` on spaces only.
 
     >>> e = {"id": "R1.cstar.E2.p0.5.headline-lm", "source": "paper", "status": "open",
     ...      "statement": "C*(0.5) of E2 is consistent with 1.35 " * 3, "evidence": "results/x.json",
-    ...      "routes": [{"name": "monte-carlo", "answer": None}]}
+    ...      "routes": [{"name": "monte-carlo", "answer": None}],
+    ...      "machine_checked": "counts from the record", "assumed": ["E2 <= E1"], "notes": ""}
     >>> print(render_blocks([e], width=40))
     R1.cstar.E2.p0.5.headline-lm  open
         source: paper
@@ -229,6 +289,8 @@ def render_blocks(entries: list[dict], width: int = 80) -> str:
         1.35 C*(0.5) of E2 is consistent
         with 1.35 C*(0.5) of E2 is
         consistent with 1.35
+        checked: counts from the record
+        assumed: E2 <= E1
         evidence: results/x.json
     >>> all(len(line) <= 40 for line in render_blocks([e], width=40).splitlines())
     True
@@ -246,10 +308,24 @@ def render_blocks(entries: list[dict], width: int = 80) -> str:
         lines = [head] if len(head) <= width else [e["id"], indent + e["status"]]
         lines += wrap(f"source: {e['source']}") + wrap(f"routes: {_routes_text(e)}")
         lines += wrap(e["statement"])
+        for line in _provenance_lines(e):
+            lines += wrap(line)
         if e.get("evidence"):
             lines += wrap(f"evidence: {e['evidence']}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def summary_line(entries: list[dict]) -> str:
+    """How many entries end in each status, ``proved-assuming`` counted apart from ``proved``.
+
+    >>> summary_line([{"status": "proved"}, {"status": "proved"}, {"status": "proved-assuming"},
+    ...               {"status": "open"}])
+    '4 statements: 2 proved, 1 proved assuming a lemma, 1 open'
+    """
+    counts = {s: sum(e["status"] == s for e in entries) for s in STATUSES}
+    return (f"{len(entries)} statements: "
+            + ", ".join(f"{v} {STATUS_WORDS.get(k, k)}" for k, v in counts.items() if v))
 
 
 #: below this many columns ``lorank check`` prints one block per entry instead of a table
@@ -259,15 +335,19 @@ WIDE_COLUMNS = 120
 def render_rich(entries: list[dict], console=None) -> None:
     """Print the ledger as a rich table (ids are never folded)."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    colour = {"proved": "green", "refuted": "cyan", "supported": "green",
-              "contradicted": "red", "open": "yellow", "undefined": "magenta", "error": "bold red"}
+    colour = {"proved": "green", "proved-assuming": "dark_olive_green3", "refuted": "cyan",
+              "supported": "green", "contradicted": "red", "open": "yellow",
+              "undefined": "magenta", "error": "bold red"}
     table = Table(title="lorank theorem ledger", show_lines=False)
     for column in ("status", "id", "source", "statement", "routes"):
         table.add_column(column, overflow="fold", no_wrap=column in ("status", "id"))
     for e in entries:
-        statement = e["statement"] + (f"\n[dim]evidence: {e['evidence']}[/dim]" if e.get("evidence") else "")
+        statement = e["statement"] + "".join(f"\n[dim]{escape(line)}[/dim]"
+                                             for line in _provenance_lines(e))
+        statement += f"\n[dim]evidence: {e['evidence']}[/dim]" if e.get("evidence") else ""
         table.add_row(f"[{colour[e['status']]}]{e['status']}[/]", e["id"], e["source"], statement,
                       _routes_text(e))
     (console or Console()).print(table)
@@ -312,9 +392,7 @@ def check(json_output: bool = False, results_dir=None, timings: bool = False,
             render_rich(entries)
         else:
             print(render_plain(entries))
-        counts = {s: sum(e["status"] == s for e in entries) for s in STATUSES}
-        tally = (f"{len(entries)} statements: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v)
-                 + f" ({time.perf_counter() - start:.1f} s)")
+        tally = summary_line(entries) + f" ({time.perf_counter() - start:.1f} s)"
         print("\n" + "\n".join(textwrap.wrap(tally, width=max(columns, 20))))
     errors = [e for e in entries if e["status"] == "error"]
     for entry in bad:

@@ -62,6 +62,6 @@ def check_all(timeout_s: float | None = None) -> list:
     Examples
     --------
     >>> sorted({v.status for v in check_all()})
-    ['proved', 'refuted']
+    ['proved', 'proved-assuming', 'refuted']
     """
     return [check(s, timeout_s) for s in all_statements()]

@@ -587,6 +587,10 @@ def _matrix_statements() -> list:
     return [
         Statement(
             id="R2.lora-gradient", source=SOURCE_PL,
+            assumed=(
+                ("N examples instead of 2: the derivative and the inner product are linear, term "
+                 "by term"),
+                "a gradient is the Riesz representer of the directional derivative",),
             title="grad_B L = S A^T and grad_A L = B^T S with S = sum_i R_i G_i",
             variables=(m, n, r), hypotheses=(),
             conclusion=Eq(Trace(S.T * (E * A + B * F)), Trace((S * A.T).T * E) + Trace((B.T * S).T * F),
@@ -605,6 +609,9 @@ def _matrix_statements() -> list:
                   "route is axiomatic (see z3_matrix): matrices of all sizes satisfy its axioms."),
         Statement(
             id="R2.gauge-kernel", source=SOURCE_PL,
+            assumed=(
+                "B has a left inverse (B^T B)^-1 B^T iff B has full column rank",
+                "rank-nullity, for the consequence rank J <= r(m+n-r)",),
             title="J(BG, -GA) = 0 for every r x r G, and G -> (BG, -GA) is injective for full-rank B",
             variables=(m, n, r), hypotheses=(),
             conclusion=Eq(MatAdd(MatMul(B, Gauge, A), MatMul(B, -Gauge * A), evaluate=False),
@@ -621,6 +628,9 @@ def _matrix_statements() -> list:
                   "dimension mn - (m - rank B)(n - rank A) <= r(m+n-r))."),
         Statement(
             id="R2.lora-start", source=SOURCE_PL,
+            assumed=(
+                ("a linear map from an (m r)-dimensional space has rank <= m r, for the "
+                 "consequence rank J <= m r"),),
             title="at the LoRA start B = 0 the A-block of J (and of the gradient) vanishes",
             variables=(m, n, r), hypotheses=(),
             conclusion=Eq(MatMul(ZeroMatrix(m, r).T, S), ZeroMatrix(r, n), evaluate=False),
@@ -647,6 +657,9 @@ def _polynomial_statements() -> list:
     return [
         Statement(
             id="R2.rank-J", source=f"{SOURCE_PL}; {LZB}",
+            assumed=(
+                "rank J <= r(m+n) - r^2 (R2.gauge-kernel and rank-nullity)",
+                "lambda_min(J J^T) > 0 iff rank J = M, since rank(J J^T) = rank J",),
             title="rank J <= r(m+n) - r^2 and mu = lambda_min(J J^T) > 0 (rank J >= M) force "
                   "r(m+n-r) >= M, i.e. rho >= 1",
             variables=(r, m, n, M, j), hypotheses=(rank_hyp, full_hyp),
@@ -658,6 +671,9 @@ def _polynomial_statements() -> list:
                   "> 0 iff rank J = M. rho = r(m+n-r)/M >= 1 is the conclusion divided by M > 0."),
         Statement(
             id="R2.pl-positive-every-M", source=f"{SOURCE_PL}, as read from the paper",
+            assumed=(
+                ("mu > 0 at some theta implies M <= r(m+n-r) (R2.rank-J), which makes this "
+                 "refutation one of the paper's claim"),),
             title="FALSE: 'squared loss satisfies PL* with mu > 0 for every M' (it needs "
                   "M <= r(m+n-r); fails at r = m = n = 1, M = 2)",
             variables=(r, m, n, M), hypotheses=(r <= m, r <= n), conclusion=M <= r * (m + n - r),
@@ -668,6 +684,11 @@ def _polynomial_statements() -> list:
                   "rho < 1."),
         Statement(
             id="R2.lora-start-rank", source=SOURCE_PL,
+            assumed=(
+                "a linear map from an (m r)-dimensional space has rank <= m r",
+                "rank J < M makes J J^T singular, so lambda_min(J J^T) = 0",),
+            rests_on=(
+                "a linear map from an (m r)-dimensional space has rank <= m r",),
             title="at B = 0, rank J <= r m, so mu = lambda_min(J J^T) = 0 whenever M > r m",
             variables=(r, m, M, j), hypotheses=(start_rank, start_many), conclusion=j < M,
             certificate=SlackCertificate(((r, 1 + _a), (m, 1 + _b), (M, 1 + _k), (j, _e)),
@@ -678,6 +699,10 @@ def _polynomial_statements() -> list:
                   "M > 768)."),
         Statement(
             id="R2.pl-star-spectral-term", source=f"{SOURCE_PL}; {LZB}",
+            assumed=(
+                ("spectral theorem: J J^T = Q diag(lambda) Q^T, Q orthogonal, every lambda_j >= "
+                 "lambda_min"),
+                "||Q^T R|| = ||R|| and summing the M termwise inequalities (Rayleigh quotient)",),
             title="spectral step, one eigen-direction: lambda_j z_j^2 >= mu z_j^2 when lambda_j >= mu",
             variables=(lam, mu, w), hypotheses=(lam >= mu,), conclusion=lam * w >= mu * w,
             certificate=SlackCertificate(((mu, _k), (lam, _k + _a), (w, _e))),
@@ -687,6 +712,11 @@ def _polynomial_statements() -> list:
                   "M termwise inequalities gives R^T J J^T R >= mu ||R||^2 (Rayleigh quotient)."),
         Statement(
             id="R2.pl-star-squared", source=f"{SOURCE_PL}; {LZB}",
+            assumed=(
+                "Rayleigh bound R^T J J^T R >= lambda_min(J J^T) ||R||^2 (spectral theorem)",
+                "||grad L||^2 = R^T J J^T R, from grad L = J^T R (R2.lora-gradient)",),
+            rests_on=(
+                "Rayleigh bound R^T J J^T R >= lambda_min(J J^T) ||R||^2 (spectral theorem)",),
             title="squared loss: 1/2 ||grad L||^2 >= mu (L - 0) with mu = lambda_min(J J^T) (PL*)",
             variables=(g2, q, rn, Lv, mu),
             hypotheses=(Eq(g2, q), spectral, Eq(Lv, rn / 2)),
@@ -701,6 +731,9 @@ def _polynomial_statements() -> list:
                   "theorem cited). Lv = rn / 2: the definition of the loss."),
         Statement(
             id="R2.pl-linear-rate", source=f"{SOURCE_PL}; Polyak (1963), Karimi et al. (2016)",
+            assumed=(
+                ("descent lemma: L(theta - eta g) <= L(theta) - eta(1 - beta eta/2)||g||^2 for "
+                 "beta-smooth L (a premise of the claim)"),),
             title="descent lemma + PL with eta <= 1/beta: L_{t+1} - L* <= (1 - eta mu)(L_t - L*)",
             variables=(eta, beta, mu, D, Dn, g2), hypotheses=(descent, step, pl),
             conclusion=Dn <= (1 - eta * mu) * D,
@@ -715,6 +748,11 @@ def _polynomial_statements() -> list:
                   "||B||, ||A||), so this is a one-step statement."),
         Statement(
             id="R2.logistic-derivative-bound", source=f"{SOURCE_PL} (cross-entropy)",
+            assumed=(
+                "log(1 + u) <= u for u > -1 (concavity of log)",
+                "z >= 0 iff v = 1/(1 + e^-z) >= 1/2 (monotonicity of exp)",),
+            rests_on=(
+                "log(1 + u) <= u for u > -1 (concavity of log)",),
             title="logistic loss: -l'(z) >= l(z)/2 for z >= 0 (u = e^-z, v = 1/(1+u): -l' = 1 - v, "
                   "l <= u)",
             variables=(v, lv, d), hypotheses=(v_ge_half, log_le, deriv), conclusion=d_ge,
@@ -730,6 +768,13 @@ def _polynomial_statements() -> list:
                   "(monotonicity of exp)."),
         Statement(
             id="R2.logistic-lojasiewicz", source=f"{SOURCE_PL} (cross-entropy)",
+            assumed=(
+                "log(1 + u) <= u for u > -1, through d >= l/2 (R2.logistic-derivative-bound)",
+                "grad L(Delta) = (1/N) sum_i l'(z_i) s_i G_i",
+                "Cauchy-Schwarz: ||grad L|| >= <-grad L, Delta*> for ||Delta*||_F = 1",),
+            rests_on=(
+                "log(1 + u) <= u for u > -1, through d >= l/2 (R2.logistic-derivative-bound)",
+                "Cauchy-Schwarz: ||grad L|| >= <-grad L, Delta*> for ||Delta*||_F = 1",),
             title="with a separator of margin gamma: -l'(z_i) s_i<G_i,Delta*> >= gamma l(z_i)/2, "
                   "hence ||grad L|| >= gamma L / 2 where all margins are >= 0",
             variables=(d, lv, qm, gamma), hypotheses=(d_ge, margin), conclusion=d * qm >= gamma * lv / 2,

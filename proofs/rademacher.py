@@ -25,7 +25,8 @@ from .pl import LemmaCertificate, SquareStepCertificate, StrictSlackCertificate
 from .routes import SlackCertificate
 from .statement import Statement
 
-__all__ = ["rademacher_statements", "lagrange_identity_holds", "finite_sum_expansion"]
+__all__ = ["rademacher_statements", "lagrange_identity_holds", "finite_sum_expansion",
+           "cauchy_schwarz_induction"]
 
 SOURCE = "Rethinking the Rank Threshold (2026), R3 (Rademacher bias-variance)"
 
@@ -91,6 +92,54 @@ def _lagrange_lemma() -> tuple:
     return True, f"cross-check: Lagrange's identity expanded for r = 1..{LAGRANGE_MAX}"
 
 
+def cauchy_schwarz_induction(timeout_s: float = 10.0) -> tuple:
+    """z3, independently of sympy: ``r sum_{j<=r} s_j^2 - (sum_{j<=r} s_j)^2 >= 0`` for every
+    ``r >= 1``, by induction on ``r`` (z3 proves the base case and the step; the induction
+    principle is the one cited step).
+
+    Base ``r = 1``: ``s^2 - s^2 >= 0``. Step, with ``S1 = sum_{j<=r} s_j``,
+    ``S2 = sum_{j<=r} s_j^2`` and the next value ``x``: ``r S2 - S1^2 >= 0`` implies
+    ``(r + 1)(S2 + x^2) - (S1 + x)^2 >= 0`` (real relaxation, z3's nlsat; valid for every real
+    ``r >= 1``, hence for the integers).
+
+    >>> cauchy_schwarz_induction()[0]
+    True
+    """
+    import z3
+
+    ctx = z3.Context()
+    rr, s1, s2, x = z3.Reals("r S1 S2 x", ctx)
+    cases = {"base r = 1": (z3.BoolVal(True, ctx), 1 * (x * x) - x * x >= 0),
+             "step r -> r + 1": (z3.And(rr >= 1, rr * s2 - s1 * s1 >= 0),
+                                 (rr + 1) * (s2 + x * x) - (s1 + x) * (s1 + x) >= 0)}
+    for name, (premise, goal) in cases.items():
+        solver = z3.SolverFor("QF_NRA", ctx=ctx)
+        solver.set("timeout", max(1, int(timeout_s * 1000)))
+        solver.add(premise, z3.Not(goal))
+        result = solver.check()
+        if result != z3.unsat:
+            return None, f"z3 on the {name}: {result}"
+    return True, ("z3: r sum s_j^2 - (sum s_j)^2 >= 0 for all r >= 1 by induction (base r = 1 "
+                  "and step r -> r + 1 unsat when negated, nlsat)")
+
+
+def _z3_nuclear_frobenius(statement, timeout_s: float) -> tuple:
+    """The z3 route of R3.nuclear-frobenius: W = r fro^2 - nuc^2 >= 0 by z3's own induction
+    (:func:`cauchy_schwarz_induction`), then the polynomial encoding of the statement, in which
+    W >= 0 is no longer taken but has just been proved by z3."""
+    from dataclasses import replace
+
+    from .routes import z3_route
+
+    ok, detail = cauchy_schwarz_induction(timeout_s / 2)
+    if ok is not True:
+        return None, detail, None
+    rest = z3_route(replace(statement, smt=None), timeout_s / 2)
+    if rest.answer is not True:
+        return rest.answer, f"{detail}; then: {rest.detail}", rest.counterexample
+    return True, f"{detail}; then, with W = sr^2 fro^2 - nuc^2 >= 0: {rest.detail}", None
+
+
 def _centring_lemma() -> tuple:
     Y = MatrixSymbol("Y", K, N)
     ones = OneMatrix(K, 1)
@@ -118,6 +167,14 @@ def rademacher_statements() -> list:
     return [
         Statement(
             id="R3.nuclear-frobenius", source=SOURCE,
+            assumed=(
+                ("SVD: ||.||_* and ||.||_F are the l1 and l2 norms of the singular values, at "
+                 "most r of them nonzero for rank <= r"),
+                "induction on r (the z3 route proves the base case and the step)",
+                "for x, y >= 0, y^2 >= x^2 implies y >= x (sympy route only)",),
+            checked=("r fro^2 - nuc^2 = r sum_j (s_j - nuc/r)^2 for symbolic r (sympy) and r "
+                     "fro^2 - nuc^2 >= 0 by induction on r (z3: base and step), then nuc <= "
+                     "sqrt(r) fro by a sympy certificate and by z3"),
             title="||Delta||_* <= sqrt(r) ||Delta||_F for rank Delta <= r (Cauchy-Schwarz on "
                   "singular values), for every r",
             variables=(sr, nuc, fro, W), hypotheses=(expansion,), conclusion=nf,
@@ -126,16 +183,25 @@ def rademacher_statements() -> list:
                     SlackCertificate(nf_sub, ((expansion, -1),)),
                     SlackCertificate(nf_sub)),
                 (("finite-sum expansion", finite_sum_expansion), ("Lagrange", _lagrange_lemma))),
+            smt=_z3_nuclear_frobenius,
             notes="sr = sqrt(r); nuc = sum_{j<=r} s_j, fro^2 = sum_{j<=r} s_j^2 over the singular "
                   "values (CITED: SVD; rank <= r leaves at most r nonzero s_j; ||.||_* and ||.||_F "
                   "are the l1 and l2 norms of the singular values). W = r sum_j (s_j - nuc/r)^2 "
                   ">= 0 (a sum of squares); that it equals r fro^2 - nuc^2 = sr^2 fro^2 - nuc^2 is "
-                  "checked by sympy for symbolic r (route 1 lemma; route 2 takes it as the "
-                  "hypothesis), with Lagrange's identity expanded for r <= 6 as a cross-check. "
+                  "checked by sympy for symbolic r (route 1 lemma), with Lagrange's identity "
+                  "expanded for r <= 6 as a cross-check. Route 2 does not take W >= 0: z3 proves "
+                  "r fro^2 - nuc^2 >= 0 itself by induction on r (base case and step, "
+                  "cauchy_schwarz_induction), so the key inequality is checked twice, "
+                  "independently. "
                   "Then (sr fro)^2 - nuc^2 = W >= 0 and the square-root step "
                   "(SquareStepCertificate; elementary lemma cited)."),
         Statement(
             id="R3.rademacher-sqrt-r", source=SOURCE,
+            assumed=(
+                "von Neumann's trace inequality |<S, Delta>| <= ||S||_op ||Delta||_*",
+                "sup over F_r, expectation over eps and division by N preserve the bound",),
+            rests_on=(
+                "von Neumann's trace inequality |<S, Delta>| <= ||S||_op ||Delta||_*",),
             title="|<sum_i eps_i G_i, Delta>| <= sqrt(r) R ||sum_i eps_i G_i||_op on F_r, hence "
                   "Rad_N(F_r) <= sqrt(r) R E||sum eps_i G_i||_op / N",
             variables=(tdual, op, nuc, fro, sr, Rad), hypotheses=(duality, nf, radius),
@@ -150,6 +216,9 @@ def rademacher_statements() -> list:
                   "by N are monotone (cited), giving the bound on Rad_N(F_r)."),
         Statement(
             id="R3.sqrt-increasing", source=SOURCE,
+            assumed=(
+                ("for x, y >= 0, y^2 > x^2 implies y > x (sympy route only; z3 decides it "
+                 "directly)"),),
             title="sqrt is strictly increasing on the ranks: r > r0 gives sqrt(r) > sqrt(r0)",
             variables=(sr, s0), hypotheses=(sr**2 > s0**2,), conclusion=sr > s0,
             certificate=SquareStepCertificate(
@@ -158,6 +227,10 @@ def rademacher_statements() -> list:
                   "(SquareStepCertificate; elementary lemma cited)."),
         Statement(
             id="R3.saturation", source=SOURCE,
+            assumed=(
+                ("c sqrt(r) stands for the variance term of R3.rademacher-sqrt-r plus "
+                 "rank-independent terms"),
+                "every minimiser r* of U satisfies r* <= r0 (a step of logic, not encoded)",),
             title="bias saturated at r0 (b(r) = b(r0)) and U(r) = b(r) + c sqrt(r), c > 0: "
                   "U(r) > U(r0) for every r > r0, so r* <= r0",
             variables=(c, sr, s0, b_r, b_r0), hypotheses=(saturated, sqrt_up),
@@ -172,6 +245,9 @@ def rademacher_statements() -> list:
                   "This is about the upper bound U, not the risk itself (cited caveat)."),
         Statement(
             id="R3.binary-one-logit", source=SOURCE,
+            assumed=(
+                "rank(Y) <= min(K, N) (R3.least-rank, a premise of the claim)",
+                "rank(Y) >= 1 for Y != 0",),
             title="one logit (K = 1): 1 <= rank(Y) <= min(K, N) forces rank(Y) = 1 for Y != 0",
             variables=(K, N, y), hypotheses=(Eq(K, 1), y <= K, y <= N, y >= 1),
             conclusion=And(y <= 1, y >= 1),
@@ -184,6 +260,15 @@ def rademacher_statements() -> list:
                   "least interpolating rank, where the bias b(r) saturates, is r0 = 1."),
         Statement(
             id="R3.centred-logits", source=SOURCE,
+            assumed=(
+                "rank(PQ) <= min(rank P, rank Q)",
+                "the rank of an idempotent matrix equals its trace",),
+            rests_on=(
+                "rank(PQ) <= min(rank P, rank Q)",
+                "the rank of an idempotent matrix equals its trace",),
+            checked=("C Y = Y and tr C = K - 1 for symbolic K, N (sympy), and the integer step "
+                     "rank(Y) <= K - 1, K = 2, rank(Y) >= 1 gives rank(Y) = 1 (sympy certificate "
+                     "and z3)"),
             title="centred logits (1^T Y = 0) give rank(Y) <= K - 1; K = 2 centred logits give rank 1",
             variables=(K, N, y), hypotheses=(y <= K - 1, Eq(K, 2), y >= 1),
             conclusion=And(y <= 1, y >= 1),

@@ -77,6 +77,9 @@ def _j1_j2() -> list:
     return [
         Statement(
             id="J1.closed-form", source=f"{JANG}, J1 (Barvinok-Pataki)",
+            assumed=(
+                ("s = isqrt(8M+1) and r0 = floor((s-1)/2) are given by their defining "
+                 "inequalities"),),
             title="r0 = floor((isqrt(8M+1)-1)/2) is the largest r with r(r+1)/2 <= M",
             variables=(M, s, r0), hypotheses=CLOSED_FORM, conclusion=And(feasible, maximal),
             certificate=(
@@ -95,6 +98,9 @@ def _j1_j2() -> list:
             certificate=SlackCertificate(_sub({r: 1 + a, M: 1 + w}), ((headline_hyp, 2),))),
         Statement(
             id="J2.least-rank", source=f"{JANG}, J2 (Sard count r(r+1)/2 > M)",
+            assumed=(
+                ("s = isqrt(8M+1) and r0 = floor((s-1)/2) are given by their defining "
+                 "inequalities"),),
             title="no rank r <= r0 satisfies J2, so r0 + 1 is the least rank with r(r+1)/2 > M",
             variables=(M, s, r0, r), hypotheses=CLOSED_FORM + (below_hyp,),
             conclusion=r * (r + 1) / 2 <= M,
@@ -132,6 +138,8 @@ def _r1() -> list:
     return [
         Statement(
             id="R1.identity", source=f"{RETHINK}, R1 (manifold count)",
+            assumed=(
+                "the m x n matrices of rank exactly r form a manifold of dimension r(m+n) - r^2",),
             title="r(m+n) - r^2 = r(m+n-r), the dimension of the rank-r manifold",
             variables=(r, m, n), hypotheses=(),
             conclusion=Eq(r * (m + n) - r**2, r * (m + n - r), evaluate=False),
@@ -208,6 +216,14 @@ def _necessary_sufficient() -> list:
     return [
         Statement(
             id="DC.cstar-at-least-one", source=f"{RETHINK}, dimension-count necessary condition",
+            assumed=(
+                "dimension of the rank-r variety: its image under calA has dimension <= r(m+n-r)",
+                "for each 0 < C < 1 some integer D has D(1-C) > C (Archimedean property)",),
+            rests_on=(
+                ("dimension of the rank-r variety: its image under calA has dimension "
+                 "<= r(m+n-r)"),),
+            checked=("the integer facts at r = 1, m = 1, n = D, M = D + 1 (R1 holds, M > "
+                     "r(m+n-r)), by a sympy certificate and by z3"),
             title="any existence constant has C* >= 1: for 0 < C < 1, at r = 1, m = 1, n = D, "
                   "M = D + 1 with D(1-C) > C, R1 holds (D > C M) but M > r(m+n-r) = D",
             variables=(C, D), hypotheses=(C < 1, witness_hyp), conclusion=And(r1_part, dc_part),
@@ -229,6 +245,10 @@ def _necessary_sufficient() -> list:
                                          ((r1_hyp, 1), (c_ge_1, M)))),
         Statement(
             id="LS.sufficient-implies-necessary", source="linear-solve sufficient condition (THEORY.md s.2)",
+            assumed=(
+                "m >= n without loss of generality (transposing preserves every count)",
+                ("a generic A makes calA(B A) = y a generic linear system in the m r entries "
+                 "of B"),),
             title="r max(m,n) >= M implies r(m+n-r) >= M (m >= n without loss of generality)",
             variables=(r, m, n, M), hypotheses=(r <= n, n <= m, ls_hyp),
             conclusion=r * (m + n - r) >= M,
@@ -238,6 +258,8 @@ def _necessary_sufficient() -> list:
                   "B is cited, not machine-checked."),
         Statement(
             id="LS.rho-threshold", source="linear-solve sufficient condition (THEORY.md s.2)",
+            assumed=(
+                "m >= n without loss of generality (transposing preserves every count)",),
             title="rho = r(m+n-r)/M >= (m+n-r)/max(m,n) implies r max(m,n) >= M (m >= n WLOG)",
             variables=(r, m, n, M), hypotheses=(r <= n, n <= m, rho_hyp), conclusion=r * m >= M,
             certificate=SlackCertificate(_sub(SUB_RNM, {M: 1 + w}), ((rho_hyp, 1),),
@@ -246,6 +268,8 @@ def _necessary_sufficient() -> list:
                   "certain once rho reaches (m+n-r)/max(m,n), which LS.threshold-below-2 bounds."),
         Statement(
             id="LS.threshold-below-2", source="linear-solve sufficient condition (THEORY.md s.2)",
+            assumed=(
+                "m >= n without loss of generality (transposing preserves every count)",),
             title="(m+n-r)/max(m,n) < 2, i.e. m + n - r < 2m for 1 <= r <= n <= m",
             variables=(r, m, n), hypotheses=(r <= n, n <= m), conclusion=m + n - r < 2 * m,
             certificate=SlackCertificate(_sub(SUB_RNM))),

@@ -5,7 +5,11 @@ hypotheses and a conclusion (sympy relationals), the paper and result it comes f
 it is expected to hold, and the certificate the sympy route checks. :func:`check` runs the
 two independent routes of :mod:`proofs.routes` and returns a :class:`Verdict`:
 
-* ``"proved"`` only when *both* routes answer ``True``;
+* ``"proved"`` only when *both* routes answer ``True`` and the statement names no lemma in
+  :attr:`Statement.rests_on`;
+* ``"proved-assuming"`` when both routes answer ``True`` but both take a named lemma
+  (:attr:`Statement.rests_on`) that neither checks: proved *given* that lemma, which is not
+  the same as proved by two independent routes;
 * ``"refuted"`` when a route answers ``False`` with a counterexample that is re-verified by
   exact substitution (sympy ``Rational`` arithmetic): it satisfies the domain and the
   hypotheses and violates the conclusion;
@@ -40,11 +44,12 @@ from sympy import Symbol
 from . import routes
 from .results import RouteResult
 
-__all__ = ["Statement", "RouteResult", "Verdict", "check", "STATUSES"]
+__all__ = ["Statement", "RouteResult", "Verdict", "check", "machine_checked", "STATUSES"]
 
 #: The statuses a pure proof can end in (the ledger adds "supported"/"contradicted" for
-#: verdicts that rest on records; those come from elsewhere).
-STATUSES = ("proved", "refuted", "open")
+#: verdicts that rest on records; those come from elsewhere). ``proved-assuming``: both routes
+#: answer True, but both rest on the lemmas named in :attr:`Statement.rests_on`.
+STATUSES = ("proved", "proved-assuming", "refuted", "open")
 
 
 def _pretty(expr) -> str:
@@ -123,6 +128,15 @@ class Statement:
     """What the sympy route checks (see :mod:`proofs.routes`); None: search only."""
     notes: str = ""
     """What is cited rather than checked, encodings, WLOG reductions."""
+    assumed: tuple = ()
+    """Facts taken without machine checking (cited lemmas, definitions read into the encoding),
+    each a short phrase, e.g. ``"rank(PQ) <= min(rank P, rank Q)"``."""
+    rests_on: tuple = ()
+    """The lemmas of :attr:`assumed` that *both* routes take and that the claim (its title) needs
+    without stating them as premises; non-empty makes a double True ``proved-assuming``."""
+    checked: str = ""
+    """One sentence: what exactly the two routes check, when the generic sentence of
+    :func:`machine_checked` is not precise enough; empty: the generic sentence."""
     witness: Optional[dict] = None
     """A known counterexample (for expected-False statements), tried first and re-verified."""
     smt: Optional[Callable] = field(default=None, compare=False)
@@ -141,6 +155,13 @@ class Statement:
         for v in self.variables:
             if not isinstance(v, Symbol) or v.is_real is not True:
                 raise ValueError(f"variables must be real or integer sympy Symbols, got {v!r}")
+        for name in ("assumed", "rests_on"):
+            value = getattr(self, name)
+            if not isinstance(value, tuple) or not all(isinstance(a, str) and a for a in value):
+                raise ValueError(f"{name} must be a tuple of non-empty strings, got {value!r}")
+        missing = [lemma for lemma in self.rests_on if lemma not in self.assumed]
+        if missing:
+            raise ValueError(f"rests_on names lemmas that are not in assumed: {missing!r}")
         if self.text is None:
             used = set().union(*(sympy.sympify(h).free_symbols for h in self.hypotheses),
                                sympy.sympify(self.conclusion).free_symbols)
@@ -187,23 +208,34 @@ class Verdict:
 
     @property
     def as_expected(self) -> bool:
-        """``proved`` for an expected-True statement, ``refuted`` for an expected-False one.
+        """``proved`` (or ``proved-assuming``: proved given the lemmas the statement names) for an
+        expected-True statement, ``refuted`` for an expected-False one.
 
-        >>> from proofs import all_statements
+        >>> from proofs import all_statements, statement_by_id
         >>> check(all_statements()[0]).as_expected
         True
+        >>> v = check(statement_by_id("R3.least-rank"))
+        >>> v.status, v.as_expected
+        ('proved-assuming', True)
         """
-        return self.status == ("proved" if self.statement.expected else "refuted")
+        if self.statement.expected:
+            return self.status in ("proved", "proved-assuming")
+        return self.status == "refuted"
 
     def to_entry(self) -> dict:
         """JSON-able ledger entry.
 
         >>> from proofs import statement_by_id
         >>> entry = check(statement_by_id("R1.identity")).to_entry()
-        >>> sorted(entry)
-        ['counterexample', 'evidence', 'expected', 'id', 'routes', 'seconds', 'source', 'statement', 'status', 'title']
+        >>> sorted(entry)  # doctest: +NORMALIZE_WHITESPACE
+        ['assumed', 'counterexample', 'evidence', 'expected', 'id', 'machine_checked', 'notes',
+         'routes', 'seconds', 'source', 'statement', 'status', 'title']
         >>> entry["status"], [r["answer"] for r in entry["routes"]]
         ('proved', [True, True])
+        >>> entry["machine_checked"]
+        'the polynomial identity, by sympy expansion and by z3'
+        >>> entry["assumed"]
+        ['the m x n matrices of rank exactly r form a manifold of dimension r(m+n) - r^2']
         """
         cex = None
         if self.counterexample is not None:
@@ -219,7 +251,74 @@ class Verdict:
             "expected": self.statement.expected,
             "seconds": round(self.seconds, 4),
             "counterexample": cex,
+            "notes": self.statement.notes,
+            "machine_checked": machine_checked(self),
+            "assumed": list(self.statement.assumed),
         }
+
+
+_CERTIFICATE_WORDS = {"GroundCertificate": "exact evaluation in sympy",
+                      "IdentityCertificate": "sympy expansion",
+                      "MatrixCertificate": "sympy matrix algebra",
+                      "LoraMatrixCertificate": "sympy matrix algebra"}
+
+
+def _certificate_words(certificate) -> str:
+    """How the sympy route checks a certificate, in a few words (by class name, so that the
+    certificate types of the theorem modules need not be imported here).
+
+    >>> from proofs import statement_by_id
+    >>> _certificate_words(statement_by_id("R2.logistic-derivative-bound").certificate)
+    "a sympy certificate with the sympy lemma 'logistic derivative'"
+    """
+    parts = certificate if isinstance(certificate, tuple) else (certificate,)
+    words = []
+    for part in parts:
+        lemmas = [name for name, _ in getattr(part, "lemmas", ())]
+        core = getattr(part, "core", part)
+        text = _CERTIFICATE_WORDS.get(type(core).__name__, "a sympy certificate")
+        if lemmas:
+            text += (" with the sympy lemma" + ("s " if len(lemmas) > 1 else " ")
+                     + ", ".join(repr(name) for name in lemmas))
+        if text not in words:
+            words.append(text)
+    return " and ".join(words)
+
+
+def machine_checked(verdict: "Verdict") -> str:
+    """One sentence: what exactly the machine checked for this verdict.
+
+    The statement's own :attr:`Statement.checked` sentence when it has one (and both routes
+    answered True); otherwise a sentence built from the status and the certificate.
+
+    >>> from proofs import statement_by_id
+    >>> machine_checked(check(statement_by_id("R1.comparison")))
+    'the implication for all integers as printed, by a sympy certificate and by z3'
+    >>> machine_checked(check(statement_by_id("J2.sqrt-converse")))
+    'a counterexample r = 11, M = 64, re-verified by exact substitution'
+    """
+    st = verdict.statement
+    if verdict.status == "refuted":
+        point = ", ".join(f"{k} = {_jsonable(v)}" for k, v in verdict.counterexample.items())
+        return f"a counterexample {point}, re-verified by exact substitution"
+    if verdict.status not in ("proved", "proved-assuming"):
+        answers = ", ".join(f"{r.name} {'unknown' if r.answer is None else r.answer}"
+                            for r in verdict.routes)
+        return f"nothing conclusive: {answers}"
+    if st.checked:
+        return st.checked
+    how = "a sympy route" if st.certificate is None else _certificate_words(st.certificate)
+    if how == "sympy expansion":
+        return "the polynomial identity, by sympy expansion and by z3"
+    if how == "exact evaluation in sympy":
+        return "the relations at the pinned values, by exact evaluation in sympy and by z3"
+    if how.startswith("sympy matrix algebra"):
+        return ("the matrix identity for symbolic sizes, by " + how
+                + " and by z3 over an axiomatised matrix algebra")
+    kinds = {"integer" if v.is_integer else "real" for v in st.variables}
+    domain = {frozenset({"integer"}): "integers", frozenset({"real"}): "reals"}.get(
+        frozenset(kinds), "integers and reals")
+    return f"the implication for all {domain} as printed, by {how} and by z3"
 
 
 def _jsonable(value):
@@ -239,7 +338,8 @@ def check(statement: Statement, timeout_s: Optional[float] = None) -> Verdict:
     Returns
     -------
     Verdict
-        ``proved`` iff both routes answer True; ``refuted`` iff a route answers False with a
+        ``proved`` iff both routes answer True (``proved-assuming`` if the statement names
+        lemmas in ``rests_on``); ``refuted`` iff a route answers False with a
         counterexample that re-verifies exactly; ``open`` otherwise.
 
     Examples
@@ -260,7 +360,7 @@ def check(statement: Statement, timeout_s: Optional[float] = None) -> Verdict:
     if counterexample is not None:
         status = "refuted"
     elif all(res.answer is True for res in results):
-        status = "proved"
+        status = "proved-assuming" if statement.rests_on else "proved"
     else:
         status = "open"
     return Verdict(statement, status, results, counterexample, time.perf_counter() - start)

@@ -10,6 +10,10 @@ Setting: ``A`` (the head ``[a_1 .. a_K]``, ``m x K``) and ``X`` (the inputs ``[x
 * Upper bound: ``rank(Delta*) <= rank(Y)``; so the least rank is ``rank(Y) <= min(K, N)``
   (binary with one logit: ``K = 1``, rank 1 for ``Y != 0``).
 
+Both routes take the rank lemma ``rank(P Q) <= min(rank P, rank Q)`` (and ``rank P <= rows,
+cols``) without checking it, so ``R3.least-rank`` is ``proved-assuming`` that lemma (named in
+its ``rests_on``), not proved by two independent routes.
+
 Two routes, with precisely stated axioms:
 
 ``sympy-certificate`` (:class:`MatrixCertificate`)
@@ -42,8 +46,9 @@ Examples
 >>> [s.id for s in structured_statements()]
 ['R3.witness-interpolates', 'R3.least-rank']
 >>> from proofs.statement import check
->>> check(structured_statements()[1]).status
-'proved'
+>>> v = check(structured_statements()[1])
+>>> v.status, v.statement.rests_on[0]
+('proved-assuming', 'rank(PQ) <= min(rank P, rank Q)')
 """
 
 from __future__ import annotations
@@ -253,6 +258,10 @@ def structured_statements() -> list:
     return [
         Statement(
             id="R3.witness-interpolates", source=SOURCE,
+            assumed=(
+                "(A^T A)^-1 and (X^T X)^-1 exist iff A and X have full column rank",),
+            checked=("A^T Delta* X = Y for symbolic sizes, by sympy MatMul reduction and by z3 "
+                     "over an axiomatised matrix algebra"),
             title="Delta* = A (A^T A)^-1 Y (X^T X)^-1 X^T interpolates: A^T Delta* X = Y",
             variables=common, hypotheses=(), conclusion=sympy.Eq(MatMul(A.T, witness(), X, evaluate=False), Y,
                                                                   evaluate=False),
@@ -263,6 +272,15 @@ def structured_statements() -> list:
                   "exact z3 axioms."),
         Statement(
             id="R3.least-rank", source=SOURCE,
+            assumed=(
+                "rank(PQ) <= min(rank P, rank Q)",
+                "rank P <= number of rows and of columns of P",
+                "(A^T A)^-1 and (X^T X)^-1 exist iff A and X have full column rank",),
+            rests_on=(
+                "rank(PQ) <= min(rank P, rank Q)",
+                "rank P <= number of rows and of columns of P",),
+            checked=("the interpolation identity and where the rank lemma applies (sympy, "
+                     "symbolic sizes), and the least-rank conclusion from the rank axioms (z3)"),
             title="the least rank of Delta with A^T Delta X = Y is rank(Y) <= min(K, N)",
             variables=common, hypotheses=(), conclusion=sympy.true,
             certificate=MatrixCertificate("least-rank"), smt=z3_structured,

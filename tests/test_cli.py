@@ -65,14 +65,38 @@ def test_check_expected_statements_decided(check_json):
     false_ones = [e for e in entries if e.get("expected") is False]
     # Property: there are statements expected to hold and ones recorded because they are false.
     assert true_ones and false_ones
-    # Property: every statement expected to hold is proved, every expected-false one refuted.
-    assert [e["id"] for e in true_ones if e["status"] != "proved"] == []
+    # Property: every statement expected to hold is proved (or proved given the lemma it
+    # names), every expected-false one refuted.
+    assert [e["id"] for e in true_ones if e["status"] not in ("proved", "proved-assuming")] == []
     assert [e["id"] for e in false_ones if e["status"] != "refuted"] == []
     assert failures(entries) == []
     # Property: a proved statement is proved by at least two routes that both answer True.
     for e in true_ones:
         answers = [r["answer"] for r in e["routes"]]
         assert len(answers) >= 2 and all(a is True for a in answers), e["id"]
+
+
+def test_check_json_carries_notes_and_what_is_machine_checked(check_json):
+    from proofs import all_statements
+
+    _, entries = check_json
+    notes = {s.id: s.notes for s in all_statements()}
+    for e in entries:
+        # Property: every entry has the notes, a one-sentence machine_checked and a list of
+        # assumed facts.
+        assert isinstance(e["notes"], str), e["id"]
+        assert isinstance(e["machine_checked"], str) and e["machine_checked"], e["id"]
+        assert isinstance(e["assumed"], list) and all(isinstance(a, str) and a for a in e["assumed"])
+        # Property: a proof entry carries its statement's notes verbatim.
+        if e["id"] in notes:
+            assert e["notes"] == notes[e["id"]], e["id"]
+        # Property: a proved-assuming entry names at least one assumed lemma.
+        if e["status"] == "proved-assuming":
+            assert e["assumed"], e["id"]
+    # Property: a measured E1 verdict says that the solver's failures prove nothing.
+    e1 = [e for e in entries if e["id"].startswith("R1.cstar.E1.")]
+    assert e1 and all(any("lower bound" in a for a in e["assumed"]) for e in e1)
+    assert any(e["notes"] for e in entries)
 
 
 def test_check_includes_committed_cstar_verdicts(check_json):
@@ -111,6 +135,17 @@ def test_check_plain_table(check_json, capsys):
     out = capsys.readouterr().out
     assert all(e["id"] in out for e in entries)
     assert f"{len(entries)} statements:" in out
+    # Property: the summary line counts proved and proved-assuming apart, each as in --json.
+    tally = " ".join(out.strip().split("\n\n")[-1].split())   # the last paragraph, unwrapped
+    proved = sum(e["status"] == "proved" for e in entries)
+    assuming = sum(e["status"] == "proved-assuming" for e in entries)
+    assert assuming > 0
+    assert f"statements: {proved} proved, {assuming} proved assuming a lemma," in tally
+    # Property: the notes and the assumed facts are shown under the entries.
+    least = next(e for e in entries if e["id"] == "R3.least-rank")
+    flat = " ".join(out.split())
+    assert "assumed: " + "; ".join(least["assumed"]) in flat
+    assert "notes: " + " ".join(least["notes"].split()) in flat
 
 
 def test_check_console_script_end_to_end():

@@ -119,6 +119,10 @@ def test_damaged_evidence_is_an_error_and_exits_nonzero(no_proofs, results_copy,
     assert all(by_id[i]["status"] == "error" for i in ids)
     assert [e["id"] for e in entries if e["status"] == "error"] == ids
     assert "results/pl/h100" in err and "missing or altered evidence" in err
+    # Property: an error entry does not claim that counts were computed from its record.
+    assert all(by_id[i]["machine_checked"].startswith("the evidence links") for i in ids)
+    assert all("counts and intervals" in e["machine_checked"] for e in entries
+               if e["status"] != "error")
 
 
 def test_unlinked_or_mislinked_summary_is_an_error(no_proofs, results_copy, capsys):

@@ -166,6 +166,8 @@ def test_build_ledger_gathers_proofs_and_synthetic_verdicts(tmp_path):
         ({"id": "f", "status": "open", "expected": False}, True),
         ({"id": "g", "status": "contradicted", "expected": None}, False),
         ({"id": "h", "status": "open"}, False),
+        ({"id": "i", "status": "proved-assuming", "expected": True}, False),
+        ({"id": "j", "status": "proved-assuming", "expected": False}, True),
     ],
 )
 def test_failures(entry, flagged):
@@ -183,3 +185,23 @@ def test_unknown_status_is_rejected(tmp_path, monkeypatch):
     # Property: a status outside STATUSES is an error, never silently shown.
     with pytest.raises(ValueError, match="maybe"):
         ledger.build_ledger(tmp_path)
+
+
+def test_blocks_in_80_columns_show_notes_and_keep_ids_whole():
+    from lorank.ledger import _proof_entries, render_blocks
+
+    entries = _proof_entries()
+    text = render_blocks(entries, width=80)
+    lines = text.splitlines()
+    # Property: no line is wider than 80 columns; every id opens its block whole.
+    assert max(map(len, lines)) <= 80
+    heads = {line.split()[0] for line in lines if line and not line.startswith(" ")}
+    assert {e["id"] for e in entries} <= heads
+    # Property: the notes, what was checked and what was assumed are all shown (wrapped).
+    flat = " ".join(line.strip() for line in lines)
+    for e in entries:
+        assert "checked: " + e["machine_checked"] in flat, e["id"]
+        if e["assumed"]:
+            assert "assumed: " + "; ".join(e["assumed"]) in flat, e["id"]
+        if e["notes"]:
+            assert "notes: " + " ".join(e["notes"].split()) in flat, e["id"]

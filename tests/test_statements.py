@@ -58,7 +58,9 @@ def test_verdict_matches_expectation(verdicts, sid):
         assert isinstance(res.detail, str) and res.detail
         assert res.seconds >= 0
     if v.statement.expected:
-        assert v.status == "proved"
+        # A statement both of whose routes rest on a named unchecked lemma is proved only
+        # given that lemma; every other expected-True statement is proved outright.
+        assert v.status == ("proved-assuming" if v.statement.rests_on else "proved")
         assert all(res.answer is True for res in v.routes)
         assert v.counterexample is None
     else:
@@ -86,8 +88,12 @@ def test_entries_are_json_with_the_ledger_keys(verdicts):
     for v in verdicts.values():
         entry = v.to_entry()
         assert {"id", "source", "statement", "status", "routes", "evidence", "expected",
-                "seconds", "counterexample"} <= set(entry)
+                "seconds", "counterexample", "notes", "machine_checked", "assumed"} <= set(entry)
         assert entry["evidence"] is None
+        # The notes reach the entry unchanged; so do the facts taken without checking.
+        assert entry["notes"] == v.statement.notes
+        assert entry["assumed"] == list(v.statement.assumed)
+        assert isinstance(entry["machine_checked"], str) and entry["machine_checked"]
         assert [rt["name"] for rt in entry["routes"]] == ["sympy-certificate", "z3-smt"]
         json.dumps(entry)
 
@@ -325,4 +331,64 @@ def test_matrix_verdicts_do_not_depend_on_what_z3_solved_before():
     # shared global context R2.gauge-kernel came out 'open' now and then).
     ids = ("R2.gauge-kernel", "R2.lora-gradient", "R2.lora-start", "R3.least-rank")
     statuses = {sid: {check(statement_by_id(sid)).status for _ in range(8)} for sid in ids}
-    assert statuses == {sid: {"proved"} for sid in ids}
+    assert statuses == {**{sid: {"proved"} for sid in ids[:3]}, "R3.least-rank": {"proved-assuming"}}
+
+
+# --- what is machine-checked, and what is assumed ----------------------------------------
+
+#: The statements whose two routes both take a lemma that neither checks and that the claim
+#: needs without stating it (read off the routes; see each statement's ``rests_on``).
+PROVED_ASSUMING = {
+    "R3.least-rank": "rank(PQ) <= min(rank P, rank Q)",
+    "R3.centred-logits": "rank(PQ) <= min(rank P, rank Q)",
+    "R3.rademacher-sqrt-r": "von Neumann's trace inequality |<S, Delta>| <= ||S||_op ||Delta||_*",
+    "R2.logistic-derivative-bound": "log(1 + u) <= u for u > -1 (concavity of log)",
+    "R2.logistic-lojasiewicz": "Cauchy-Schwarz: ||grad L|| >= <-grad L, Delta*> for ||Delta*||_F = 1",
+    "R2.pl-star-squared": "Rayleigh bound R^T J J^T R >= lambda_min(J J^T) ||R||^2 (spectral theorem)",
+    "R2.lora-start-rank": "a linear map from an (m r)-dimensional space has rank <= m r",
+    "DC.cstar-at-least-one": "dimension of the rank-r variety: its image under calA has dimension <= r(m+n-r)",
+}
+
+
+def test_proved_assuming_statements_name_their_lemma(verdicts):
+    # Property: exactly these statements are proved-assuming, and each names its lemma both in
+    # rests_on and in the entry's assumed list.
+    assuming = {sid for sid, v in verdicts.items() if v.status == "proved-assuming"}
+    assert assuming == set(PROVED_ASSUMING)
+    for sid, lemma in PROVED_ASSUMING.items():
+        v = verdicts[sid]
+        assert lemma in v.statement.rests_on
+        assert lemma in v.to_entry()["assumed"]
+        assert v.as_expected is True
+
+
+def test_nuclear_frobenius_lemma_is_checked_by_both_routes(verdicts):
+    # Property: the sum-of-squares step is machine-checked twice (sympy for symbolic r, z3 by
+    # induction on r), so the statement is proved, not proved-assuming.
+    v = verdicts["R3.nuclear-frobenius"]
+    assert v.status == "proved" and not v.statement.rests_on
+    assert "finite-sum expansion" in v.routes[0].detail
+    assert "by induction" in v.routes[1].detail
+
+
+def test_nuclear_frobenius_z3_route_needs_its_induction(monkeypatch):
+    import proofs.rademacher as rademacher
+
+    # Property: if z3 cannot prove the induction step, the z3 route does not answer True and
+    # the statement is open (the hypothesis W >= 0 alone is not accepted).
+    monkeypatch.setattr(rademacher, "cauchy_schwarz_induction",
+                        lambda timeout_s=10.0: (None, "z3 on the step: unknown"))
+    v = check(statement_by_id("R3.nuclear-frobenius"))
+    assert v.routes[1].answer is None and v.status == "open"
+
+
+def test_rests_on_needs_both_routes_and_must_be_assumed():
+    r = Symbol("r", integer=True, positive=True)
+    # Property: naming a lemma does not make an unproved statement proved-assuming.
+    s = Statement("t.open", "-", "-", (r,), (), r**2 >= r, assumed=("lemma",), rests_on=("lemma",))
+    assert check(s).status == "open"
+    # Property: a lemma in rests_on must be listed in assumed.
+    with pytest.raises(ValueError, match="rests_on"):
+        Statement("t.bad", "-", "-", (r,), (), r**2 >= r, rests_on=("lemma",))
+    with pytest.raises(ValueError, match="assumed"):
+        Statement("t.bad", "-", "-", (r,), (), r**2 >= r, assumed=["lemma"])

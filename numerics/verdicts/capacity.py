@@ -31,7 +31,7 @@ import json
 from pathlib import Path
 from typing import NamedTuple
 
-from numerics.verdicts.evidence import evidence_path
+from numerics.verdicts.evidence import evidence_path, measured_provenance
 from proofs.claims import CLAIMED_CSTAR
 
 __all__ = ["ledger_entries", "headline_variant", "reported_variants", "size_rows", "fit_view",
@@ -112,7 +112,8 @@ def measured_entry(entry_id: str, source: str, statement: str, status: str, deta
         routes = [{"name": "monte-carlo", "answer": {"supported": True, "contradicted": False}.get(status),
                    "detail": detail, "seconds": record.wall_s}]
     return {"id": entry_id, "source": source, "statement": statement, "status": status,
-            "routes": routes, "evidence": record.evidence, "expected": None, "seconds": 0.0}
+            "routes": routes, "evidence": record.evidence, "expected": None, "seconds": 0.0,
+            "notes": "", **measured_provenance(entry_id)}
 
 
 def group_status(positions) -> str:

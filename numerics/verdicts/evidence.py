@@ -38,7 +38,7 @@ from pathlib import Path
 
 __all__ = ["MANIFEST_NAME", "MANIFEST_FORMAT", "FAMILIES", "record_digest", "file_sha256",
            "analysis_settings", "check_summary_link", "default_results_dir", "load_manifest", "manifest_run",
-           "run_folders", "check_evidence", "evidence_path"]
+           "run_folders", "check_evidence", "evidence_path", "measured_provenance", "MEASURED_CHECKED"]
 
 MANIFEST_NAME = "MANIFEST.json"
 MANIFEST_FORMAT = "lorank.evidence-manifest/1"
@@ -319,3 +319,53 @@ def check_evidence(results_dir) -> dict:
         else:
             linked.append(key)
     return {"problems": problems, "expected": expected, "linked": linked}
+
+
+#: What the machine checks for every measured verdict (the ``machine_checked`` field).
+MEASURED_CHECKED = ("counts and intervals computed from the committed record, whose hashes are "
+                    "checked against its evidence link; a measurement, not a proof")
+
+_BINOMIAL = "trials are independent draws at each grid point (the binomial model of the intervals)"
+_GLM = "the transition curve is the binomial GLM of the summary's method (link and scale as stated)"
+_FSS = "where a size limit is used, rho_c(n) = rho_inf + a n^(-1/nu) describes the sizes"
+
+#: entry-id prefix -> facts a measured verdict takes without machine checking (first match wins).
+_MEASURED_ASSUMED = (
+    ("R1.cstar.E1.", ("the solver's failures prove nothing: E1 is a lower bound on existence",
+                      _BINOMIAL, _GLM, _FSS)),
+    ("R1.cstar.E2.", ("a failed start proves nothing about existence: E2 is a lower bound on E1",
+                      _BINOMIAL, _GLM, _FSS)),
+    ("R1.cstar.E3.", ("success means relative residual <= eps within the step budget T: the "
+                      "transition depends on (T, eps)", _BINOMIAL, _GLM, _FSS)),
+    ("R1.cstar.", (_BINOMIAL, _GLM)),
+    ("R2.E4-", ("a failure to find a separator proves nothing: E4 is a lower bound on "
+                "separability (damped Gauss-Newton with restarts, not LoRA gradient descent)",
+                "Cover's 1/2 is our heuristic reference, not the paper's claim", _BINOMIAL)),
+    ("R2.pl-removes-threshold", ("a failure to find a separator proves nothing: E4 is a lower "
+                                 "bound on separability", _BINOMIAL)),
+    ("R2.pl-star.", ("mu = lambda_min(J J^T) is computed in floating point: a value under the "
+                     "cutoff counts as zero", _BINOMIAL)),
+    ("R2.gd-rate", ("the rate is read from the sampled gradient-descent trajectories only",
+                    _BINOMIAL)),
+    ("R3.", ("held-out error estimates the risk; the fit at each rank is the solver's, not the "
+             "exact minimiser", "the structured features decide which ranks can differ")),
+)
+
+
+def measured_provenance(entry_id: str) -> dict:
+    """The ``machine_checked`` and ``assumed`` fields of a measured ledger entry: what the
+    machine checked (always :data:`MEASURED_CHECKED`) and what the verdict takes without
+    checking, by the entry id's family.
+
+    >>> p = measured_provenance("R1.cstar.E1.p0.5.headline-lm")
+    >>> p["assumed"][0]
+    "the solver's failures prove nothing: E1 is a lower bound on existence"
+    >>> measured_provenance("unknown.id")["assumed"]
+    []
+    """
+    assumed: tuple = ()
+    for prefix, facts in _MEASURED_ASSUMED:
+        if entry_id.startswith(prefix):
+            assumed = facts
+            break
+    return {"machine_checked": MEASURED_CHECKED, "assumed": list(assumed)}
