@@ -196,3 +196,22 @@ def test_statements_are_proved_by_both_routes(verdicts, size):
 def test_the_whole_set_is_fast(verdicts):
     # lorank check runs these every call: all sizes together within 2 s on one core.
     assert sum(v.seconds for v in verdicts.values()) < 2.0
+
+
+@pytest.mark.parametrize("run", ["cpu-default", "h100"])
+def test_measured_positivity_entry_names_the_proof_and_the_float_events(run):
+    # The Monte Carlo entry says which statements prove positivity at its sizes, and lists
+    # every trial called zero where positivity is expected, with its ratio, as a float event.
+    from numerics.verdicts import pl as pl_verdicts
+
+    summary = json.loads((RESULTS / "pl" / run / "summary.json").read_text())
+    entry = next(e for e in pl_verdicts.ledger_entries(RESULTS)
+                 if e["id"] == f"R2.pl-star.positivity.{run}")
+    for g in summary["groups"]:
+        assert statement_id(g["m"], g["n"], g["r"]) in entry["statement"]
+    events = [(g, c) for g in summary["groups"] for c in g["cells"]
+              if c["random"]["expected_positive"] and c["random"]["positive"] < c["random"]["trials"]]
+    for g, c in events:
+        assert f"{g['m']}x{g['n']} r={g['r']} rho={c['rho']:.3g} (M = {c['M']})" in entry["statement"]
+        assert f"{c['random']['max_by_max_called_zero']:.2g}" in entry["statement"]
+    assert ("not evidence against the proved statement" in entry["statement"]) is bool(events)
