@@ -668,7 +668,10 @@ def _polynomial_statements() -> list:
                                           (j, 1 + _k + _e)), ((rank_hyp, 1),)),
             notes="j stands for rank J. Cited: rank J <= r(m+n) - r^2 from R2.gauge-kernel and "
                   "rank-nullity; J J^T is M x M with rank(J J^T) = rank J, so lambda_min(J J^T) "
-                  "> 0 iff rank J = M. rho = r(m+n-r)/M >= 1 is the conclusion divided by M > 0."),
+                  "> 0 iff rank J = M. rho = r(m+n-r)/M >= 1 is the conclusion divided by M > 0. The converse "
+                  "holds generically: R2.pl-star-generic.<m>x<n>.r<r> (proofs/exact_rank.py) "
+                  "prove rank J = M for every M <= r(m+n-r) at the committed PL* sizes by "
+                  "exact rank over prime fields."),
         Statement(
             id="R2.pl-positive-every-M", source=f"{SOURCE_PL}, as read from the paper",
             assumed=(
