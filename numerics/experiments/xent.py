@@ -98,15 +98,15 @@ class _Xent(Family):
     title = "R2: cross-entropy LoRA recipe where a separator exists"
 
     def validate(self, config) -> None:
+        for m, n in config.sizes:
+            if config.teacher_rank > min(m, n):
+                raise InvalidArgument(f"--teacher-rank {config.teacher_rank} exceeds min(m, n) = "
+                                      f"{min(m, n)} for size {m}x{n}")
         if config.labels == "planted":
             for r in config.ranks:
                 if config.teacher_rank > r:
                     raise InvalidArgument(f"--teacher-rank {config.teacher_rank} is above --ranks "
                                           f"value {r}: the teacher is then no rank-r separator")
-        for m, n in config.sizes:
-            if config.teacher_rank > min(m, n):
-                raise InvalidArgument(f"--teacher-rank {config.teacher_rank} exceeds min(m, n) = "
-                                      f"{min(m, n)} for size {m}x{n}")
         self.cells(config)
 
     def preflight(self, config) -> None:

@@ -38,7 +38,8 @@ def status_of_cells(cells, budget) -> tuple[str, str]:
     tested = [c for c in cells if c["budgets"][budget]["certified"] > 0]
     skipped = len(cells) - len(tested)
     if not tested:
-        return "open", f"no cell has a certified separator ({skipped} cells skipped)"
+        return "open", (f"no cell has a certified separator ({skipped} cells skipped): the level "
+                        f"{LEVEL} is untested")
     lows = [c["budgets"][budget]["wilson95"][0] for c in tested]
     highs = [c["budgets"][budget]["wilson95"][1] for c in tested]
     if any(h < LEVEL for h in highs):
