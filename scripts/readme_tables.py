@@ -515,7 +515,7 @@ def xent_table(results: Path) -> str:
     env = (s.get("environment") or [{}])[0]
     budgets = [str(b) for b in s["budgets"]]
     rows = ["| size | r | rho | N | certified | " + " | ".join(f"separates by T = {b} [95% Wilson]" for b in budgets)
-            + " | min ||grad L||/L, q10 / q50 | squared loss (E3) rel. residual, median |",
+            + " | min over the trajectory of grad-norm / loss, q10 / q50 | squared loss (E3) rel. residual, median |",
             "|---|---|---|---|---|" + "---|" * len(budgets) + "---|---|"]
     for c in s["cells"]:
         cols = []
