@@ -73,7 +73,7 @@ from numerics.engine.instances import FeatureOperator, resolve_device, resolve_d
 from numerics.engine.seeding import trial_seed
 from numerics.engine.separability import (MARGIN_THRESHOLD, SepConfig, certify_separation,
                                           labels_from_targets, sep_start_seed, separate)
-from numerics.engine.solvers import _grad_A, _grad_B, _opnorm, _spec2, _check_budgets, lora_recipe, recipe_init
+from numerics.engine.solvers import lora_recipe, recipe_init
 from proofs.validation import InvalidArgument, require_positive_float, require_positive_int, require_rank
 
 __all__ = ["LABELS", "XentConfig", "XentResult", "teacher_seed", "sample_xent_instances",
@@ -119,6 +119,60 @@ class XentResult:
     loss_at: torch.Tensor
     min_loj_ratio: torch.Tensor
     nonfinite: torch.Tensor
+
+
+def _check_budgets(budgets) -> list[int]:
+    """A non-empty, strictly increasing list of non-negative step counts.
+
+    >>> _check_budgets([10, 5])
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: budgets must be strictly increasing non-negative integers, got [10, 5]
+    """
+    try:
+        values = [int(b) for b in budgets]
+        ok = (len(values) > 0 and all(v >= 0 for v in values)
+              and all(a < b for a, b in zip(values, values[1:]))
+              and all(not isinstance(b, bool) and float(b) == int(b) for b in budgets))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise InvalidArgument(f"budgets must be strictly increasing non-negative integers, got {budgets!r}")
+    return values
+
+
+def _grad_B(Rn, c):
+    """``sum_i c_i G_i A^T`` as ``(T, m, r)`` from the right pass ``Rn`` (``(T, r, m, M)``)."""
+    T, r, m, M = Rn.shape
+    return torch.bmm(Rn.reshape(T, r * m, M), c.reshape(T, M, 1)).view(T, r, m).transpose(1, 2)
+
+
+def _grad_A(Ln, c):
+    """``sum_i c_i B^T G_i`` as ``(T, r, n)`` from the left pass ``Ln`` (``(T, r, M, n)``)."""
+    T, r, M, n = Ln.shape
+    return torch.matmul(c.reshape(T, 1, 1, M), Ln).view(T, r, n)
+
+
+def _opnorm(op, v0, iters):
+    """Power-iteration estimate of ``||calA||_op`` started at ``calA^*(v0)``."""
+    tiny = torch.finfo(v0.dtype).tiny
+    v = op.adjoint(v0)
+    for _ in range(iters):
+        v = v / v.flatten(1).norm(dim=1).clamp(min=tiny).view(-1, 1, 1)
+        v = op.adjoint(op.apply(v))
+    v = v / v.flatten(1).norm(dim=1).clamp(min=tiny).view(-1, 1, 1)
+    return op.apply(v).norm(dim=1)
+
+
+def _spec2(X):
+    """Squared spectral norms of a batch of thin matrices."""
+    gram = X @ X.transpose(1, 2) if X.shape[1] <= X.shape[2] else X.transpose(1, 2) @ X
+    if gram.shape[1] == 1:
+        return gram.view(-1)
+    if gram.shape[1] == 2:  # closed form (as the E3 recipe)
+        a, b, c = gram[:, 0, 0], gram[:, 0, 1], gram[:, 1, 1]
+        return 0.5 * (a + c) + torch.sqrt((0.5 * (a - c)) ** 2 + b * b)
+    return torch.linalg.eigvalsh(gram)[:, -1].clamp(min=0)
 
 
 def teacher_seed(global_seed: int, m: int, n: int, r0: int, N: int, trial: int) -> int:
