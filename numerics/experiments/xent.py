@@ -96,6 +96,10 @@ class _Xent(Family):
     summary_format = SUMMARY_FORMAT
     figure_stem = "xent_recipe"
     title = "R2: cross-entropy LoRA recipe where a separator exists"
+    #: Measured against the committed record: trial 2 of cell (8, 8, 2, 56) run in a batch of 3
+    #: instead of 80 gives the same success flags but margins and losses that differ in the last
+    #: bits (batched reductions); successes are decided far from that rounding (margin >= 1e-8).
+    batch_invariant = False
 
     def validate(self, config) -> None:
         for m, n in config.sizes:
