@@ -33,6 +33,7 @@ SUBCOMMANDS = {
     "pl": ("lorank.experiment_cli", "R2: PL* constant of LoRA (squared loss): tangent kernel, Marchenko-Pastur edge, GD rate"),
     "rademacher": ("lorank.experiment_cli",
                    "R3 rank sweeps: held-out error against the LoRA rank for binary and 3-class tasks"),
+    "xent": ("lorank.experiment_cli", "R2: cross-entropy LoRA recipe where a separator exists (P(separates | separator))"),
 }
 
 

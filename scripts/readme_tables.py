@@ -43,7 +43,7 @@ def ledger_entries(results: Path) -> list[dict]:
     return {e["id"]: e for e in measured_entries(Path(results))}
 
 __all__ = ["cstar_table", "recipe_trend_table", "bench_table", "roofline_verdicts",
-           "separability_table", "pl_table", "rademacher_table", "render_block", "BLOCKS", "refresh_readme"]
+           "separability_table", "pl_table", "rademacher_table", "xent_table", "render_block", "BLOCKS", "refresh_readme"]
 
 LM_VARIANTS = ("E1[k=4]", "E2")
 LM_SIZES = ((64, 64), (128, 128), (32, 128))
@@ -536,9 +536,40 @@ def rademacher_table(results: Path) -> str:
     return "\n".join(lines)
 
 
+def xent_table(results: Path) -> str:
+    """P(cross-entropy recipe separates | separator certified) per cell and budget, the
+    Lojasiewicz ratio and the squared-loss recipe on the same instances, from
+    ``results/xent/cpu-default``."""
+    s = json.loads((results / "xent" / "cpu-default" / "summary.json").read_text())
+    env = (s.get("environment") or [{}])[0]
+    budgets = [str(b) for b in s["budgets"]]
+    rows = ["| size | r | rho | N | certified | " + " | ".join(f"separates by T = {b} [95% Wilson]" for b in budgets)
+            + " | min over the trajectory of grad-norm / loss, q10 / q50 | squared loss (E3) rel. residual, median |",
+            "|---|---|---|---|---|" + "---|" * len(budgets) + "---|---|"]
+    for c in s["cells"]:
+        cols = []
+        for b in budgets:
+            x = c["budgets"][b]
+            lo, hi = x["wilson95"]
+            cols.append("-" if lo is None else f"{x['successes']}/{x['certified']} [{lo:.3f}, {hi:.3f}]")
+        loj = c["min_loj_ratio"]
+        e3 = c["budgets"][budgets[-1]]["e3_rel_residual"]
+        rows.append(f"| {c['m']}x{c['n']} | {c['r']} | {c['rho']:.3g} | {c['N']} | "
+                    f"{c['separator_certified']}/{c['trials']} | " + " | ".join(cols)
+                    + f" | {_num(loj['q10']) if loj else '-'} / {_num(loj['q50']) if loj else '-'}"
+                    f" | {_num(e3['q50']) if e3 else '-'} |")
+    exp = s["experiment"]
+    lines = rows + ["", f"Record `results/xent/cpu-default` (labels {exp['labels']}, teacher rank "
+                        f"{exp['teacher_rank']}, {s['trials_found']} trials, seed {exp['seed']}, "
+                        f"{env.get('device_name') or env.get('device', '?')}, "
+                        f"{s['wall_time']['wall_s']:.0f} s). Ledger:"]
+    lines += _ledger_lines(e for i, e in ledger_entries(results).items() if i.startswith("R2.xent-recipe."))
+    return "\n".join(lines)
+
+
 BLOCKS = {"cstar": cstar_table, "cpu-default": cpu_default_line, "recipe-trend": recipe_trend_table,
           "bench": bench_table, "separability": separability_table, "pl": pl_table,
-          "rademacher": rademacher_table}
+          "rademacher": rademacher_table, "xent": xent_table}
 
 
 def render_block(name: str, results: Path | None = None) -> str:

@@ -270,6 +270,33 @@ CASES = [
     ("pl", "--threads " + BIG, ["--threads", BIG]),
     ("pl", "--trials " + BIG, ["--trials", BIG]),
     ("pl", "--distributed=yes", ["--distributed", "'yes'"]),
+    # ---------------------------------------------------------------- xent
+    ("xent", "--labels random", ["--labels", "'random'"]),
+    ("xent", "--teacher-rank 0", ["--teacher-rank", "'0'"]),
+    ("xent", "--teacher-rank 2 --ranks 1,2", ["--teacher-rank", "2", "--ranks"]),
+    ("xent", "--teacher-rank 9 --sizes 8x8 --ranks 8", ["--teacher-rank", "9", "8x8"]),
+    ("xent", "--budgets 100,10", ["--budgets", "'100,10'"]),
+    ("xent", "--budgets 0", ["--budgets", "'0'"]),
+    ("xent", "--budgets " + BIG, ["--budgets", BIG]),
+    ("xent", "--restarts 0", ["--restarts", "'0'"]),
+    ("xent", "--max-iters -1", ["--max-iters", "'-1'"]),
+    ("xent", "--sizes 8X", ["--sizes", "'8X'"]),
+    ("xent", "--ranks 9 --sizes 8x8", ["--ranks", "r=9", "8x8"]),
+    ("xent", "--rho 0", ["--rho", "'0'"]),
+    ("xent", "--kn 3,3", ["--kn", "'3,3'"]),
+    ("xent", "--trials 0", ["--trials", "'0'"]),
+    ("xent", "--seed -1", ["--seed", "'-1'"]),
+    ("xent", "--device tpu", ["--device", "'tpu'"]),
+    ("xent", "--dtype float16", ["--dtype", "'float16'"]),
+    ("xent", "--batch-size 0", ["--batch-size", "'0'"]),
+    ("xent", "--threads 0", ["--threads", "'0'"]),
+    ("xent", "--json=", ["--json", "''"]),
+    ("xent", "--no-plot=0", ["--no-plot", "'0'"]),
+    ("xent", "--no-progress=1", ["--no-progress", "'1'"]),
+    ("xent", "--distributed=yes", ["--distributed", "'yes'"]),
+    ("xent", "--resume=1", ["--resume", "'1'"]),
+    ("xent", "--out /proc/x", ["--out", "'/proc/x'"]),
+    ("xent", "--summarise {pl_run} --out " + NEW, ["{pl_run}/record.jsonl", "pl", "xent"]),
     ("pl", "--json=", ["--json", "''"]),
     ("pl", "--no-plot=0", ["--no-plot", "'0'"]),
     ("pl", "--no-progress=1", ["--no-progress", "'1'"]),
@@ -496,7 +523,7 @@ def test_enough_cases():
     assert len({(c, a) for c, a, _ in CASES}) == len(CASES), "a case is listed twice"
 
 
-@pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher"])
+@pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent"])
 def test_every_flag_is_covered(command):
     """Every flag of every experiment command appears in at least one bad-input row."""
     from lorank.cli import build_parser
@@ -511,7 +538,7 @@ def test_every_flag_is_covered(command):
     assert flags - used == set(), f"{command}: flags without a bad-input case"
 
 
-@pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher"])
+@pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent"])
 def test_help(command, capsys):
     """``--help`` of every experiment command prints its flags (it once raised "empty group")."""
     assert _call([command, "--help"]) == 0

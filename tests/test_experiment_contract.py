@@ -45,6 +45,8 @@ TINY = {
                gd_trials=1, batch_size=2),
     "rademacher": dict(m=4, n=5, ranks=(1, 2), tasks=("3-class",), n_train=(2,), noise=(0.5,),
                        trials=4, n_test=10, bootstrap=20, batch_size=2),
+    "xent": dict(sizes=((3, 3),), ranks=(1,), rho=None, kn=(4, 8), trials=4, budgets=(5, 20),
+                 batch_size=2),
 }
 #: The command-line form of the same configs.
 TINY_ARGS = {
@@ -60,6 +62,8 @@ TINY_ARGS = {
     "rademacher": ["rademacher", "--m", "4", "--n", "5", "--ranks", "1,2", "--tasks", "3-class",
                    "--n-train", "2", "--noise", "0.5", "--trials", "4", "--n-test", "10",
                    "--bootstrap", "20"],
+    "xent": ["xent", "--sizes", "3x3", "--ranks", "1", "--kn", "4,8", "--trials", "4",
+             "--budgets", "5,20"],
 }
 NAMES = [f.name for f in families()]
 

@@ -4,7 +4,7 @@ carry their flags (:mod:`.options`), and one module per family (:mod:`.cstar`,
 
 >>> from numerics.experiments import families
 >>> [f.command for f in families()]
-['cstar', 'cstar', 'separability', 'pl', 'rademacher']
+['cstar', 'cstar', 'separability', 'pl', 'rademacher', 'xent']
 """
 
 from .protocol import Family, families, family_named, family_of_spec
