@@ -33,6 +33,7 @@ SUBCOMMANDS = {
     "pl": ("lorank.experiment_cli", "R2: PL* constant of LoRA (squared loss): tangent kernel, Marchenko-Pastur edge, GD rate"),
     "rademacher": ("lorank.experiment_cli",
                    "R3 rank sweeps: held-out error against the LoRA rank for binary and 3-class tasks"),
+    "rank-sweep": ("lorank.experiment_cli", "R3 with a rank-r0 teacher: held-out error against the rank, argmin_r and the variance side"),
 }
 
 

@@ -39,7 +39,7 @@ from numerics.verdicts import evidence as _evidence
 __all__ = ["STATUSES", "build_ledger", "failures", "render_plain", "render_blocks",
            "render_rich", "deterministic", "check"]
 
-STATUSES = ("proved", "refuted", "supported", "contradicted", "open", "error")
+STATUSES = ("proved", "refuted", "supported", "contradicted", "open", "untestable", "error")
 
 #: The source tree's root when lorank runs from a checkout (tests and scripts use it); the
 #: ledger itself reads its evidence from :func:`numerics.verdicts.evidence.default_results_dir`.

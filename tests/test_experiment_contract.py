@@ -45,6 +45,8 @@ TINY = {
                gd_trials=1, batch_size=2),
     "rademacher": dict(m=4, n=5, ranks=(1, 2), tasks=("3-class",), n_train=(2,), noise=(0.5,),
                        trials=4, n_test=10, bootstrap=20, batch_size=2),
+    "rank-sweep": dict(m=4, n=4, max_rank=3, teacher_ranks=(1, 2), n_train=(20,), n_test=30,
+                       noise=(0.5,), trials=4, iters=10, restarts=1, bootstrap=20, batch_size=2),
 }
 #: The command-line form of the same configs.
 TINY_ARGS = {
@@ -60,6 +62,9 @@ TINY_ARGS = {
     "rademacher": ["rademacher", "--m", "4", "--n", "5", "--ranks", "1,2", "--tasks", "3-class",
                    "--n-train", "2", "--noise", "0.5", "--trials", "4", "--n-test", "10",
                    "--bootstrap", "20"],
+    "rank-sweep": ["rank-sweep", "--m", "4", "--n", "4", "--max-rank", "3", "--teacher-ranks", "1,2",
+                   "--n-train", "20", "--n-test", "30", "--noise", "0.5", "--trials", "4",
+                   "--iters", "10", "--restarts", "1", "--bootstrap", "20"],
 }
 NAMES = [f.name for f in families()]
 
