@@ -54,7 +54,7 @@ def verdict_providers() -> tuple[str, ...]:
     ``verdicts`` attribute), in registration order, each once.
 
     >>> verdict_providers()
-    ('numerics.verdicts.capacity', 'numerics.verdicts.pl', 'numerics.verdicts.rademacher')
+    ('numerics.verdicts.capacity', 'numerics.verdicts.pl', 'numerics.verdicts.rademacher', 'numerics.verdicts.rank_sweep')
     """
     from numerics.experiments.protocol import families
 
