@@ -47,7 +47,7 @@ __all__ = ["STATUSES", "HOLDS", "build_ledger", "failures", "render_plain", "ren
            "render_rich", "summary_line", "deterministic", "check"]
 
 STATUSES = ("proved", "proved-assuming", "refuted", "supported", "contradicted", "open",
-            "undefined", "error")
+            "undefined", "untestable", "error")
 
 #: How the summary line names each status (``proved-assuming`` is counted apart from
 #: ``proved``: it is proved only given the lemma its entry names in ``assumed``).
@@ -69,7 +69,7 @@ def verdict_providers() -> tuple[str, ...]:
     ``verdicts`` attribute), in registration order, each once.
 
     >>> verdict_providers()
-    ('numerics.verdicts.capacity', 'numerics.verdicts.pl', 'numerics.verdicts.rademacher', 'numerics.verdicts.xent')
+    ('numerics.verdicts.capacity', 'numerics.verdicts.pl', 'numerics.verdicts.rademacher', 'numerics.verdicts.xent', 'numerics.verdicts.rank_sweep')
     """
     from numerics.experiments.protocol import families
 

@@ -43,7 +43,7 @@ def ledger_entries(results: Path) -> list[dict]:
     return {e["id"]: e for e in measured_entries(Path(results))}
 
 __all__ = ["cstar_table", "recipe_trend_table", "bench_table", "roofline_verdicts",
-           "separability_table", "pl_table", "rademacher_table", "xent_table", "render_block", "BLOCKS", "refresh_readme"]
+           "separability_table", "pl_table", "rademacher_table", "xent_table", "rank_sweep_table", "render_block", "BLOCKS", "refresh_readme"]
 
 LM_VARIANTS = ("E1[k=4]", "E2")
 LM_SIZES = ((64, 64), (128, 128), (32, 128))
@@ -567,9 +567,38 @@ def xent_table(results: Path) -> str:
     return "\n".join(lines)
 
 
+def rank_sweep_table(results: Path) -> str:
+    """Held-out error against the rank with a rank-r0 teacher, argmin_r with its bootstrap
+    interval, the paired one-sided variance-side lower bounds and the ledger's statuses, from
+    ``results/rank-sweep/cpu-default``."""
+    s = json.loads((results / "rank-sweep" / "cpu-default" / "summary.json").read_text())
+    env = (s.get("environment") or [{}])[0]
+    entries = {i: e for i, e in ledger_entries(results).items()
+               if i.startswith("R3.rank-sweep.") and i.endswith(".cpu-default")}
+    R = s["sizes"]["max_rank"]
+    rows = ["| r0 | N | sigma (Bayes err) | " + " | ".join(f"err r={r}" for r in range(1, R + 1))
+            + " | argmin r [95% boot] | min over r > r0 of lower bound of err(r) - err(r0) | "
+            "starts agreeing (min over seeds) |",
+            "|---|---|---|" + "---|" * R + "---|---|---|"]
+    for e in s["estimates"]:
+        if "per_rank" not in e:
+            continue
+        errs = " | ".join(f"{p['test_error']['mean']:.3f}" for p in e["per_rank"])
+        o = e["optimal_rank"]
+        lows = [t["lower"] for t in e["variance_side"].values()]
+        agree = ", ".join(f"{p['starts_agreeing_min']}/{p['starts']}" for p in e["per_rank"])
+        rows.append(f"| {e['r0']} | {e['n_train']} | {e['noise']:g} ({e['bayes_error']:.3f}) | {errs} | "
+                    f"{o['r_star']} [{o['interval'][0]}, {o['interval'][1]}] | {min(lows):+.4f} | {agree} |")
+    lines = rows + ["", f"Record `results/rank-sweep/cpu-default` (m = n = {s['sizes']['m']}, "
+                        f"{s['seeds']['n_seeds']} seeds per setting, {s['units_found']} trials, "
+                        f"{env.get('device_name', '?')}, {s['wall_time']['wall_s']:.0f} s). Ledger:"]
+    lines += _ledger_lines(entries.values())
+    return "\n".join(lines)
+
+
 BLOCKS = {"cstar": cstar_table, "cpu-default": cpu_default_line, "recipe-trend": recipe_trend_table,
           "bench": bench_table, "separability": separability_table, "pl": pl_table,
-          "rademacher": rademacher_table, "xent": xent_table}
+          "rademacher": rademacher_table, "xent": xent_table, "rank-sweep": rank_sweep_table}
 
 
 def render_block(name: str, results: Path | None = None) -> str:

@@ -371,6 +371,45 @@ CASES = [
     ("rademacher", "--summarise {trunc_gz} --out " + NEW, ["{trunc_gz}/record.jsonl.gz"]),
     ("rademacher", "--summarise {rad_run} --out " + NEW + " --m 8", ["--m", "'8'"]),
     ("rademacher", "--summarise {rad_run} --out " + NEW + " --bootstrap 0", ["--bootstrap", "'0'"]),
+    # ---------------------------------------------------------------- rank-sweep
+    ("rank-sweep", "--m 0", ["--m", "'0'"]),
+    ("rank-sweep", "--m 3,4", ["--m", "'3,4'"]),
+    ("rank-sweep", "--n x", ["--n", "'x'"]),
+    ("rank-sweep", "--m 4 --n 4 --max-rank 5", ["--max-rank", "5", "4"]),
+    ("rank-sweep", "--max-rank 0", ["--max-rank", "'0'"]),
+    ("rank-sweep", "--teacher-ranks 0", ["--teacher-ranks", "'0'"]),
+    ("rank-sweep", "--teacher-ranks 1,1", ["--teacher-ranks", "'1,1'"]),
+    ("rank-sweep", "--max-rank 3 --teacher-ranks 3", ["--teacher-ranks", "3", "--max-rank"]),
+    ("rank-sweep", "--n-train 1", ["--n-train", "1"]),
+    ("rank-sweep", "--n-train ''", ["--n-train", "''"]),
+    ("rank-sweep", "--n-train 16," + BIG, ["--n-train", BIG]),
+    ("rank-sweep", "--n-test 0", ["--n-test", "'0'"]),
+    ("rank-sweep", "--n-test " + BIG, ["--n-test", BIG]),
+    ("rank-sweep", "--noise -1", ["--noise", "-1"]),
+    ("rank-sweep", "--noise nan", ["--noise", "'nan'"]),
+    ("rank-sweep", "--noise 1e299", ["--noise", "'1e299'"]),
+    ("rank-sweep", "--trials 0", ["--trials", "'0'"]),
+    ("rank-sweep", "--iters 0", ["--iters", "'0'"]),
+    ("rank-sweep", "--iters " + BIG, ["--iters", BIG]),
+    ("rank-sweep", "--restarts -1", ["--restarts", "'-1'"]),
+    ("rank-sweep", "--restarts " + BIG, ["--restarts", BIG]),
+    ("rank-sweep", "--ridge -1", ["--ridge", "-1"]),
+    ("rank-sweep", "--ridge nan", ["--ridge", "'nan'"]),
+    ("rank-sweep", "--seed -2", ["--seed", "'-2'"]),
+    ("rank-sweep", "--device cuda", ["--device", "'cuda'"]),
+    ("rank-sweep", "--device tpu", ["--device", "'tpu'"]),
+    ("rank-sweep", "--batch-size 0", ["--batch-size", "'0'"]),
+    ("rank-sweep", "--threads 0", ["--threads", "'0'"]),
+    ("rank-sweep", "--bootstrap 0", ["--bootstrap", "'0'"]),
+    ("rank-sweep", "--m 100000 --n 100000 --max-rank 1 --teacher-ranks 1", ["--teacher-ranks", "1"]),
+    ("rank-sweep", "--m 30000 --n 30000 --n-test 100000", ["--m", "30000"]),
+    ("rank-sweep", "--resume=no", ["--resume", "'no'"]),
+    ("rank-sweep", "--json=1", ["--json", "'1'"]),
+    ("rank-sweep", "--no-plot=1", ["--no-plot", "'1'"]),
+    ("rank-sweep", "--no-progress=1", ["--no-progress", "'1'"]),
+    ("rank-sweep", "--distributed=4", ["--distributed", "'4'"]),
+    ("rank-sweep", "--out {results}/rank-sweep/x", ["--out", "results/"]),
+    ("rank-sweep", "--summarise {rad_run} --out " + NEW, ["{rad_run}/record.jsonl", "rademacher", "rank-sweep"]),
 ]
 
 
@@ -523,7 +562,7 @@ def test_enough_cases():
     assert len({(c, a) for c, a, _ in CASES}) == len(CASES), "a case is listed twice"
 
 
-@pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent"])
+@pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep"])
 def test_every_flag_is_covered(command):
     """Every flag of every experiment command appears in at least one bad-input row."""
     from lorank.cli import build_parser
@@ -538,7 +577,7 @@ def test_every_flag_is_covered(command):
     assert flags - used == set(), f"{command}: flags without a bad-input case"
 
 
-@pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent"])
+@pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep"])
 def test_help(command, capsys):
     """``--help`` of every experiment command prints its flags (it once raised "empty group")."""
     assert _call([command, "--help"]) == 0

@@ -47,6 +47,8 @@ TINY = {
                        trials=4, n_test=10, bootstrap=20, batch_size=2),
     "xent": dict(sizes=((3, 3),), ranks=(1,), rho=None, kn=(4, 8), trials=4, budgets=(5, 20),
                  batch_size=2),
+    "rank-sweep": dict(m=4, n=4, max_rank=3, teacher_ranks=(1, 2), n_train=(20,), n_test=30,
+                       noise=(0.5,), trials=4, iters=10, restarts=1, bootstrap=20, batch_size=2),
 }
 #: The command-line form of the same configs.
 TINY_ARGS = {
@@ -64,6 +66,9 @@ TINY_ARGS = {
                    "--bootstrap", "20"],
     "xent": ["xent", "--sizes", "3x3", "--ranks", "1", "--kn", "4,8", "--trials", "4",
              "--budgets", "5,20"],
+    "rank-sweep": ["rank-sweep", "--m", "4", "--n", "4", "--max-rank", "3", "--teacher-ranks", "1,2",
+                   "--n-train", "20", "--n-test", "30", "--noise", "0.5", "--trials", "4",
+                   "--iters", "10", "--restarts", "1", "--bootstrap", "20"],
 }
 NAMES = [f.name for f in families()]
 

@@ -191,8 +191,16 @@ def test_cli_writes_figure_and_ledger_reads_it(tmp_path, capsys):
     ids = sorted(e["id"] for e in entries)
     assert ids == sorted(["R3.rank-one-optimal.binary-1-logit.tiny", "R3.rank-one-optimal.binary-2-logit.tiny",
                           "R3.rank-one-optimal.binary-2-logit-pm.tiny", "R3.rank-above-one.3-class.tiny"])
-    assert all(e["status"] in ("supported", "contradicted", "open") and e["expected"] is None
+    assert all(e["status"] in ("supported", "contradicted", "open", "untestable") and e["expected"] is None
                and e["evidence"].endswith("summary.json") for e in entries)
+    # Property: in the structured design every binary rank-one entry is untestable (ranks tie by
+    # construction from min(K, rank Y) on), and says why; the 3-class entry is not.
+    by_id = {e["id"]: e for e in entries}
+    for task in ("binary-1-logit", "binary-2-logit", "binary-2-logit-pm"):
+        e = by_id[f"R3.rank-one-optimal.{task}.tiny"]
+        assert e["status"] == "untestable" and "by construction" in e["reason"]
+    assert "uncentred one-hot" in by_id["R3.rank-one-optimal.binary-2-logit.tiny"]["reason"]
+    assert by_id["R3.rank-above-one.3-class.tiny"]["status"] != "untestable"
 
 
 def test_existing_record_needs_resume(tmp_path, capsys):

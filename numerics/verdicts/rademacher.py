@@ -9,6 +9,16 @@ when the 95% interval of the paired difference ``err(1) - err(2)`` over seeds li
 *contradicted* when it lies above 0, *open* otherwise (ties included); "rank above one" (three
 classes) the other way round. A run is supported or contradicted only if all its settings are.
 
+Untestable (issue 12): with these structured features the fit depends on ``Delta`` only through
+``A_head^T Delta`` (``K x n``), so every rank from ``min(K, rank Y)`` on gives the same fit by
+construction, and "rank one is strictly better than rank two" can never be observed for a binary
+task. The ``rank-one-optimal`` entries of this design are therefore ``untestable``, whatever the
+per-setting numbers say (they are kept in the statement, as measured): ``binary-1-logit`` and
+``binary-2-logit-pm`` tie exactly at every rank; ``binary-2-logit``'s ``err(1) > err(2)`` is an
+artefact of squared loss on uncentred one-hot targets (``rank Y = 2``, centred rank 1; the
+centred task ``binary-2-logit-pm`` ties), not a refutation. The claim is tested by the design of
+:mod:`numerics.verdicts.rank_sweep` (Gaussian-iid features, a rank-r0 teacher).
+
 >>> ledger_entries("/nonexistent")
 []
 """
@@ -21,6 +31,7 @@ from typing import Sequence
 from numerics.verdicts.capacity import committed_summaries, measured_entry
 
 __all__ = ["SUMMARY_FORMAT", "SOURCE", "TaskSpec", "TASKS", "claim_verdicts", "ledger_entries",
+           "UNTESTABLE_REASON",
            "error_counts", "rate_interval"]
 
 SUMMARY_FORMAT = "lorank.rademacher-summary/1"
@@ -124,6 +135,20 @@ def claim_verdicts(estimates: Sequence[dict]) -> list[dict]:
 # ------------------------------------------------------------------------------ ledger
 
 
+#: Why each binary task of the structured design cannot test "rank one is optimal".
+UNTESTABLE_REASON = {
+    "binary-1-logit": ("untestable in this design: one logit, so rank(A_head^T Delta) <= K = 1 and "
+                       "every rank r >= 1 gives the same fit by construction (err(1) = err(2) "
+                       "for every seed)"),
+    "binary-2-logit-pm": ("untestable in this design: the centred targets have rank 1, so the fit "
+                          "is the same at every rank r >= 1 by construction"),
+    "binary-2-logit": ("untestable in this design: err(1) > err(2) is an artefact of squared loss "
+                       "on uncentred one-hot targets (rank Y = 2, centred rank 1; the centred task "
+                       "binary-2-logit-pm ties), not a refutation; every r >= K = 2 ties by "
+                       "construction, so rank one can never be strictly best"),
+}
+
+
 def _run_status(statuses: Sequence[str]) -> str:
     if statuses and all(s == "supported" for s in statuses):
         return "supported"
@@ -149,8 +174,11 @@ def ledger_entries(results_dir) -> list[dict]:
         sizes = summary["sizes"]
         for task in dict.fromkeys(v["task"] for v in verdicts):
             vs = [v for v in verdicts if v["task"] == task]
-            status = _run_status([v["status"] for v in vs])
+            status = measured = _run_status([v["status"] for v in vs])
             claim = vs[0]["claim"]
+            reason = UNTESTABLE_REASON.get(task) if claim == "rank-one-optimal" else None
+            if reason:
+                status = "untestable"
             text = ("held-out error is strictly lower at r = 1 than at r = 2"
                     if claim == "rank-one-optimal" else
                     "held-out error is strictly lower at r = 2 than at r = 1")
@@ -159,9 +187,16 @@ def ledger_entries(results_dir) -> list[dict]:
                 f"{task}: {text} (NTK-linearised last layer, structured features plus Gaussian "
                 f"input noise, exact rank-r ridge least squares; m={sizes['m']}, n={sizes['n']}, "
                 f"{summary['seeds']['n_seeds']} seeds, seed {summary['seeds']['global_seed']}, "
-                f"device {record.device}). Per setting: " + " | ".join(v["sentence"] for v in vs),
-                status, f"{len(vs)} settings: " + ", ".join(v["status"] for v in vs), record)
-            entry["per_setting"] = [{"n_train": v["n_train"], "noise": v["noise"], "status": v["status"]}
-                                    for v in vs]
+                f"device {record.device}). "
+                + (f"{reason[0].upper()}{reason[1:]}; as measured (run: {measured}), per setting: "
+                   if reason else "Per setting: ")
+                + " | ".join(v["sentence"] for v in vs),
+                status, (f"{reason}. " if reason else "") + f"{len(vs)} settings as measured: "
+                + ", ".join(v["status"] for v in vs), record)
+            entry["per_setting"] = [{"n_train": v["n_train"], "noise": v["noise"],
+                                     "status": "untestable" if reason else v["status"],
+                                     "measured": v["status"]} for v in vs]
+            if reason:
+                entry["reason"] = reason
             entries.append(entry)
     return entries
