@@ -284,16 +284,16 @@ def lm_residual(Rn: torch.Tensor, B: torch.Tensor, y: torch.Tensor) -> torch.Ten
     return torch.bmm(bt, Rn.view(T, -1, M)).view(T, M) - y
 
 
-def _grad_B(Rn: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
+def lora_grad_B(Rn: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
     """``sum_i R_i G_i A^T`` as ``(T, m, r)``."""
     T, r, m, M = Rn.shape
-    return torch.bmm(Rn.view(T, r * m, M), R.view(T, M, 1)).view(T, r, m).transpose(1, 2)
+    return torch.bmm(Rn.reshape(T, r * m, M), R.reshape(T, M, 1)).view(T, r, m).transpose(1, 2)
 
 
-def _grad_A(Ln: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
+def lora_grad_A(Ln: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
     """``sum_i R_i B^T G_i`` as ``(T, r, n)``, from the left pass ``Ln`` (``(T, r, M, n)``)."""
     T, r, M, n = Ln.shape
-    return torch.matmul(R.view(T, 1, 1, M), Ln).view(T, r, n)
+    return torch.matmul(R.reshape(T, 1, 1, M), Ln).view(T, r, n)
 
 
 def compact_batch(op: FeatureOperator, active: torch.Tensor, owned: bool):
@@ -367,7 +367,7 @@ def lm_damped_step(Rn, Ln, R, lam, fused: bool = False, J_t=None):
     z, ok = _solve_spd(S, rhs, fused)
     if M <= r * (m + n):
         dB = -torch.bmm(JB_t, z).view(T, r, m).transpose(1, 2)
-        dA = -_grad_A(Ln, z.view(T, M))
+        dA = -lora_grad_A(Ln, z.view(T, M))
     else:
         dB = -z[:, : r * m].view(T, r, m).transpose(1, 2)
         dA = -z[:, r * m:].view(T, r, n)
@@ -872,7 +872,7 @@ def recipe_init(seeds: Sequence[int], n: int, r: int, *, device="cpu", dtype=tor
     return A0
 
 
-def _opnorm(op: FeatureOperator, y: torch.Tensor, iters: int) -> torch.Tensor:
+def feature_opnorm(op: FeatureOperator, y: torch.Tensor, iters: int) -> torch.Tensor:
     """Power-iteration estimate of ``||calA||_op`` (a lower estimate), started at ``calA^*(y)``."""
     tiny = torch.finfo(y.dtype).tiny
     v = op.adjoint(y)
@@ -883,7 +883,7 @@ def _opnorm(op: FeatureOperator, y: torch.Tensor, iters: int) -> torch.Tensor:
     return op.apply(v).norm(dim=1)
 
 
-def _spec2(X: torch.Tensor) -> torch.Tensor:
+def spectral_norm2(X: torch.Tensor) -> torch.Tensor:
     """Squared spectral norms of a batch of thin matrices, via the small Gram matrix."""
     gram = X @ X.transpose(1, 2) if X.shape[1] <= X.shape[2] else X.transpose(1, 2) @ X
     if gram.shape[1] == 1:
@@ -919,14 +919,14 @@ def lora_recipe(op: FeatureOperator, y: torch.Tensor, r: int, budgets, config=No
     r = require_rank("r", r, op.m, op.n)
     if A0.shape[1] != r:
         raise InvalidArgument(f"A0 must have rank {r}, got {tuple(A0.shape)}")
-    budgets = _check_budgets(budgets)
+    budgets = check_budgets(budgets)
     T, M, m, n = op.shape
     dt, dev = op.dtype, op.device
     stop_rtol = cfg.stop_rtol if cfg.stop_rtol is not None else (1e-12 if dt == torch.float64 else 0.0)
     y = y.to(dt)
     A = A0.to(dt).clone()
     B = torch.zeros((T, m, r), dtype=dt, device=dev)
-    s = s_full = _opnorm(op, y, cfg.power_iters)
+    s = s_full = feature_opnorm(op, y, cfg.power_iters)
     out = torch.full((T, len(budgets)), math.nan, dtype=torch.float64, device=dev)
     nonfinite = torch.zeros(T, dtype=torch.bool, device=dev)
     idx = torch.arange(T, device=dev)
@@ -963,18 +963,18 @@ def lora_recipe(op: FeatureOperator, y: torch.Tensor, r: int, budgets, config=No
             y, ynorm, s = y[keep], ynorm[keep], s[keep]
             A, B, Rn, R, rnorm, idx = A[keep], B[keep], Rn[keep], R[keep], rnorm[keep], idx[keep]
             active = torch.ones(n_active, dtype=torch.bool, device=dev)
-        grad_B = _grad_B(Rn, R)
-        grad_A = _grad_A(op.left_native(B), R)
-        curv = s * s * (_spec2(A) + _spec2(B)) + s * rnorm
+        grad_B = lora_grad_B(Rn, R)
+        grad_A = lora_grad_A(op.left_native(B), R)
+        curv = s * s * (spectral_norm2(A) + spectral_norm2(B)) + s * rnorm
         eta = (cfg.c / curv).view(-1, 1, 1)
         B, A = B - eta * grad_B, A - eta * grad_A
     return RecipeResult(list(budgets), out, nonfinite, s_full.double())
 
 
-def _check_budgets(budgets) -> list[int]:
+def check_budgets(budgets) -> list[int]:
     """Budgets: a non-empty, strictly increasing list of non-negative step counts.
 
-    >>> _check_budgets([100, 10])
+    >>> check_budgets([100, 10])
     Traceback (most recent call last):
     ...
     proofs.validation.InvalidArgument: budgets must be strictly increasing non-negative integers, got [100, 10]

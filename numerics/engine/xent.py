@@ -73,7 +73,8 @@ from numerics.engine.instances import FeatureOperator, resolve_device, resolve_d
 from numerics.engine.seeding import trial_seed
 from numerics.engine.separability import (MARGIN_THRESHOLD, SepConfig, certify_separation,
                                           labels_from_targets, sep_start_seed, separate)
-from numerics.engine.solvers import lora_recipe, recipe_init
+from numerics.engine.solvers import (check_budgets, feature_opnorm, lora_grad_A, lora_grad_B,
+                                     lora_recipe, recipe_init, spectral_norm2)
 from proofs.validation import InvalidArgument, require_positive_float, require_positive_int, require_rank
 
 __all__ = ["LABELS", "XentConfig", "XentResult", "teacher_seed", "sample_xent_instances",
@@ -119,60 +120,6 @@ class XentResult:
     loss_at: torch.Tensor
     min_loj_ratio: torch.Tensor
     nonfinite: torch.Tensor
-
-
-def _check_budgets(budgets) -> list[int]:
-    """A non-empty, strictly increasing list of non-negative step counts.
-
-    >>> _check_budgets([10, 5])
-    Traceback (most recent call last):
-    ...
-    proofs.validation.InvalidArgument: budgets must be strictly increasing non-negative integers, got [10, 5]
-    """
-    try:
-        values = [int(b) for b in budgets]
-        ok = (len(values) > 0 and all(v >= 0 for v in values)
-              and all(a < b for a, b in zip(values, values[1:]))
-              and all(not isinstance(b, bool) and float(b) == int(b) for b in budgets))
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise InvalidArgument(f"budgets must be strictly increasing non-negative integers, got {budgets!r}")
-    return values
-
-
-def _grad_B(Rn, c):
-    """``sum_i c_i G_i A^T`` as ``(T, m, r)`` from the right pass ``Rn`` (``(T, r, m, M)``)."""
-    T, r, m, M = Rn.shape
-    return torch.bmm(Rn.reshape(T, r * m, M), c.reshape(T, M, 1)).view(T, r, m).transpose(1, 2)
-
-
-def _grad_A(Ln, c):
-    """``sum_i c_i B^T G_i`` as ``(T, r, n)`` from the left pass ``Ln`` (``(T, r, M, n)``)."""
-    T, r, M, n = Ln.shape
-    return torch.matmul(c.reshape(T, 1, 1, M), Ln).view(T, r, n)
-
-
-def _opnorm(op, v0, iters):
-    """Power-iteration estimate of ``||calA||_op`` started at ``calA^*(v0)``."""
-    tiny = torch.finfo(v0.dtype).tiny
-    v = op.adjoint(v0)
-    for _ in range(iters):
-        v = v / v.flatten(1).norm(dim=1).clamp(min=tiny).view(-1, 1, 1)
-        v = op.adjoint(op.apply(v))
-    v = v / v.flatten(1).norm(dim=1).clamp(min=tiny).view(-1, 1, 1)
-    return op.apply(v).norm(dim=1)
-
-
-def _spec2(X):
-    """Squared spectral norms of a batch of thin matrices."""
-    gram = X @ X.transpose(1, 2) if X.shape[1] <= X.shape[2] else X.transpose(1, 2) @ X
-    if gram.shape[1] == 1:
-        return gram.view(-1)
-    if gram.shape[1] == 2:  # closed form (as the E3 recipe)
-        a, b, c = gram[:, 0, 0], gram[:, 0, 1], gram[:, 1, 1]
-        return 0.5 * (a + c) + torch.sqrt((0.5 * (a - c)) ** 2 + b * b)
-    return torch.linalg.eigvalsh(gram)[:, -1].clamp(min=0)
 
 
 def teacher_seed(global_seed: int, m: int, n: int, r0: int, N: int, trial: int) -> int:
@@ -245,8 +192,8 @@ def logistic_loss_and_grad(op: FeatureOperator, s: torch.Tensor, B: torch.Tensor
     loss = torch.nn.functional.softplus(-z).mean(dim=1)
     g = -s * torch.sigmoid(-z)
     gN = g / M
-    grad_B = _grad_B(Rn, gN)
-    grad_A = _grad_A(op.left_native(B), gN)
+    grad_B = lora_grad_B(Rn, gN)
+    grad_A = lora_grad_A(op.left_native(B), gN)
     return loss, grad_B, grad_A, g
 
 
@@ -270,13 +217,13 @@ def xent_recipe(op: FeatureOperator, s: torch.Tensor, r: int, budgets, config: X
     r = require_rank("r", r, op.m, op.n)
     if A0.dim() != 3 or tuple(A0.shape) != (op.T, r, op.n):
         raise InvalidArgument(f"A0 must have shape {(op.T, r, op.n)}, got {tuple(A0.shape)}")
-    budgets = _check_budgets(budgets)
+    budgets = check_budgets(budgets)
     T, M, m, n = op.shape
     dt, dev = op.dtype, op.device
     s = s.to(dt)
     A = A0.to(dt).clone()
     B = torch.zeros((T, m, r), dtype=dt, device=dev)
-    sn = _opnorm(op, s, cfg.power_iters)
+    sn = feature_opnorm(op, s, cfg.power_iters)
     k = len(budgets)
     margin_at = torch.full((T, k), math.nan, dtype=torch.float64, device=dev)
     loss_at = torch.full((T, k), math.nan, dtype=torch.float64, device=dev)
@@ -295,7 +242,7 @@ def xent_recipe(op: FeatureOperator, s: torch.Tensor, r: int, budgets, config: X
             j += 1
             if j == k:
                 break
-        curv = sn * sn * (_spec2(A) + _spec2(B)) / (4 * M) + sn * g.norm(dim=1) / M
+        curv = sn * sn * (spectral_norm2(A) + spectral_norm2(B)) / (4 * M) + sn * g.norm(dim=1) / M
         eta = (cfg.c / curv).view(-1, 1, 1)
         B, A = B - eta * gB, A - eta * gA
     success = torch.isfinite(margin_at) & (margin_at >= cfg.margin_threshold)
@@ -346,7 +293,7 @@ def run_trials(cell, trial_indices: Sequence[int], *, global_seed: int = 0,
     if labels == "planted" and teacher_rank > r:
         raise InvalidArgument(f"teacher_rank {teacher_rank} is above r = {r}: the teacher is then "
                               "no rank-r separator")
-    budgets = _check_budgets(budgets)
+    budgets = check_budgets(budgets)
     restarts = require_positive_int("restarts", restarts)
     batch_size = require_positive_int("batch_size", batch_size)
     dev, dt = resolve_device(device), resolve_dtype(dtype)

@@ -178,11 +178,10 @@ class _RankSweep(Family):
             task, npc, j, r = _BY_NUMBER[cell[0]], cell[1], cell[2] - 1, cell[3]
             for row in rows:
                 by_unit[(task, npc, j, row["trial"], r)] = row
+        from numerics.experiments.records import session_environments, wall_time
+
         sessions = getattr(outcomes, "sessions", [])
-        ends = [s for s in sessions if s.get("event") == "end" or s.get("killed")]
-        wall = {"wall_s": sum(float(s.get("wall_s") or 0.0) for s in ends),
-                "sessions": len([s for s in sessions if s.get("event") == "start"])}
-        envs = [s["environment"] for s in sessions if s.get("event") == "start" and "environment" in s]
+        wall, envs = wall_time(sessions), session_environments(sessions)
         return summarise(self.engine_config(config), by_unit, wall=wall, environment=envs or None)
 
     def render(self, summary: dict) -> str:

@@ -137,11 +137,10 @@ class _RankSweep(Family):
         from numerics.engine.rank_sweep import summarise
 
         rows = {(c[0], c[1], c[2] - 1): list(v) for c, v in outcomes.items()}
+        from numerics.experiments.records import session_environments, wall_time
+
         sessions = getattr(outcomes, "sessions", [])
-        ends = [s for s in sessions if s.get("event") == "end" or s.get("killed")]
-        wall = {"wall_s": sum(float(s.get("wall_s") or 0.0) for s in ends),
-                "sessions": len([s for s in sessions if s.get("event") == "start"])}
-        envs = [s["environment"] for s in sessions if s.get("event") == "start" and "environment" in s]
+        wall, envs = wall_time(sessions), session_environments(sessions)
         return summarise(self.engine_config(config), rows, wall=wall, environment=envs or None)
 
     def render(self, summary: dict) -> str:

@@ -56,6 +56,7 @@ __all__ = [
     "to_jsonable",
     "utc_now",
     "wall_time",
+    "session_environments",
     "environment_info",
     "write_json_atomic",
     "RecordContents",
@@ -621,3 +622,12 @@ def wall_time(sessions) -> dict:
                 if s.get("event") == "end" or s.get("killed"))
     return {"wall_s": total, "sessions": len(starts),
             "killed_sessions": sum(bool(s.get("killed")) for s in starts)}
+
+
+def session_environments(sessions) -> list:
+    """The environment of every session start of a record (what ran each part of it).
+
+    >>> session_environments([{"event": "start", "environment": {"device": "cpu"}}, {"event": "end"}])
+    [{'device': 'cpu'}]
+    """
+    return [s["environment"] for s in sessions if s.get("event") == "start" and "environment" in s]
