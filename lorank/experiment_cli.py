@@ -11,8 +11,9 @@ command also takes:
   committed ``results/`` is refused, and so is a folder with a compressed (committed) record;
 - ``--resume``: continue the run in ``--out``; finished trials are kept;
 - ``--summarise DIR --out NEW``: run nothing; summarise the record(s) in ``DIR`` into the new
-  folder ``NEW`` (the summary beside a record is never rewritten). Only analysis flags and
-  output flags may be given with it;
+  folder ``NEW`` (the summary beside a record is never rewritten; ``NEW`` may be ``DIR`` itself
+  only while ``DIR`` has no summary, e.g. a run interrupted before its end). Only analysis flags
+  and output flags may be given with it;
 - ``--distributed``: this process's share of a ``torchrun`` launch (one record per rank, rank 0
   merges);
 - ``--json``, ``--no-plot``, ``--no-progress``.
@@ -121,8 +122,9 @@ def add_arguments(parser: argparse.ArgumentParser, command: str | None = None) -
                                   + ("-<estimand>" if len(fams) > 1 else "") + ")")
     a("--resume", action="store_true", help="continue an interrupted run in --out; finished trials are kept")
     a("--summarise", default=None, metavar="DIR",
-      help="run nothing: summarise the record(s) in DIR into a new --out folder (DIR is never "
-           "changed); only analysis and output flags may be given with it")
+      help="run nothing: summarise the record(s) in DIR into a new --out folder (or into DIR "
+           "itself while it has no summary; a summary is never rewritten); only analysis and "
+           "output flags may be given with it")
     a("--distributed", action="store_true",
       help="this process's share of a torchrun launch (torchrun --nproc-per-node N -m lorank "
            f"{command} --distributed ...): one record per rank in --out, rank 0 merges; without "
@@ -305,14 +307,18 @@ def _summarise_only(command: str, args, fields: dict, given: dict) -> int:
             raise InvalidArgument(f"{_flag(name)} is not used by {family.name}, got "
                                   f"{_flag(name)} {given[name]!r}")
     if args.out is None:
-        raise InvalidArgument("--summarise needs --out NEW_FOLDER: the summary beside a record is "
-                              "never rewritten")
+        raise InvalidArgument("--summarise needs --out NEW_FOLDER (or the run's own folder, if it "
+                              "has no summary yet): the summary beside a record is never rewritten")
     out = _out_path(args.out)
-    if out.resolve() == folder.resolve() or _inside(out, folder):
+    in_place = out.resolve() == folder.resolve()
+    if in_place and ((folder / "summary.json").exists() or any(folder.glob("record*.jsonl.gz"))):
+        raise InvalidArgument(f"--out {args.out!r} is the --summarise folder, which already holds "
+                              "a summary or a committed record: choose a new folder outside it")
+    if not in_place and _inside(out, folder):
         raise InvalidArgument(f"--out {args.out!r} lies in the --summarise folder: choose a new "
                               "folder outside it")
     _check_out(out, resume=False)
-    if out.is_dir() and any(out.iterdir()):
+    if not in_place and out.is_dir() and any(out.iterdir()):
         raise InvalidArgument(f"--out {args.out!r} is not empty: a re-summary goes to a new folder, "
                               "never beside another run's record")
     config = family.from_spec(spec, **_parse(fields, given))

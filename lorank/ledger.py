@@ -13,7 +13,9 @@ evidence a verdict needs is missing or does not match its pinned hash), ``routes
 ``evidence`` (the summary file the verdict rests on, as ``results/...``, or ``None``);
 ``notes`` (the statement's notes, ``""`` if none), ``machine_checked`` (one sentence: what exactly
 the machine checked) and ``assumed`` (the facts taken without machine checking, a list of short
-phrases); plus ``expected`` and ``seconds`` (wall-clock time; left out of ``lorank check --json`` unless
+phrases); ``claim_kind`` (what the entry tests, one of :data:`CLAIM_KINDS`: an exact statement,
+a paper's claim in the reading stated, our heuristic reference, the scope of a claim, or a
+check of our own method; the summary line counts the measured kinds apart); plus ``expected`` and ``seconds`` (wall-clock time; left out of ``lorank check --json`` unless
 ``--timings`` is given, so that the JSON is the same on every run and every install).
 
 The measured verdicts read the committed results shipped as package data (``lorank_results``,
@@ -29,7 +31,9 @@ Examples
 True
 >>> all(e["status"] in STATUSES for e in entries)
 True
->>> all({"notes", "machine_checked", "assumed"} <= set(e) for e in entries)
+>>> all({"notes", "machine_checked", "assumed", "claim_kind"} <= set(e) for e in entries)
+True
+>>> all(e["claim_kind"] in CLAIM_KINDS for e in entries)
 True
 """
 
@@ -43,7 +47,7 @@ from pathlib import Path
 
 from numerics.verdicts import evidence as _evidence
 
-__all__ = ["STATUSES", "HOLDS", "build_ledger", "failures", "render_plain", "render_blocks",
+__all__ = ["STATUSES", "CLAIM_KINDS", "HOLDS", "build_ledger", "failures", "render_plain", "render_blocks",
            "render_rich", "summary_line", "deterministic", "check"]
 
 STATUSES = ("proved", "proved-assuming", "refuted", "supported", "contradicted", "open",
@@ -52,6 +56,20 @@ STATUSES = ("proved", "proved-assuming", "refuted", "supported", "contradicted",
 #: How the summary line names each status (``proved-assuming`` is counted apart from
 #: ``proved``: it is proved only given the lemma its entry names in ``assumed``).
 STATUS_WORDS = {"proved-assuming": "proved assuming a lemma"}
+
+#: What an entry tests (field ``claim_kind``), with the sentence the ledger shows for it. Every
+#: measured verdict names one of the last four, so that "a paper's claim" and "our heuristic"
+#: are never confused (issue 12).
+CLAIM_KINDS = {
+    "exact": "an exact statement, checked by the proof routes",
+    "evidence": "the evidence links of a measured verdict",
+    "paper claim": "a claim of the source paper, in the reading stated",
+    "our heuristic": "our heuristic reference (THEORY.md), not a claim of any paper",
+    "scope": "what a paper's claim needs or reaches (its hypothesis measured), not a claim itself",
+    "method check": "a check of lorank's own method (solver budget, convergence), not a claim",
+}
+#: The kinds of measured verdicts, counted apart in the summary line.
+MEASURED_KINDS = ("paper claim", "our heuristic", "scope", "method check")
 
 #: The statuses that count as holding for a statement expected to hold (not a failure).
 HOLDS = ("proved", "proved-assuming")
@@ -91,7 +109,7 @@ def _error_entry(entry_id: str, statement: str, evidence: str | None) -> dict:
             "routes": [{"name": "evidence", "answer": None, "detail": statement, "seconds": 0.0}],
             "evidence": evidence, "expected": None, "seconds": 0.0, "notes": "",
             "machine_checked": "the evidence links (files and hashes); they do not hold, so no "
-                               "verdict is drawn", "assumed": []}
+                               "verdict is drawn", "assumed": [], "claim_kind": "evidence"}
 
 
 def _folder_of(entry: dict) -> str | None:
@@ -154,15 +172,22 @@ def measured_entries(results_dir: Path) -> list[dict]:
 
 
 def _with_provenance(entry: dict) -> dict:
-    """The entry with ``notes``, ``machine_checked`` and ``assumed`` present (a verdict provider
-    that does not set them gets the measured defaults of
-    :func:`numerics.verdicts.evidence.measured_provenance`).
+    """The entry with ``notes``, ``machine_checked``, ``assumed`` and ``claim_kind`` present (a
+    verdict provider that does not set them gets the measured defaults of
+    :func:`numerics.verdicts.evidence.measured_provenance`; an entry with no evidence file and
+    no kind is an exact statement).
 
-    >>> sorted(_with_provenance({"id": "R1.cstar.E1.x"}))
-    ['assumed', 'id', 'machine_checked', 'notes']
+    >>> sorted(_with_provenance({"id": "R1.cstar.E1.x", "evidence": "results/x/summary.json"}))
+    ['assumed', 'claim_kind', 'evidence', 'id', 'machine_checked', 'notes']
+    >>> _with_provenance({"id": "R1.identity", "evidence": None})["claim_kind"]
+    'exact'
     """
-    defaults = {"notes": "", **_evidence.measured_provenance(entry["id"])}
-    return {**entry, **{k: v for k, v in defaults.items() if k not in entry}}
+    defaults = {"notes": "", **_evidence.measured_provenance(entry["id"]),
+                "claim_kind": "exact" if entry.get("evidence") is None else "paper claim"}
+    out = {**entry, **{k: v for k, v in defaults.items() if k not in entry}}
+    if out["claim_kind"] not in CLAIM_KINDS:
+        raise ValueError(f"ledger entry {entry['id']!r} has unknown claim_kind {out['claim_kind']!r}")
+    return out
 
 
 def build_ledger(results_dir: Path | str | None = None) -> list[dict]:
@@ -226,12 +251,17 @@ def _routes_text(entry: dict) -> str:
 
 
 def _provenance_lines(entry: dict) -> list[str]:
-    """``checked: ...``, ``assumed: ...`` and ``notes: ...`` for an entry (only those it has).
+    """``tests: ...`` (for measured verdicts), ``checked: ...``, ``assumed: ...`` and
+    ``notes: ...`` for an entry (only those it has).
 
     >>> _provenance_lines({"machine_checked": "x by z3", "assumed": ["a", "b"], "notes": ""})
     ['checked: x by z3', 'assumed: a; b']
+    >>> _provenance_lines({"claim_kind": "our heuristic"})
+    ['tests: our heuristic reference (THEORY.md), not a claim of any paper']
     """
     lines = []
+    if entry.get("claim_kind") in MEASURED_KINDS:
+        lines.append(f"tests: {CLAIM_KINDS[entry['claim_kind']]}")
     if entry.get("machine_checked"):
         lines.append(f"checked: {entry['machine_checked']}")
     if entry.get("assumed"):
@@ -316,16 +346,28 @@ def render_blocks(entries: list[dict], width: int = 80) -> str:
     return "\n\n".join(blocks)
 
 
+def _counts(entries: list[dict]) -> str:
+    counts = {s: sum(e["status"] == s for e in entries) for s in STATUSES}
+    return ", ".join(f"{v} {STATUS_WORDS.get(k, k)}" for k, v in counts.items() if v)
+
+
 def summary_line(entries: list[dict]) -> str:
-    """How many entries end in each status, ``proved-assuming`` counted apart from ``proved``.
+    """How many entries end in each status, ``proved-assuming`` counted apart from ``proved``;
+    then the measured verdicts by what they test (a paper's claim, our heuristic, a claim's
+    scope, our method), so that a verdict on our heuristic is never counted as one on a paper.
 
     >>> summary_line([{"status": "proved"}, {"status": "proved"}, {"status": "proved-assuming"},
     ...               {"status": "open"}])
     '4 statements: 2 proved, 1 proved assuming a lemma, 1 open'
+    >>> summary_line([{"status": "proved", "claim_kind": "exact"},
+    ...               {"status": "contradicted", "claim_kind": "paper claim"},
+    ...               {"status": "contradicted", "claim_kind": "our heuristic"}])
+    '3 statements: 1 proved, 2 contradicted; measured, by what they test: paper claims: 1 contradicted; our heuristics: 1 contradicted'
     """
-    counts = {s: sum(e["status"] == s for e in entries) for s in STATUSES}
-    return (f"{len(entries)} statements: "
-            + ", ".join(f"{v} {STATUS_WORDS.get(k, k)}" for k, v in counts.items() if v))
+    line = f"{len(entries)} statements: " + _counts(entries)
+    parts = [f"{kind}s: " + _counts(chosen) for kind in MEASURED_KINDS
+             if (chosen := [e for e in entries if e.get("claim_kind") == kind])]
+    return line + ("; measured, by what they test: " + "; ".join(parts) if parts else "")
 
 
 #: below this many columns ``lorank check`` prints one block per entry instead of a table

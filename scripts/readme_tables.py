@@ -450,8 +450,27 @@ def separability_table(results: Path) -> str:
     lines.append("")
     lines.append(f"Record `results/separability/h100` ({s['trials_found']} trials, variant {name}, seed "
                  f"{s['experiment']['seed']}, {env.get('device_name', '?')}, "
-                 f"{s['wall_time']['wall_s']:.0f} s). Ledger:")
-    lines += _ledger_lines(e for i, e in ledger_entries(results).items() if i.startswith("R2.E4-transition.") or i.startswith("R2.pl-removes-threshold."))
+                 f"{s['wall_time']['wall_s']:.0f} s).")
+    lines += ["", "E4's dependence on the solver's budget (record `results/separability/h200-budget`): "
+              "C_sep(0.5) by the number of starts k (at the full iteration budget) and by the "
+              "iteration budget T (at all starts); '-' where the GLM is degenerate (the transition "
+              "is sharper than the grid):", "",
+              "| size | r | by starts k | by iterations T |", "|---|---|---|---|"]
+    sb = json.loads((results / "separability" / "h200-budget" / "summary.json").read_text())
+    trends = {}
+    for tr in sb.get("trends") or []:
+        if tr["p"] == 0.5:
+            trends.setdefault((tr["m"], tr["n"], tr["r"]), {})[tr["axis"]] = tr["points"]
+    for (m, n, r), axes in trends.items():
+        def show(points, label, keep):
+            return ", ".join(f"{label}={q['x']}: " + ("-" if q.get("rho") is None else f"{q['rho']:.3f}")
+                             for q in points if q["x"] in keep)
+        lines.append(f"| {m}x{n} | {r} | {show(axes.get('restarts k', []), 'k', (1, 2, 4, 8, 16))} | "
+                     f"{show(axes.get('budget T', []), 'T', (50, 100, 200, 400))} |")
+    env = (sb.get("environment") or [{}])[0]
+    lines += ["", f"({sb['trials_found']} trials, seed {sb['experiment']['seed']}, "
+              f"{env.get('device_name', '?')}, {sb['wall_time']['wall_s']:.0f} s.) Ledger:"]
+    lines += _ledger_lines(e for i, e in ledger_entries(results).items() if i.startswith(("R2.E4-transition.", "R2.separability-scope.", "R2.E4-solver-budget.")))
     return "\n".join(lines)
 
 
@@ -536,33 +555,43 @@ def rademacher_table(results: Path) -> str:
     return "\n".join(lines)
 
 
+#: The committed xent runs the README shows, in order.
+XENT_RUNS = ("cpu-default", "h200-planted", "h200-random-separable")
+
+
 def xent_table(results: Path) -> str:
     """P(cross-entropy recipe separates | separator certified) per cell and budget, the
-    Lojasiewicz ratio and the squared-loss recipe on the same instances, from
-    ``results/xent/cpu-default``."""
-    s = json.loads((results / "xent" / "cpu-default" / "summary.json").read_text())
-    env = (s.get("environment") or [{}])[0]
-    budgets = [str(b) for b in s["budgets"]]
-    rows = ["| size | r | rho | N | certified | " + " | ".join(f"separates by T = {b} [95% Wilson]" for b in budgets)
-            + " | min over the trajectory of grad-norm / loss, q10 / q50 | squared loss (E3) rel. residual, median |",
-            "|---|---|---|---|---|" + "---|" * len(budgets) + "---|---|"]
-    for c in s["cells"]:
-        cols = []
-        for b in budgets:
-            x = c["budgets"][b]
-            lo, hi = x["wilson95"]
-            cols.append("-" if lo is None else f"{x['successes']}/{x['certified']} [{lo:.3f}, {hi:.3f}]")
-        loj = c["min_loj_ratio"]
-        e3 = c["budgets"][budgets[-1]]["e3_rel_residual"]
-        rows.append(f"| {c['m']}x{c['n']} | {c['r']} | {c['rho']:.3g} | {c['N']} | "
-                    f"{c['separator_certified']}/{c['trials']} | " + " | ".join(cols)
-                    + f" | {_num(loj['q10']) if loj else '-'} / {_num(loj['q50']) if loj else '-'}"
-                    f" | {_num(e3['q50']) if e3 else '-'} |")
-    exp = s["experiment"]
-    lines = rows + ["", f"Record `results/xent/cpu-default` (labels {exp['labels']}, teacher rank "
-                        f"{exp['teacher_rank']}, {s['trials_found']} trials, seed {exp['seed']}, "
-                        f"{env.get('device_name') or env.get('device', '?')}, "
-                        f"{s['wall_time']['wall_s']:.0f} s). Ledger:"]
+    Lojasiewicz ratio and the squared-loss recipe on the same instances, one table per committed
+    run of :data:`XENT_RUNS`."""
+    lines = []
+    for run in XENT_RUNS:
+        s = json.loads((results / "xent" / run / "summary.json").read_text())
+        env = (s.get("environment") or [{}])[0]
+        budgets = [str(b) for b in s["budgets"]]
+        rows = ["| size | r | rho | N | certified | " + " | ".join(f"separates by T = {b} [95% Wilson]" for b in budgets)
+                + " | min over the trajectory of grad-norm / loss, q10 / q50 | squared loss (E3) rel. residual, median |",
+                "|---|---|---|---|---|" + "---|" * len(budgets) + "---|---|"]
+        for c in s["cells"]:
+            cols = []
+            for b in budgets:
+                x = c["budgets"][b]
+                lo, hi = x["wilson95"]
+                cols.append("-" if lo is None else f"{x['successes']}/{x['certified']} [{lo:.3f}, {hi:.3f}]")
+            loj = c["min_loj_ratio"]
+            e3 = c["budgets"][budgets[-1]]["e3_rel_residual"]
+            rows.append(f"| {c['m']}x{c['n']} | {c['r']} | {c['rho']:.3g} | {c['N']} | "
+                        f"{c['separator_certified']}/{c['trials']} | " + " | ".join(cols)
+                        + f" | {_num(loj['q10']) if loj else '-'} / {_num(loj['q50']) if loj else '-'}"
+                        f" | {_num(e3['q50']) if e3 else '-'} |")
+        exp = s["experiment"]
+        labels = (f"labels planted, teacher rank {exp['teacher_rank']}" if exp["labels"] == "planted"
+                  else f"labels random, certified separable by E4 ({exp['restarts']} starts x "
+                       f"{exp['max_iters']} iterations)")
+        lines += ([""] if lines else []) + [
+            f"Record `results/xent/{run}` ({labels}, {s['trials_found']} trials, seed {exp['seed']}, "
+            f"{env.get('device_name') or env.get('device', '?')}, {s['wall_time']['wall_s']:.0f} s):",
+            ""] + rows
+    lines += ["", "Ledger:"]
     lines += _ledger_lines(e for i, e in ledger_entries(results).items() if i.startswith("R2.xent-recipe."))
     return "\n".join(lines)
 

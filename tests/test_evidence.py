@@ -181,3 +181,40 @@ def test_plain_output_in_80_columns_keeps_ids_whole(no_proofs, monkeypatch, caps
     statuses = {e["id"]: e["status"] for e in ledger.build_ledger()}
     heads = [line for line in lines if line and not line.startswith(" ")]
     assert all(f"{i}  {statuses[i]}" in heads for i in ids)
+
+
+def test_gzipped_record_keeps_its_derived_from_link(tmp_path):
+    # Property: a run summarised beside record.jsonl and committed with the record gzipped
+    # (record.jsonl -> record.jsonl.gz) stays linked: the digest is over the decompressed bytes.
+    run = tmp_path / "run"
+    run.mkdir()
+    lines = b'{"kind": "header"}\n{"trial": 0}\n'
+    (run / "record.jsonl").write_bytes(lines)
+    summary = {"derived_from": {"records": ["record.jsonl"],
+                                "record_sha256": evidence.record_digest([run / "record.jsonl"])}}
+    (run / "summary.json").write_text(json.dumps(summary))
+    assert evidence.check_summary_link(run) == []
+    (run / "record.jsonl.gz").write_bytes(gzip.compress(lines))
+    (run / "record.jsonl").unlink()
+    assert evidence.check_summary_link(run) == []
+    # Property: a gzipped copy of different content does not pass for the record.
+    (run / "record.jsonl.gz").write_bytes(gzip.compress(lines + b'{"trial": 1}\n'))
+    assert "was not made from this record" in evidence.check_summary_link(run)[0]
+
+
+def test_every_measured_entry_says_what_it_tests(no_proofs):
+    # Property: every measured verdict names what it tests, from the measured kinds; Cover's
+    # 1/2 and the rank-sweep's "tracks the teacher" are our heuristics, never paper claims; the
+    # summary line counts the kinds apart.
+    entries = ledger.build_ledger()
+    measured = [e for e in entries if e.get("evidence")]
+    assert measured and all(e["claim_kind"] in ledger.MEASURED_KINDS for e in measured)
+    kinds = {e["id"].rsplit(".", 1)[0]: e["claim_kind"] for e in measured}
+    assert kinds["R2.E4-transition"] == "our heuristic"
+    assert kinds["R2.separability-scope"] == "scope"
+    assert kinds["R2.E4-solver-budget"] == "method check"
+    assert kinds["R2.xent-recipe"] == "paper claim"
+    assert all(e["claim_kind"] == "our heuristic" for e in measured
+               if "our heuristic" in e["source"])
+    line = ledger.summary_line(entries)
+    assert "our heuristics:" in line and "paper claims:" in line

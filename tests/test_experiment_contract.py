@@ -18,6 +18,7 @@ import dataclasses
 import gzip
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -259,6 +260,17 @@ def test_the_command_line_links_the_summary_to_its_record_and_never_rewrites_one
     assert main([family.command, "--summarise", "first", "--out", "again", "--no-plot"]
                 + again_args) == 2
     assert "already holds a summary" in capsys.readouterr().err
+    # Property: a run folder with a record but no summary (a run cut off before its end) can be
+    # summarised in place; the summary equals the re-summary in everything but provenance.
+    shutil.copytree(tmp_path / "first", tmp_path / "cut")
+    (tmp_path / "cut" / "summary.json").unlink()
+    assert main([family.command, "--summarise", "cut", "--out", "cut", "--no-plot"]
+                + again_args) == 0
+    cut = json.loads((tmp_path / "cut" / "summary.json").read_text())
+    assert cut["derived_from"]["records"] == ["record.jsonl"]
+    assert cut["derived_from"]["record_sha256"] == derived["record_sha256"]
+    assert evidence.check_summary_link(tmp_path / "cut") == []
+    assert main([family.command, "--summarise", "cut", "--out", "cut", "--no-plot"]) == 2
 
 
 # ---------------------------------------------------------------------------------- committed

@@ -138,16 +138,19 @@ def _separability(tmp_path, *extra) -> int:
 
 def test_cli_small_run_writes_summary_and_ledger_entries(tmp_path, capsys):
     # Property: a small run writes a summary whose E4 transitions lie on its grid and the ledger
-    # reads both R2 entries from it, with the summary as evidence and expected None.
+    # reads its three R2 entries from it (our heuristic, the claim's scope, the solver-budget
+    # check), each saying what it tests, with the summary as evidence and expected None.
     assert _separability(tmp_path, "--sizes", "4x4,5x5", "--ranks", "1", "--rho",
                          "0.25,0.35,0.45,0.7", "--trials", "8", "--restarts", "2",
                          "--max-iters", "60") == 0
-    assert "R2.pl-removes-threshold" in capsys.readouterr().out
+    assert "R2.separability-scope" in capsys.readouterr().out
     results = tmp_path / "results"
     (results / "separability").mkdir(parents=True)
     (tmp_path / "out").rename(results / "separability" / "small")
     entries = separability_entries(results)
-    assert [e["id"] for e in entries] == ["R2.E4-transition.small", "R2.pl-removes-threshold.small"]
+    assert [e["id"] for e in entries] == ["R2.E4-transition.small", "R2.separability-scope.small",
+                                          "R2.E4-solver-budget.small"]
+    assert [e["claim_kind"] for e in entries] == ["our heuristic", "scope", "method check"]
     assert {e["evidence"] for e in entries} == {"results/separability/small/summary.json"}
     assert all(e["expected"] is None for e in entries)
     summary = json.loads((results / "separability" / "small" / "summary.json").read_text())

@@ -78,24 +78,37 @@ def test_planted_labels_are_separable_at_large_n():
     assert all(o["separator_certified"] and o["separator_margin"] > 0 for o in out)
 
 
-def _cell(k, n, rho=0.5):
-    lo, hi = wilson_interval(k, n) if n else (None, None)
+def _cell(k, n, rho=0.5, before=None):
+    """A cell with ``k`` of ``n`` separated at T = 100 and ``before`` (default ``k``) at T = 10."""
+    def at(j):
+        lo, hi = wilson_interval(j, n) if n else (None, None)
+        return {"successes": j, "certified": n, "wilson95": [lo, hi]}
     return {"m": 8, "n": 8, "r": 1, "rho": rho,
-            "budgets": {"100": {"successes": k, "certified": n, "wilson95": [lo, hi]}}}
+            "budgets": {"10": at(k if before is None else before), "100": at(k)}}
 
 
 @pytest.mark.parametrize("cells, expected", [
     ([_cell(80, 80), _cell(200, 200)], "supported"),     # lower bounds 0.954, 0.981
     ([_cell(20, 20)], "open"),                             # 20/20: lower bound 0.84
-    ([_cell(80, 80), _cell(60, 80)], "contradicted"),     # 60/80: upper bound 0.83
+    ([_cell(80, 80), _cell(60, 80)], "contradicted"),     # 60/80: upper bound 0.83, stuck since T = 10
+    ([_cell(80, 80), _cell(60, 80, before=30)], "open"),  # 60/80 but still rising: not refuted
+    ([_cell(80, 80), _cell(60, 80, before=61)], "contradicted"),  # fewer than before: stuck
     ([_cell(79, 80)], "open"),
     ([_cell(0, 0)], "open"),                               # nothing certified: nothing tested
     ([_cell(80, 80), _cell(0, 0)], "supported"),           # the untestable cell is skipped
 ])
 def test_verdict_rule_on_planted_counts(cells, expected):
-    status, detail = status_of_cells(cells, 100)
+    # Property: supported iff every tested cell's Wilson lower bound reaches the level;
+    # contradicted only where a cell's upper bound is below it and the rate has stopped rising
+    # since the budget before; a cell still rising leaves the verdict open.
+    status, detail = status_of_cells(cells, 100, 10)
     assert status == expected
     assert str(LEVEL) in detail
+
+
+def test_a_single_budget_never_contradicts():
+    # Property: with one budget nothing shows the rate has stopped rising, so no refutation.
+    assert status_of_cells([_cell(60, 80)], 100)[0] == "open"
 
 
 def test_bad_teacher_rank_is_refused():

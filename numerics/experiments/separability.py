@@ -180,7 +180,8 @@ def references(experiment) -> dict:
 
 
 def verdict_text(summary: dict) -> str:
-    """The verdict on "PL removes the rank threshold" and on E4's transition, from the ledger
+    """The verdicts on E4's transition (against our heuristic), on the scope of "PL removes the
+    rank threshold" and on the solver's budget dependence, from the ledger
     entries of this summary (the same text ``lorank check`` shows)."""
     import tempfile
 

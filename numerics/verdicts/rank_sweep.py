@@ -173,7 +173,8 @@ def ledger_entries(results_dir) -> list[dict]:
             entry = measured_entry(
                 f"{prefix}.{record.run}", source,
                 f"{_TEXT[claim]} ({where}). Per setting: " + " | ".join(v["sentence"] for v in vs),
-                status, f"{len(vs)} settings: " + ", ".join(v["status"] for v in vs), record)
+                status, f"{len(vs)} settings: " + ", ".join(v["status"] for v in vs), record,
+                claim_kind="our heuristic" if source == HEURISTIC_SOURCE else "paper claim")
             entry["per_setting"] = [{"r0": v["r0"], "n_train": v["n_train"], "noise": v["noise"],
                                      "status": v["status"]} for v in vs]
             entries.append(entry)
