@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The issue-12 GPU runs, as made on the device machine (one NVIDIA H200). Usage:
-#   OUT=runs/issue12 bash scripts/gpu_issue12.sh xent-planted|xent-random|e4-budget
+#   OUT=runs/issue12 bash scripts/gpu_issue12.sh xent-planted|xent-random|e4-budget|e4-restarts
 # Every command resumes (--resume) what an earlier, interrupted call left in $OUT, so a job
 # cut off by LIMIT (seconds) loses no finished batch; run it again to continue.
 # (results/ is written by no command; a run is committed by copying its folder there.)
@@ -8,7 +8,7 @@ set -euo pipefail
 OUT=${OUT:?set OUT to the output folder}
 LIMIT=${LIMIT:-100000}
 resume() { [ -f "$1/record.jsonl" ] && echo --resume || true; }
-case "${1:?xent-planted, xent-random or e4-budget}" in
+case "${1:?xent-planted, xent-random, e4-budget or e4-restarts}" in
   xent-planted)
     # R2 as an optimisation claim: cross-entropy LoRA recipe on planted rank-1 teacher labels,
     # separable by construction at every N (rho down to 0.05: N = 20 r(m+n-r))
@@ -30,5 +30,13 @@ case "${1:?xent-planted, xent-random or e4-budget}" in
     timeout --signal=INT "$LIMIT" python3 -m lorank separability --device cuda \
       --sizes 32x32,64x64 --ranks 1,2 --rho 0.26,0.28,0.3,0.32,0.34,0.36,0.38,0.4 --trials 200 \
       --restarts 16 --max-iters 400 --budgets 50,100,200 --batch-size 512 --canonical none \
+      --seed 2026 --no-progress --out "$D" $(resume "$D") ;;
+  e4-restarts)
+    # e4-budget showed T settled by 200 but C_sep still falling with the starts at k = 16:
+    # the same r = 1 cells with up to 64 starts of 200 iterations
+    D="$OUT/separability-restarts-h200"
+    timeout --signal=INT "$LIMIT" python3 -m lorank separability --device cuda \
+      --sizes 32x32,64x64 --ranks 1 --rho 0.26,0.28,0.3,0.32,0.34,0.36 --trials 200 \
+      --restarts 64 --max-iters 200 --budgets 50,100 --batch-size 512 --canonical none \
       --seed 2026 --no-progress --out "$D" $(resume "$D") ;;
 esac

@@ -451,25 +451,31 @@ def separability_table(results: Path) -> str:
     lines.append(f"Record `results/separability/h100` ({s['trials_found']} trials, variant {name}, seed "
                  f"{s['experiment']['seed']}, {env.get('device_name', '?')}, "
                  f"{s['wall_time']['wall_s']:.0f} s).")
-    lines += ["", "E4's dependence on the solver's budget (record `results/separability/h200-budget`): "
-              "C_sep(0.5) by the number of starts k (at the full iteration budget) and by the "
-              "iteration budget T (at all starts); '-' where the GLM is degenerate (the transition "
-              "is sharper than the grid):", "",
-              "| size | r | by starts k | by iterations T |", "|---|---|---|---|"]
-    sb = json.loads((results / "separability" / "h200-budget" / "summary.json").read_text())
-    trends = {}
-    for tr in sb.get("trends") or []:
-        if tr["p"] == 0.5:
-            trends.setdefault((tr["m"], tr["n"], tr["r"]), {})[tr["axis"]] = tr["points"]
-    for (m, n, r), axes in trends.items():
+    lines += ["", "E4's dependence on the solver's budget: C_sep(0.5) by the number of starts k (at the "
+              "record's full iteration budget) and by the iteration budget T (at all its starts); "
+              "'-' where the GLM is degenerate (the transition is sharper than the grid):", "",
+              "| record | size | r | by starts k | by iterations T |", "|---|---|---|---|---|"]
+    runs = []
+    for run in ("h200-budget", "h200-restarts"):
+        sb = json.loads((results / "separability" / run / "summary.json").read_text())
+        trends = {}
+        for tr in sb.get("trends") or []:
+            if tr["p"] == 0.5:
+                trends.setdefault((tr["m"], tr["n"], tr["r"]), {})[tr["axis"]] = tr["points"]
+
         def show(points, label, keep):
             return ", ".join(f"{label}={q['x']}: " + ("-" if q.get("rho") is None else f"{q['rho']:.3f}")
                              for q in points if q["x"] in keep)
-        lines.append(f"| {m}x{n} | {r} | {show(axes.get('restarts k', []), 'k', (1, 2, 4, 8, 16))} | "
-                     f"{show(axes.get('budget T', []), 'T', (50, 100, 200, 400))} |")
-    env = (sb.get("environment") or [{}])[0]
-    lines += ["", f"({sb['trials_found']} trials, seed {sb['experiment']['seed']}, "
-              f"{env.get('device_name', '?')}, {sb['wall_time']['wall_s']:.0f} s.) Ledger:"]
+        for (m, n, r), axes in trends.items():
+            lines.append(f"| `{run}` | {m}x{n} | {r} | "
+                         f"{show(axes.get('restarts k', []), 'k', (1, 2, 4, 8, 16, 32, 64))} | "
+                         f"{show(axes.get('budget T', []), 'T', (50, 100, 200, 400))} |")
+        env = (sb.get("environment") or [{}])[0]
+        runs.append(f"`results/separability/{run}` ({sb['trials_found']} trials, "
+                    f"{sb['experiment']['restarts']} starts x {sb['experiment']['max_iters']} "
+                    f"iterations, seed {sb['experiment']['seed']}, {env.get('device_name', '?')}, "
+                    f"{sb['wall_time']['wall_s']:.0f} s)")
+    lines += ["", "Records: " + "; ".join(runs) + ". Ledger:"]
     lines += _ledger_lines(e for i, e in ledger_entries(results).items() if i.startswith(("R2.E4-transition.", "R2.separability-scope.", "R2.E4-solver-budget.")))
     return "\n".join(lines)
 

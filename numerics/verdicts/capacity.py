@@ -854,8 +854,9 @@ def budget_convergence(summary: dict, p: float = 0.5) -> tuple[str, list[str]]:
         parts, state = [], "settled"
         for label, pts in (("k", by_k.get(key, [])), ("T", by_t.get(key, []))):
             d = _last_doubling(pts)
+            shown = [q for q in pts if q[0] & (q[0] - 1) == 0 or q is pts[-1]] if label == "k" else pts
             trend = ", ".join(f"{label}={x}: " + ("-" if rho is None else f"{rho:.3f}")
-                              for x, rho, _ in pts)
+                              for x, rho, _ in shown)
             if d is None or d["settled"] is None:
                 state = "moving" if state == "moving" else "undetermined"
                 parts.append(f"{trend} (last move not measurable)")
