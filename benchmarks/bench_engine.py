@@ -14,8 +14,8 @@ r = 2, rho = 1.35, so M = 187):
 Instances and starts are drawn on the CPU for all three, so every path solves the same
 problems; sampling is timed separately and is not part of the solve timings. For the engine it
 reports trials per second, the ratios, and on CUDA the achieved memory bandwidth and FLOP rate
-as fractions of the H100 SXM peaks (HBM3 3.35 TB/s; FP64 67 TFLOP/s tensor-core / 34 TFLOP/s
-vector; FP32 67 TFLOP/s).
+as fractions of the device's own datasheet peaks (:data:`benchmarks.common.DEVICE_PEAKS`; "peak
+unknown", None, for a device not listed), with the peak used in the record (``peak_used``).
 
 Byte model. The engine is bound by reading the features: one pass reads all ``M m n`` entries
 of a trial once. The algorithm needs, per start, two passes to set up the first step and one
@@ -67,7 +67,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.common import H100_PEAK, add_cell_arguments, cell_M, feature_passes, new_output, write_result  # noqa: E402
+from benchmarks.common import add_cell_arguments, cuda_device_peak, peak_fraction, cell_M, feature_passes, new_output, write_result  # noqa: E402
 from numerics.engine.capacity import instance_seed, start_seed, torch_threads  # noqa: E402
 from numerics.engine.instances import sample_instances  # noqa: E402
 from numerics.engine import fused_cholesky  # noqa: E402
@@ -176,18 +176,20 @@ def bench_engine(args, M, device: torch.device, trials: int, repeats: int) -> di
     row["achieved_flops"] = flops_per_iteration(args.m, args.n, args.r, M) * iters / t_solve
     if device.type == "cuda":
         fp64 = args.dtype == "float64"
-        row["fraction_of_peak_bandwidth"] = row["achieved_bytes_per_s"] / H100_PEAK["hbm_bytes_per_s"]
-        row["fraction_of_peak_bandwidth_iterations_only"] = (
-            row["achieved_bytes_per_s_iterations_only"] / H100_PEAK["hbm_bytes_per_s"])
-        row["fraction_of_peak_bandwidth_warmup_solve"] = (
-            pass_bytes * passes / t_warm / H100_PEAK["hbm_bytes_per_s"])
-        row["fraction_of_peak_bandwidth_including_start_sampling"] = (
-            pass_bytes * passes / (t_solve + t_starts) / H100_PEAK["hbm_bytes_per_s"])
+        peak = cuda_device_peak(device.index or 0)
+        row["peak_used"] = peak
+        row["fraction_of_peak_bandwidth"] = peak_fraction(row["achieved_bytes_per_s"], peak, "hbm_bytes_per_s")
+        row["fraction_of_peak_bandwidth_iterations_only"] = peak_fraction(
+            row["achieved_bytes_per_s_iterations_only"], peak, "hbm_bytes_per_s")
+        row["fraction_of_peak_bandwidth_warmup_solve"] = peak_fraction(
+            pass_bytes * passes / t_warm, peak, "hbm_bytes_per_s")
+        row["fraction_of_peak_bandwidth_including_start_sampling"] = peak_fraction(
+            pass_bytes * passes / (t_solve + t_starts), peak, "hbm_bytes_per_s")
         if fp64:
-            row["fraction_of_peak_fp64_tensor"] = row["achieved_flops"] / H100_PEAK["fp64_tensor_flops"]
-            row["fraction_of_peak_fp64_vector"] = row["achieved_flops"] / H100_PEAK["fp64_vector_flops"]
+            row["fraction_of_peak_fp64_tensor"] = peak_fraction(row["achieved_flops"], peak, "fp64_tensor_flops")
+            row["fraction_of_peak_fp64_vector"] = peak_fraction(row["achieved_flops"], peak, "fp64_vector_flops")
         else:
-            row["fraction_of_peak_fp32"] = row["achieved_flops"] / H100_PEAK["fp32_flops"]
+            row["fraction_of_peak_fp32"] = peak_fraction(row["achieved_flops"], peak, "fp32_flops")
         row["peak_memory_bytes"] = torch.cuda.max_memory_allocated(device)
     return row
 
@@ -288,7 +290,6 @@ def main(argv=None) -> dict:
                      "triton": getattr(fused_cholesky.triton, "__version__", None)},
         "cpu": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
-        "h100_peak": H100_PEAK,
         "runs": {},
     }
     if not args.skip_cuda:
@@ -328,9 +329,11 @@ def main(argv=None) -> dict:
     for name, row in runs.items():
         extra = ""
         if "fraction_of_peak_bandwidth" in row:
+            share = row["fraction_of_peak_bandwidth"]
             extra = (f"  bandwidth {row['achieved_bytes_per_s'] / 1e12:.2f} TB/s "
-                     f"({100 * row['fraction_of_peak_bandwidth']:.0f}% of peak), "
-                     f"{row['achieved_flops'] / 1e12:.2f} TFLOP/s")
+                     + (f"({100 * share:.0f}% of the {row['peak_used']['device']} peak), "
+                        if share is not None else "(peak unknown for this device), ")
+                     + f"{row['achieved_flops'] / 1e12:.2f} TFLOP/s")
         print(f"  {name:12s} {row['trials']:6d} trials  {row['trials_per_second']:10.2f} trials/s  "
               f"E2 {row['successes_first_start']}/{row['trials']}{extra}")
     for k, v in ratios.items():

@@ -38,7 +38,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.common import H100_PEAK, add_cell_arguments, cuda_median_ms, new_output, write_result  # noqa: E402
+from benchmarks.common import add_cell_arguments, cuda_device_peak, cuda_median_ms, peak_fraction, new_output, write_result  # noqa: E402
 from numerics.engine.instances import GaussianFeatures  # noqa: E402
 from numerics.engine import fused_cholesky, solvers  # noqa: E402
 
@@ -150,6 +150,7 @@ def main(argv=None) -> dict:
         "iteration_eager_library": (iteration_library, 2 * feature_bytes),
     }
     rows = {}
+    peak = cuda_device_peak(0)
     for name, (fn, nbytes) in parts.items():
         try:
             ms = cuda_median_ms(fn, args.reps)
@@ -159,10 +160,12 @@ def main(argv=None) -> dict:
         row = {"ms": ms, "us_per_trial": 1e3 * ms / T}
         if nbytes:
             row["bytes_per_s"] = nbytes / (ms / 1e3)
-            row["fraction_of_hbm_peak"] = row["bytes_per_s"] / H100_PEAK["hbm_bytes_per_s"]
+            row["fraction_of_hbm_peak"] = peak_fraction(row["bytes_per_s"], peak, "hbm_bytes_per_s")
         rows[name] = row
         print(f"{name:20s} {ms:9.3f} ms  {row['us_per_trial']:7.3f} us/trial"
-              + (f"  {row['fraction_of_hbm_peak']:.0%} of HBM peak" if nbytes else ""), flush=True)
+              + (f"  {row['fraction_of_hbm_peak']:.0%} of HBM peak"
+                 if nbytes and row["fraction_of_hbm_peak"] is not None
+                 else "  (peak unknown)" if nbytes else ""), flush=True)
     try:  # one whole iteration replayed from a CUDA graph (static shapes, no host syncs)
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
@@ -175,7 +178,7 @@ def main(argv=None) -> dict:
             iteration()
         ms = cuda_median_ms(graph.replay, args.reps)
         rows["iteration_graph"] = {"ms": ms, "us_per_trial": 1e3 * ms / T,
-                                   "fraction_of_hbm_peak": 2 * feature_bytes / (ms / 1e3) / H100_PEAK["hbm_bytes_per_s"]}
+                                   "fraction_of_hbm_peak": peak_fraction(2 * feature_bytes / (ms / 1e3), peak, "hbm_bytes_per_s")}
         print(f"{'iteration_graph':20s} {ms:9.3f} ms", flush=True)
     except Exception as error:
         rows["iteration_graph"] = {"error": f"{type(error).__name__}: {error}"[:300]}
@@ -183,7 +186,7 @@ def main(argv=None) -> dict:
               "trials": T, "dtype": "float64", "device_name": torch.cuda.get_device_name(0),
               "torch": torch.__version__, "triton": getattr(fused_cholesky.triton, "__version__", None),
               "system": "fused" if cfg.fused_system(dev, dt) else "library",
-              "feature_bytes_per_pass": feature_bytes, "hbm_peak_bytes_per_s": H100_PEAK["hbm_bytes_per_s"],
+              "feature_bytes_per_pass": feature_bytes, "peak_used": peak,
               "parts": rows}
     write_result(args.out, result)
     return result

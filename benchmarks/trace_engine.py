@@ -40,7 +40,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.common import H100_PEAK, add_cell_arguments, cell_M, feature_passes, new_output, write_result  # noqa: E402
+from benchmarks.common import add_cell_arguments, device_peak, peak_fraction, cell_M, feature_passes, new_output, write_result  # noqa: E402
 from numerics.engine import fused_cholesky  # noqa: E402
 from numerics.engine.capacity import instance_seed, start_seed  # noqa: E402
 from numerics.engine.instances import sample_instances  # noqa: E402
@@ -137,7 +137,9 @@ def main(argv=None) -> dict:
               "torch": torch.__version__, "cuda": torch.version.cuda,
               "triton": getattr(fused_cholesky.triton, "__version__", None),
               "instances_drawn_on": dev.type, "feature_bytes_per_trial_pass": pass_bytes,
-              "hbm_peak_bytes_per_s": H100_PEAK["hbm_bytes_per_s"], "runs": []}
+              "runs": []}
+    peak = device_peak(result["device_name"])
+    result["peak_used"] = peak
     if dev.type == "cuda":
         result["measured_copy_bytes_per_s"] = copy_ceiling(dev)
         print(f"device-to-device copy: {result['measured_copy_bytes_per_s'] / 1e12:.2f} TB/s "
@@ -166,7 +168,8 @@ def main(argv=None) -> dict:
                "compact_frac": frac, "graph_rows": graph_rows, "solve_seconds": seconds,
                "trials_per_second": args.trials / seconds, "iterations_total": iters,
                "feature_passes_total": passes,
-               "fraction_of_peak_bandwidth": pass_bytes * passes / seconds / H100_PEAK["hbm_bytes_per_s"],
+               "fraction_of_peak_bandwidth": peak_fraction(pass_bytes * passes / seconds, peak,
+                                                           "hbm_bytes_per_s"),
                "successes": sum(f == 0 for f in res["first_success"])}
         row["trace"] = summarise_trace(events, t0, t1)
         key = (res["first_success"], res["iterations"])
@@ -176,8 +179,9 @@ def main(argv=None) -> dict:
         result["runs"].append(row)
         print(f"system {system} compact_frac {frac} graph_rows {graph_rows}: {seconds * 1e3:.1f} ms, "
               f"{row['trials_per_second']:.0f} trials/s, "
-              f"{100 * row['fraction_of_peak_bandwidth']:.1f}% of HBM peak, "
-              f"same outcomes {row['same_outcomes_and_iterations_as_first_run']}", flush=True)
+              + (f"{100 * row['fraction_of_peak_bandwidth']:.1f}% of the {peak['device']} peak, "
+                 if row["fraction_of_peak_bandwidth"] is not None else "peak unknown, ")
+              + f"same outcomes {row['same_outcomes_and_iterations_as_first_run']}", flush=True)
         if "trace" in row:
             tr = row["trace"]
             print(f"   setup {tr['setup_seconds'] * 1e3:.1f} ms, iterations {tr['iteration_seconds'] * 1e3:.1f} ms "

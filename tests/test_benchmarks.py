@@ -11,8 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import bench_engine, trace_engine  # noqa: E402
-from benchmarks.common import feature_passes  # noqa: E402
+from benchmarks import bench_engine, bench_sweep, trace_engine  # noqa: E402
+from benchmarks.common import DEVICE_PEAKS, device_peak, feature_passes, peak_fraction  # noqa: E402
 
 
 def test_bench_engine_cpu_paths_write_a_consistent_record(tmp_path):
@@ -56,7 +56,37 @@ def test_trace_engine_refuses_cuda_without_a_gpu(tmp_path):
         trace_engine.main(["--out", str(tmp_path / "t.json")])
 
 
-@pytest.mark.parametrize("script", [bench_engine, trace_engine])
+def test_bench_sweep_times_each_system_in_a_fresh_process_and_compares_outcomes(tmp_path):
+    # Property: the sweep benchmark runs every cell of the grid once per system, each system in
+    # its own process, and records per-cell times, the process and sweep times, the device's
+    # peak ("peak unknown" for a CPU not in the table) and whether every trial's outcome agrees.
+    out = tmp_path / "sweep.json"
+    rec = bench_sweep.main(["--sizes", "4x4", "--ranks", "1", "--rho", "1,1.5", "--trials", "4",
+                            "--restarts", "2", "--max-iters", "40", "--batch-size", "3",
+                            "--systems", "auto,library", "--out", str(out)])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(rec))
+    assert set(rec["runs"]) == {"auto", "library"}
+    for run in rec["runs"].values():
+        assert [(c["m"], c["M"]) for c in run["cells"]] == [(4, 7), (4, 5)]
+        assert run["trials"] == 8 and 0 < run["sweep_seconds"] <= run["process_seconds"]
+        assert all(c["seconds"] > 0 and 0 <= c["successes"] <= 4 for c in run["cells"])
+    comparison = rec["comparisons"]["auto_vs_library"]
+    assert comparison["outcomes_identical"] and comparison["trials_differing"] == 0
+    assert rec["peak_used"]["device"] == rec["device_name"]
+
+
+def test_peaks_are_the_devices_own_or_unknown():
+    # Property: a listed device gets its own datasheet peak; any other device gets "peak
+    # unknown" and no fraction, never another device's figure.
+    assert device_peak("NVIDIA H200")["hbm_bytes_per_s"] == 4.8e12
+    assert device_peak("NVIDIA H100 80GB HBM3")["hbm_bytes_per_s"] == 3.35e12
+    unknown = device_peak("NVIDIA B200")
+    assert unknown == {"device": "NVIDIA B200", "known": False}
+    assert peak_fraction(1e12, unknown, "hbm_bytes_per_s") is None
+    assert all(p["hbm_bytes_per_s"] > 0 and p["source"] for p in DEVICE_PEAKS.values())
+
+
+@pytest.mark.parametrize("script", [bench_engine, trace_engine, bench_sweep])
 def test_a_benchmark_never_overwrites_a_record(script, tmp_path, capsys):
     # Property: --out naming an existing file (a committed benchmark record, say) is refused
     # before anything runs, and the file is left as it was.

@@ -74,8 +74,8 @@ def available() -> bool:
     return triton is not None and _version_tuple(triton.__version__) >= MIN_TRITON
 
 
-def _kernel_body(S_ptr, R_ptr, W_ptr, V_ptr, Z_ptr, BAD_ptr, N: tl.constexpr,
-                 BS: tl.constexpr, NB: tl.constexpr):  # pragma: no cover
+def _kernel_body(S_ptr, R_ptr, W_ptr, V_ptr, Z_ptr, BAD_ptr, N, BS: tl.constexpr,
+                 NB):  # pragma: no cover
     b = tl.program_id(0).to(tl.int64)
     S = S_ptr + b * N * N
     Rv = R_ptr + b * N
@@ -161,7 +161,14 @@ def _kernel_body(S_ptr, R_ptr, W_ptr, V_ptr, Z_ptr, BAD_ptr, N: tl.constexpr,
     tl.store(BAD_ptr + b, bad)
 
 
-_kernel = triton.jit(_kernel_body) if triton is not None else None
+#: The size ``N`` and the number of block columns ``NB`` are run-time arguments, not
+#: ``tl.constexpr``, and are not specialised on (``do_not_specialize``): one compiled kernel
+#: serves every size of a sweep. With ``N`` a compile-time constant every new size compiled a
+#: new kernel (1.9 to 5 s each on an H200), which made a 40-cell sweep 9x slower than the
+#: library path (issue 13). Only ``BS`` (the block width) and the launch options select a
+#: compiled variant.
+_kernel = (triton.jit(_kernel_body, do_not_specialize=["N", "NB"]) if triton is not None
+           else None)
 
 
 def interpreted() -> bool:

@@ -1,0 +1,244 @@
+"""Time a whole C* sweep end to end, from a fresh process, on each solver path, side by side.
+
+The single-cell benchmark (:mod:`benchmarks.bench_engine`) warms up before it times, so it never
+sees what a real sweep pays: a new size in almost every cell. With the fused kernel's size a
+compile-time constant every new size compiled a new kernel, and a 40-cell sweep ran 9x slower
+than the library path (issue 13). This benchmark times what users run.
+
+For each system (``--systems``, default ``auto,library``) it starts a **fresh Python process**
+(nothing compiled, no allocator blocks, no Triton kernels loaded in memory; Triton's on-disk
+cache is pointed at a new empty folder per process unless ``--keep-triton-cache``) which runs
+the sweep of ``lorank cstar --estimand lm`` with the same grid, seed and batch size as the CLI
+(cells in the family's order, batches of ``--batch-size`` trials through
+:func:`numerics.engine.capacity.run_trials`) and reports:
+
+* ``process_seconds``: from the process's start to its last cell, imports included;
+* ``sweep_seconds``: the cells alone; per cell its seconds and trials/s;
+* ``compile``: on the fused path, the number of compiled variants of the kernel after the
+  sweep and the seconds of one cold compile-and-launch measured in the same process before the
+  sweep (on a 2 x 2 system), so ``compile_share`` = variants x cold compile / sweep seconds;
+* the outcome of every trial (certified or not, first successful start), compared across the
+  systems: ``outcomes_identical`` and the trials that differ, if any.
+
+The record says which device and which peak, versions, grid, seed and the command that made it.
+
+    python benchmarks/bench_sweep.py --device cuda --sizes 16x16,64x64 --ranks 1,2 \\
+        --rho 0.95,0.98,1,1.02,1.05,1.1,1.2,1.35,1.5,2 --trials 200 --restarts 4 \\
+        --batch-size 512 --seed 2026 --out results/bench/sweep-40-cells.json
+
+On the CPU the default system is the library path (the fused kernel runs on CUDA only, or
+under Triton's interpreter), so a CPU run compares the library path with itself: a check of the
+benchmark, not of the kernel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+_START = time.perf_counter()
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.common import device_peak, new_output, write_result  # noqa: E402
+
+SYSTEMS = ("auto", "library", "fused")
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="16x16,64x64", help="matrix sizes m x n (default 16x16,64x64)")
+    ap.add_argument("--ranks", default="1,2", help="ranks r (default 1,2)")
+    ap.add_argument("--rho", default="0.95,0.98,1,1.02,1.05,1.1,1.2,1.35,1.5,2",
+                    help="rho grid (default the 10 values of the headline sweep)")
+    ap.add_argument("--trials", type=int, default=200, help="trials per cell (default 200)")
+    ap.add_argument("--restarts", type=int, default=4, help="starts per trial (default 4)")
+    ap.add_argument("--max-iters", type=int, default=200, help="LM iterations per start (default 200)")
+    ap.add_argument("--batch-size", type=int, default=512, help="trials per solver call (default 512)")
+    ap.add_argument("--seed", type=int, default=2026, help="global seed (default 2026)")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    ap.add_argument("--systems", default="auto,library",
+                    help="solver paths, each timed in its own fresh process (default auto,library)")
+    ap.add_argument("--keep-triton-cache", action="store_true",
+                    help="let the fresh processes use Triton's on-disk cache (default: a new empty "
+                         "cache folder per process, so every compile is paid)")
+    ap.add_argument("--out", type=new_output, help="the result JSON (a new file)")
+    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--worker-out", default=None, help=argparse.SUPPRESS)
+    return ap
+
+
+def _config(args):
+    """The cstar-lm family config of the sweep (its parsers validate the grid as the CLI does)."""
+    from numerics.experiments import cstar
+    from numerics.experiments.options import float_list, int_list, sizes
+
+    return cstar.LM.config(sizes=sizes("sizes", args.sizes), ranks=int_list("ranks", args.ranks),
+                           rho=float_list("rho", args.rho), trials=args.trials,
+                           restarts=args.restarts, max_iters=args.max_iters, seed=args.seed,
+                           device=args.device, batch_size=args.batch_size)
+
+
+def _cold_compile_seconds(device) -> float | None:
+    """Seconds of the first call of the fused kernel in this process (compile and launch) on a
+    2 x 2 system, or None where the kernel cannot run."""
+    import torch
+
+    from numerics.engine import fused_cholesky
+
+    if device.type != "cuda" or not fused_cholesky.available():
+        return None
+    S = torch.eye(2, dtype=torch.float64, device=device).expand(1, 2, 2).clone()
+    R = torch.ones((1, 2), dtype=torch.float64, device=device)
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    fused_cholesky.cholesky_solve_fused(S, R)
+    torch.cuda.synchronize()
+    return time.perf_counter() - t0
+
+
+def _variants(device) -> int | None:
+    """Compiled variants of the fused kernel held by this process."""
+    from numerics.engine import fused_cholesky
+
+    kernel = fused_cholesky._kernel
+    cache = getattr(kernel, "device_caches", None) or getattr(kernel, "cache", None)
+    if cache is None:
+        return None
+    total = 0
+    for value in cache.values():
+        entries = value[0] if isinstance(value, tuple) else value
+        total += len(entries) if hasattr(entries, "__len__") else 1
+    return total
+
+
+def worker(args) -> dict:
+    """Run the sweep in this (fresh) process with ``LMConfig(system=args.worker)``."""
+    import torch
+
+    from numerics.engine.capacity import run_trials
+    from numerics.engine.solvers import LMConfig
+    from numerics.experiments import cstar
+
+    config = _config(args)
+    e = cstar.LM.experiment(config)
+    device = torch.device(args.device)
+    # the family's own solver settings (numerics.experiments.cstar run_batch), plus the system
+    lm = LMConfig(max_iter=e.max_iters, certify_rtol=e.tol, system=args.worker)
+    fused = lm.fused_system(device, torch.float64)
+    cold = _cold_compile_seconds(device) if fused else None
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    cells, outcomes = [], {}
+    t_sweep = time.perf_counter()
+    for cell in cstar.LM.cells(config):
+        sync()
+        t0 = time.perf_counter()
+        rows = []
+        for lo in range(0, config.trials, config.batch_size):
+            idx = list(range(lo, min(lo + config.batch_size, config.trials)))
+            rows += run_trials("lm", tuple(cell), idx, global_seed=e.seed, features=e.features,
+                               K=e.K, device=e.device, dtype=e.dtype, restarts=e.restarts,
+                               budgets=e.budgets, lm_config=lm, cpu_threads=None)
+        sync()
+        seconds = time.perf_counter() - t0
+        m, n, r, M = cell
+        cells.append({"m": m, "n": n, "r": r, "M": M, "seconds": seconds,
+                      "trials_per_second": config.trials / seconds,
+                      "successes": sum(o["first_success"] is not None for o in rows)})
+        outcomes[f"{m}x{n}r{r}M{M}"] = [o["first_success"] for o in rows]
+    sweep_seconds = time.perf_counter() - t_sweep
+    variants = _variants(device) if fused else None
+    return {"system": args.worker, "fused_kernel_used": fused,
+            "process_seconds": time.perf_counter() - _START, "sweep_seconds": sweep_seconds,
+            "trials": config.trials * len(cells), "cells": cells,
+            "compile": {"cold_compile_seconds": cold, "variants_after_sweep": variants,
+                        "compile_share": (None if cold is None or variants is None
+                                          else cold * variants / sweep_seconds)},
+            "outcomes": outcomes}
+
+
+def main(argv=None) -> dict | None:
+    args = _parser().parse_args(argv)
+    if args.worker is not None:
+        result = worker(args)
+        with open(args.worker_out, "w") as f:
+            json.dump(result, f)
+        return None
+    if args.out is None:
+        _parser().error("--out is required")
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    bad = [s for s in systems if s not in SYSTEMS]
+    if bad or not systems:
+        _parser().error(f"--systems must be a comma list of {', '.join(SYSTEMS)}, got {args.systems!r}")
+    _config(args)  # refuse a bad grid before any process starts
+    import platform
+
+    import torch
+
+    from numerics.engine import fused_cholesky
+    from numerics.experiments.records import environment_info
+
+    runs = {}
+    for system in systems:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = dict(os.environ)
+            if not args.keep_triton_cache:
+                env["TRITON_CACHE_DIR"] = os.path.join(tmp, "triton-cache")
+            out = os.path.join(tmp, "worker.json")
+            cmd = [sys.executable, os.path.abspath(__file__), *(argv if argv is not None else sys.argv[1:]),
+                   "--worker", system, "--worker-out", out]
+            cmd = [c for c in cmd if c != "--out" and c != args.out]
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True, env=env)
+            wall = time.perf_counter() - t0
+            with open(out) as f:
+                runs[system] = json.load(f)
+            runs[system]["wall_seconds_from_launch"] = wall
+        print(f"{system:8s} sweep {runs[system]['sweep_seconds']:8.1f} s, process "
+              f"{runs[system]['process_seconds']:8.1f} s, from launch {wall:8.1f} s"
+              + (f", kernel variants {runs[system]['compile']['variants_after_sweep']}, cold compile "
+                 f"{runs[system]['compile']['cold_compile_seconds']:.2f} s"
+                 if runs[system]["compile"]["cold_compile_seconds"] is not None else ""), flush=True)
+    first = systems[0]
+    comparisons = {}
+    for other in systems[1:]:
+        a, b = runs[first]["outcomes"], runs[other]["outcomes"]
+        differ = [(k, i) for k in a for i, (x, y) in enumerate(zip(a[k], b[k])) if x != y]
+        comparisons[f"{first}_vs_{other}"] = {
+            "outcomes_identical": not differ, "trials_differing": len(differ),
+            "differing": differ[:50],
+            "speedup_sweep": runs[other]["sweep_seconds"] / runs[first]["sweep_seconds"],
+            "speedup_from_launch": runs[other]["wall_seconds_from_launch"]
+            / runs[first]["wall_seconds_from_launch"]}
+    device_name = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else \
+        environment_info("cpu").get("device_name")
+    result = {"benchmark": "bench_sweep", "family": "cstar-lm",
+              "grid": {"sizes": args.sizes, "ranks": args.ranks, "rho": args.rho,
+                       "trials": args.trials, "restarts": args.restarts,
+                       "max_iters": args.max_iters, "batch_size": args.batch_size,
+                       "seed": args.seed},
+              "device": args.device, "device_name": device_name,
+              "peak_used": device_peak(device_name),
+              "fresh_process_per_system": True,
+              "triton_cache": "kept" if args.keep_triton_cache else "new empty folder per process",
+              "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                           "triton": getattr(fused_cholesky.triton, "__version__", None)},
+              "command": " ".join([os.path.basename(sys.executable), "benchmarks/bench_sweep.py",
+                                   *(argv if argv is not None else sys.argv[1:])]),
+              "runs": {k: {kk: vv for kk, vv in v.items() if kk != "outcomes"} for k, v in runs.items()},
+              "comparisons": comparisons}
+    write_result(args.out, result)
+    for name, c in comparisons.items():
+        print(f"{name}: library/auto sweep time {c['speedup_sweep']:.2f}x, outcomes identical: "
+              f"{c['outcomes_identical']} ({c['trials_differing']} trials differ)")
+    print(f"wrote {args.out}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
