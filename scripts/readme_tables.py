@@ -631,7 +631,32 @@ def rank_sweep_table(results: Path) -> str:
     return "\n".join(lines)
 
 
-BLOCKS = {"cstar": cstar_table, "cpu-default": cpu_default_line, "recipe-trend": recipe_trend_table,
+def sweep_bench_table(results: Path) -> str:
+    """Whole sweeps timed from fresh processes, per solver path, from ``results/bench/sweep-*.json``
+    (:mod:`benchmarks.bench_sweep`)."""
+    rows = ["| record | device | grid | system | sweep s | process s | compiled variants | cold compile s | outcomes vs first system |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for path in sorted((results / "bench").glob("sweep-*.json")):
+        s = json.loads(path.read_text())
+        g = s["grid"]
+        grid = (f"{g['sizes']} r={g['ranks']}, {len(g['rho'].split(','))} rho, {g['trials']} trials, "
+                f"{g['restarts']} starts")
+        names = list(s["runs"])
+        for name in names:
+            run = s["runs"][name]
+            comp = s["comparisons"].get(f"{names[0]}_vs_{name}")
+            agree = ("-" if comp is None else
+                     "identical" if comp["outcomes_identical"] else f"{comp['trials_differing']} differ")
+            c = run["compile"]
+            rows.append(f"| `results/bench/{path.name}` | {s['device_name']} | {grid} | {name}"
+                        f"{' (fused kernel)' if run['fused_kernel_used'] else ''} | "
+                        f"{run['sweep_seconds']:.1f} | {run['process_seconds']:.1f} | "
+                        f"{'-' if c['variants_after_sweep'] is None else c['variants_after_sweep']} | "
+                        f"{'-' if c['cold_compile_seconds'] is None else format(c['cold_compile_seconds'], '.2f')} | {agree} |")
+    return "\n".join(rows)
+
+
+BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default": cpu_default_line, "recipe-trend": recipe_trend_table,
           "bench": bench_table, "separability": separability_table, "pl": pl_table,
           "rademacher": rademacher_table, "xent": xent_table, "rank-sweep": rank_sweep_table}
 
