@@ -102,21 +102,6 @@ def _cold_compile_seconds(device) -> float | None:
     return time.perf_counter() - t0
 
 
-def _variants(device) -> int | None:
-    """Compiled variants of the fused kernel held by this process."""
-    from numerics.engine import fused_cholesky
-
-    kernel = fused_cholesky._kernel
-    cache = getattr(kernel, "device_caches", None) or getattr(kernel, "cache", None)
-    if cache is None:
-        return None
-    total = 0
-    for value in cache.values():
-        entries = value[0] if isinstance(value, tuple) else value
-        total += len(entries) if hasattr(entries, "__len__") else 1
-    return total
-
-
 def worker(args) -> dict:
     """Run the sweep in this (fresh) process with ``LMConfig(system=args.worker)``."""
     import torch
@@ -152,7 +137,9 @@ def worker(args) -> dict:
                       "successes": sum(o["first_success"] is not None for o in rows)})
         outcomes[f"{m}x{n}r{r}M{M}"] = [o["first_success"] for o in rows]
     sweep_seconds = time.perf_counter() - t_sweep
-    variants = _variants(device) if fused else None
+    from numerics.engine import fused_cholesky
+
+    variants = fused_cholesky.compiled_variants() if fused else None
     return {"system": args.worker, "fused_kernel_used": fused,
             "process_seconds": time.perf_counter() - _START, "sweep_seconds": sweep_seconds,
             "trials": config.trials * len(cells), "cells": cells,

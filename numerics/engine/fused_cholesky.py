@@ -171,6 +171,22 @@ _kernel = (triton.jit(_kernel_body, do_not_specialize=["N", "NB"]) if triton is 
            else None)
 
 
+def compiled_variants() -> int | None:
+    """How many compiled variants of the kernel this process holds (None where Triton keeps no
+    such cache, e.g. under the interpreter): 1 after a sweep over any sizes, since the size is a
+    run-time argument (:mod:`benchmarks.bench_sweep` records it)."""
+    if _kernel is None:
+        return None
+    cache = getattr(_kernel, "device_caches", None) or getattr(_kernel, "cache", None)
+    if not cache:
+        return None if cache is None else 0
+    total = 0
+    for value in cache.values():
+        entries = value[0] if isinstance(value, tuple) else value
+        total += len(entries) if hasattr(entries, "__len__") else 1
+    return total
+
+
 def interpreted() -> bool:
     """Whether Triton runs kernels in its interpreter (``TRITON_INTERPRET=1`` set before Triton
     was first imported): the only way the kernel runs on CPU tensors."""
