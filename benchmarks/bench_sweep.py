@@ -26,6 +26,10 @@ The record says which device and which peak, versions, grid, seed and the comman
         --rho 0.95,0.98,1,1.02,1.05,1.1,1.2,1.35,1.5,2 --trials 200 --restarts 4 \\
         --batch-size 512 --seed 2026 --out results/bench/sweep-40-cells.json
 
+``--estimand recipe`` times the E3 sweep (the LoRA recipe, gradient descent to the largest of
+``--budgets``) the same way; it has one solver path, so ``--systems`` must be ``auto`` and the
+record has no comparison. Its per-cell outcome is the relative residual at every budget.
+
 On the CPU the default system is the library path (the fused kernel runs on CUDA only, or
 under Triton's interpreter), so a CPU run compares the library path with itself: a check of the
 benchmark, not of the kernel.
@@ -52,6 +56,10 @@ SYSTEMS = ("auto", "library", "fused")
 
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--estimand", default="lm", choices=("lm", "recipe"),
+                    help="lm (E1/E2, Levenberg-Marquardt) or recipe (E3); default lm")
+    ap.add_argument("--budgets", default="100,300,1000,3000,10000",
+                    help="recipe: step budgets (default those of the headline recipe sweep)")
     ap.add_argument("--sizes", default="16x16,64x64", help="matrix sizes m x n (default 16x16,64x64)")
     ap.add_argument("--ranks", default="1,2", help="ranks r (default 1,2)")
     ap.add_argument("--rho", default="0.95,0.98,1,1.02,1.05,1.1,1.2,1.35,1.5,2",
@@ -73,15 +81,22 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _config(args):
-    """The cstar-lm family config of the sweep (its parsers validate the grid as the CLI does)."""
+def _family(args):
     from numerics.experiments import cstar
+
+    return cstar.LM if args.estimand == "lm" else cstar.RECIPE
+
+
+def _config(args):
+    """The cstar family config of the sweep (its parsers validate the grid as the CLI does)."""
     from numerics.experiments.options import float_list, int_list, sizes
 
-    return cstar.LM.config(sizes=sizes("sizes", args.sizes), ranks=int_list("ranks", args.ranks),
-                           rho=float_list("rho", args.rho), trials=args.trials,
-                           restarts=args.restarts, max_iters=args.max_iters, seed=args.seed,
-                           device=args.device, batch_size=args.batch_size)
+    common = dict(sizes=sizes("sizes", args.sizes), ranks=int_list("ranks", args.ranks),
+                  rho=float_list("rho", args.rho), trials=args.trials, seed=args.seed,
+                  device=args.device, batch_size=args.batch_size)
+    if args.estimand == "lm":
+        return _family(args).config(restarts=args.restarts, max_iters=args.max_iters, **common)
+    return _family(args).config(budgets=int_list("budgets", args.budgets), **common)
 
 
 def _cold_compile_seconds(device) -> float | None:
@@ -111,7 +126,8 @@ def worker(args) -> dict:
     from numerics.experiments import cstar
 
     config = _config(args)
-    e = cstar.LM.experiment(config)
+    family = _family(args)
+    e = family.experiment(config)
     device = torch.device(args.device)
     # the family's own solver settings (numerics.experiments.cstar run_batch), plus the system
     lm = LMConfig(max_iter=e.max_iters, certify_rtol=e.tol, system=args.worker)
@@ -120,22 +136,26 @@ def worker(args) -> dict:
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     cells, outcomes = [], {}
     t_sweep = time.perf_counter()
-    for cell in cstar.LM.cells(config):
+    for cell in family.cells(config):
         sync()
         t0 = time.perf_counter()
         rows = []
         for lo in range(0, config.trials, config.batch_size):
             idx = list(range(lo, min(lo + config.batch_size, config.trials)))
-            rows += run_trials("lm", tuple(cell), idx, global_seed=e.seed, features=e.features,
+            rows += run_trials(args.estimand, tuple(cell), idx, global_seed=e.seed, features=e.features,
                                K=e.K, device=e.device, dtype=e.dtype, restarts=e.restarts,
                                budgets=e.budgets, lm_config=lm, cpu_threads=None)
         sync()
         seconds = time.perf_counter() - t0
         m, n, r, M = cell
-        cells.append({"m": m, "n": n, "r": r, "M": M, "seconds": seconds,
-                      "trials_per_second": config.trials / seconds,
-                      "successes": sum(o["first_success"] is not None for o in rows)})
-        outcomes[f"{m}x{n}r{r}M{M}"] = [o["first_success"] for o in rows]
+        row = {"m": m, "n": n, "r": r, "M": M, "seconds": seconds,
+               "trials_per_second": config.trials / seconds}
+        if args.estimand == "lm":
+            row["successes"] = sum(o["first_success"] is not None for o in rows)
+            outcomes[f"{m}x{n}r{r}M{M}"] = [o["first_success"] for o in rows]
+        else:
+            outcomes[f"{m}x{n}r{r}M{M}"] = [o["rel_residual_at"] for o in rows]
+        cells.append(row)
     sweep_seconds = time.perf_counter() - t_sweep
     from numerics.engine import fused_cholesky
 
@@ -162,6 +182,9 @@ def main(argv=None) -> dict | None:
     bad = [s for s in systems if s not in SYSTEMS]
     if bad or not systems:
         _parser().error(f"--systems must be a comma list of {', '.join(SYSTEMS)}, got {args.systems!r}")
+    if args.estimand == "recipe" and systems != ["auto"]:
+        _parser().error(f"--systems: the recipe (E3) has one solver path; give --systems auto, got "
+                        f"{args.systems!r}")
     _config(args)  # refuse a bad grid before any process starts
     import platform
 
@@ -204,11 +227,11 @@ def main(argv=None) -> dict | None:
             / runs[first]["wall_seconds_from_launch"]}
     device_name = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else \
         environment_info("cpu").get("device_name")
-    result = {"benchmark": "bench_sweep", "family": "cstar-lm",
-              "grid": {"sizes": args.sizes, "ranks": args.ranks, "rho": args.rho,
-                       "trials": args.trials, "restarts": args.restarts,
-                       "max_iters": args.max_iters, "batch_size": args.batch_size,
-                       "seed": args.seed},
+    grid = {"sizes": args.sizes, "ranks": args.ranks, "rho": args.rho, "trials": args.trials,
+            "batch_size": args.batch_size, "seed": args.seed}
+    grid.update({"restarts": args.restarts, "max_iters": args.max_iters} if args.estimand == "lm"
+                else {"budgets": args.budgets})
+    result = {"benchmark": "bench_sweep", "family": _family(args).name, "grid": grid,
               "device": args.device, "device_name": device_name,
               "peak_used": device_peak(device_name),
               "fresh_process_per_system": True,

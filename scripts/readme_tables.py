@@ -639,8 +639,9 @@ def sweep_bench_table(results: Path) -> str:
     for path in sorted((results / "bench").glob("sweep-*.json")):
         s = json.loads(path.read_text())
         g = s["grid"]
-        grid = (f"{g['sizes']} r={g['ranks']}, {len(g['rho'].split(','))} rho, {g['trials']} trials, "
-                f"{g['restarts']} starts")
+        grid = (f"{s['family']}: {g['sizes']} r={g['ranks']}, {len(g['rho'].split(','))} rho, "
+                f"{g['trials']} trials, "
+                + (f"{g['restarts']} starts" if "restarts" in g else f"budgets {g['budgets']}"))
         names = list(s["runs"])
         for name in names:
             run = s["runs"][name]

@@ -75,6 +75,20 @@ def test_bench_sweep_times_each_system_in_a_fresh_process_and_compares_outcomes(
     assert rec["peak_used"]["device"] == rec["device_name"]
 
 
+def test_bench_sweep_times_the_recipe_sweep_and_refuses_a_second_system(tmp_path, capsys):
+    # Property: --estimand recipe times every cell of the E3 grid in a fresh process; the recipe
+    # has one solver path, so asking to compare systems is refused before anything runs.
+    rec = bench_sweep.main(["--estimand", "recipe", "--systems", "auto", "--sizes", "4x4",
+                            "--ranks", "1", "--rho", "1,2", "--trials", "3", "--budgets", "5,20",
+                            "--batch-size", "2", "--out", str(tmp_path / "r.json")])
+    assert rec["family"] == "cstar-recipe" and rec["grid"]["budgets"] == "5,20"
+    assert [c["M"] for c in rec["runs"]["auto"]["cells"]] == [7, 4] and rec["comparisons"] == {}
+    with pytest.raises(SystemExit) as stop:
+        bench_sweep.main(["--estimand", "recipe", "--out", str(tmp_path / "s.json")])
+    assert stop.value.code == 2 and "--systems" in capsys.readouterr().err
+    assert not (tmp_path / "s.json").exists()
+
+
 def test_peaks_are_the_devices_own_or_unknown():
     # Property: a listed device gets its own datasheet peak; any other device gets "peak
     # unknown" and no fraction, never another device's figure.
