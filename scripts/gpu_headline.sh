@@ -5,12 +5,15 @@
 #   OUT=runs/cstar bash scripts/gpu_headline.sh recipe      # E3
 # (results/ is written by no command; a run is committed by copying its folder there.)
 #   OUT=runs/bench bash scripts/gpu_headline.sh bench       # engine vs CPU vs scipy, traces
+#   OUT=runs/bench bash scripts/gpu_headline.sh sweep-bench # whole sweeps from fresh processes
+#     (SYSTEMS=auto,library by default; the headline grids need more than one 10-minute call
+#      for both systems: run SYSTEMS=auto and SYSTEMS=library as two records)
 #   (benchmark scripts never overwrite a record: a run that is to replace one goes to a new file)
 # Add RESUME=--resume to continue an interrupted run; finished trials are kept.
 set -euo pipefail
 OUT=${OUT:?set OUT to the output folder}
 LIMIT=${LIMIT:-100000}   # seconds; an interrupted run resumes where it stopped
-case "${1:?lm, recipe or bench}" in
+case "${1:?lm, recipe, bench or sweep-bench}" in
   lm)
     timeout --signal=INT "$LIMIT" python3 -m lorank cstar --device cuda --estimand lm \
       --sizes 8x8,16x16,32x32,64x64,8x32,16x64,32x128,128x128 --ranks 1,2,4 \
@@ -37,4 +40,19 @@ case "${1:?lm, recipe or bench}" in
     python3 benchmarks/engine_components.py --M 252 --trials 1024 \
       --out "$OUT/engine_components_rho1.json"
     python3 benchmarks/cholesky_latency.py --out "$OUT/cholesky_latency.json" ;;
+  sweep-bench)
+    # the 40-cell sweep of issue 13, then the headline LM and recipe grids, each system in a
+    # fresh process (benchmarks/bench_sweep.py)
+    S=${SYSTEMS:-auto,library}
+    python3 benchmarks/bench_sweep.py --device cuda --sizes 16x16,64x64 --ranks 1,2 \
+      --rho 0.95,0.98,1,1.02,1.05,1.1,1.2,1.35,1.5,2 --trials 200 --restarts 4 --max-iters 200 \
+      --batch-size 512 --seed 2026 --systems "$S" --out "$OUT/sweep-40-cells-${S//,/-}.json"
+    python3 benchmarks/bench_sweep.py --device cuda \
+      --sizes 8x8,16x16,32x32,64x64,8x32,16x64,32x128,128x128 --ranks 1,2,4 \
+      --rho 0.95,0.98,1,1.02,1.05,1.1,1.2,1.35,1.5,2 --trials 200 --restarts 4 --max-iters 200 \
+      --batch-size 512 --seed 2026 --systems "$S" --out "$OUT/sweep-headline-lm-${S//,/-}.json"
+    python3 benchmarks/bench_sweep.py --device cuda --estimand recipe --systems auto \
+      --sizes 8x8,16x16,32x32,8x32,16x64 --ranks 1,2 --rho 1,1.1,1.2,1.35,1.5,1.75,2,2.5,3,4 \
+      --trials 100 --budgets 100,300,1000,3000,10000 --batch-size 512 --seed 2026 \
+      --out "$OUT/sweep-headline-recipe.json" ;;
 esac
