@@ -218,7 +218,8 @@ def _t(pos):
 
 def _cert(r, capped=0, fits=100, agree=50):
     return {"r": r, "seeds": 50, "starts": 2, "fits": fits, "fits_capped": capped, "cap": 1000,
-            "seeds_all_starts_agree": agree, "grad_rel_max": 1e-9, "iterations_max": 50}
+            "seeds_all_starts_agree": agree, "starts_agreeing_mean": 1 + agree / 50,
+            "grad_rel_max": 1e-9, "iterations_max": 50}
 
 
 def _planted(r0, R, up=(), down=(), beats=(), beats_one=(), vs_one=(), interval=None, capped=None):
@@ -287,6 +288,22 @@ def test_fits_at_the_cap_hold_a_verdict_open(capped, claim, status):
     assert got == status
     if status == "open":
         assert "hit the iteration cap" in why and "the tests alone say supported" in why
+
+
+def test_the_pooled_certificate_matches_the_trial_rows():
+    # Property: pooled over ranks from real rows, the certificate counts every start of every
+    # seed once (fits = sum of starts), its shares are those of the rows, and the mean number of
+    # starts reaching the best objective lies between 1 and the mean number of starts.
+    rows = rs.run_trials(CFG, 2, 40, 1, range(3))
+    per_rank = [{"r": r, **rs.fit_certificate(rows, r, CFG.iters)} for r in (1, 2, 3)]
+    cert = vr.pooled_certificate(per_rank)
+    assert cert["fits"] == sum(sum(x["starts"]) for x in rows)
+    assert cert["fits_capped"] == sum(sum(x["capped"]) for x in rows)
+    agree = sum(a == s for x in rows for a, s in zip(x["starts_agreeing"], x["starts"]))
+    assert cert["agree_share"] == pytest.approx(agree / 9, rel=1e-12)
+    mean = sum(sum(x["starts_agreeing"]) for x in rows) / 9
+    assert cert["starts_agreeing_mean"] == pytest.approx(mean, rel=1e-12)
+    assert 1 <= cert["starts_agreeing_mean"] <= cert["starts_mean"]
 
 
 def test_a_record_without_cap_counts_is_held_open():

@@ -91,7 +91,8 @@ def pooled_certificate(per_rank: list, ranks=None) -> dict:
     """The fit certificates of a setting's ranks (``per_rank`` of its summary, from
     :func:`numerics.engine.rank_sweep.fit_certificate`) pooled over ``ranks`` (default all): fits
     and fits at the cap, the share of (seed, rank) pairs whose starts all agree, the fewest and
-    the most starts, the largest relative gradient and number of sweeps.
+    the most starts, the mean number of starts that reach the best objective (of the mean number
+    of starts), the largest relative gradient and number of sweeps.
 
     >>> pr = [{"r": 1, "seeds": 2, "starts": 2, "fits": 4, "fits_capped": 0, "cap": 100,
     ...        "seeds_all_starts_agree": 2, "grad_rel_max": 1e-9, "iterations_max": 30},
@@ -106,13 +107,18 @@ def pooled_certificate(per_rank: list, ranks=None) -> dict:
     sel = [p for p in per_rank if ranks is None or p["r"] in ranks]
     if not sel or any("fits_capped" not in p for p in sel):
         return {"ranks": [p["r"] for p in sel], "fits": None, "fits_capped": None,
+                "starts_agreeing_mean": None, "starts_mean": None,
                 "cap_share": None, "agree_share": None, "starts_min": None, "starts_max": None,
                 "cap": None, "grad_rel_max": None, "iterations_max": None}
     fits = sum(p["fits"] for p in sel)
     capped = sum(p["fits_capped"] for p in sel)
+    seeds = sum(p["seeds"] for p in sel)
+    agreeing = (sum(p["starts_agreeing_mean"] * p["seeds"] for p in sel) / seeds
+                if all("starts_agreeing_mean" in p for p in sel) else None)
     return {"ranks": [p["r"] for p in sel], "fits": fits, "fits_capped": capped,
+            "starts_agreeing_mean": agreeing, "starts_mean": fits / seeds,
             "cap_share": capped / fits, "cap": sel[0]["cap"],
-            "agree_share": sum(p["seeds_all_starts_agree"] for p in sel) / sum(p["seeds"] for p in sel),
+            "agree_share": sum(p["seeds_all_starts_agree"] for p in sel) / seeds,
             "starts_min": min(p["starts"] for p in sel), "starts_max": max(p["starts"] for p in sel),
             "grad_rel_max": max(p["grad_rel_max"] for p in sel),
             "iterations_max": max(p["iterations_max"] for p in sel)}
@@ -236,7 +242,10 @@ def _certificate_text(cert: dict) -> str:
               else f"{cert['starts_min']}-{cert['starts_max']}")
     return (f"fits at r = {_ranks(cert['ranks'])}: best of {starts} starts; "
             f"{100 * cert['cap_share']:.1f}% of {cert['fits']} hit the cap of {cert['cap']} sweeps; "
-            f"starts all agree in {100 * cert['agree_share']:.0f}% of seed-rank fits")
+            f"starts all agree in {100 * cert['agree_share']:.0f}% of seed-rank fits"
+            + ("" if cert["starts_agreeing_mean"] is None else
+               f", on average {cert['starts_agreeing_mean']:.1f} of {cert['starts_mean']:.1f} "
+               f"reach the best"))
 
 
 def _sentence(est: dict, claim: str) -> str:
