@@ -111,3 +111,18 @@ def test_a_benchmark_never_overwrites_a_record(script, tmp_path, capsys):
     assert stop.value.code == 2
     assert "never overwritten" in capsys.readouterr().err
     assert json.loads(out.read_text()) == {"kept": True}
+
+
+def test_rank_sweep_iterations_reports_sweeps_within_its_cap(tmp_path):
+    # The measurement behind the rank sweep's default cap: one seed per setting of the default
+    # grid with a cap of 30 sweeps; every reported maximum is at most the cap, the overall
+    # maximum is the largest of them, and a fit counted at the cap ran the whole cap.
+    from benchmarks import rank_sweep_iterations
+
+    out = tmp_path / "its.json"
+    rank_sweep_iterations.main(["--seeds", "1", "--cap", "30", "--restarts", "1", "--out", str(out)])
+    rec = json.loads(out.read_text())
+    maxima = [p["max"] for e in rec["settings"] for p in e["per_rank"]]
+    assert rec["cap"] == 30 and all(1 <= x <= 30 for x in maxima)
+    assert rec["max_sweeps"] == max(maxima)
+    assert all(p["max"] == 30 for e in rec["settings"] for p in e["per_rank"] if p["fits_capped"])

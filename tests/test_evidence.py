@@ -214,7 +214,9 @@ def test_every_measured_entry_says_what_it_tests(no_proofs):
     assert kinds["R2.separability-scope"] == "scope"
     assert kinds["R2.E4-solver-budget"] == "method check"
     assert kinds["R2.xent-recipe"] == "paper claim"
+    assert kinds["R3.rank-sweep.optimal-rank-tracks-teacher"] == "our heuristic"
+    assert kinds["R3.rank-sweep.optimal-rank-at-most-teacher"] == "paper claim"
     assert all(e["claim_kind"] == "our heuristic" for e in measured
-               if "our heuristic" in e["source"])
+               if "(our heuristic, not a" in e["source"])
     line = ledger.summary_line(entries)
     assert "our heuristics:" in line and "paper claims:" in line

@@ -32,21 +32,41 @@ Centred squared loss with an unpenalised intercept: targets ``y - mean(y)``, fea
 
 ``lambda = ridge * N`` (``ridge = 1e-6``: only to keep the half-steps defined; the minimum of the
 factor penalty over factorisations is ``lambda ||Delta||_*``). Prediction
-``sign(<G - mean(G), Delta> + mean(y))``; ``f = 0`` counts as an error. ``F_r`` is minimised by
-alternating least squares: each half-step (``B`` given ``A``, then ``A`` given ``B``) is an
-exact ridge least-squares solve, so ``F_r`` never increases. Starts, batched in torch: the
-spectral start (top-r SVD of ``sum_i yc_i Gc_i / N``), the rank-``(r - 1)`` solution padded with
-a zero column of ``B`` (so the best ``F_r`` is at most the best ``F_{r-1}``: the fits are nested),
-and ``restarts`` Gaussian starts. Iterations stop when every start's relative decrease of
-``F_r`` is below ``1e-9`` or after ``iters``. The problem is not convex, so the fit is not
-certified globally optimal: per rank the record keeps what certifies it as far as it goes --
-the number of starts that reach the best objective to a relative ``1e-6`` and the relative
-gradient norm at the best start.
+``sign(<G - mean(G), Delta> + mean(y))``; ``f = 0`` counts as an error.
+
+``F_r`` is minimised by alternating least squares. A sweep is: the exact ridge least-squares
+solve for ``B`` given ``A``, the same for ``A`` given the new ``B`` (both built from the
+``mn x mn`` Gram matrix of the features, :func:`normal_equations`), then :func:`balance`, which
+refactors ``B A`` through its SVD so that ``||B||^2 + ||A||^2 = 2 ||B A||_*``. No part of a
+sweep can raise ``F_r``. The balancing removes a slow mode: without it the factor penalty is
+lowered only through the tiny ridge, one sweep at a time, and in a measurement on the default
+grid (30 seeds, the solver of lorank 0.5.0 with a cap of 100000 sweeps) most rank-5 fits at
+``N = 60`` were still creeping when they hit that cap.
+
+Starts, batched in torch: the spectral start (top-r SVD of ``sum_i yc_i Gc_i / N``), the
+rank-``(r - 1)`` solution padded with a zero column of ``B`` (so the best ``F_r`` is at most the
+best ``F_{r-1}``: the fits are nested), and ``restarts`` Gaussian starts. Each start runs until
+its own relative decrease of ``F_r`` over a sweep is at most ``stop_rtol`` (``1e-12``) or it has
+run ``iters`` sweeps (the cap). The default cap, 20000, comes from a measurement
+(``benchmarks/rank_sweep_iterations.py``, written to ``results/bench/rank_sweep_iterations.json``):
+on the default grid with 60 seeds and 3 Gaussian restarts the slowest start of any fit needed
+3890 sweeps and the median per rank was at most about 620; the cap is about five times that
+maximum. Every run records how many fits hit it anyway.
+
+At ``r = min(m, n)`` the problem is convex in ``Delta`` (least squares plus ``lambda
+||Delta||_*``), every local minimum is global, and with ``ridge = 0`` and ``N >= mn`` its
+minimiser is the closed-form least-squares solution (:func:`least_squares_solution`): the tests
+check that the solver reaches it. Below full rank the problem is not convex and different
+starts can end at different stationary points, so the fit is not certified globally optimal:
+per rank the record keeps what certifies it as far as it goes -- how many fits hit the cap,
+how many starts reach the best objective to a relative :data:`AGREE_RTOL` and the relative
+gradient norm at the best start (:func:`fit_certificate` summarises them per setting).
 
 Outcome of a trial (one seed: all ranks, one noise level)
 ---------------------------------------------------------
 Test errors per rank (counts over ``n_test``), training errors, ``F_r`` at the best start,
-starts agreeing, relative gradient, the Bayes-rule errors on the same test set.
+starts agreeing, relative gradient, sweeps of the slowest start, starts that hit the cap, the
+Bayes-rule errors on the same test set.
 
 Examples
 --------
@@ -66,14 +86,16 @@ from dataclasses import asdict, dataclass
 
 from numerics.engine.seeding import trial_seed
 
-__all__ = ["SweepConfig", "SUMMARY_FORMAT", "bayes_error", "draw_instance", "fit_rank",
-           "run_trials", "summarise", "paired_one_sided", "bootstrap_argmin", "save_figures"]
+__all__ = ["SweepConfig", "SUMMARY_FORMAT", "AGREE_RTOL", "STOP_RTOL", "bayes_error", "draw_instance",
+           "normal_equations", "balance", "fit_rank", "least_squares_solution", "run_trials",
+           "fit_certificate", "setting_estimates", "summarise", "paired_one_sided",
+           "bootstrap_argmin", "save_figures"]
 
-SUMMARY_FORMAT = "lorank.rank-sweep-summary/1"
+SUMMARY_FORMAT = "lorank.rank-sweep-summary/2"
 #: Relative tolerance under which two starts reach "the same" objective.
 AGREE_RTOL = 1e-6
-#: Relative decrease of F_r under which alternating least squares stops.
-STOP_RTOL = 1e-9
+#: Relative decrease of F_r over one sweep at which a start of alternating least squares stops.
+STOP_RTOL = 1e-12
 
 
 @dataclass(frozen=True)
@@ -89,8 +111,9 @@ class SweepConfig:
     noise: tuple = (0.5,)
     seeds: int = 60
     seed: int = 0
-    iters: int = 100
-    restarts: int = 1
+    iters: int = 20000
+    stop_rtol: float = STOP_RTOL
+    restarts: int = 3
     ridge: float = 1e-6
     device: str = "cpu"
     dtype: str = "float64"
@@ -148,27 +171,102 @@ def draw_instance(cfg: SweepConfig, r0: int, n_train: int, seed_index: int):
     return G, s, z, Gt, st, zt
 
 
-def _ridge_solve(Phi, y, lam):
-    """``argmin_b ||y - Phi b||^2 + lam ||b||^2``, batched over the leading dimension."""
-    import torch
+def _flat(G):
+    return G.reshape(G.shape[0], -1)
 
-    k = Phi.shape[-1]
-    H = Phi.transpose(-1, -2) @ Phi + lam * torch.eye(k, dtype=Phi.dtype, device=Phi.device)
-    return torch.linalg.solve(H, (Phi.transpose(-1, -2) @ y.unsqueeze(-1))).squeeze(-1)
+
+def normal_equations(G, y):
+    """The data of ``F_r`` reduced to the feature dimension: ``Q`` (``m x n x m x n``, the Gram
+    tensor ``sum_i G_i (x) G_i``) and ``b = sum_i y_i G_i`` (``m x n``). Every half-step of
+    :func:`fit_rank` is a ridge solve built from them, so its cost does not grow with ``N``.
+
+    >>> import torch
+    >>> G = torch.arange(12, dtype=torch.float64).reshape(3, 2, 2)
+    >>> Q, b = normal_equations(G, torch.ones(3, dtype=torch.float64))
+    >>> tuple(Q.shape), b.tolist()
+    ((2, 2, 2, 2), [[12.0, 15.0], [18.0, 21.0]])
+    """
+    m, n = G.shape[1:]
+    Gf = _flat(G)
+    return (Gf.T @ Gf).reshape(m, n, m, n), (Gf.T @ y).reshape(m, n)
 
 
 def _objective(G, y, B, A, lam):
+    """``F_r`` at every start, from the residuals themselves (not from :func:`normal_equations`,
+    whose ``1/2 y^T y - <b, Delta> + ...`` loses digits to cancellation when the fit is close)."""
     import torch
 
-    pred = torch.einsum("imn,smn->si", G, B @ A)
-    return 0.5 * ((y - pred) ** 2).sum(-1) + 0.5 * lam * ((B ** 2).sum((-1, -2)) + (A ** 2).sum((-1, -2)))
+    D = (B @ A).reshape(B.shape[0], -1)
+    res = y.unsqueeze(0) - D @ _flat(G).T
+    return 0.5 * (res ** 2).sum(-1) + 0.5 * lam * ((B ** 2).sum((-1, -2)) + (A ** 2).sum((-1, -2)))
 
 
-def fit_rank(G, y, B, A, lam: float, iters: int):
+def _ridge_solve(H, rhs, lam_eye):
+    import torch
+
+    x, info = torch.linalg.solve_ex(H + lam_eye, rhs.unsqueeze(-1))
+    if bool((info != 0).any()):
+        raise ValueError("a half-step of alternating least squares is singular (ridge = 0 with "
+                         "fewer examples than unknowns?): raise the ridge")
+    return x.squeeze(-1)
+
+
+def balance(B, A):
+    """The balanced factors of ``Delta = B A``: ``B = U_r S_r^(1/2)``, ``A = S_r^(1/2) V_r^T``
+    from the SVD of ``Delta`` (batched over the leading dimension). ``Delta`` is unchanged and
+    ``||B||_F^2 + ||A||_F^2`` drops to its least value over all factorisations, ``2 ||Delta||_*``,
+    so the factor penalty of ``F_r`` never rises.
+
+    >>> import torch
+    >>> B = torch.tensor([[[4.0], [0.0]]], dtype=torch.float64)
+    >>> A = torch.tensor([[[0.25, 0.0]]], dtype=torch.float64)
+    >>> Bb, Ab = balance(B, A)
+    >>> torch.allclose(Bb @ Ab, B @ A), float((Bb ** 2).sum() + (Ab ** 2).sum())
+    (True, 2.0)
+    """
+    import torch
+
+    r = B.shape[-1]
+    U, S, Vh = torch.linalg.svd(B @ A, full_matrices=False)
+    sq = S[..., :r].sqrt()
+    return U[..., :r] * sq.unsqueeze(-2), sq.unsqueeze(-1) * Vh[..., :r, :]
+
+
+def _gram_pairs(Q):
+    """``Q`` (``m x n x m x n``) laid out for the two half-steps: rows ``(i, j, I)`` by column
+    ``J`` (the ``B`` step), rows ``(j, J, i)`` by ``I`` (the ``A`` step)."""
+    m, n = Q.shape[:2]
+    return Q.reshape(m * n * m, n), Q.permute(1, 3, 0, 2).reshape(n * n * m, m).contiguous()
+
+
+def _sweep(QB, QA, b, B, A, eyeB, eyeA):
+    """One sweep of alternating least squares from ``A``: the exact ridge solve for ``B`` given
+    ``A``, then for ``A`` given the new ``B``, then :func:`balance`. ``QB``, ``QA`` from
+    :func:`_gram_pairs`; ``eyeB``, ``eyeA`` are ``lambda`` times identities. The normal matrices
+    are contracted one factor at a time (two batched products each)."""
+    S, m, r = B.shape
+    n = A.shape[-1]
+    # H_B[(i,k),(I,K)] = sum_{j,J} A[k,j] Q[i,j,I,J] A[K,J]
+    Y = (QB @ A.transpose(-1, -2)).reshape(S, m, n, m, r).permute(0, 2, 1, 3, 4).reshape(S, n, m * m * r)
+    HB = (A @ Y).reshape(S, r, m, m, r).permute(0, 2, 1, 3, 4).reshape(S, m * r, m * r)
+    B = _ridge_solve(HB, (b @ A.transpose(-1, -2)).reshape(S, m * r), eyeB).reshape(S, m, r)
+    # H_A[(k,j),(K,J)] = sum_{i,I} B[i,k] Q[i,j,I,J] B[I,K]
+    Bt = B.transpose(-1, -2)
+    Y = (QA @ B).reshape(S, n, n, m, r).permute(0, 3, 1, 2, 4).reshape(S, m, n * n * r)
+    HA = (Bt @ Y).reshape(S, r, n, n, r).permute(0, 1, 2, 4, 3).reshape(S, r * n, r * n)
+    A = _ridge_solve(HA, (Bt @ b).reshape(S, r * n), eyeA).reshape(S, r, n)
+    return balance(B, A)
+
+
+def fit_rank(G, y, B, A, lam: float, iters: int, stop_rtol: float = STOP_RTOL):
     """Alternating least squares on ``F_r`` (module docstring) from the starts ``B`` (``S x m x
-    r``) and ``A`` (``S x r x n``), batched over the ``S`` starts; ``(B, A, F, iterations)``.
+    r``) and ``A`` (``S x r x n``), batched over the ``S`` starts.
 
-    Each half-step is an exact ridge solve, so ``F`` never increases (checked below).
+    Each start runs until its own relative decrease of ``F_r`` over one sweep is at most
+    ``stop_rtol`` (then it is left alone) or until ``iters`` sweeps. Returns ``(B, A, F,
+    iterations, converged)``: the sweeps each start ran and whether it met the tolerance (a start
+    with ``converged`` False hit the cap). Both half-steps are exact ridge solves and the
+    balancing keeps ``B A``, so ``F`` never increases (checked below).
 
     >>> import torch
     >>> g = torch.Generator().manual_seed(0)
@@ -177,30 +275,64 @@ def fit_rank(G, y, B, A, lam: float, iters: int):
     >>> B0 = torch.randn(2, 4, 1, generator=g, dtype=torch.float64)
     >>> A0 = torch.randn(2, 1, 4, generator=g, dtype=torch.float64)
     >>> F0 = _objective(G, y, B0, A0, 1e-3)
-    >>> B, A, F, it = fit_rank(G, y, B0, A0, 1e-3, 50)
-    >>> bool((F <= F0).all())
-    True
+    >>> B, A, F, it, ok = fit_rank(G, y, B0, A0, 1e-3, 500)
+    >>> bool((F <= F0).all()), bool(ok.all()), bool((it < 500).all())
+    (True, True, True)
+    >>> fit_rank(G, y, B0, A0, 1e-3, 2)[4].tolist()
+    [False, False]
     """
+    import torch
+
+    Q, b = normal_equations(G, y)
+    QB, QA = _gram_pairs(Q)
     S, m, r = B.shape
     n = A.shape[-1]
+    eyeB = lam * torch.eye(m * r, dtype=B.dtype, device=B.device)
+    eyeA = lam * torch.eye(r * n, dtype=B.dtype, device=B.device)
+    B, A = B.clone(), A.clone()
     F = _objective(G, y, B, A, lam)
-    it = 0
+    iterations = torch.zeros(S, dtype=torch.long)
+    converged = torch.zeros(S, dtype=torch.bool)
+    idx = torch.arange(S)
     for it in range(1, iters + 1):
-        Phi = (G.unsqueeze(0) @ A.transpose(-1, -2).unsqueeze(1)).reshape(S, -1, m * r)
-        B = _ridge_solve(Phi, y.expand(S, -1), lam).reshape(S, m, r)
-        Psi = (B.transpose(-1, -2).unsqueeze(1) @ G.unsqueeze(0)).reshape(S, -1, r * n)
-        A = _ridge_solve(Psi, y.expand(S, -1), lam).reshape(S, r, n)
-        F_new = _objective(G, y, B, A, lam)
-        done = bool(((F - F_new) <= STOP_RTOL * F.abs().clamp_min(1e-300)).all())
-        F = F_new
-        if done:
+        if len(idx) == S:  # every start still running: no gather and scatter
+            B, A = _sweep(QB, QA, b, B, A, eyeB, eyeA)
+            Fi = _objective(G, y, B, A, lam)
+            done = (F - Fi) <= stop_rtol * Fi.abs()
+            F = Fi
+        else:
+            Bi, Ai = _sweep(QB, QA, b, B[idx], A[idx], eyeB, eyeA)
+            Fi = _objective(G, y, Bi, Ai, lam)
+            done = (F[idx] - Fi) <= stop_rtol * Fi.abs()
+            B[idx], A[idx], F[idx] = Bi, Ai, Fi
+        iterations[idx] = it
+        converged[idx[done]] = True
+        idx = idx[~done]
+        if len(idx) == 0:
             break
-    return B, A, F, it
+    return B, A, F, iterations, converged
+
+
+def least_squares_solution(G, y):
+    """The closed-form minimiser of ``1/2 sum_i (y_i - <G_i, Delta>)^2`` over all ``m x n``
+    matrices, when the ``N x mn`` feature matrix has full column rank (``N >= mn``): the
+    full-rank fit with ``ridge = 0``, against which the solver is checked (the problem is convex
+    there, so alternating least squares must reach it).
+
+    >>> import torch
+    >>> G = torch.eye(4, dtype=torch.float64).reshape(4, 2, 2)
+    >>> least_squares_solution(G, torch.tensor([1.0, 2, 3, 4], dtype=torch.float64)).tolist()
+    [[1.0, 2.0], [3.0, 4.0]]
+    """
+    import torch
+
+    m, n = G.shape[1:]
+    return torch.linalg.lstsq(_flat(G), y.unsqueeze(1)).solution.reshape(m, n)
 
 
 def _gradient_norm(G, y, B, A, lam):
-    """Relative gradient norm of ``F_r`` at ``(B, A)``: ``||grad|| / (||G^T y|| ||B|| + ...)``
-    scaled by the gradient at zero residual's natural size ``||sum_i yc_i Gc_i||_F``."""
+    """Relative gradient norm of ``F_r`` at ``(B, A)``: ``||grad F_r|| / (||sum_i y_i G_i||_F
+    max(1, ||B A||_F))`` (the gradient's natural size at ``Delta = 0``, scaled up with the fit)."""
     import torch
 
     res = y - torch.einsum("imn,mn->i", G, B @ A)
@@ -240,7 +372,7 @@ def run_trials(cfg: SweepConfig, r0: int, n_train: int, noise_index: int, trial_
         prev = None
         row = {"trial": int(t), "test_errors": [], "train_errors": [], "objective": [],
                "starts_agreeing": [], "starts": [], "grad_rel": [], "iterations": [],
-               "delta_rank": []}
+               "capped": [], "delta_rank": []}
         for r in range(1, cfg.max_rank + 1):
             sq = S0[:r].sqrt()
             Bs = [U0[:, :r] * sq]
@@ -254,7 +386,7 @@ def run_trials(cfg: SweepConfig, r0: int, n_train: int, noise_index: int, trial_
                 As.append(torch.randn(r, cfg.n, generator=g, dtype=torch.float64) / math.sqrt(cfg.n))
             B0 = torch.stack(Bs).to(dev, dtype)
             A0 = torch.stack(As).to(dev, dtype)
-            B, A, F, it = fit_rank(Gc, yc, B0, A0, lam, cfg.iters)
+            B, A, F, its, ok = fit_rank(Gc, yc, B0, A0, lam, cfg.iters, cfg.stop_rtol)
             B, A, F = B.double().cpu(), A.double().cpu(), F.double().cpu()
             best = int(torch.argmin(F))
             Fb = float(F[best])
@@ -269,7 +401,8 @@ def run_trials(cfg: SweepConfig, r0: int, n_train: int, noise_index: int, trial_
             row["starts"].append(int(F.shape[0]))
             row["starts_agreeing"].append(int(((F - Fb) <= AGREE_RTOL * abs(Fb)).sum()))
             row["grad_rel"].append(_gradient_norm(Gc.double().cpu(), yc.double().cpu(), B[best], A[best], lam))
-            row["iterations"].append(int(it))
+            row["iterations"].append(int(its.max()))
+            row["capped"].append(int((~ok).sum()))
             row["delta_rank"].append(int((sv > 1e-9 * sv[0]).sum()) if float(sv[0]) > 0 else 0)
         row["bayes_errors"] = _errors(st, yt)
         out.append(row)
@@ -349,10 +482,44 @@ def _rate_stats(x, confidence):
     return {"mean": mean, "n": S, "lo": mean - half, "hi": mean + half}
 
 
+def fit_certificate(rows: list, r: int, cap: int) -> dict:
+    """How far the rank-``r`` fits of a setting's seeds are certified: every start's fit counts
+    (``fits`` = seeds x starts); ``fits_capped`` ran ``cap`` sweeps without meeting the stopping
+    tolerance (``cap_share`` of them); ``seeds_all_starts_agree`` is the number of seeds whose
+    starts all reach the best objective to :data:`AGREE_RTOL` (``agree_share`` of the seeds);
+    the relative gradient norm is that of the best start.
+
+    >>> rows = [{"starts": [2], "capped": [0], "starts_agreeing": [2], "grad_rel": [1e-9],
+    ...          "iterations": [30]},
+    ...         {"starts": [2], "capped": [1], "starts_agreeing": [1], "grad_rel": [1e-7],
+    ...          "iterations": [100]}]
+    >>> c = fit_certificate(rows, 1, 100)
+    >>> c["fits"], c["fits_capped"], c["cap_share"], c["agree_share"], c["iterations_max"]
+    (4, 1, 0.25, 0.5, 100)
+    """
+    import numpy as np
+
+    k = r - 1
+    starts = [int(x["starts"][k]) for x in rows]
+    agree = [int(x["starts_agreeing"][k]) for x in rows]
+    capped = sum(int(x["capped"][k]) for x in rows)
+    grads = [float(x["grad_rel"][k]) for x in rows]
+    its = [int(x["iterations"][k]) for x in rows]
+    all_agree = sum(a == s for a, s in zip(agree, starts))
+    return {"seeds": len(rows), "starts": max(starts), "fits": sum(starts), "fits_capped": capped,
+            "cap_share": capped / sum(starts), "cap": cap,
+            "starts_agreeing_min": min(agree), "starts_agreeing_mean": float(np.mean(agree)),
+            "seeds_all_starts_agree": all_agree, "agree_share": all_agree / len(rows),
+            "grad_rel_max": max(grads), "grad_rel_median": float(np.median(grads)),
+            "iterations_max": max(its), "iterations_median": float(np.median(its))}
+
+
 def setting_estimates(cfg: SweepConfig, r0: int, n_train: int, noise_index: int, rows: list) -> dict:
     """Estimates of one setting ``(r0, N, sigma)`` from its trial outcomes (module docstring
     of :mod:`numerics.verdicts.rank_sweep` for the tests they feed)."""
     import numpy as np
+
+    from numerics.verdicts.rank_sweep import pooled_certificate
 
     sigma = float(cfg.noise[noise_index])
     est = {"r0": r0, "n_train": n_train, "noise": sigma, "bayes_error": bayes_error(sigma),
@@ -367,13 +534,10 @@ def setting_estimates(cfg: SweepConfig, r0: int, n_train: int, noise_index: int,
     est["per_rank"] = [{
         "r": r, "dim": r * (cfg.m + cfg.n - r), "test_error": _rate_stats(E[:, r - 1], cfg.confidence),
         "train_error": _rate_stats(T[:, r - 1], cfg.confidence),
-        "starts_agreeing_min": int(min(x["starts_agreeing"][r - 1] for x in rows)),
-        "starts": int(rows[0]["starts"][r - 1]),
-        "seeds_all_starts_agree": int(sum(x["starts_agreeing"][r - 1] == x["starts"][r - 1] for x in rows)),
-        "grad_rel_max": float(max(x["grad_rel"][r - 1] for x in rows)),
-        "iterations_max": int(max(x["iterations"][r - 1] for x in rows)),
+        **fit_certificate(rows, r, cfg.iters),
         "delta_rank_min": int(min(x["delta_rank"][r - 1] for x in rows)),
     } for r in range(1, R + 1)]
+    est["fits"] = pooled_certificate(est["per_rank"])
     est["optimal_rank"] = bootstrap_argmin(E, cfg.n_boot, trial_seed(cfg.seed, "rank-sweep-boot", r0,
                                                                      n_train, noise_index) % 2**32,
                                            cfg.confidence)
@@ -409,7 +573,7 @@ def summarise(cfg: SweepConfig, outcomes: dict, *, wall: dict | None = None,
     (True, True)
     """
     from numerics.experiments.records import to_jsonable
-    from numerics.verdicts.rank_sweep import claim_verdicts
+    from numerics.verdicts.rank_sweep import CAP_SHARE_MAX, claim_verdicts
 
     estimates = []
     found = 0
@@ -430,16 +594,20 @@ def summarise(cfg: SweepConfig, outcomes: dict, *, wall: dict | None = None,
                       "SNR Var(s)/Var(sigma z) = 1/sigma^2",
             "estimator": "centred squared loss with unpenalised intercept; F_r(B, A) = 1/2 ||yc - "
                          "<Gc, BA>||^2 + lambda/2 (||B||^2 + ||A||^2), lambda = ridge * N; "
-                         "alternating least squares from the spectral start, the padded rank r-1 "
-                         "solution and `restarts` Gaussian starts; the best F_r kept (not certified "
-                         "globally optimal: starts agreeing and the relative gradient are recorded)",
+                         "alternating least squares (exact ridge half-steps, then the factors "
+                         "balanced through the SVD of BA) from the spectral start, the padded rank "
+                         "r-1 solution and `restarts` Gaussian starts, each run until its relative "
+                         "decrease of F_r per sweep is at most stop_rtol or for `iters` sweeps (the "
+                         "cap); the best F_r kept (not certified globally optimal below full rank: "
+                         "fits at the cap, starts agreeing and the relative gradient are recorded "
+                         "per rank, `fits` pools them per setting)",
             "prediction": "sign(<G - mean G, Delta> + mean y); f = 0 is an error",
         },
         "sizes": {"m": cfg.m, "n": cfg.n, "max_rank": cfg.max_rank,
                   "teacher_ranks": list(cfg.teacher_ranks), "n_train": list(cfg.n_train),
                   "n_test": cfg.n_test, "noise": list(cfg.noise)},
         "solver": {"iters": cfg.iters, "restarts": cfg.restarts, "ridge": cfg.ridge,
-                   "agree_rtol": AGREE_RTOL, "stop_rtol": STOP_RTOL, "device": cfg.device,
+                   "agree_rtol": AGREE_RTOL, "stop_rtol": cfg.stop_rtol, "device": cfg.device,
                    "dtype": cfg.dtype},
         "seeds": {"global_seed": cfg.seed, "n_seeds": cfg.seeds},
         "method": {
@@ -450,6 +618,10 @@ def summarise(cfg: SweepConfig, outcomes: dict, *, wall: dict | None = None,
                              "bound at the stated confidence",
             "bias_side": "per r < r0: err(r) - err(r0), the same test",
             "beats": "err(ref) - err(r) one-sided, Bonferroni over the max_rank - 1 comparisons",
+            "fit_certificate": "per rank: fits (seeds x starts), fits that hit the cap, seeds whose "
+                               "starts all reach the best F_r to agree_rtol, relative gradient of "
+                               "the best start; a verdict whose fits hit the cap in more than "
+                               f"{100 * CAP_SHARE_MAX:g}% is held open",
         },
         "estimates": estimates,
         "units_found": found, "units_expected": expected, "complete": found == expected,

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from proofs.validation import InvalidArgument
 
 from .options import (MAX_ITERATIONS, MAX_RESTARTS, MAX_SCALE, MAX_THREADS, MAX_TRIALS, at_most,
-                      device, float_list, int_list, nonneg_int, one_float, one_int, option)
+                      device, float_list, int_list, nonneg_int, one_float, one_int, option,
+                      positive_float)
 from .protocol import Family, memory_limit
 
 __all__ = ["FAMILY", "RankSweepConfig", "render_summary"]
@@ -51,9 +52,13 @@ class RankSweepConfig:
     noise: tuple = option((0.5,), "label noise sigma: y = sign(<G, Delta*> + sigma z), "
                           "||Delta*||_F = 1 (Bayes error arctan(sigma)/pi), comma list", _noise)
     trials: int = option(60, "seeds per setting (the trials of each cell)", at_most(MAX_TRIALS))
-    iters: int = option(100, "most alternating-least-squares sweeps per start",
+    iters: int = option(20000, "most alternating-least-squares sweeps per start (the cap; a start "
+                        "stops earlier at the stopping tolerance; the default is about five times the "
+                        "most any fit of the default grid needed, benchmarks/rank_sweep_iterations.py)",
                         at_most(MAX_ITERATIONS))
-    restarts: int = option(1, "Gaussian starts besides the spectral and the warm start",
+    stop_rtol: float = option(1e-12, "a start stops once one sweep lowers F_r by at most this "
+                              "fraction of F_r", at_most(1.0, positive_float))
+    restarts: int = option(3, "Gaussian starts besides the spectral and the warm start",
                            at_most(MAX_RESTARTS, nonneg_int))
     ridge: float = option(1e-6, "lambda = ridge * N on ||B||^2 + ||A||^2 (keeps the solves defined)",
                           at_most(MAX_SCALE, lambda name, text: one_float(name, text,
@@ -71,7 +76,7 @@ class _RankSweep(Family):
     command = "rank-sweep"
     verdicts = "numerics.verdicts.rank_sweep"
     Config = RankSweepConfig
-    summary_format = "lorank.rank-sweep-summary/1"
+    summary_format = "lorank.rank-sweep-summary/2"
     figure_stem = "rank_sweep"
     grid_fields = ("teacher_ranks", "n_train", "noise")
     title = "R3: held-out error against the rank, rank-r0 teacher"
@@ -82,7 +87,8 @@ class _RankSweep(Family):
         return SweepConfig(m=config.m, n=config.n, max_rank=config.max_rank,
                            teacher_ranks=config.teacher_ranks, n_train=config.n_train,
                            n_test=config.n_test, noise=config.noise, seeds=config.trials,
-                           seed=config.seed, iters=config.iters, restarts=config.restarts,
+                           seed=config.seed, iters=config.iters, stop_rtol=config.stop_rtol,
+                           restarts=config.restarts,
                            ridge=config.ridge, device=config.device, n_boot=config.bootstrap)
 
     def validate(self, config) -> None:
@@ -116,10 +122,15 @@ class _RankSweep(Family):
     def from_spec(self, spec, **analysis):
         if not self.matches_spec(spec):
             raise InvalidArgument("the record's spec is not a rank-sweep spec")
+        if "stop_rtol" not in spec:
+            raise InvalidArgument("the record was written by the rank sweep of lorank 0.5.0, whose "
+                                  "fits stopped at a cap of sweeps with no per-start tolerance; its "
+                                  "trials cannot be resumed or summarised by this solver: run it again")
         kw = dict(m=spec["m"], n=spec["n"], max_rank=spec["max_rank"],
                   teacher_ranks=tuple(spec["teacher_ranks"]), n_train=tuple(spec["n_train"]),
                   n_test=spec["n_test"], noise=tuple(float(v) for v in spec["noise"]),
                   trials=spec["seeds"], seed=spec["seed"], iters=spec["iters"],
+                  stop_rtol=spec["stop_rtol"],
                   restarts=spec["restarts"], ridge=spec["ridge"], device=spec["device"])
         kw.update(analysis)
         return self.config(**kw)
@@ -171,11 +182,12 @@ def render_summary(summary: dict) -> str:
             continue
         lines.append(head + f"  ({e['seeds']} seeds)")
         lines.append(f"  {'r':>2} {'dim':>4}  {'held-out error (95% t)':>24}  {'train error':>11}  "
-                     f"starts agreeing (min)  max rel grad")
+                     f"starts  all agree  at cap  max sweeps  max rel grad")
         for p in e["per_rank"]:
             lines.append(f"  {p['r']:>2} {p['dim']:>4}  {_iv(p['test_error']):>24}  "
-                         f"{p['train_error']['mean']:>11.3f}  {p['starts_agreeing_min']:>2}/{p['starts']:<2}"
-                         f"                 {p['grad_rel_max']:.1e}")
+                         f"{p['train_error']['mean']:>11.3f}  {p['starts']:>6}  "
+                         f"{100 * p['agree_share']:>8.0f}%  {p['fits_capped']:>6}  "
+                         f"{p['iterations_max']:>10}  {p['grad_rel_max']:>12.1e}")
         o = e["optimal_rank"]
         lines.append(f"  argmin r = {o['r_star']}, bootstrap 95% [{o['interval'][0]}, {o['interval'][1]}]")
         for key, label in (("bias_side", "bias side"), ("variance_side", "variance side")):

@@ -360,6 +360,11 @@ _MEASURED_ASSUMED = (
                      "cutoff counts as zero", _BINOMIAL)),
     ("R2.gd-rate", ("the rate is read from the sampled gradient-descent trajectories only",
                     _BINOMIAL)),
+    ("R3.rank-sweep.", ("held-out error estimates the risk; the fit at each rank is the best "
+                        "of its starts (alternating least squares), not a certified global "
+                        "minimiser", "the paired differences over seeds are t-distributed (the "
+                        "one-sided tests)", "Gaussian-iid features: every rank up to min(m, n) "
+                        "can change the fit")),
     ("R3.", ("held-out error estimates the risk; the fit at each rank is the solver's, not the "
              "exact minimiser", "the structured features decide which ranks can differ")),
 )
