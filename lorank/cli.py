@@ -35,6 +35,7 @@ SUBCOMMANDS = {
                    "R3 rank sweeps: held-out error against the LoRA rank for binary and 3-class tasks"),
     "xent": ("lorank.experiment_cli", "R2: cross-entropy LoRA recipe where a separator exists (P(separates | separator))"),
     "rank-sweep": ("lorank.experiment_cli", "R3 with a rank-r0 teacher: held-out error against the rank, argmin_r and the variance side"),
+    "gradient-flow": ("lorank.experiment_cli", "seed 002: GD against the LoRA gradient flow (slope in eta), trace-squared loss, Eckart-Young from a spectral start"),
 }
 
 

@@ -28,6 +28,8 @@ _EXPORTS = {
     "rank_condition_statements": "rank_conditions", "instance_statements": "rank_conditions",
     "structured_statements": "structured", "pl_statements": "pl", "rademacher_statements": "rademacher",
     "lora_gradient": "pl", "explicit_gradient_check": "pl",
+    "gradient_flow_statements": "gradient_flow", "flow_velocity": "gradient_flow",
+    "relative_tail_error": "tails", "rate_constants": "tails",
     # routes and certificates
     "SlackCertificate": "routes", "IdentityCertificate": "routes", "GroundCertificate": "routes",
     "MatrixCertificate": "structured", "StrictSlackCertificate": "pl", "SquareStepCertificate": "pl",

@@ -12,6 +12,7 @@ False
 from __future__ import annotations
 
 from .exact_rank import exact_rank_statements
+from .gradient_flow import gradient_flow_statements
 from .pl import pl_statements
 from .rademacher import rademacher_statements
 from .rank_conditions import instance_statements, rank_condition_statements
@@ -29,7 +30,8 @@ def all_statements() -> list:
     (True, True)
     """
     return (rank_condition_statements() + instance_statements() + structured_statements()
-            + pl_statements() + exact_rank_statements() + rademacher_statements())
+            + pl_statements() + exact_rank_statements() + rademacher_statements()
+            + gradient_flow_statements())
 
 
 def statement_by_id(sid: str) -> Statement:

@@ -43,7 +43,8 @@ def ledger_entries(results: Path) -> list[dict]:
     return {e["id"]: e for e in measured_entries(Path(results))}
 
 __all__ = ["cstar_table", "recipe_trend_table", "bench_table", "roofline_verdicts",
-           "separability_table", "pl_table", "rademacher_table", "xent_table", "rank_sweep_table", "render_block", "BLOCKS", "refresh_readme"]
+           "separability_table", "pl_table", "rademacher_table", "xent_table", "rank_sweep_table",
+           "gradient_flow_table", "render_block", "BLOCKS", "refresh_readme"]
 
 LM_VARIANTS = ("E1[k=4]", "E2")
 LM_SIZES = ((64, 64), (128, 128), (32, 128))
@@ -640,6 +641,66 @@ def rank_sweep_table(results: Path) -> str:
     return "\n".join(lines)
 
 
+def gradient_flow_table(results: Path) -> str:
+    """Seed 002: the GF statements with their statuses (checked now by both routes), and the
+    measurements of ``results/gradient-flow/cpu-default`` with the ledger's statuses."""
+    from proofs.gradient_flow import gradient_flow_statements
+    from proofs.statement import check
+
+    lines = ["Statements (`proofs/gradient_flow.py`, both routes each, as `lorank check` runs them):", ""]
+    for st in gradient_flow_statements():
+        lines.append(f"- `{st.id}`: **{check(st).status}**: {st.title}")
+    s = json.loads((results / "gradient-flow" / "cpu-default" / "summary.json").read_text())
+    env = (s.get("environment") or [{}])[0]
+    st, tr = s["steps"], s["trace"]
+    sz = s["sizes"]
+
+    def iv(d):
+        return f"{d['mean']:.4f} [{d['lo']:.4f}, {d['hi']:.4f}]"
+
+    lines += ["", f"Gradient descent against the flow ({sz['steps']['m']}x{sz['steps']['n']}, r = "
+              f"{sz['steps']['r']}, squared loss on M = {sz['steps']['M']} Gaussian features, LoRA "
+              f"start, T = {st['horizon']:g}, {st['trials']} seeds):", "",
+              "| quantity | slope in eta [95% t] | " + " | ".join(f"eta = {e:g}" for e in st["etas"]) + " |",
+              "|---|---|" + "---|" * len(st["etas"])]
+    for key, label in (("error_sim", "error, simultaneous"), ("error_seq", "error, sequential"),
+                       ("gap_sim_seq", "simultaneous - sequential"),
+                       ("drift_sim", "drift of B^T B - A A^T, simultaneous"),
+                       ("drift_seq", "drift of B^T B - A A^T, sequential")):
+        lines.append(f"| {label} | {iv(st[key]['slope'])} | "
+                     + " | ".join(f"{v:.2e}" for v in st[key]["median_per_eta"]) + " |")
+    e = tr["loss_ratio_end"]
+    lines += ["", f"Medians over seeds; errors relative to the RK4 reference (its own error estimate "
+              f"<= {st['reference']['error_max']:.0e}, drift of B^T B - A A^T along it <= "
+              f"{st['flow_drift_max']:.0e}); autograd against the flow equations <= "
+              f"{max(st['autograd_rel_max'], tr['autograd_rel_max']):.0e}.", "",
+              f"Trace-squared loss ({sz['trace']['n']}x{sz['trace']['n']}, r = {sz['trace']['r']}, "
+              f"{tr['trials']} seeds, T = {tr['times'][-1]:g}): L(T)/L(0) from {e['min']:.1e} to "
+              f"{e['max']:.1e}; L(t) at most {tr['bound_ratio_max']:.3f} of the proved bound "
+              f"L(0) exp(-2 ||A0||^2 t); traceless share of the LoRA update B A from "
+              f"{tr['traceless_lora']['min']:.3f} to {tr['traceless_lora']['max']:.3f}, of the "
+              f"full-parameter update at most {tr['traceless_full']['max']:.0e}.", "",
+              f"Frobenius low-rank flow from the spectral start (n = {sz['eym']['n']}, s_j = j^-alpha, "
+              f"{s['seeds']['ey_trials']} seeds per cell):", "",
+              "| alpha | r | relative error of the flow's limit | Eckart-Young-Mirsky (mpmath, n = "
+              f"{sz['eym']['n']}) | infinite tail | bound c_hi r^(1/2 - alpha) | distance to Y_r |",
+              "|---|---|---|---|---|---|---|"]
+    for a in s["eym"]:
+        for p in a["per_rank"]:
+            lines.append(f"| {a['alpha']:g} | {p['r']} | {p['rel_error']['mean']:.6f} | "
+                         f"{p['eym_finite']:.6f} | {p['eym_infinite']:.6f} | {p['bound_hi']:.6f} | "
+                         f"{p['distance_max']:.0e} |")
+    lines += ["", "Exponent of the relative error in r (least squares over the rank grid): "
+              + "; ".join(f"alpha = {a['alpha']:g}: flow {a['fitted_exponent']:.4f}, infinite tails on "
+                          f"the same grid {a['infinite_exponent']:.4f}, 1/2 - alpha "
+                          f"{a['predicted_exponent']:g}" for a in s["eym"]) + ".", "",
+              f"Record `results/gradient-flow/cpu-default` ({s['units_found']} trials, "
+              f"{env.get('device_name', '?')}, {s['wall_time']['wall_s']:.0f} s). Ledger:"]
+    lines += _ledger_lines(e for i, e in ledger_entries(results).items()
+                           if i.startswith("GF.") and i.endswith(".cpu-default"))
+    return "\n".join(lines)
+
+
 def sweep_bench_table(results: Path) -> str:
     """Whole sweeps timed from fresh processes, per solver path, from ``results/bench/sweep-*.json``
     (:mod:`benchmarks.bench_sweep`)."""
@@ -668,7 +729,8 @@ def sweep_bench_table(results: Path) -> str:
 
 BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default": cpu_default_line, "recipe-trend": recipe_trend_table,
           "bench": bench_table, "separability": separability_table, "pl": pl_table,
-          "rademacher": rademacher_table, "xent": xent_table, "rank-sweep": rank_sweep_table}
+          "rademacher": rademacher_table, "xent": xent_table, "rank-sweep": rank_sweep_table,
+          "gradient-flow": gradient_flow_table}
 
 
 def render_block(name: str, results: Path | None = None) -> str:

@@ -23,6 +23,10 @@ MAX_KN = 4096
 MIN_CSTAR, MAX_CSTAR, MAX_CSTAR_DEN = Fraction(1, 20), Fraction(8), 20
 #: Integer variables of statements are drawn from 1..MAX_INT (or 1..SMALL_INT).
 MAX_INT, SMALL_INT = 2000, 12
+#: Gradient-flow instances: largest side and example count (float64 torch, milliseconds each).
+MAX_FLOW_DIM, MAX_FLOW_EXAMPLES = 6, 8
+#: Power-law exponents alpha of the tails are drawn from [MIN_ALPHA, MAX_ALPHA].
+MIN_ALPHA, MAX_ALPHA = 0.55, 3.0
 
 
 def _int(lo: int, small: int, big: int):
@@ -112,3 +116,17 @@ def st_point(draw, statement):
     for v, expr in defined.items():
         values[v] = expr.subs(values)
     return values
+
+
+@st.composite
+def st_flow_instance(draw, max_dim: int = MAX_FLOW_DIM):
+    """``(m, n, r, M, seed)`` for a small gradient-flow instance: ``1 <= r <= min(m, n)``."""
+    m, n = draw(st.integers(1, max_dim)), draw(st.integers(1, max_dim))
+    return (m, n, draw(st_rank(m, n)), draw(st.integers(1, MAX_FLOW_EXAMPLES)),
+            draw(st.integers(0, 2**32 - 1)))
+
+
+@st.composite
+def st_alpha(draw):
+    """A power-law exponent ``alpha`` of ``s_j = j^-alpha`` (above 1/2), as a float."""
+    return draw(st.floats(MIN_ALPHA, MAX_ALPHA, allow_nan=False))

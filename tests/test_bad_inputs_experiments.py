@@ -413,6 +413,70 @@ CASES = [
     ("rank-sweep", "--distributed=4", ["--distributed", "'4'"]),
     ("rank-sweep", "--out {results}/rank-sweep/x", ["--out", "results/"]),
     ("rank-sweep", "--summarise {rad_run} --out " + NEW, ["{rad_run}/record.jsonl", "rademacher", "rank-sweep"]),
+    # ---------------------------------------------------------------- gradient-flow
+    ("gradient-flow", "--m 0", ["--m", "'0'"]),
+    ("gradient-flow", "--m 5000", ["--m", "'5000'"]),
+    ("gradient-flow", "--n x", ["--n", "'x'"]),
+    ("gradient-flow", "--m 4 --n 4 --rank 5", ["--rank", "5", "min(m, n)"]),
+    ("gradient-flow", "--rank 0", ["--rank", "'0'"]),
+    ("gradient-flow", "--examples 0", ["--examples", "'0'"]),
+    ("gradient-flow", "--examples " + BIG, ["--examples", BIG]),
+    ("gradient-flow", "--m 4000 --n 4000 --examples 100000", ["--m/--n/--examples", "GiB"]),
+    ("gradient-flow", "--horizon 0", ["--horizon", "'0'"]),
+    ("gradient-flow", "--horizon nan", ["--horizon", "'nan'"]),
+    ("gradient-flow", "--horizon 1e9", ["--horizon", "'1e9'"]),
+    ("gradient-flow", "--etas 0.1", ["--etas", "'0.1'", "two"]),
+    ("gradient-flow", "--etas 0.1,-0.05", ["--etas", "-0.05"]),
+    ("gradient-flow", "--etas 2,1", ["--etas", "'2,1'"]),
+    ("gradient-flow", "--etas 0.3,0.1", ["--etas", "0.3", "--horizon"]),
+    ("gradient-flow", "--etas 0.1,0.1", ["--etas", "'0.1,0.1'"]),
+    ("gradient-flow", "--ref-step 0", ["--ref-step", "'0'"]),
+    ("gradient-flow", "--ref-step 0.01 --etas 0.1,0.005", ["--ref-step", "0.01", "--etas", "0.005"]),
+    ("gradient-flow", "--ref-step 0.003", ["--ref-step", "0.003", "whole number"]),
+    ("gradient-flow", "--ref-step 1e-7", ["--ref-step", "1e-07", "more than"]),
+    ("gradient-flow", "--trials 0", ["--trials", "'0'"]),
+    ("gradient-flow", "--trials " + BIG, ["--trials", BIG]),
+    ("gradient-flow", "--trace-n 0", ["--trace-n", "'0'"]),
+    ("gradient-flow", "--trace-n 5000", ["--trace-n", "'5000'"]),
+    ("gradient-flow", "--trace-n 4 --trace-rank 5", ["--trace-rank", "5", "--trace-n"]),
+    ("gradient-flow", "--trace-rank x", ["--trace-rank", "'x'"]),
+    ("gradient-flow", "--m 2 --n 2 --rank 1 --examples 1 --trace-n 4000 --trials 100000 "
+     "--batch-size 100000", ["--trace-n", "GiB"]),
+    ("gradient-flow", "--trace-horizon -1", ["--trace-horizon", "-1"]),
+    ("gradient-flow", "--trace-step 0.03", ["--trace-step", "0.03", "whole number"]),
+    ("gradient-flow", "--trace-step 0.4", ["--trace-step", "0.4", "multiple of 10"]),
+    ("gradient-flow", "--ey-n 0", ["--ey-n", "'0'"]),
+    ("gradient-flow", "--ey-n 16", ["--ey-ranks", "16", "--ey-n"]),
+    ("gradient-flow", "--ey-n 4000 --ey-trials 1000 --batch-size 1000", ["--ey-n", "GiB"]),
+    ("gradient-flow", "--ey-ranks 0", ["--ey-ranks", "'0'"]),
+    ("gradient-flow", "--ey-ranks 1,1", ["--ey-ranks", "'1,1'"]),
+    ("gradient-flow", "--alphas 0.5", ["--alphas", "0.5"]),
+    ("gradient-flow", "--alphas 5", ["--alphas", "5"]),
+    ("gradient-flow", "--alphas nan", ["--alphas", "'nan'"]),
+    ("gradient-flow", "--alphas 0.5:4:1e-6", ["--alphas", "more than 10000"]),
+    ("gradient-flow", "--alphas 0.6:4:0.001 --ey-n 200 --ey-ranks " + ",".join(map(str, range(1, 41))),
+     ["--alphas", "--ey-ranks", "more than 100000"]),
+    ("gradient-flow", "--ey-horizon 0", ["--ey-horizon", "'0'"]),
+    ("gradient-flow", "--ey-step 0.07", ["--ey-step", "0.07", "whole number"]),
+    ("gradient-flow", "--ey-step 2", ["--ey-step", "'2'"]),
+    ("gradient-flow", "--spectral-scale 0", ["--spectral-scale", "'0'"]),
+    ("gradient-flow", "--spectral-scale 1e9", ["--spectral-scale", "'1e9'"]),
+    ("gradient-flow", "--ey-trials 0", ["--ey-trials", "'0'"]),
+    ("gradient-flow", "--seed -1", ["--seed", "'-1'"]),
+    ("gradient-flow", "--device tpu", ["--device", "'tpu'"]),
+    ("gradient-flow", "--device cuda:99", ["--device", "'cuda:99'"]),
+    ("gradient-flow", "--batch-size 0", ["--batch-size", "'0'"]),
+    ("gradient-flow", "--threads 0", ["--threads", "'0'"]),
+    ("gradient-flow", "--slope-margin 0", ["--slope-margin", "'0'"]),
+    ("gradient-flow", "--slope-margin 2", ["--slope-margin", "'2'"]),
+    ("gradient-flow", "--resume=no", ["--resume", "'no'"]),
+    ("gradient-flow", "--json=1", ["--json", "'1'"]),
+    ("gradient-flow", "--no-plot=1", ["--no-plot", "'1'"]),
+    ("gradient-flow", "--no-progress=1", ["--no-progress", "'1'"]),
+    ("gradient-flow", "--distributed=4", ["--distributed", "'4'"]),
+    ("gradient-flow", "--out {results}/gradient-flow/x", ["--out", "results/"]),
+    ("gradient-flow", "--summarise {rad_run} --out " + NEW, ["{rad_run}/record.jsonl", "rademacher",
+                                                            "gradient-flow"]),
 ]
 
 
@@ -565,7 +629,8 @@ def test_enough_cases():
     assert len({(c, a) for c, a, _ in CASES}) == len(CASES), "a case is listed twice"
 
 
-@pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep"])
+@pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep",
+                                     "gradient-flow"])
 def test_every_flag_is_covered(command):
     """Every flag of every experiment command appears in at least one bad-input row."""
     from lorank.cli import build_parser
@@ -580,7 +645,8 @@ def test_every_flag_is_covered(command):
     assert flags - used == set(), f"{command}: flags without a bad-input case"
 
 
-@pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep"])
+@pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep",
+                                     "gradient-flow"])
 def test_help(command, capsys):
     """``--help`` of every experiment command prints its flags (it once raised "empty group")."""
     assert _call([command, "--help"]) == 0

@@ -50,6 +50,10 @@ TINY = {
                  batch_size=2),
     "rank-sweep": dict(m=4, n=4, max_rank=3, teacher_ranks=(1, 2), n_train=(20,), n_test=30,
                        noise=(0.5,), trials=4, iters=10, restarts=1, bootstrap=20, batch_size=2),
+    "gradient-flow": dict(m=4, n=3, rank=2, examples=6, etas=(0.1, 0.05), ref_step=0.01, trials=4,
+                          trace_n=3, trace_rank=1, trace_horizon=1.0, trace_step=0.05, ey_n=6,
+                          ey_ranks=(1, 2), alphas=(1.0,), ey_horizon=2.0, ey_step=0.1,
+                          ey_trials=2, batch_size=2),
 }
 #: The command-line form of the same configs.
 TINY_ARGS = {
@@ -70,6 +74,11 @@ TINY_ARGS = {
     "rank-sweep": ["rank-sweep", "--m", "4", "--n", "4", "--max-rank", "3", "--teacher-ranks", "1,2",
                    "--n-train", "20", "--n-test", "30", "--noise", "0.5", "--trials", "4",
                    "--iters", "10", "--restarts", "1", "--bootstrap", "20"],
+    "gradient-flow": ["gradient-flow", "--m", "4", "--n", "3", "--rank", "2", "--examples", "6",
+                      "--etas", "0.1,0.05", "--ref-step", "0.01", "--trials", "4", "--trace-n", "3",
+                      "--trace-rank", "1", "--trace-horizon", "1", "--trace-step", "0.05",
+                      "--ey-n", "6", "--ey-ranks", "1,2", "--alphas", "1", "--ey-horizon", "2",
+                      "--ey-step", "0.1", "--ey-trials", "2", "--slope-margin", "0.2"],
 }
 NAMES = [f.name for f in families()]
 
