@@ -3,6 +3,11 @@
 - Hypothesis profiles: ``ci`` (the default, fast) and ``thorough`` (many more examples), chosen
   with the environment variable ``LORANK_HYPOTHESIS_PROFILE``.
 - mpmath's global precision is reset before every test, so no test leaks precision into another.
+- torch runs one intra-op CPU thread (``OMP_NUM_THREADS=1`` unless already set, so subprocesses and
+  notebook kernels inherit it), as every experiment's CPU run does (``threads`` option, default 1,
+  :func:`numerics.engine.capacity.torch_threads`): the tests' problems are small, and on a small or
+  shared CPU two threads mostly wait on each other (a rank-sweep test took 21 s with two threads
+  on the 2-core machine under load, 0.3 s with one). Results do not depend on the thread count.
 - The pytest header prints the versions and the torch backend; the terminal summary prints the
   theorem ledger, so a test run doubles as a theorem check.
 """
@@ -15,6 +20,9 @@ import platform
 import mpmath
 import pytest
 from hypothesis import HealthCheck, settings
+
+# Before torch is first imported (test modules import it at collection): see the docstring.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 settings.register_profile(
     "ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
