@@ -35,6 +35,7 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import importlib.metadata
 import json
 import math
@@ -140,13 +141,17 @@ def utc_now() -> tuple[str, float]:
 # Environment
 
 
+@functools.lru_cache(maxsize=None)
 def _version(dist: str) -> str | None:
+    # Read once per process (package metadata lookups take milliseconds each; a process runs
+    # the packages it imported, whatever is installed later).
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
         return None
 
 
+@functools.lru_cache(maxsize=None)
 def _cpu_name() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
@@ -163,7 +168,16 @@ def _source_revision() -> dict:
 
     ``{"commit": None, "dirty": None}`` outside a git checkout or without git (an installed
     wheel): the package version then identifies the code.
+
+    Asked of git once per process (two subprocesses, tens of milliseconds, on every record
+    opened and every summary otherwise): the code a process runs is the code it imported, so
+    the first answer describes it for the rest of the process.
     """
+    return dict(_source_revision_once())
+
+
+@functools.lru_cache(maxsize=None)
+def _source_revision_once() -> tuple:
     import subprocess
 
     root = Path(__file__).resolve().parent.parent
@@ -171,14 +185,14 @@ def _source_revision() -> dict:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
                                 text=True, timeout=10)
         if commit.returncode != 0:
-            return {"commit": None, "dirty": None}
+            return (("commit", None), ("dirty", None))
         status = subprocess.run(["git", "-C", str(root), "status", "--porcelain",
                                  "--untracked-files=no", "--", "numerics", "proofs", "lorank"],
                                 capture_output=True, text=True, timeout=10)
         dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
-        return {"commit": commit.stdout.strip(), "dirty": dirty}
+        return (("commit", commit.stdout.strip()), ("dirty", dirty))
     except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
+        return (("commit", None), ("dirty", None))
 
 
 def environment_info(device: str | None = None) -> dict:
