@@ -10,10 +10,16 @@
   on the 2-core machine under load, 0.3 s with one). Results do not depend on the thread count.
 - The pytest header prints the versions and the torch backend; the terminal summary prints the
   theorem ledger, so a test run doubles as a theorem check.
+- ``proof_entries``: the ledger's proof entries (every statement checked by both routes, a few
+  seconds), checked once per session and shared by the tests of what the ledger and the CLI do
+  with them (``shared_proof_entries`` hands them to :mod:`lorank.ledger` in place of a fresh
+  check). The checking itself is tested afresh (``test_statements.py``, the console script,
+  the doctests); the terminal summary prints the session's entries if a test checked them.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import platform
 
@@ -38,6 +44,30 @@ def _reset_mpmath_precision():
     mpmath.mp.dps = 15
     yield
     mpmath.mp.dps = 15
+
+
+#: The proof entries checked in this session (filled by the ``proof_entries`` fixture).
+_SESSION: dict = {}
+
+
+@pytest.fixture(scope="session")
+def proof_entries():
+    """The ledger's proof entries (``lorank.ledger._proof_entries``: every statement of
+    :mod:`proofs` checked afresh by both routes), computed once for the session."""
+    from lorank.ledger import _proof_entries
+
+    _SESSION["proof_entries"] = _proof_entries()
+    return copy.deepcopy(_SESSION["proof_entries"])
+
+
+@pytest.fixture
+def shared_proof_entries(proof_entries, monkeypatch):
+    """:mod:`lorank.ledger` gathers the session's proof entries instead of checking every
+    statement again (for tests of the gathering, rendering and exit status)."""
+    import lorank.ledger as ledger
+
+    monkeypatch.setattr(ledger, "_proof_entries", lambda: copy.deepcopy(proof_entries))
+    return proof_entries
 
 
 def _torch_backend() -> str:
@@ -91,5 +121,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line(f"theorem ledger unavailable: {error}")
         return
     terminalreporter.section("lorank theorem ledger")
-    for line in render_plain(build_ledger()).splitlines():
+    checked = _SESSION.get("proof_entries")
+    if checked is not None:  # the statements were checked during this run: print that check
+        import lorank.ledger as ledger
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(ledger, "_proof_entries", lambda: copy.deepcopy(checked))
+            entries = build_ledger()
+    else:
+        entries = build_ledger()
+    for line in render_plain(entries).splitlines():
         terminalreporter.write_line(line)

@@ -33,10 +33,17 @@ def _run_module(*argv, timeout=60, cwd=None):
 
 
 @pytest.fixture(scope="module")
-def check_json():
-    """``lorank check --json`` run once in-process: (exit status, parsed stdout)."""
+def check_json(proof_entries):
+    """``lorank check --json`` run once in-process: (exit status, parsed stdout). The proof
+    entries are the session's (checked once, ``conftest.proof_entries``); the console-script
+    test below checks every statement afresh in its own process."""
+    import copy
+
+    import lorank.ledger as ledger
+
     buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(buffer):
+        patch.setattr(ledger, "_proof_entries", lambda: copy.deepcopy(proof_entries))
         status = main(["check", "--json"])
     return status, json.loads(buffer.getvalue())
 
@@ -127,7 +134,7 @@ def test_check_fails_when_an_expected_statement_is_open(monkeypatch, capsys):
     assert "UNEXPECTED: fake.open is open (expected proved)" in out
 
 
-def test_check_plain_table(check_json, capsys):
+def test_check_plain_table(check_json, shared_proof_entries, capsys):
     _, entries = check_json
     # Property: the plain table (stdout is not a terminal under pytest) lists every id and
     # ends with the count of statements.

@@ -139,7 +139,7 @@ def test_ledger_entries_reads_every_summary_and_ignores_other_files(tmp_path):
     assert ledger_entries(tmp_path / "nothing-here") == []
 
 
-def test_build_ledger_gathers_proofs_and_synthetic_verdicts(tmp_path):
+def test_build_ledger_gathers_proofs_and_synthetic_verdicts(tmp_path, shared_proof_entries):
     _entries_for(tmp_path, 1.1, None)
     entries = build_ledger(tmp_path / "results")
     ids = [e["id"] for e in entries]
@@ -187,10 +187,10 @@ def test_unknown_status_is_rejected(tmp_path, monkeypatch):
         ledger.build_ledger(tmp_path)
 
 
-def test_blocks_in_80_columns_show_notes_and_keep_ids_whole():
-    from lorank.ledger import _proof_entries, render_blocks
+def test_blocks_in_80_columns_show_notes_and_keep_ids_whole(proof_entries):
+    from lorank.ledger import render_blocks
 
-    entries = _proof_entries()
+    entries = proof_entries
     text = render_blocks(entries, width=80)
     lines = text.splitlines()
     # Property: no line is wider than 80 columns; every id opens its block whole.
