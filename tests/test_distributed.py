@@ -115,7 +115,11 @@ def test_torchrun_gloo_merge_equals_single_process(single_run, tmp_path, nproc):
     assert sum(r["trials"] for r in report["per_rank"]) == a["trials_found"]
 
 
-WORKER = textwrap.dedent("""
+#: The killed-rank test's sweep: 2 cells of 8 trials, batches of 2.
+WORKER_CONFIG = dict(sizes=((4, 4),), ranks=(1,), rho=None, kn=(6, 9), trials=8, restarts=2,
+                     batch_size=2, seed=5)
+
+WORKER = textwrap.dedent(f"""
     import os, sys
     from numerics.experiments.distributed import DistributedContext
     from numerics.experiments.protocol import family_named
@@ -123,8 +127,7 @@ WORKER = textwrap.dedent("""
 
     out, fail_after = sys.argv[1], int(sys.argv[2])
     family = family_named("cstar-lm")
-    config = family.config(sizes=((4, 4),), ranks=(1,), rho=None, kn=(6, 9), trials=8, restarts=2,
-                           batch_size=2, seed=5)
+    config = family.config(**{WORKER_CONFIG!r})
     ctx = DistributedContext.from_environment("cpu")
     ctx.init()
     inner = family.run_batch
@@ -148,10 +151,14 @@ WORKER = textwrap.dedent("""
 def test_killed_rank_resumes_without_losing_trials(tmp_path):
     # Rank 1 is killed after two finished batches; the launch fails. Its record keeps those
     # batches; launching again resumes every rank, and the merged outcomes equal an
-    # uninterrupted launch trial by trial.
+    # uninterrupted run trial by trial (run here in one process: a launch's merge equals the
+    # single-process run, test_torchrun_gloo_merge_equals_single_process).
+    from numerics.experiments.protocol import family_named
+    from numerics.experiments.runner import run
+
     worker = tmp_path / "worker.py"
     worker.write_text(WORKER)
-    broken, clean = tmp_path / "broken", tmp_path / "clean"
+    broken = tmp_path / "broken"
     proc = _torchrun(2, str(worker), str(broken), "2", check=False)
     assert proc.returncode != 0
     kept = load_outcomes(shard_record_path(broken, 1, 2))
@@ -159,9 +166,10 @@ def test_killed_rank_resumes_without_losing_trials(tmp_path):
     _torchrun(2, str(worker), str(broken), "-1")
     resumed = load_outcomes(shard_record_path(broken, 1, 2))
     assert _trials(kept).items() <= _trials(resumed).items()
-    _torchrun(2, str(worker), str(clean), "-1")
-    assert _trials(load_outcomes(shard_records(broken))) == _trials(load_outcomes(shard_records(clean)))
-    assert load_outcomes(shard_records(clean)).n_trials() == 16
+    family = family_named("cstar-lm")
+    clean = run(family, family.config(**WORKER_CONFIG), tmp_path / "clean.jsonl", progress=False)
+    assert clean.n_trials() == 16
+    assert _trials(load_outcomes(shard_records(broken))) == _trials(clean)
 
 
 def test_refuses_mixed_world_sizes_and_fresh_run_over_records(tmp_path):
