@@ -15,10 +15,15 @@
   with them (``shared_proof_entries`` hands them to :mod:`lorank.ledger` in place of a fresh
   check). The checking itself is tested afresh (``test_statements.py``, the console script,
   the doctests); the terminal summary prints the session's entries if a test checked them.
+- ``background``: work done in other processes (notebook kernels, Triton's interpreter, the console
+  script) starts as soon as collection ends and runs, one job at a time, on a helper thread while
+  the tests run in this process; the test that needs a job's result waits for it (a test module
+  lists its jobs in ``BACKGROUND_JOBS``). On two cores the waits mostly vanish.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import copy
 import os
 import platform
@@ -68,6 +73,63 @@ def shared_proof_entries(proof_entries, monkeypatch):
 
     monkeypatch.setattr(ledger, "_proof_entries", lambda: copy.deepcopy(proof_entries))
     return proof_entries
+
+
+class Background:
+    """Jobs (zero-argument callables) run one at a time on a helper thread.
+
+    A test module names its jobs in a dict ``BACKGROUND_JOBS`` (key -> callable); the jobs of the
+    modules with selected tests start when collection ends (:func:`pytest_collection_finish`), in
+    module order. A job should spend its time in other processes (its thread then takes no CPU
+    from the tests). :meth:`result` waits for a job, or runs it in the test if it was not
+    started; a job's exception is raised in the test that asks for its result.
+    """
+
+    def __init__(self):
+        self._pool = None
+        self._futures: dict = {}
+
+    def start(self, module) -> None:
+        for key, job in getattr(module, "BACKGROUND_JOBS", {}).items():
+            if (module.__name__, key) not in self._futures:
+                if self._pool is None:
+                    self._pool = concurrent.futures.ThreadPoolExecutor(1, "background")
+                self._futures[module.__name__, key] = self._pool.submit(job)
+
+    def result(self, module, key):
+        future = self._futures.get((module.__name__, key))
+        return module.BACKGROUND_JOBS[key]() if future is None else future.result()
+
+    def stop(self) -> None:
+        """Drop the jobs not started (a run that ends early waits only for the running one)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+_BACKGROUND = Background()
+
+
+@pytest.fixture(scope="session")
+def background():
+    """The session's :class:`Background`: ``background.result(request.module, key)`` in a
+    module's fixture."""
+    return _BACKGROUND
+
+
+def pytest_collection_finish(session):
+    if session.config.option.collectonly:
+        return
+    modules = {}
+    for item in session.items:
+        module = getattr(item, "module", None)
+        if module is not None:
+            modules.setdefault(module.__name__, module)
+    for module in modules.values():
+        _BACKGROUND.start(module)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _BACKGROUND.stop()
 
 
 def _torch_backend() -> str:

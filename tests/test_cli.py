@@ -155,15 +155,25 @@ def test_check_plain_table(check_json, shared_proof_entries, capsys):
     assert "notes: " + " ".join(least["notes"].split()) in flat
 
 
-def test_check_console_script_end_to_end():
-    # Property: the installed command runs the whole ledger in a fresh process in well under
-    # a minute and exits 0. The console script is preferred; `python -m lorank` is the
-    # same entry point when the script is not on PATH.
+def console_script_check():
+    """``lorank check`` by the installed command, from ``/``: (completed process, seconds).
+    The console script is preferred; `python -m lorank` is the same entry point when the
+    script is not on PATH."""
     script = shutil.which("lorank") or str(Path(sys.executable).with_name("lorank"))
     argv = [script, "check"] if Path(script).exists() else [sys.executable, "-m", "lorank", "check"]
     start = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd="/")
-    elapsed = time.perf_counter() - start
+    return proc, time.perf_counter() - start
+
+
+#: The fresh process runs while the other tests do (``conftest.Background``).
+BACKGROUND_JOBS = {"console-script": console_script_check}
+
+
+def test_check_console_script_end_to_end(background, request):
+    # Property: the installed command runs the whole ledger in a fresh process in well under
+    # a minute and exits 0.
+    proc, elapsed = background.result(request.module, "console-script")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert elapsed < 45, elapsed
     assert "Traceback" not in proc.stderr

@@ -2,7 +2,8 @@
 of how to solve a step's system (``LMConfig.system``).
 
 On a CPU the kernel runs under Triton's interpreter, which must be switched on before Triton is
-first imported: those tests run it in a subprocess with ``TRITON_INTERPRET=1``. They need Triton
+first imported: those tests run it in a subprocess with ``TRITON_INTERPRET=1`` (one, a background
+job of the session: it runs while the other tests do). They need Triton
 (``pip install 'lorank[kernels]'``, part of the README's set-up) and are skipped without it. The
 ``cuda`` tests run the compiled kernel.
 """
@@ -119,14 +120,24 @@ ENGINE_CHECK = """
 """
 
 
-@pytest.fixture(scope="module")
-def interpreted_checks():
+def interpreted_checks_job():
     """The kernel check and the engine check (one failing trial) in one interpreted process
-    (torch and Triton are imported once)."""
+    (torch and Triton are imported once); None without Triton (those tests are skipped)."""
+    if not fused_cholesky.available():
+        return None
     return _interpreted(KERNEL_CHECK + ENGINE_CHECK + """
     import json
     print(json.dumps({"kernel": kernel_check(), "engine": engine_check([1])}))
     """)
+
+
+#: The interpreted process runs while the other tests do (``conftest.Background``).
+BACKGROUND_JOBS = {"interpreted": interpreted_checks_job}
+
+
+@pytest.fixture(scope="module")
+def interpreted_checks(background, request):
+    return background.result(request.module, "interpreted")
 
 
 @needs_triton

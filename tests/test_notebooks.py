@@ -6,12 +6,14 @@ runs the tests, so the notebook sees this environment and the installed project)
 working directory ``notebooks/``. Nothing is written back: the executed copy stays in memory.
 
 The notebooks run at the same time, each in its own kernel (nbclient's ``async_execute``, one
-event loop): a kernel is one busy process while the tests' process waits, so on a machine with
-two cores this takes about the time of the longest notebook instead of the sum.
+event loop), as a background job of the session (``conftest.Background``): they start when
+collection ends and run while the other tests do; each test here checks its notebook. A
+kernel's output goes to a temporary file, shown with the error if its notebook fails.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -37,20 +39,40 @@ def _client(path):
     )
 
 
-@pytest.fixture(scope="module")
-def executed():
-    """Every notebook executed, concurrently: path -> (its executed notebook, or the exception
-    its execution raised, e.g. CellExecutionError on the first failing cell)."""
+def execute_all() -> dict:
+    """Every notebook executed, concurrently: path -> its executed notebook, or the exception
+    its execution raised (CellExecutionError on the first failing cell) with the kernel's
+    output as a note."""
     import asyncio
+    import tempfile
 
     clients = [_client(path) for path in PATHS]
+    with tempfile.TemporaryDirectory() as logs:
+        files = [open(os.path.join(logs, f"{path.stem}.log"), "w+b") for path in PATHS]
 
-    async def run_all():
-        return await asyncio.gather(*(c.async_execute() for c in clients), return_exceptions=True)
+        async def run_all():
+            return await asyncio.gather(*(c.async_execute(stdout=f, stderr=f)
+                                          for c, f in zip(clients, files)), return_exceptions=True)
 
-    outcomes = asyncio.run(run_all())
+        try:
+            outcomes = asyncio.run(run_all())
+            for outcome, f in zip(outcomes, files):
+                if isinstance(outcome, BaseException):
+                    f.seek(0)
+                    outcome.add_note("kernel output:\n" + f.read().decode(errors="replace")[-3000:])
+        finally:
+            for f in files:
+                f.close()
     return {path: (c.nb if not isinstance(o, BaseException) else o)
             for path, c, o in zip(PATHS, clients, outcomes)}
+
+
+BACKGROUND_JOBS = {"notebooks": execute_all}
+
+
+@pytest.fixture(scope="module")
+def executed(background, request):
+    return background.result(request.module, "notebooks")
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
