@@ -16,9 +16,10 @@
   check). The checking itself is tested afresh (``test_statements.py``, the console script,
   the doctests); the terminal summary prints the session's entries if a test checked them.
 - ``background``: work done in other processes (notebook kernels, Triton's interpreter, the console
-  script) starts as soon as collection ends and runs, one job at a time, on a helper thread while
-  the tests run in this process; the test that needs a job's result waits for it (a test module
-  lists its jobs in ``BACKGROUND_JOBS``). On two cores the waits mostly vanish.
+  script, torchrun launches) starts as soon as collection ends and runs, one job at a time, on a
+  helper thread while the tests run in this process; the test that needs a job's result waits for
+  it (a test module lists its jobs in ``BACKGROUND_JOBS``, see :class:`Background`). On two cores
+  the waits mostly vanish.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import concurrent.futures
 import copy
 import os
 import platform
+from pathlib import Path
 
 import mpmath
 import pytest
@@ -76,34 +78,51 @@ def shared_proof_entries(proof_entries, monkeypatch):
 
 
 class Background:
-    """Jobs (zero-argument callables) run one at a time on a helper thread.
+    """Jobs run one at a time on a helper thread.
 
-    A test module names its jobs in a dict ``BACKGROUND_JOBS`` (key -> callable); the jobs of the
-    modules with selected tests start when collection ends (:func:`pytest_collection_finish`), in
-    module order. A job should spend its time in other processes (its thread then takes no CPU
-    from the tests). :meth:`result` waits for a job, or runs it in the test if it was not
-    started; a job's exception is raised in the test that asks for its result.
+    A test module names its jobs in a dict ``BACKGROUND_JOBS`` (key -> callable taking a fresh
+    folder of its own, removed when the session ends); the jobs of the modules with selected
+    tests start when collection ends (:func:`pytest_collection_finish`), in module order (a job
+    that needs no folder ignores it). A job should spend its time in other processes (its thread then takes no CPU from the tests).
+    :meth:`result` waits for a job, or runs it in the test if it was not started; a job's
+    exception is raised in the test that asks for its result.
     """
 
     def __init__(self):
         self._pool = None
         self._futures: dict = {}
+        self._root = None
+
+    def _folder(self) -> Path:
+        import tempfile
+
+        if self._root is None:
+            self._root = tempfile.mkdtemp(prefix="lorank-background-")
+        return Path(tempfile.mkdtemp(dir=self._root))
 
     def start(self, module) -> None:
         for key, job in getattr(module, "BACKGROUND_JOBS", {}).items():
             if (module.__name__, key) not in self._futures:
                 if self._pool is None:
                     self._pool = concurrent.futures.ThreadPoolExecutor(1, "background")
-                self._futures[module.__name__, key] = self._pool.submit(job)
+                self._futures[module.__name__, key] = self._pool.submit(job, self._folder())
 
-    def result(self, module, key):
+    def result(self, module, key, job=None):
+        """The result of ``module``'s job ``key``; if it was not started, of ``job`` (default:
+        ``module.BACKGROUND_JOBS[key]``) run now."""
         future = self._futures.get((module.__name__, key))
-        return module.BACKGROUND_JOBS[key]() if future is None else future.result()
+        if future is not None:
+            return future.result()
+        return (job or module.BACKGROUND_JOBS[key])(self._folder())
 
     def stop(self) -> None:
-        """Drop the jobs not started (a run that ends early waits only for the running one)."""
+        """Drop the jobs not started, wait for the running one, remove the folders."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._root is not None:
+            import shutil
+
+            shutil.rmtree(self._root, ignore_errors=True)
 
 
 _BACKGROUND = Background()

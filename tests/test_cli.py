@@ -155,7 +155,7 @@ def test_check_plain_table(check_json, shared_proof_entries, capsys):
     assert "notes: " + " ".join(least["notes"].split()) in flat
 
 
-def console_script_check():
+def console_script_check(folder=None):
     """``lorank check`` by the installed command, from ``/``: (completed process, seconds).
     The console script is preferred; `python -m lorank` is the same entry point when the
     script is not on PATH."""

@@ -120,7 +120,7 @@ ENGINE_CHECK = """
 """
 
 
-def interpreted_checks_job():
+def interpreted_checks_job(folder=None):
     """The kernel check and the engine check (one failing trial) in one interpreted process
     (torch and Triton are imported once); None without Triton (those tests are skipped)."""
     if not fused_cholesky.available():

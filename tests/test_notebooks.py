@@ -39,7 +39,7 @@ def _client(path):
     )
 
 
-def execute_all() -> dict:
+def execute_all(folder=None) -> dict:
     """Every notebook executed, concurrently: path -> its executed notebook, or the exception
     its execution raised (CellExecutionError on the first failing cell) with the kernel's
     output as a note."""
