@@ -92,12 +92,22 @@ def test_one_process_distributed_equals_plain_run(single_run, tmp_path):
     assert _estimates(a) == _estimates(b)
 
 
-@pytest.mark.parametrize("nproc", [2, 3])
-def test_torchrun_gloo_merge_equals_single_process(single_run, tmp_path, nproc):
-    # Under torchrun with N gloo processes each rank writes a disjoint share (index % N == rank)
-    # and rank 0's merged summary equals the single-process one with the same seed.
-    out = tmp_path / f"d{nproc}"
+def gloo_launch(nproc: int, folder: Path) -> Path:
+    """``lorank cstar ARGS --distributed`` under torchrun with ``nproc`` gloo processes into
+    ``folder/d<nproc>``; that folder."""
+    out = folder / f"d{nproc}"
     _torchrun(nproc, "-m", "lorank", "cstar", *ARGS, "--distributed", "--out", str(out))
+    return out
+
+
+# Three ranks (7 trials over 3 shards) behind slow: each launch is mostly its processes'
+# imports of torch (4 processes on the 2-core machine: about 8 s); 2 ranks check the same.
+@pytest.mark.parametrize("nproc", [2, pytest.param(3, marks=pytest.mark.slow)])
+def test_torchrun_gloo_merge_equals_single_process(single_run, nproc, background, request):
+    # Under torchrun with N gloo processes each rank writes a disjoint share (index % N == rank)
+    # and rank 0's merged summary equals the single-process one with the same seed. (The
+    # 2-rank launch is a background job: it runs while the other tests do.)
+    out = background.result(request.module, f"gloo-{nproc}", lambda folder: gloo_launch(nproc, folder))
     paths = shard_records(out)
     assert len(paths) == nproc
     for rank, path in enumerate(paths):
@@ -148,7 +158,26 @@ WORKER = textwrap.dedent(f"""
 """)
 
 
-def test_killed_rank_resumes_without_losing_trials(tmp_path):
+def killed_rank_launches(folder: Path) -> dict:
+    """Two torchrun launches of WORKER with 2 ranks into ``folder/broken``: rank 1 killed after
+    two finished batches, then a resumed launch; what the records hold after each."""
+    worker = folder / "worker.py"
+    worker.write_text(WORKER)
+    broken = folder / "broken"
+    proc = _torchrun(2, str(worker), str(broken), "2", check=False)
+    kept = load_outcomes(shard_record_path(broken, 1, 2))
+    _torchrun(2, str(worker), str(broken), "-1")
+    return {"returncode": proc.returncode, "kept": kept,
+            "resumed": load_outcomes(shard_record_path(broken, 1, 2)),
+            "merged": load_outcomes(shard_records(broken))}
+
+
+#: The launches run while the other tests do (``conftest.Background``).
+BACKGROUND_JOBS = {"gloo-2": lambda folder: gloo_launch(2, folder),
+                   "killed-rank": killed_rank_launches}
+
+
+def test_killed_rank_resumes_without_losing_trials(background, request, tmp_path):
     # Rank 1 is killed after two finished batches; the launch fails. Its record keeps those
     # batches; launching again resumes every rank, and the merged outcomes equal an
     # uninterrupted run trial by trial (run here in one process: a launch's merge equals the
@@ -156,20 +185,15 @@ def test_killed_rank_resumes_without_losing_trials(tmp_path):
     from numerics.experiments.protocol import family_named
     from numerics.experiments.runner import run
 
-    worker = tmp_path / "worker.py"
-    worker.write_text(WORKER)
-    broken = tmp_path / "broken"
-    proc = _torchrun(2, str(worker), str(broken), "2", check=False)
-    assert proc.returncode != 0
-    kept = load_outcomes(shard_record_path(broken, 1, 2))
+    launches = background.result(request.module, "killed-rank")
+    assert launches["returncode"] != 0
+    kept = launches["kept"]
     assert kept.n_trials() == 4  # two batches of two trials, finished before the kill
-    _torchrun(2, str(worker), str(broken), "-1")
-    resumed = load_outcomes(shard_record_path(broken, 1, 2))
-    assert _trials(kept).items() <= _trials(resumed).items()
+    assert _trials(kept).items() <= _trials(launches["resumed"]).items()
     family = family_named("cstar-lm")
     clean = run(family, family.config(**WORKER_CONFIG), tmp_path / "clean.jsonl", progress=False)
     assert clean.n_trials() == 16
-    assert _trials(load_outcomes(shard_records(broken))) == _trials(clean)
+    assert _trials(launches["merged"]) == _trials(clean)
 
 
 def test_refuses_mixed_world_sizes_and_fresh_run_over_records(tmp_path):
