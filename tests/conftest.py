@@ -81,11 +81,12 @@ class Background:
     """Jobs run one at a time on a helper thread.
 
     A test module names its jobs in a dict ``BACKGROUND_JOBS`` (key -> callable taking a fresh
-    folder of its own, removed when the session ends); the jobs of the modules with selected
-    tests start when collection ends (:func:`pytest_collection_finish`), in module order (a job
-    that needs no folder ignores it). A job should spend its time in other processes (its thread then takes no CPU from the tests).
-    :meth:`result` waits for a job, or runs it in the test if it was not started; a job's
-    exception is raised in the test that asks for its result.
+    folder of its own, removed when the session ends; a job that needs none ignores it). The
+    jobs of the modules with selected tests start when collection ends
+    (:func:`pytest_collection_finish`), in module order. A job should spend its time in other
+    processes (its thread then takes no CPU from the tests) and print nothing (tests read what
+    is printed: capture the processes' output). :meth:`result` waits for a job, or runs it in
+    the test if it was not started; a job's exception is raised in the test that asks for it.
     """
 
     def __init__(self):

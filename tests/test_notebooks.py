@@ -29,13 +29,25 @@ TIMEOUT_S = 300
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 
 
+def _quiet_log():
+    """A logger that prints nothing: the notebooks run beside tests that read what is printed
+    (a failure is raised, with the kernel's output, in the notebook's own test)."""
+    import logging
+
+    log = logging.getLogger("lorank.tests.notebooks")
+    log.addHandler(logging.NullHandler())
+    log.propagate = False
+    return log
+
+
 def _client(path):
     notebook = nbformat.read(path, as_version=4)
     # Prepend a cell that records the kernel's environment, so we can check it is ours.
     probe = nbformat.v4.new_code_cell("import sys; print(sys.prefix)")
     notebook.cells.insert(0, probe)
     return nbclient.NotebookClient(
-        notebook, kernel_name="python3", timeout=TIMEOUT_S, resources={"metadata": {"path": str(NOTEBOOKS)}}
+        notebook, kernel_name="python3", timeout=TIMEOUT_S, resources={"metadata": {"path": str(NOTEBOOKS)}},
+        log=_quiet_log(),
     )
 
 
