@@ -10,11 +10,12 @@
   on the 2-core machine under load, 0.3 s with one). Results do not depend on the thread count.
 - The pytest header prints the versions and the torch backend; the terminal summary prints the
   theorem ledger, so a test run doubles as a theorem check.
-- ``proof_entries``: the ledger's proof entries (every statement checked by both routes, a few
-  seconds), checked once per session and shared by the tests of what the ledger and the CLI do
-  with them (``shared_proof_entries`` hands them to :mod:`lorank.ledger` in place of a fresh
-  check). The checking itself is tested afresh (``test_statements.py``, the console script,
-  the doctests); the terminal summary prints the session's entries if a test checked them.
+- ``checked_verdicts`` and ``proof_entries``: every statement checked by both routes (a few
+  seconds), once per session, and the ledger's entries of that check; shared by the tests of the
+  verdicts and of what the ledger and the CLI do with them (``shared_proof_entries`` hands them
+  to :mod:`lorank.ledger` in place of a fresh check). A fresh check is tested too
+  (``test_check_all_is_fast_and_fresh``, the console script, the doctests); the terminal summary
+  prints the session's entries if a test checked them.
 - ``background``: work done in other processes (notebook kernels, Triton's interpreter, the console
   script, torchrun launches) starts as soon as collection ends and runs, one job at a time, on a
   helper thread while the tests run in this process; the test that needs a job's result waits for
@@ -58,12 +59,22 @@ _SESSION: dict = {}
 
 
 @pytest.fixture(scope="session")
-def proof_entries():
-    """The ledger's proof entries (``lorank.ledger._proof_entries``: every statement of
-    :mod:`proofs` checked afresh by both routes), computed once for the session."""
+def checked_verdicts():
+    """``proofs.check_all()``: every statement checked afresh by both routes, once a session."""
+    from proofs import check_all
+
+    return check_all()
+
+
+@pytest.fixture(scope="session")
+def proof_entries(checked_verdicts):
+    """The ledger's proof entries (``lorank.ledger._proof_entries``) of the session's check."""
+    import proofs
     from lorank.ledger import _proof_entries
 
-    _SESSION["proof_entries"] = _proof_entries()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(proofs, "check_all", lambda timeout_s=None: checked_verdicts)
+        _SESSION["proof_entries"] = _proof_entries()
     return copy.deepcopy(_SESSION["proof_entries"])
 
 

@@ -8,6 +8,7 @@ over ``proofs/``, ``numerics/``, ``lorank/``, ``benchmarks/`` and ``scripts/``.
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -27,9 +28,15 @@ def _modules() -> dict[str, Path]:
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def _tree(path: Path) -> ast.Module:
+    """The file's syntax tree, parsed once for all the tests here (they only read it)."""
+    return ast.parse(path.read_text())
+
+
 def _imports(name: str, path: Path, known: dict) -> list[tuple[str, list[str]]]:
     """``(module, [imported names])`` for every import in the file, resolved to full names."""
-    tree = ast.parse(path.read_text())
+    tree = _tree(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     out = []
     for node in ast.walk(tree):
@@ -96,7 +103,7 @@ def test_no_private_name_crosses_a_module():
     known = _modules()
     offences = []
     for name, path in known.items():
-        tree = ast.parse(path.read_text())
+        tree = _tree(path)
         aliases = set()
         for base, names in _imports(name, path, known):
             if base in known or base.split(".")[0] in PACKAGES:

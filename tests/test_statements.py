@@ -29,8 +29,9 @@ a, b, c, w, k = symbols("a b c w k", nonnegative=True)
 
 
 @pytest.fixture(scope="module")
-def verdicts():
-    return {v.id: v for v in check_all()}
+def verdicts(checked_verdicts):
+    """The session's ``check_all()`` (conftest), by id."""
+    return {v.id: v for v in checked_verdicts}
 
 
 # --- the ledger: every verdict as expected ---------------------------------------------
@@ -102,7 +103,7 @@ def test_check_all_is_fast_and_fresh(verdicts):
     import time
 
     # Property: one check of everything takes well under 30 s, and a second call builds and
-    # checks new statements (the module's first call is the ``verdicts`` fixture).
+    # checks new statements (the first call is the session's, the ``verdicts`` fixture).
     first = list(verdicts.values())
     start = time.perf_counter()
     second = check_all()
