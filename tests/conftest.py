@@ -19,8 +19,9 @@
 - ``background``: work done in other processes (notebook kernels, Triton's interpreter, the console
   script, torchrun launches) starts as soon as collection ends and runs, one job at a time, on a
   helper thread while the tests run in this process; the test that needs a job's result waits for
-  it (a test module lists its jobs in ``BACKGROUND_JOBS``, see :class:`Background`). On two cores
-  the waits mostly vanish.
+  it (a module lists its jobs in ``BACKGROUND_JOBS``, a test names the one it reads with
+  ``@pytest.mark.background(key)``: see :class:`Background`). On two cores the waits mostly
+  vanish.
 """
 
 from __future__ import annotations
@@ -92,9 +93,10 @@ class Background:
     """Jobs run one at a time on a helper thread.
 
     A test module names its jobs in a dict ``BACKGROUND_JOBS`` (key -> callable taking a fresh
-    folder of its own, removed when the session ends; a job that needs none ignores it). The
-    jobs of the modules with selected tests start when collection ends
-    (:func:`pytest_collection_finish`), in module order. A job should spend its time in other
+    folder of its own, removed when the session ends; a job that needs none ignores it), and a
+    test that reads a job's result is marked ``@pytest.mark.background(key)``. The jobs of the
+    selected tests that are not skipped start when collection ends
+    (:func:`pytest_collection_finish`), in test order. A job should spend its time in other
     processes (its thread then takes no CPU from the tests) and print nothing (tests read what
     is printed: capture the processes' output). :meth:`result` waits for a job, or runs it in
     the test if it was not started; a job's exception is raised in the test that asks for it.
@@ -112,12 +114,12 @@ class Background:
             self._root = tempfile.mkdtemp(prefix="lorank-background-")
         return Path(tempfile.mkdtemp(dir=self._root))
 
-    def start(self, module) -> None:
-        for key, job in getattr(module, "BACKGROUND_JOBS", {}).items():
-            if (module.__name__, key) not in self._futures:
-                if self._pool is None:
-                    self._pool = concurrent.futures.ThreadPoolExecutor(1, "background")
-                self._futures[module.__name__, key] = self._pool.submit(job, self._folder())
+    def start(self, module, key) -> None:
+        if (module.__name__, key) not in self._futures:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(1, "background")
+            job = module.BACKGROUND_JOBS[key]
+            self._futures[module.__name__, key] = self._pool.submit(job, self._folder())
 
     def result(self, module, key, job=None):
         """The result of ``module``'s job ``key``; if it was not started, of ``job`` (default:
@@ -147,16 +149,24 @@ def background():
     return _BACKGROUND
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "background(key): the test reads the result of its "
+                                       "module's background job KEY (tests/conftest.py, Background)")
+
+
+def _skipped(item) -> bool:
+    """Marked skip, or skipif with a condition that is already True."""
+    return any(mark.name == "skip" or (mark.name == "skipif" and mark.args and mark.args[0] is True)
+               for mark in item.iter_markers())
+
+
 def pytest_collection_finish(session):
     if session.config.option.collectonly:
         return
-    modules = {}
     for item in session.items:
-        module = getattr(item, "module", None)
-        if module is not None:
-            modules.setdefault(module.__name__, module)
-    for module in modules.values():
-        _BACKGROUND.start(module)
+        for mark in item.iter_markers("background"):
+            if not _skipped(item):
+                _BACKGROUND.start(item.module, mark.args[0])
 
 
 def pytest_sessionfinish(session, exitstatus):

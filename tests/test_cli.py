@@ -170,6 +170,7 @@ def console_script_check(folder=None):
 BACKGROUND_JOBS = {"console-script": console_script_check}
 
 
+@pytest.mark.background("console-script")
 def test_check_console_script_end_to_end(background, request):
     # Property: the installed command runs the whole ledger in a fresh process in well under
     # a minute and exits 0.

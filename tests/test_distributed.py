@@ -102,7 +102,8 @@ def gloo_launch(nproc: int, folder: Path) -> Path:
 
 # Three ranks (7 trials over 3 shards) behind slow: each launch is mostly its processes'
 # imports of torch (4 processes on the 2-core machine: about 8 s); 2 ranks check the same.
-@pytest.mark.parametrize("nproc", [2, pytest.param(3, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("nproc", [pytest.param(2, marks=pytest.mark.background("gloo-2")),
+                                   pytest.param(3, marks=pytest.mark.slow)])
 def test_torchrun_gloo_merge_equals_single_process(single_run, nproc, background, request):
     # Under torchrun with N gloo processes each rank writes a disjoint share (index % N == rank)
     # and rank 0's merged summary equals the single-process one with the same seed. (The
@@ -177,6 +178,7 @@ BACKGROUND_JOBS = {"gloo-2": lambda folder: gloo_launch(2, folder),
                    "killed-rank": killed_rank_launches}
 
 
+@pytest.mark.background("killed-rank")
 def test_killed_rank_resumes_without_losing_trials(background, request, tmp_path):
     # Rank 1 is killed after two finished batches; the launch fails. Its record keeps those
     # batches; launching again resumes every rank, and the merged outcomes equal an

@@ -141,6 +141,7 @@ def interpreted_checks(background, request):
 
 
 @needs_triton
+@pytest.mark.background("interpreted")
 def test_interpreted_kernel_solves_spd_systems_and_flags_the_others(interpreted_checks):
     # Under the interpreter, for sizes below, at and across the block width (1 to 40), the
     # kernel's z solves S z = R to round-off (backward error at most 1e-13), matches the
@@ -161,6 +162,7 @@ def _assert_engines_agree(out, n_failing):
 
 
 @needs_triton
+@pytest.mark.background("interpreted")
 def test_interpreted_fused_engine_matches_the_library_engine(interpreted_checks):
     # Under the interpreter, the Levenberg-Marquardt solver with the fused system gives the same
     # certified outcomes and iteration counts as with the library's system, on a cell where

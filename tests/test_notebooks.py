@@ -87,6 +87,7 @@ def executed(background, request):
     return background.result(request.module, "notebooks")
 
 
+@pytest.mark.background("notebooks")
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
 def test_notebook_executes(executed, path):
     notebook = executed[path]
