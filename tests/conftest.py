@@ -55,7 +55,7 @@ def _reset_mpmath_precision():
     mpmath.mp.dps = 15
 
 
-#: The proof entries checked in this session (filled by the ``proof_entries`` fixture).
+#: The verdicts checked in this session (filled by the ``checked_verdicts`` fixture).
 _SESSION: dict = {}
 
 
@@ -64,19 +64,25 @@ def checked_verdicts():
     """``proofs.check_all()``: every statement checked afresh by both routes, once a session."""
     from proofs import check_all
 
-    return check_all()
+    _SESSION["verdicts"] = check_all()
+    return _SESSION["verdicts"]
+
+
+def _session_check(patch, verdicts) -> None:
+    """Make ``proofs.check_all`` (what :mod:`lorank.ledger` calls) give ``verdicts``."""
+    import proofs
+
+    patch.setattr(proofs, "check_all", lambda timeout_s=None: verdicts)
 
 
 @pytest.fixture(scope="session")
 def proof_entries(checked_verdicts):
     """The ledger's proof entries (``lorank.ledger._proof_entries``) of the session's check."""
-    import proofs
     from lorank.ledger import _proof_entries
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(proofs, "check_all", lambda timeout_s=None: checked_verdicts)
-        _SESSION["proof_entries"] = _proof_entries()
-    return copy.deepcopy(_SESSION["proof_entries"])
+        _session_check(patch, checked_verdicts)
+        return _proof_entries()
 
 
 @pytest.fixture
@@ -224,14 +230,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line(f"theorem ledger unavailable: {error}")
         return
     terminalreporter.section("lorank theorem ledger")
-    checked = _SESSION.get("proof_entries")
-    if checked is not None:  # the statements were checked during this run: print that check
-        import lorank.ledger as ledger
-
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(ledger, "_proof_entries", lambda: copy.deepcopy(checked))
-            entries = build_ledger()
-    else:
+    with pytest.MonkeyPatch.context() as patch:
+        if "verdicts" in _SESSION:  # the statements were checked during this run: print that check
+            _session_check(patch, _SESSION["verdicts"])
         entries = build_ledger()
     for line in render_plain(entries).splitlines():
         terminalreporter.write_line(line)
