@@ -121,6 +121,8 @@ def cell_key(cell: Sequence[int]) -> str:
 
 
 def _check_cell(name, cell) -> tuple[int, int, int, int]:
+    if type(cell) in (list, tuple) and len(cell) == 4 and all(type(v) is int and v >= 1 for v in cell):
+        return tuple(cell)  # the common case (a record line's cell), without the checks below
     try:
         vals = tuple(cell)
     except TypeError:
