@@ -8,12 +8,11 @@ working directory ``notebooks/``. Nothing is written back: the executed copy sta
 The notebooks run at the same time, each in its own kernel (nbclient's ``async_execute``, one
 event loop), as a background job of the session (``conftest.Background``): they start when
 collection ends and run while the other tests do; each test here checks its notebook. A
-kernel's output goes to a temporary file, shown with the error if its notebook fails.
+kernel's output goes to a file of the job's folder, shown if its notebook fails.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -51,32 +50,28 @@ def _client(path):
     )
 
 
-def execute_all(folder=None) -> dict:
-    """Every notebook executed, concurrently: path -> its executed notebook, or the exception
-    its execution raised (CellExecutionError on the first failing cell) with the kernel's
-    output as a note."""
+def execute_all(folder: Path) -> dict:
+    """Every notebook executed, concurrently: path -> (its executed notebook, or the exception
+    its execution raised: CellExecutionError on the first failing cell; the kernel's output,
+    kept in ``folder``)."""
     import asyncio
-    import tempfile
 
     clients = [_client(path) for path in PATHS]
-    with tempfile.TemporaryDirectory() as logs:
-        files = [open(os.path.join(logs, f"{path.stem}.log"), "w+b") for path in PATHS]
+    logs = [folder / f"{path.stem}.log" for path in PATHS]
+    files = [open(log, "wb") for log in logs]
 
-        async def run_all():
-            return await asyncio.gather(*(c.async_execute(stdout=f, stderr=f)
-                                          for c, f in zip(clients, files)), return_exceptions=True)
+    async def run_all():
+        return await asyncio.gather(*(c.async_execute(stdout=f, stderr=f)
+                                      for c, f in zip(clients, files)), return_exceptions=True)
 
-        try:
-            outcomes = asyncio.run(run_all())
-            for outcome, f in zip(outcomes, files):
-                if isinstance(outcome, BaseException):
-                    f.seek(0)
-                    outcome.add_note("kernel output:\n" + f.read().decode(errors="replace")[-3000:])
-        finally:
-            for f in files:
-                f.close()
-    return {path: (c.nb if not isinstance(o, BaseException) else o)
-            for path, c, o in zip(PATHS, clients, outcomes)}
+    try:
+        outcomes = asyncio.run(run_all())
+    finally:
+        for f in files:
+            f.close()
+    return {path: (c.nb if not isinstance(o, BaseException) else o,
+                   log.read_bytes().decode(errors="replace"))
+            for path, c, o, log in zip(PATHS, clients, outcomes, logs)}
 
 
 BACKGROUND_JOBS = {"notebooks": execute_all}
@@ -90,9 +85,9 @@ def executed(background, request):
 @pytest.mark.background("notebooks")
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
 def test_notebook_executes(executed, path):
-    notebook = executed[path]
-    if isinstance(notebook, BaseException):
-        raise notebook  # CellExecutionError on the first failing cell, or a kernel failure
+    notebook, output = executed[path]
+    if isinstance(notebook, BaseException):  # CellExecutionError, or a kernel that died
+        raise AssertionError(f"{path.name} failed; the kernel's output:\n{output[-3000:]}") from notebook
     printed = "".join(o.get("text", "") for o in notebook.cells[0].outputs).strip()
     assert printed == sys.prefix, f"the kernel runs {printed}, the tests run {sys.prefix}"
     errors = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs
