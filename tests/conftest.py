@@ -18,9 +18,9 @@
   prints the session's entries if a test checked them.
 - ``background``: work done in other processes (notebook kernels, Triton's interpreter, the console
   script, torchrun launches) starts as soon as collection ends and runs, one job at a time, on a
-  helper thread while the tests run in this process; the test that needs a job's result waits for
-  it (a module lists its jobs in ``BACKGROUND_JOBS``, a test names the one it reads with
-  ``@pytest.mark.background(key)``: see :class:`Background`). On two cores the waits mostly
+  helper thread while the tests run in this process; the tests that read a job's result run last
+  and wait for it (a module lists its jobs in ``BACKGROUND_JOBS``, a test names the one it reads
+  with ``@pytest.mark.background(key)``: see :class:`Background`). On two cores the waits mostly
   vanish.
 """
 
@@ -100,9 +100,10 @@ class Background:
 
     A test module names its jobs in a dict ``BACKGROUND_JOBS`` (key -> callable taking a fresh
     folder of its own, removed when the session ends; a job that needs none ignores it), and a
-    test that reads a job's result is marked ``@pytest.mark.background(key)``. The jobs of the
-    selected tests that are not skipped start when collection ends
-    (:func:`pytest_collection_finish`), in test order. A job should spend its time in other
+    test that reads a job's result is marked ``@pytest.mark.background(key)``; such tests run
+    last (:func:`pytest_collection_modifyitems`). The jobs of the selected tests that are not
+    skipped start when collection ends (:func:`pytest_collection_finish`), in test order, and
+    run while the other tests do. A job should spend its time in other
     processes (its thread then takes no CPU from the tests) and print nothing (tests read what
     is printed: capture the processes' output). :meth:`result` waits for a job, or runs it in
     the test if it was not started; a job's exception is raised in the test that asks for it.
@@ -219,6 +220,11 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "slow" in item.keywords:
                 item.add_marker(skip_slow)
+    # The tests that read a background job run last (in their order), so that the jobs have the
+    # whole run to finish in (see Background).
+    waiting = [item for item in items if item.get_closest_marker("background")]
+    if waiting:
+        items[:] = [item for item in items if not item.get_closest_marker("background")] + waiting
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

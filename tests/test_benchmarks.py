@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -56,15 +57,44 @@ def test_trace_engine_refuses_cuda_without_a_gpu(tmp_path):
         trace_engine.main(["--out", str(tmp_path / "t.json")])
 
 
-def test_bench_sweep_times_each_system_in_a_fresh_process_and_compares_outcomes(tmp_path):
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bench_sweep_main(argv: list) -> dict:
+    """``bench_sweep.main(argv)`` in a fresh Python (which starts one more per system): its
+    return value, through JSON. The sweeps run as background jobs (``conftest.Background``):
+    seconds of other processes, while the other tests run; a job prints nothing here."""
+    code = (f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks import bench_sweep; "
+            f"rec = bench_sweep.main({argv!r}); print('RESULT', json.dumps(rec))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return json.loads(done.stdout.splitlines()[-1].removeprefix("RESULT "))
+
+
+def sweep_lm(folder: Path) -> tuple[Path, dict]:
+    out = folder / "sweep.json"
+    return out, _bench_sweep_main(["--sizes", "4x4", "--ranks", "1", "--rho", "1,1.5", "--trials",
+                                   "4", "--restarts", "2", "--max-iters", "40", "--batch-size", "3",
+                                   "--systems", "auto,library", "--out", str(out)])
+
+
+def sweep_recipe(folder: Path) -> dict:
+    return _bench_sweep_main(["--estimand", "recipe", "--systems", "auto", "--sizes", "4x4",
+                              "--ranks", "1", "--rho", "1,2", "--trials", "3", "--budgets", "5,20",
+                              "--batch-size", "2", "--out", str(folder / "r.json")])
+
+
+BACKGROUND_JOBS = {"sweep-lm": sweep_lm, "sweep-recipe": sweep_recipe}
+
+
+@pytest.mark.background("sweep-lm")
+def test_bench_sweep_times_each_system_in_a_fresh_process_and_compares_outcomes(background, request):
     # Property: the sweep benchmark runs every cell of the grid once per system, each system in
     # its own process, and records per-cell times, the process and sweep times, the device's
     # peak ("peak unknown" for a CPU not in the table) and whether every trial's outcome agrees.
-    out = tmp_path / "sweep.json"
-    rec = bench_sweep.main(["--sizes", "4x4", "--ranks", "1", "--rho", "1,1.5", "--trials", "4",
-                            "--restarts", "2", "--max-iters", "40", "--batch-size", "3",
-                            "--systems", "auto,library", "--out", str(out)])
-    assert json.loads(out.read_text()) == json.loads(json.dumps(rec))
+    out, rec = background.result(request.module, "sweep-lm")
+    assert json.loads(out.read_text()) == rec
     assert set(rec["runs"]) == {"auto", "library"}
     for run in rec["runs"].values():
         assert [(c["m"], c["M"]) for c in run["cells"]] == [(4, 7), (4, 5)]
@@ -75,12 +105,12 @@ def test_bench_sweep_times_each_system_in_a_fresh_process_and_compares_outcomes(
     assert rec["peak_used"]["device"] == rec["device_name"]
 
 
-def test_bench_sweep_times_the_recipe_sweep_and_refuses_a_second_system(tmp_path, capsys):
+@pytest.mark.background("sweep-recipe")
+def test_bench_sweep_times_the_recipe_sweep_and_refuses_a_second_system(tmp_path, capsys, background,
+                                                                        request):
     # Property: --estimand recipe times every cell of the E3 grid in a fresh process; the recipe
     # has one solver path, so asking to compare systems is refused before anything runs.
-    rec = bench_sweep.main(["--estimand", "recipe", "--systems", "auto", "--sizes", "4x4",
-                            "--ranks", "1", "--rho", "1,2", "--trials", "3", "--budgets", "5,20",
-                            "--batch-size", "2", "--out", str(tmp_path / "r.json")])
+    rec = background.result(request.module, "sweep-recipe")
     assert rec["family"] == "cstar-recipe" and rec["grid"]["budgets"] == "5,20"
     assert [c["M"] for c in rec["runs"]["auto"]["cells"]] == [7, 4] and rec["comparisons"] == {}
     with pytest.raises(SystemExit) as stop:

@@ -62,7 +62,7 @@ def _estimates(summary: dict) -> dict:
     return {name: est["sizes"] for name, est in summary["estimands"].items()}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # the 2-rank launch's test runs last (a background job)
 def single_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("single")
     assert main(["cstar", *ARGS, "--out", str(out)]) == 0
