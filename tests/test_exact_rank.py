@@ -193,9 +193,16 @@ def test_statements_are_proved_by_both_routes(verdicts, size):
     assert "Zariski" in v.statement.notes
 
 
-def test_the_whole_set_is_fast(verdicts):
-    # lorank check runs these every call: all sizes together within 2 s on one core.
-    assert sum(v.seconds for v in verdicts.values()) < 2.0
+def test_the_whole_set_is_fast():
+    # lorank check runs these every call: all sizes together within 2 s of CPU time on one core.
+    # Measured as this process's CPU time, not wall time: the test run executes notebooks and
+    # other processes in the background, and their load must not decide this test.
+    import time
+
+    start = time.process_time()
+    checked = [check(s) for s in exact_rank_statements()]
+    assert all(v.status == "proved" for v in checked)
+    assert time.process_time() - start < 2.0
 
 
 @pytest.mark.parametrize("run", ["cpu-default", "h100"])
