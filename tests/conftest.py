@@ -103,11 +103,10 @@ class Background:
     test that reads a job's result is marked ``@pytest.mark.background(key)``; such tests run
     last (:func:`pytest_collection_modifyitems`). The jobs of the selected tests that are not
     skipped start when collection ends (:func:`pytest_collection_finish`), in test order, and
-    run while the other tests do, at a lower priority (:attr:`NICE`). A job should spend its
-    time in other processes (its thread then takes no CPU from the tests) and print nothing
-    (tests read what is printed: capture the processes' output). :meth:`result` waits for a
-    job, or runs it in the test if it was not started; a job's exception is raised in the test
-    that asks for it.
+    run while the other tests do. A job should spend its time in other
+    processes (its thread then takes no CPU from the tests) and print nothing (tests read what
+    is printed: capture the processes' output). :meth:`result` waits for a job, or runs it in
+    the test if it was not started; a job's exception is raised in the test that asks for it.
     """
 
     def __init__(self):
@@ -122,24 +121,10 @@ class Background:
             self._root = tempfile.mkdtemp(prefix="lorank-background-")
         return Path(tempfile.mkdtemp(dir=self._root))
 
-    #: The helper thread's niceness, which the processes it starts inherit (Linux): they take
-    #: the CPU the tests leave, instead of half of the tests' core.
-    NICE = 10
-
-    @classmethod
-    def _lower_priority(cls) -> None:
-        import threading
-
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), cls.NICE)
-        except (AttributeError, OSError):  # not Linux: the jobs run at the tests' priority
-            pass
-
     def start(self, module, key) -> None:
         if (module.__name__, key) not in self._futures:
             if self._pool is None:
-                self._pool = concurrent.futures.ThreadPoolExecutor(
-                    1, "background", initializer=self._lower_priority)
+                self._pool = concurrent.futures.ThreadPoolExecutor(1, "background")
             job = module.BACKGROUND_JOBS[key]
             self._futures[module.__name__, key] = self._pool.submit(job, self._folder())
 
