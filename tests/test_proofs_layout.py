@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -139,7 +140,10 @@ def _lazy_exports(init: Path) -> set:
     return set()
 
 
+@functools.lru_cache(maxsize=None)
 def import_graph(folder: Path) -> tuple[dict, dict]:
+    """(module -> modules of the package it imports, module -> top-level names it imports),
+    read once per folder for all the tests here (they only read it)."""
     files = sorted(folder.glob("*.py"))
     names = {_module_name(f) for f in files}
     graph, tops = {}, {}
