@@ -30,6 +30,11 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 
+#: The measured entries of each results folder during one :func:`refresh_readme` (None outside
+#: one): the blocks read them without building them again (a build checks every record's hash).
+_REFRESH_ENTRIES: dict | None = None
+
+
 def ledger_entries(results: Path) -> list[dict]:
     """The measured ledger entries of ``results`` (what ``lorank check --results`` shows),
     by id; entries whose evidence fails its check are ``error`` here too.
@@ -40,7 +45,13 @@ def ledger_entries(results: Path) -> list[dict]:
     """
     from lorank.ledger import measured_entries
 
-    return {e["id"]: e for e in measured_entries(Path(results))}
+    key = Path(results).resolve()
+    if _REFRESH_ENTRIES is not None and key in _REFRESH_ENTRIES:
+        return _REFRESH_ENTRIES[key]
+    entries = {e["id"]: e for e in measured_entries(Path(results))}
+    if _REFRESH_ENTRIES is not None:
+        _REFRESH_ENTRIES[key] = entries
+    return entries
 
 __all__ = ["cstar_table", "recipe_trend_table", "bench_table", "roofline_verdicts",
            "separability_table", "pl_table", "rademacher_table", "xent_table", "rank_sweep_table",
@@ -740,11 +751,16 @@ def render_block(name: str, results: Path | None = None) -> str:
 
 def refresh_readme(readme: Path | None = None, write: bool = False) -> str:
     """Return the README with every generated block refreshed (and write it if asked)."""
+    global _REFRESH_ENTRIES
     readme = Path(readme) if readme else REPO_ROOT / "README.md"
     text = readme.read_text()
-    for name in BLOCKS:
-        pattern = re.compile(rf"(<!-- lorank:{name}:start -->\n)(?:.*?\n)?(<!-- lorank:{name}:end -->)", re.S)
-        text = pattern.sub(lambda m, name=name: m.group(1) + render_block(name) + "\n" + m.group(2), text)
+    _REFRESH_ENTRIES = {}
+    try:
+        for name in BLOCKS:
+            pattern = re.compile(rf"(<!-- lorank:{name}:start -->\n)(?:.*?\n)?(<!-- lorank:{name}:end -->)", re.S)
+            text = pattern.sub(lambda m, name=name: m.group(1) + render_block(name) + "\n" + m.group(2), text)
+    finally:
+        _REFRESH_ENTRIES = None
     if write:
         readme.write_text(text)
     return text
