@@ -53,6 +53,7 @@ True
 
 from __future__ import annotations
 
+import abc
 import math
 from dataclasses import asdict, dataclass
 
@@ -114,14 +115,23 @@ def _steps(horizon: float, step: float) -> int:
 
 # ------------------------------------------------------------------------------ losses
 
-class _Loss:
-    """A batched loss ``f(W)`` (leading batch dimension) with its gradient."""
+class _Loss(abc.ABC):
+    """A batched loss ``f(W)`` (leading batch dimension) with its gradient; a loss that lacks
+    either cannot be made (abstract methods).
 
-    def value(self, W):  # pragma: no cover - abstract
-        raise NotImplementedError
+    >>> _Loss()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: Can't instantiate abstract class _Loss...
+    """
 
-    def grad(self, W):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def value(self, W):
+        """``f(W)`` per batch element."""
+
+    @abc.abstractmethod
+    def grad(self, W):
+        """``grad f(W)`` per batch element."""
 
 
 class regression_loss(_Loss):
