@@ -51,7 +51,17 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import device_peak, new_output, write_result  # noqa: E402
 
-SYSTEMS = ("auto", "library", "fused")
+#: The solver configurations a sweep can be timed with (``--systems``), as overrides of the
+#: defaults of :class:`numerics.engine.solvers.LMConfig`: ``auto`` is the default engine;
+#: ``library`` and ``fused`` fix how each step's SPD system is solved; ``baseline`` is the
+#: library path as it ran when issue 13 was filed (lorank 0.5: restarts one after the other,
+#: CUDA graphs only once at most 64 trials are active).
+SYSTEMS = {
+    "auto": {},
+    "library": {"system": "library"},
+    "fused": {"system": "fused"},
+    "baseline": {"system": "library", "restart_schedule": "sequential", "graph_bytes": 0},
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -130,8 +140,9 @@ def worker(args) -> dict:
     e = family.experiment(config)
     device = torch.device(args.device)
     # the family's own solver settings (numerics.experiments.cstar run_batch), plus the system
-    lm = LMConfig(max_iter=e.max_iters, certify_rtol=e.tol, system=args.worker)
+    lm = LMConfig(max_iter=e.max_iters, certify_rtol=e.tol, **SYSTEMS[args.worker])
     fused = lm.fused_system(device, torch.float64)
+    fused_cells = 0
     cold = _cold_compile_seconds(device) if fused else None
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     cells, outcomes = [], {}
@@ -152,7 +163,10 @@ def worker(args) -> dict:
                "trials_per_second": config.trials / seconds}
         if args.estimand == "lm":
             row["successes"] = sum(o["first_success"] is not None for o in rows)
-            outcomes[f"{m}x{n}r{r}M{M}"] = [o["first_success"] for o in rows]
+            row["iterations"] = sum(o["iterations"] for o in rows)
+            row["fused_system"] = lm.fused_system(device, torch.float64, size=min(M, r * (m + n)))
+            fused_cells += row["fused_system"]
+            outcomes[f"{m}x{n}r{r}M{M}"] = [[o["first_success"], o["iterations"]] for o in rows]
         else:
             outcomes[f"{m}x{n}r{r}M{M}"] = [o["rel_residual_at"] for o in rows]
         cells.append(row)
@@ -160,7 +174,11 @@ def worker(args) -> dict:
     from numerics.engine import fused_cholesky
 
     variants = fused_cholesky.compiled_variants() if fused else None
-    return {"system": args.worker, "fused_kernel_used": fused,
+    fields = ("system", "fused_max_size", "restart_schedule", "concurrent_bytes", "graph_rows",
+              "graph_bytes")
+    return {"system": args.worker, "lm_config": {k: getattr(lm, k) for k in fields},
+            "fused_kernel_used": bool(fused_cells) if args.estimand == "lm" else fused,
+            "fused_cells": fused_cells if args.estimand == "lm" else None,
             "process_seconds": time.perf_counter() - _START, "sweep_seconds": sweep_seconds,
             "trials": config.trials * len(cells), "cells": cells,
             "compile": {"cold_compile_seconds": cold, "variants_after_sweep": variants,
@@ -218,10 +236,17 @@ def main(argv=None) -> dict | None:
     comparisons = {}
     for other in systems[1:]:
         a, b = runs[first]["outcomes"], runs[other]["outcomes"]
-        differ = [(k, i) for k in a for i, (x, y) in enumerate(zip(a[k], b[k])) if x != y]
+        if args.estimand == "lm":  # [first successful start, iterations] per trial
+            differ = [(k, i) for k in a for i, (x, y) in enumerate(zip(a[k], b[k])) if x[0] != y[0]]
+            iters = [(k, i) for k in a for i, (x, y) in enumerate(zip(a[k], b[k])) if x[1] != y[1]]
+            extra = {"iterations_identical": not iters, "trials_with_other_iterations": len(iters),
+                     "other_iterations": iters[:50]}
+        else:
+            differ = [(k, i) for k in a for i, (x, y) in enumerate(zip(a[k], b[k])) if x != y]
+            extra = {}
         comparisons[f"{first}_vs_{other}"] = {
             "outcomes_identical": not differ, "trials_differing": len(differ),
-            "differing": differ[:50],
+            "differing": differ[:50], **extra,
             "speedup_sweep": runs[other]["sweep_seconds"] / runs[first]["sweep_seconds"],
             "speedup_from_launch": runs[other]["wall_seconds_from_launch"]
             / runs[first]["wall_seconds_from_launch"]}
@@ -244,7 +269,8 @@ def main(argv=None) -> dict | None:
               "comparisons": comparisons}
     write_result(args.out, result)
     for name, c in comparisons.items():
-        print(f"{name}: library/auto sweep time {c['speedup_sweep']:.2f}x, outcomes identical: "
+        a, b = name.split("_vs_")
+        print(f"{name}: {b}/{a} sweep time {c['speedup_sweep']:.2f}x, outcomes identical: "
               f"{c['outcomes_identical']} ({c['trials_differing']} trials differ)")
     print(f"wrote {args.out}")
     return result

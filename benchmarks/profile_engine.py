@@ -32,6 +32,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--trials", type=int, default=1024)
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--restarts", type=int, default=1, help="starts per trial (default 1)")
+    ap.add_argument("--system", default=LMConfig().system, choices=("auto", "fused", "library"),
+                    help="how each step's SPD system is solved (LMConfig.system)")
     ap.add_argument("--out", required=True, type=new_output)
     args = ap.parse_args(argv)
     if not torch.cuda.is_available():
@@ -39,10 +42,10 @@ def main(argv=None) -> dict:
     dev = torch.device("cuda")
     M = cell_M(args)
     inst = [instance_seed(args.seed, "gaussian", args.m, args.n, M, None, t) for t in range(args.trials)]
-    starts = [[start_seed(args.seed, "gaussian", args.m, args.n, args.r, M, None, t, 0)]
-              for t in range(args.trials)]
+    starts = [[start_seed(args.seed, "gaussian", args.m, args.n, args.r, M, None, t, k)
+               for k in range(args.restarts)] for t in range(args.trials)]
     op, y = sample_instances(inst, args.m, args.n, M, device=dev, dtype="float64")
-    cfg = LMConfig()
+    cfg = LMConfig(system=args.system)
     lm_restarts(op.subset(torch.arange(8, device=dev)), y[:8], args.r, starts[:8], cfg)  # warm-up
     torch.cuda.synchronize()
     acts = [torch.profiler.ProfilerActivity.CPU, torch.profiler.ProfilerActivity.CUDA]
@@ -63,7 +66,8 @@ def main(argv=None) -> dict:
     iters = int(sum(out["iterations"]))
     result = {
         "cell": {"m": args.m, "n": args.n, "r": args.r, "M": M, "rho": args.r * (args.m + args.n - args.r) / M},
-        "trials": args.trials, "device_name": torch.cuda.get_device_name(0), "torch": torch.__version__,
+        "trials": args.trials, "restarts": args.restarts, "system": args.system,
+        "fused_system": cfg.fused_system(dev, torch.float64), "device_name": torch.cuda.get_device_name(0), "torch": torch.__version__,
         "wall_seconds_under_profiler": wall, "iterations_total": iters,
         "cuda_ms_total_over_listed_ops": total,
         "note": "operator-level CUDA time (self + children may double count nested ops); compare shares, not sums",

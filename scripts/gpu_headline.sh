@@ -42,15 +42,23 @@ case "${1:?lm, recipe, bench or sweep-bench}" in
     python3 benchmarks/cholesky_latency.py --out "$OUT/cholesky_latency.json" ;;
   sweep-bench)
     # the 40-cell sweep of issue 13, then the headline LM and recipe grids, each system in a
-    # fresh process (benchmarks/bench_sweep.py)
-    S=${SYSTEMS:-auto,library}
+    # fresh process (benchmarks/bench_sweep.py), and the fused/library crossover of the SPD solve
+    python3 benchmarks/system_crossover.py --out "$OUT/system_crossover.json"
+    S=${SYSTEMS:-auto,library,baseline}
     python3 benchmarks/bench_sweep.py --device cuda --sizes 16x16,64x64 --ranks 1,2 \
       --rho 0.95,0.98,1,1.02,1.05,1.1,1.2,1.35,1.5,2 --trials 200 --restarts 4 --max-iters 200 \
       --batch-size 512 --seed 2026 --systems "$S" --out "$OUT/sweep-40-cells-${S//,/-}.json"
-    python3 benchmarks/bench_sweep.py --device cuda \
-      --sizes 8x8,16x16,32x32,64x64,8x32,16x64,32x128,128x128 --ranks 1,2,4 \
+    # the headline LM grid in two records (one 10-minute call each): the 128 x 128 cells, then
+    # the other seven sizes; the library path as it ran when issue 13 was filed ("baseline")
+    # beside the default, in the same run
+    H=${HSYSTEMS:-auto,baseline}
+    python3 benchmarks/bench_sweep.py --device cuda --sizes 128x128 --ranks 1,2,4 \
       --rho 0.95,0.98,1,1.02,1.05,1.1,1.2,1.35,1.5,2 --trials 200 --restarts 4 --max-iters 200 \
-      --batch-size 512 --seed 2026 --systems "$S" --out "$OUT/sweep-headline-lm-${S//,/-}.json"
+      --batch-size 512 --seed 2026 --systems "$H" --out "$OUT/sweep-headline-lm-128-${H//,/-}.json"
+    python3 benchmarks/bench_sweep.py --device cuda \
+      --sizes 8x8,16x16,32x32,64x64,8x32,16x64,32x128 --ranks 1,2,4 \
+      --rho 0.95,0.98,1,1.02,1.05,1.1,1.2,1.35,1.5,2 --trials 200 --restarts 4 --max-iters 200 \
+      --batch-size 512 --seed 2026 --systems "$H" --out "$OUT/sweep-headline-lm-rest-${H//,/-}.json"
     python3 benchmarks/bench_sweep.py --device cuda --estimand recipe --systems auto \
       --sizes 8x8,16x16,32x32,8x32,16x64 --ranks 1,2 --rho 1,1.1,1.2,1.35,1.5,1.75,2,2.5,3,4 \
       --trials 100 --budgets 100,300,1000,3000,10000 --batch-size 512 --seed 2026 \

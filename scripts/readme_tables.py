@@ -730,12 +730,40 @@ def sweep_bench_table(results: Path) -> str:
             agree = ("-" if comp is None else
                      "identical" if comp["outcomes_identical"] else f"{comp['trials_differing']} differ")
             c = run["compile"]
-            rows.append(f"| `results/bench/{path.name}` | {s['device_name']} | {grid} | {name}"
-                        f"{' (fused kernel)' if run['fused_kernel_used'] else ''} | "
+            if comp is not None and "iterations_identical" in comp and not comp["iterations_identical"]:
+                agree += f"; {comp['trials_with_other_iterations']} stop at another iteration"
+            fused = run.get("fused_cells")
+            label = (" (fused kernel)" if run["fused_kernel_used"] and fused is None else
+                     f" (fused kernel in {fused} of {len(run['cells'])} cells)" if fused else "")
+            rows.append(f"| `results/bench/{path.name}` | {s['device_name']} | {grid} | {name}{label} | "
                         f"{run['sweep_seconds']:.1f} | {run['process_seconds']:.1f} | "
                         f"{'-' if c['variants_after_sweep'] is None else c['variants_after_sweep']} | "
                         f"{'-' if c['cold_compile_seconds'] is None else format(c['cold_compile_seconds'], '.2f')} | {agree} |")
-    return "\n".join(rows)
+    rows.append("")
+    totals: dict = {}
+    for path in sorted((results / "bench").glob("sweep-headline-lm-*.json")):
+        s = json.loads(path.read_text())
+        for name, run in s["runs"].items():
+            t = totals.setdefault(name, {"seconds": 0.0, "records": [], "groups": {}})
+            t["seconds"] += run["sweep_seconds"]
+            t["records"].append(path.name)
+            for cell in run["cells"]:
+                key = f"{cell['m']}x{cell['n']} r={cell['r']}"
+                t["groups"][key] = t["groups"].get(key, 0.0) + cell["seconds"]
+    if totals:
+        first = next(iter(totals))
+        parts = []
+        for name, t in totals.items():
+            top = sorted(t["groups"].items(), key=lambda kv: -kv[1])[:4]
+            parts.append(f"{name} {t['seconds']:.1f} s (largest: " + ", ".join(
+                f"{k} {v:.1f} s" for k, v in top) + ")")
+        ratios = "; ".join(f"{name}/{first} {t['seconds'] / totals[first]['seconds']:.2f}x"
+                           for name, t in totals.items() if name != first)
+        rows.append(f"The headline LM grid (`scripts/gpu_headline.sh sweep-bench`, records "
+                    + ", ".join(f"`{r}`" for r in totals[first]["records"])
+                    + f"), sweep seconds summed over its records: " + "; ".join(parts)
+                    + (f". Ratio: {ratios}." if ratios else "."))
+    return "\n".join(rows).rstrip()
 
 
 BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default": cpu_default_line, "recipe-trend": recipe_trend_table,

@@ -55,6 +55,7 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Sequence
 
 import torch
@@ -72,6 +73,8 @@ __all__ = [
     "RecipeResult",
     "STATUS",
     "SYSTEMS",
+    "RESTART_SCHEDULES",
+    "FUSED_MAX_SIZE",
     "certify",
     "levenberg_marquardt",
     "lm_restarts",
@@ -86,6 +89,13 @@ CERTIFY_RTOL = 1e-10
 
 #: How a step's symmetric positive definite system can be solved (``LMConfig.system``).
 SYSTEMS = ("auto", "library", "fused")
+#: How :func:`lm_restarts` schedules the starts of a trial (:attr:`LMConfig.restart_schedule`).
+RESTART_SCHEDULES = ("auto", "sequential", "concurrent")
+#: ``system="auto"`` solves systems of at most this many rows with the fused kernel and larger
+#: ones with the library's: the largest size at which the fused solve was faster at every batch
+#: size measured on an H200 (``results/bench/system_crossover-h200.json``: at 200 trials,
+#: 1.09x faster at N = 640, even at 768, 0.88x at 1024; at 800 trials faster up to 1024).
+FUSED_MAX_SIZE = 640
 
 #: Why a Levenberg-Marquardt run stopped (``LMResult.status``).
 STATUS = {0: "converged", 1: "stalled", 2: "max_iter", 3: "nonfinite"}
@@ -150,7 +160,11 @@ class LMConfig:
     start_scale: float | None = field(default=None, metadata={"help": "std of start entries of B and A; None: (r m n)^(-1/4), so that calA(B A) has O(1) entries"})
     compact_frac: float = field(default=0.75, metadata={"help": "compact the batch when the active fraction falls below this"})
     graph_rows: int = field(default=64, metadata={"help": "on CUDA, iterate by replaying a captured CUDA graph once at most this many trials are active (0: never)"})
-    system: str = field(default="auto", metadata={"help": "how the step's SPD system is solved: 'library' (torch cholesky_ex + two solve_triangular), 'fused' (one Triton kernel, numerics.engine.fused_cholesky; float64), 'auto' (fused for float64 on CUDA where Triton is installed, else library)"})
+    system: str = field(default="auto", metadata={"help": "how the step's SPD system is solved: 'library' (torch cholesky_ex + two solve_triangular), 'fused' (one Triton kernel, numerics.engine.fused_cholesky; float64), 'auto' (fused for float64 on CUDA where Triton is installed and the system has at most fused_max_size rows, else library)"})
+    fused_max_size: int = field(default=FUSED_MAX_SIZE, metadata={"help": "system='auto' uses the fused kernel only for systems of at most this many rows (min(M, p)); above it the library's Cholesky is faster"})
+    restart_schedule: str = field(default="auto", metadata={"help": "lm_restarts: 'sequential' (restart k runs for the trials still uncertified after restart k - 1), 'concurrent' (every start of every trial in one batch, outcomes cut at each trial's first success), 'auto' (concurrent on CUDA when the replicated features take at most concurrent_bytes, else sequential)"})
+    concurrent_bytes: int = field(default=1 << 30, metadata={"help": "restart_schedule='auto': the most bytes of replicated features a concurrent batch may take"})
+    graph_bytes: int = field(default=1 << 28, metadata={"help": "on CUDA, also iterate by replaying a CUDA graph when the active trials' features take at most this many bytes (0: by graph_rows only)"})
 
     def __post_init__(self):
         for name in ("max_iter", "stall_window", "polish_iter"):
@@ -170,11 +184,21 @@ class LMConfig:
             raise InvalidArgument(f"graph_rows must be a non-negative integer, got {self.graph_rows!r}")
         if self.system not in SYSTEMS:
             raise InvalidArgument(f"system must be one of {', '.join(SYSTEMS)}, got {self.system!r}")
+        if self.restart_schedule not in RESTART_SCHEDULES:
+            raise InvalidArgument(f"restart_schedule must be one of {', '.join(RESTART_SCHEDULES)}, "
+                                  f"got {self.restart_schedule!r}")
+        for name in ("fused_max_size", "concurrent_bytes", "graph_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidArgument(f"{name} must be a non-negative integer, got {value!r}")
 
-    def fused_system(self, device: torch.device, dtype: torch.dtype) -> bool:
-        """Whether steps on ``device`` in ``dtype`` solve their system with the fused kernel.
+    def fused_system(self, device: torch.device, dtype: torch.dtype, size: int | None = None) -> bool:
+        """Whether steps on ``device`` in ``dtype`` solve their system (of ``size`` rows, where
+        given) with the fused kernel.
 
         >>> LMConfig().fused_system(torch.device("cpu"), torch.float64)
+        False
+        >>> LMConfig(system="library").fused_system(torch.device("cpu"), torch.float64, size=8)
         False
         >>> LMConfig(system="fused").fused_system(torch.device("cpu"), torch.float32)
         Traceback (most recent call last):
@@ -186,7 +210,8 @@ class LMConfig:
         usable = fused_cholesky.available() and (
             device.type == "cuda" or fused_cholesky.interpreted())
         if self.system == "auto":
-            return usable and device.type == "cuda" and dtype == torch.float64
+            small = size is None or size <= self.fused_max_size
+            return usable and small and device.type == "cuda" and dtype == torch.float64
         if dtype != torch.float64:
             raise InvalidArgument(f"system 'fused' works in float64 only, got {dtype}")
         if not usable:
@@ -427,7 +452,7 @@ def lm_initial_state(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: t
     How steps solve their system is settled here, once (a system the device cannot use fails
     before any work)."""
     T, dev, dt = op.T, op.device, op.dtype
-    fused = cfg.fused_system(dev, dt)
+    fused = cfg.fused_system(dev, dt, size=min(op.M, B.shape[2] * (op.m + op.n)))
     J_t, Rn = _system_buffer(op.right_native(A), op.n)
     R = lm_residual(Rn, B, y)
     out = (torch.cat((B, B[:1])).clone(),  # T + 1 rows: the last one takes padding's writes
@@ -581,7 +606,9 @@ def _lm_loop(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Ten
     compaction of the batch when few are, and the step. On CUDA, once the batch has had at most
     ``cfg.graph_rows`` active trials for more than ``_GRAPH_PATIENCE`` iterations, the
     iterations are replayed from a captured CUDA graph (:class:`_GraphedIterations`),
-    recaptured on a batch a quarter the size or less as trials finish.
+    recaptured on a batch a quarter the size or less as trials finish. A batch also replays
+    from a graph when its active trials' features take at most ``cfg.graph_bytes``: such a batch
+    is bound by the launches, not by the device's memory or arithmetic.
     """
     T = op.T
     dev, dt = op.device, op.dtype
@@ -591,7 +618,8 @@ def _lm_loop(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Ten
     owned = False  # op is the caller's until the first compaction copies it
     graphed = None
     small = 0  # consecutive eager iterations with at most cfg.graph_rows active trials
-    use_graphs = dev.type == "cuda" and cfg.graph_rows > 0
+    use_graphs = dev.type == "cuda" and (cfg.graph_rows > 0 or cfg.graph_bytes > 0)
+    row_bytes = feature_bytes_per_trial(op)
     for it in range(max_iter + 1):
         if graphed is None:
             lm_bookkeeping(st, cfg, max_iter, stop_rtol)
@@ -613,7 +641,8 @@ def _lm_loop(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Ten
                 else:
                     graphed = recaptured
             continue
-        small = small + 1 if use_graphs and n_active <= cfg.graph_rows else 0
+        few = n_active <= cfg.graph_rows or n_active * row_bytes <= cfg.graph_bytes
+        small = small + 1 if use_graphs and few else 0
         if small > _GRAPH_PATIENCE:
             lm_iteration_step(st, cfg, lam_floor)  # this iteration's step, then replays from the next one
             graphed = _capture(st, n_active, cfg, max_iter, stop_rtol, lam_floor)
@@ -733,6 +762,8 @@ def lm_restarts(op: FeatureOperator, y: torch.Tensor, r: int, start_seeds, confi
     _check_problem(op, y)
     r = require_rank("r", r, op.m, op.n)
     scale = cfg.start_scale
+    if concurrent_restarts(op, start_seeds, cfg):
+        return _lm_restarts_concurrent(op, y, r, start_seeds, cfg, sample_device, first_starts)
     tally = RestartTally(op.T)
     best = [math.inf] * op.T
     for k, pending, sub, ysub in restart_rounds(op, y, start_seeds, tally):
@@ -748,6 +779,82 @@ def lm_restarts(op: FeatureOperator, y: torch.Tensor, r: int, start_seeds, confi
         for t, rel in zip(pending, res.rel_residual.tolist()):
             if math.isfinite(rel) and not rel >= best[t]:
                 best[t] = float(rel)
+    return {**tally.lists(), "best_rel_residual": best}
+
+
+def feature_bytes_per_trial(op: FeatureOperator) -> int:
+    """The bytes of one trial's dense features, ``M m n`` entries of the operator's dtype (what a
+    copy of the trial's instance costs, and what each pass over it reads).
+
+    >>> from numerics.engine.instances import sample_instances
+    >>> feature_bytes_per_trial(sample_instances([0], m=4, n=3, M=5)[0])
+    480
+    """
+    return op.M * op.m * op.n * torch.empty((), dtype=op.dtype).element_size()
+
+
+def concurrent_restarts(op: FeatureOperator, start_seeds, cfg: LMConfig) -> bool:
+    """Whether :func:`lm_restarts` runs all starts of all trials in one batch
+    (:attr:`LMConfig.restart_schedule`).
+
+    Sequential restarts run restart ``k`` only for the trials still uncertified, so a trial that
+    fails runs its ``R`` starts one after the other, each a full Levenberg-Marquardt solve. On a
+    GPU a small batch iterates at the speed the host launches kernels, so ``R`` rounds cost ``R``
+    times the launches of one; one batch of ``R T`` rows costs about the launches of one round.
+    The outcomes are the same (each start's solve does not depend on its batch, and the tally
+    keeps each trial's starts up to its first success only); the arithmetic of the starts after
+    a trial's first success is done and discarded.
+
+    >>> from numerics.engine.instances import sample_instances
+    >>> op, _ = sample_instances([0, 1], m=4, n=4, M=4)
+    >>> concurrent_restarts(op, [[1, 2], [3, 4]], LMConfig())  # auto: sequential on the CPU
+    False
+    >>> concurrent_restarts(op, [[1, 2], [3, 4]], LMConfig(restart_schedule="concurrent"))
+    True
+    """
+    R = len(start_seeds[0]) if len(start_seeds) else 1
+    if cfg.restart_schedule == "sequential" or R <= 1:
+        return False
+    if cfg.restart_schedule == "concurrent":
+        return True
+    return op.device.type == "cuda" and R * op.T * feature_bytes_per_trial(op) <= cfg.concurrent_bytes
+
+
+def _lm_restarts_concurrent(op, y, r, start_seeds, cfg, sample_device, first_starts) -> dict:
+    """:func:`lm_restarts` with every start in one batch: row ``k T + t`` is start ``k`` of trial
+    ``t``; the tally then reads each trial's starts in order up to its first success, exactly
+    as the sequential rounds record them."""
+    T = op.T
+    if len(start_seeds) != T or len({len(x) for x in start_seeds}) != 1 or len(start_seeds[0]) < 1:
+        raise InvalidArgument(
+            f"start_seeds must be {T} non-empty rows of equal length, got {len(start_seeds)} rows"
+        )
+    R = len(start_seeds[0])
+    seeds = [start_seeds[t][k] for k in range(R) for t in range(T)]
+    B0, A0 = random_starts(seeds[T:] if first_starts is not None else seeds, op.m, op.n, r,
+                           scale=cfg.start_scale, device=op.device, dtype=op.dtype,
+                           sample_device=sample_device)
+    if first_starts is not None:
+        first = (first_starts[0].to(device=op.device, dtype=op.dtype),
+                 first_starts[1].to(device=op.device, dtype=op.dtype))
+        _check_problem(op, y, *first)
+        B0, A0 = torch.cat((first[0], B0)), torch.cat((first[1], A0))
+    index = torch.arange(T, device=op.device).repeat(R)
+    res = levenberg_marquardt(op.subset(index), y[index], r, (B0, A0), cfg)
+    success, iterations = res.success.view(R, T), res.iterations.view(R, T)
+    nonfinite, rel = res.nonfinite.view(R, T), res.rel_residual.view(R, T).tolist()
+    tally = RestartTally(T)
+    best = [math.inf] * T
+    for k in range(R):
+        pending = tally.pending()
+        if not pending:
+            break
+        rows = torch.tensor(pending, device=op.device)
+        tally.add(k, pending, SimpleNamespace(success=success[k, rows], iterations=iterations[k, rows],
+                                              nonfinite=nonfinite[k, rows]))
+        for t in pending:
+            if math.isfinite(rel[k][t]) and not rel[k][t] >= best[t]:
+                best[t] = float(rel[k][t])
     return {**tally.lists(), "best_rel_residual": best}
 
 
