@@ -27,8 +27,11 @@ The record says which device and which peak, versions, grid, seed and the comman
         --batch-size 512 --seed 2026 --out results/bench/sweep-40-cells.json
 
 ``--estimand recipe`` times the E3 sweep (the LoRA recipe, gradient descent to the largest of
-``--budgets``) the same way; it has one solver path, so ``--systems`` must be ``auto`` and the
-record has no comparison. Its per-cell outcome is the relative residual at every budget.
+``--budgets``) the same way, with ``--systems`` from ``auto`` (steps replayed from a CUDA graph,
+the host looking at the batch every ``RecipeConfig.graph_steps`` steps) and ``baseline`` (every
+step eager, a look after each, as up to lorank 0.5). Its per-cell outcome is the relative
+residual at every budget, compared to 1e-9 relative (and 1e-13 absolute): the two paths drop
+finished trials at other steps, so the batches, and the last bits, differ.
 
 On the CPU the default system is the library path (the fused kernel runs on CUDA only, or
 under Triton's interpreter), so a CPU run compares the library path with itself: a check of the
@@ -62,6 +65,9 @@ SYSTEMS = {
     "fused": {"system": "fused"},
     "baseline": {"system": "library", "restart_schedule": "sequential", "graph_bytes": 0},
 }
+#: The same for the recipe (E3), as overrides of :class:`numerics.engine.solvers.RecipeConfig`:
+#: ``baseline`` steps eagerly with a look at the batch after every step (lorank 0.5).
+RECIPE_SYSTEMS = {"auto": {}, "baseline": {"graph_steps": 0}}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -127,12 +133,32 @@ def _cold_compile_seconds(device) -> float | None:
     return time.perf_counter() - t0
 
 
+def _same_residuals(x: list, y: list) -> bool:
+    """Two trials' residuals at every budget agree: the same budgets are NaN (never reached or
+    non-finite), the others agree to 1e-9 relative or 1e-13 absolute.
+
+    >>> _same_residuals([0.5, float("nan")], [0.5 + 1e-12, float("nan")])
+    True
+    >>> _same_residuals([0.5, 0.1], [0.5, None])
+    False
+    """
+    import math
+
+    def missing(v):
+        return v is None or math.isnan(v)
+
+    return len(x) == len(y) and all(
+        (missing(a) and missing(b)) or
+        (not missing(a) and not missing(b) and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-13))
+        for a, b in zip(x, y))
+
+
 def worker(args) -> dict:
     """Run the sweep in this (fresh) process with ``LMConfig(system=args.worker)``."""
     import torch
 
     from numerics.engine.capacity import run_trials
-    from numerics.engine.solvers import LMConfig
+    from numerics.engine.solvers import LMConfig, RecipeConfig
     from numerics.experiments import cstar
 
     config = _config(args)
@@ -140,8 +166,11 @@ def worker(args) -> dict:
     e = family.experiment(config)
     device = torch.device(args.device)
     # the family's own solver settings (numerics.experiments.cstar run_batch), plus the system
-    lm = LMConfig(max_iter=e.max_iters, certify_rtol=e.tol, **SYSTEMS[args.worker])
-    fused = lm.fused_system(device, torch.float64)
+    if args.estimand == "lm":
+        lm, recipe = LMConfig(max_iter=e.max_iters, certify_rtol=e.tol, **SYSTEMS[args.worker]), None
+    else:
+        lm, recipe = LMConfig(), RecipeConfig(**RECIPE_SYSTEMS[args.worker])
+    fused = lm.fused_system(device, torch.float64) and args.estimand == "lm"
     fused_cells = 0
     cold = _cold_compile_seconds(device) if fused else None
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
@@ -155,7 +184,8 @@ def worker(args) -> dict:
             idx = list(range(lo, min(lo + config.batch_size, config.trials)))
             rows += run_trials(args.estimand, tuple(cell), idx, global_seed=e.seed, features=e.features,
                                K=e.K, device=e.device, dtype=e.dtype, restarts=e.restarts,
-                               budgets=e.budgets, lm_config=lm, cpu_threads=None)
+                               budgets=e.budgets, lm_config=lm, recipe_config=recipe,
+                               cpu_threads=None)
         sync()
         seconds = time.perf_counter() - t0
         m, n, r, M = cell
@@ -168,7 +198,8 @@ def worker(args) -> dict:
             fused_cells += row["fused_system"]
             outcomes[f"{m}x{n}r{r}M{M}"] = [[o["first_success"], o["iterations"]] for o in rows]
         else:
-            outcomes[f"{m}x{n}r{r}M{M}"] = [o["rel_residual_at"] for o in rows]
+            outcomes[f"{m}x{n}r{r}M{M}"] = [[o["rel_residual_at"][str(b)] for b in e.budgets]
+                                            for o in rows]
         cells.append(row)
     sweep_seconds = time.perf_counter() - t_sweep
     from numerics.engine import fused_cholesky
@@ -176,7 +207,9 @@ def worker(args) -> dict:
     variants = fused_cholesky.compiled_variants() if fused else None
     fields = ("system", "fused_max_size", "restart_schedule", "concurrent_bytes", "graph_rows",
               "graph_bytes")
-    return {"system": args.worker, "lm_config": {k: getattr(lm, k) for k in fields},
+    solver = ({k: getattr(lm, k) for k in fields} if recipe is None else
+              {"graph_steps": recipe.graph_steps, "compact_frac": recipe.compact_frac})
+    return {"system": args.worker, "solver_config": solver,
             "fused_kernel_used": bool(fused_cells) if args.estimand == "lm" else fused,
             "fused_cells": fused_cells if args.estimand == "lm" else None,
             "process_seconds": time.perf_counter() - _START, "sweep_seconds": sweep_seconds,
@@ -197,12 +230,11 @@ def main(argv=None) -> dict | None:
     if args.out is None:
         _parser().error("--out is required")
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
-    bad = [s for s in systems if s not in SYSTEMS]
+    known = SYSTEMS if args.estimand == "lm" else RECIPE_SYSTEMS
+    bad = [s for s in systems if s not in known]
     if bad or not systems:
-        _parser().error(f"--systems must be a comma list of {', '.join(SYSTEMS)}, got {args.systems!r}")
-    if args.estimand == "recipe" and systems != ["auto"]:
-        _parser().error(f"--systems: the recipe (E3) has one solver path; give --systems auto, got "
-                        f"{args.systems!r}")
+        _parser().error(f"--systems must be a comma list of {', '.join(known)} for --estimand "
+                        f"{args.estimand}, got {args.systems!r}")
     _config(args)  # refuse a bad grid before any process starts
     import platform
 
@@ -242,8 +274,9 @@ def main(argv=None) -> dict | None:
             extra = {"iterations_identical": not iters, "trials_with_other_iterations": len(iters),
                      "other_iterations": iters[:50]}
         else:
-            differ = [(k, i) for k in a for i, (x, y) in enumerate(zip(a[k], b[k])) if x != y]
-            extra = {}
+            differ = [(k, i) for k in a for i, (x, y) in enumerate(zip(a[k], b[k]))
+                      if not _same_residuals(x, y)]
+            extra = {"residual_tolerance": {"rel": 1e-9, "abs": 1e-13}}
         comparisons[f"{first}_vs_{other}"] = {
             "outcomes_identical": not differ, "trials_differing": len(differ),
             "differing": differ[:50], **extra,

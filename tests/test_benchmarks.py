@@ -80,7 +80,7 @@ def sweep_lm(folder: Path) -> tuple[Path, dict]:
 
 
 def sweep_recipe(folder: Path) -> dict:
-    return _bench_sweep_main(["--estimand", "recipe", "--systems", "auto", "--sizes", "4x4",
+    return _bench_sweep_main(["--estimand", "recipe", "--systems", "auto,baseline", "--sizes", "4x4",
                               "--ranks", "1", "--rho", "1,2", "--trials", "3", "--budgets", "5,20",
                               "--batch-size", "2", "--out", str(folder / "r.json")])
 
@@ -106,16 +106,23 @@ def test_bench_sweep_times_each_system_in_a_fresh_process_and_compares_outcomes(
 
 
 @pytest.mark.background("sweep-recipe")
-def test_bench_sweep_times_the_recipe_sweep_and_refuses_a_second_system(tmp_path, capsys, background,
-                                                                        request):
-    # Property: --estimand recipe times every cell of the E3 grid in a fresh process; the recipe
-    # has one solver path, so asking to compare systems is refused before anything runs.
+def test_bench_sweep_times_the_recipe_sweep_and_refuses_an_lm_system(tmp_path, capsys, background,
+                                                                     request):
+    # Property: --estimand recipe times every cell of the E3 grid in a fresh process per system
+    # (the default and the lorank 0.5 baseline), with the residuals at every budget compared;
+    # a system of the LM engine is refused before anything runs.
     rec = background.result(request.module, "sweep-recipe")
     assert rec["family"] == "cstar-recipe" and rec["grid"]["budgets"] == "5,20"
-    assert [c["M"] for c in rec["runs"]["auto"]["cells"]] == [7, 4] and rec["comparisons"] == {}
+    for name in ("auto", "baseline"):
+        assert [c["M"] for c in rec["runs"][name]["cells"]] == [7, 4]
+    assert rec["runs"]["baseline"]["solver_config"]["graph_steps"] == 0
+    comparison = rec["comparisons"]["auto_vs_baseline"]
+    assert comparison["outcomes_identical"] and comparison["trials_differing"] == 0
     with pytest.raises(SystemExit) as stop:
-        bench_sweep.main(["--estimand", "recipe", "--out", str(tmp_path / "s.json")])
-    assert stop.value.code == 2 and "--systems" in capsys.readouterr().err
+        bench_sweep.main(["--estimand", "recipe", "--systems", "library",
+                          "--out", str(tmp_path / "s.json")])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "--systems must be a comma list of auto, baseline" in err
     assert not (tmp_path / "s.json").exists()
 
 

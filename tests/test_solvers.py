@@ -517,3 +517,118 @@ def test_cuda_concurrent_restarts_and_byte_graphs_match_the_baseline():
                 assert x["iterations"] == y["iterations"]
                 assert math.isclose(x["best_rel_residual"], y["best_rel_residual"],
                                     rel_tol=1e-10, abs_tol=1e-13)
+
+
+# ------------------------------------------------------------- recipe: host looks and graphs
+
+def _recipe_one_trial(op, y, r, budgets, A0, cfg):
+    """The recipe as specified, one trial at a time, every step eager: ``B = 0``, ``A = A0``;
+    at each step the residual, the budget's certified value, the stop tests, then the step
+    (the gradients by the engine's formulas, checked against autograd elsewhere)."""
+    from numerics.engine.solvers import (certify, feature_opnorm, lm_residual, lora_grad_A,
+                                         lora_grad_B, spectral_norm2)
+
+    stop = cfg.stop_rtol if cfg.stop_rtol is not None else 1e-12
+    s = feature_opnorm(op, y, cfg.power_iters)
+    B, A = torch.zeros((1, op.m, r), dtype=F64), A0.clone()
+    out, nonfinite, k = [math.nan] * len(budgets), False, 0
+    for t in range(budgets[-1] + 1):
+        Rn = op.right_native(A)
+        R = lm_residual(Rn, B, y)
+        rel = float(R.norm() / y.norm())
+        if t == budgets[k]:
+            out[k] = float(certify(op, y, B, A))
+            k += 1
+        if not math.isfinite(rel):
+            nonfinite = True
+            break
+        if rel <= stop:  # frozen: its certified value goes to every later budget
+            value = float(certify(op, y, B, A))
+            out[k:] = [value] * (len(budgets) - k)
+            break
+        if k == len(budgets):
+            break
+        grad_B, grad_A = lora_grad_B(Rn, R), lora_grad_A(op.left_native(B), R)
+        curv = s * s * (spectral_norm2(A) + spectral_norm2(B)) + s * R.norm(dim=1)
+        eta = (cfg.c / curv).view(-1, 1, 1)
+        B, A = B - eta * grad_B, A - eta * grad_A
+    return out, nonfinite
+
+
+@pytest.mark.parametrize("cell,budgets,stop", [((6, 6, 2, 12), [0, 10, 100], None),
+                                               ((8, 8, 2, 12), [30, 300, 1000], 1e-4),
+                                               ((5, 7, 1, 5), [0, 3, 30, 300], 1e-4)])
+def test_recipe_equals_the_one_trial_specification(cell, budgets, stop):
+    # The batched recipe (device-side stop masks, frozen trials, compaction at the host's looks)
+    # records for every trial what the plain one-trial loop records: the same budgets reached,
+    # the same stops and non-finite flags, residuals to round-off.
+    from numerics.engine.solvers import RecipeConfig
+
+    m, n, r, M = cell
+    T = 10
+    op, y = sample_instances(list(range(T)), m=m, n=n, M=M)
+    A0 = recipe_init(list(range(50, 50 + T)), n, r)
+    cfg = RecipeConfig(stop_rtol=stop)
+    res = lora_recipe(op, y, r, budgets, cfg, A0=A0)
+    froze = 0
+    for t in range(T):
+        ref, bad = _recipe_one_trial(op.subset(torch.tensor([t])), y[t:t + 1], r, budgets,
+                                     A0[t:t + 1], cfg)
+        got = res.rel_residual_at[t].tolist()
+        assert bool(res.nonfinite[t]) == bad
+        for a, b in zip(got, ref):
+            assert math.isnan(a) == math.isnan(b)
+            if not math.isnan(a):
+                assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-13)
+        froze += ref[-1] <= (stop or 1e-12)
+    if stop is not None:
+        assert froze > 0  # the carry of a frozen trial was exercised
+
+
+def test_recipe_graph_steps_is_checked():
+    from numerics.engine.solvers import RecipeConfig
+
+    with pytest.raises(InvalidArgument, match="graph_steps must be a non-negative integer, got -2"):
+        RecipeConfig(graph_steps=-2)
+    assert RecipeConfig(graph_steps=0).graph_steps == 0
+
+
+@pytest.mark.cuda
+def test_cuda_recipe_graph_replays_match_eager_steps(monkeypatch):
+    # On a GPU, replaying captured steps with a look at the batch every 32 steps records what
+    # stepping eagerly with a look after every step records: the same NaN pattern and flags,
+    # residuals to round-off; and captures did happen.
+    from numerics.engine import solvers
+    from numerics.engine.solvers import RecipeConfig
+
+    captures = []
+    real = solvers._capture_recipe
+    monkeypatch.setattr(solvers, "_capture_recipe",
+                        lambda *a: captures.append(1) or real(*a))
+    cell, budgets = (16, 16, 2, 40), [0, 100, 1000]
+    op, y = sample_instances(list(range(64)), m=16, n=16, M=40, device="cuda")
+    A0 = recipe_init(list(range(64)), 16, 2, device="cuda")
+    eager = lora_recipe(op, y, 2, budgets, RecipeConfig(graph_steps=0, stop_rtol=1e-8), A0=A0)
+    graphed = lora_recipe(op, y, 2, budgets, RecipeConfig(graph_steps=32, stop_rtol=1e-8), A0=A0)
+    assert captures
+    assert torch.equal(eager.nonfinite, graphed.nonfinite)
+    x, z = eager.rel_residual_at.cpu(), graphed.rel_residual_at.cpu()
+    assert torch.equal(torch.isnan(x), torch.isnan(z))
+    assert torch.allclose(x.nan_to_num(0), z.nan_to_num(0), rtol=1e-9, atol=1e-13)
+
+
+def test_engine_gradients_equal_autograd():
+    # lora_grad_B and lora_grad_A, read off the two passes, are the gradients of
+    # 1/2 ||calA(B A) - y||^2 that autograd computes from the dense features.
+    from numerics.engine.solvers import lm_residual, lora_grad_A, lora_grad_B
+
+    op, y = sample_instances([0, 1, 2], m=5, n=4, M=7)
+    B = torch.randn(3, 5, 2, dtype=F64, generator=torch.Generator().manual_seed(1)).requires_grad_()
+    A = torch.randn(3, 2, 4, dtype=F64, generator=torch.Generator().manual_seed(2)).requires_grad_()
+    loss = 0.5 * ((torch.einsum("tkmn,tmn->tk", op.dense(), B @ A) - y) ** 2).sum()
+    gB, gA = torch.autograd.grad(loss, (B, A))
+    with torch.no_grad():
+        Rn = op.right_native(A)
+        R = lm_residual(Rn, B, y)
+        assert torch.allclose(lora_grad_B(Rn, R), gB, rtol=1e-12, atol=1e-12)
+        assert torch.allclose(lora_grad_A(op.left_native(B), R), gA, rtol=1e-12, atol=1e-12)

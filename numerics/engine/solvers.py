@@ -941,9 +941,12 @@ class RecipeConfig:
     init_std: str = field(default="1/sqrt(n)", metadata={"help": "A0 entries N(0, 1/n) (Kaiming-like scale); B0 = 0"})
     stop_rtol: float | None = field(default=None, metadata={"help": "drop a trial once its working relative residual is below this (its value is carried to later budgets); None: 1e-12 in float64, off in float32"})
     compact_frac: float = field(default=0.75, metadata={"help": "compact the batch when the active fraction falls below this"})
+    graph_steps: int = field(default=32, metadata={"help": "on CUDA, steps replayed from a captured CUDA graph between two looks of the host at the batch (0: every step eagerly, with a look after each, as up to lorank 0.5)"})
 
     def __post_init__(self):
         require_positive_float("c", self.c)
+        if isinstance(self.graph_steps, bool) or not isinstance(self.graph_steps, int) or self.graph_steps < 0:
+            raise InvalidArgument(f"graph_steps must be a non-negative integer, got {self.graph_steps!r}")
         require_positive_int("power_iters", self.power_iters)
         if self.init_std != "1/sqrt(n)":
             raise InvalidArgument(f"init_std must be '1/sqrt(n)', got {self.init_std!r}")
@@ -1014,6 +1017,13 @@ def lora_recipe(op: FeatureOperator, y: torch.Tensor, r: int, budgets, config=No
     ``sum_i R_i G_i A^T`` and ``sum_i R_i B^T G_i``, read off the two passes ``right(A)`` and
     ``left(B)``; scaling ``alpha / r = 1``.
 
+    A trial stops when its working relative residual is below ``stop_rtol`` (it is frozen, and
+    its certified value is carried to every later budget) or is not finite. The host looks at
+    the batch (to drop finished trials, or end) after every step on the CPU, and on CUDA after
+    every ``graph_steps`` steps, which run as replays of a captured CUDA graph of one step: a
+    step is a few dozen small kernels, so a batch of small instances is bound by the time the
+    host takes to launch them. Between two looks a finished trial stays in the batch, frozen.
+
     Examples
     --------
     >>> from numerics.engine.instances import sample_instances
@@ -1034,51 +1044,176 @@ def lora_recipe(op: FeatureOperator, y: torch.Tensor, r: int, budgets, config=No
     dt, dev = op.dtype, op.device
     stop_rtol = cfg.stop_rtol if cfg.stop_rtol is not None else (1e-12 if dt == torch.float64 else 0.0)
     y = y.to(dt)
-    A = A0.to(dt).clone()
-    B = torch.zeros((T, m, r), dtype=dt, device=dev)
-    s = s_full = feature_opnorm(op, y, cfg.power_iters)
+    s_full = feature_opnorm(op, y, cfg.power_iters)
+    st = _RecipeState(op=op, y=y, ynorm=y.norm(dim=1), s=s_full,
+                      A=A0.to(dt).clone(), B=torch.zeros((T, m, r), dtype=dt, device=dev),
+                      active=torch.ones(T, dtype=torch.bool, device=dev),
+                      frozen=torch.zeros(T, dtype=torch.bool, device=dev),
+                      bad=torch.zeros(T, dtype=torch.bool, device=dev),
+                      idx=torch.arange(T, device=dev))
     out = torch.full((T, len(budgets)), math.nan, dtype=torch.float64, device=dev)
     nonfinite = torch.zeros(T, dtype=torch.bool, device=dev)
-    idx = torch.arange(T, device=dev)
-    active = torch.ones(T, dtype=torch.bool, device=dev)
     owned = False  # op is the caller's until the first compaction copies it
-    ynorm = y.norm(dim=1)
-    k = 0  # next budget to record
-    for t in range(budgets[-1] + 1):
-        Rn = op.right_native(A)
-        R = lm_residual(Rn, B, y)
-        rnorm = R.norm(dim=1)
-        rel = rnorm / ynorm
-        at_budget = t == budgets[k]
-        if at_budget:
-            rel64 = certify(op, y, B, A)
-            out[idx[active], k] = rel64[active]
-        bad = active & ~torch.isfinite(rel)
-        small = active & (rel <= stop_rtol)
-        if bool((bad | small).any()):
-            nonfinite[idx[bad]] = True
-            if bool(small.any()):  # carry the value reached to every later budget
-                rel64 = certify(op, y, B, A)
-                for j in range(k + int(at_budget), len(budgets)):
-                    out[idx[small], j] = rel64[small]
-            active = active & ~bad & ~small
-        if at_budget:
+    chunk = cfg.graph_steps if dev.type == "cuda" and cfg.graph_steps > 0 else 1
+    graphed = None
+    k, t = 0, 0  # next budget to record, next step
+    while True:
+        if t == budgets[k]:  # a budget step, eagerly: record, then step
+            Rn, R, rnorm = _recipe_eval(st)
+            rel64 = certify(st.op, st.y, st.B, st.A)
+            _recipe_write(out, st.idx, st.active | st.frozen, rel64, k, k + 1)
+            _recipe_masks(st, rnorm / st.ynorm, stop_rtol)
             k += 1
-        n_active = int(active.sum())
-        if k == len(budgets) or n_active == 0:
+            if k == len(budgets):
+                break
+            pending = (Rn, R, rnorm)
+            steps = 1
+        else:
+            pending = None
+            steps = min(chunk, budgets[k] - t)
+        if pending is None:
+            if chunk > 1 and graphed is None:
+                _recipe_step(st, cfg, stop_rtol)  # warm-up (and the first of these steps)
+                graphed = _capture_recipe(st, cfg, stop_rtol)
+                if graphed is None:
+                    chunk = 1
+                for _ in range(steps - 1):
+                    graphed.replay() if graphed is not None else _recipe_step(st, cfg, stop_rtol)
+            elif graphed is not None:
+                for _ in range(steps):
+                    graphed.replay()
+            else:
+                _recipe_step(st, cfg, stop_rtol)
+        n_active = int(st.active.sum())  # the host's look at the batch
+        if n_active == 0:
             break
-        if n_active < cfg.compact_frac * active.numel():
-            op, keep = compact_batch(op, active, owned)
+        if n_active < cfg.compact_frac * st.rows:
+            _recipe_retire(st, out, nonfinite, k, len(budgets))
+            op, keep = compact_batch(st.op, st.active, owned)
             owned = True
-            y, ynorm, s = y[keep], ynorm[keep], s[keep]
-            A, B, Rn, R, rnorm, idx = A[keep], B[keep], Rn[keep], R[keep], rnorm[keep], idx[keep]
-            active = torch.ones(n_active, dtype=torch.bool, device=dev)
-        grad_B = lora_grad_B(Rn, R)
-        grad_A = lora_grad_A(op.left_native(B), R)
-        curv = s * s * (spectral_norm2(A) + spectral_norm2(B)) + s * rnorm
-        eta = (cfg.c / curv).view(-1, 1, 1)
-        B, A = B - eta * grad_B, A - eta * grad_A
+            st = st.select(keep, op)
+            if pending is not None:
+                pending = tuple(x[keep] for x in pending)
+            graphed = None  # recaptured on the smaller batch
+        if pending is not None:
+            _recipe_update(st, cfg, *pending)
+        t += steps
+    _recipe_retire(st, out, nonfinite, k, len(budgets))
     return RecipeResult(list(budgets), out, nonfinite, s_full.double())
+
+
+@dataclass
+class _RecipeState:
+    """The recipe's per-row state (row ``j`` is trial ``idx[j]``), updated in place so that a
+    captured CUDA graph of a step can be replayed on it. ``frozen``: stopped below ``stop_rtol``;
+    ``bad``: stopped at a non-finite residual; ``active`` excludes both."""
+
+    op: FeatureOperator
+    y: torch.Tensor
+    ynorm: torch.Tensor
+    s: torch.Tensor
+    A: torch.Tensor
+    B: torch.Tensor
+    active: torch.Tensor
+    frozen: torch.Tensor
+    bad: torch.Tensor
+    idx: torch.Tensor
+
+    @property
+    def rows(self) -> int:
+        return int(self.idx.numel())
+
+    def select(self, keep: torch.Tensor, op: FeatureOperator) -> "_RecipeState":
+        return _RecipeState(op, self.y[keep], self.ynorm[keep], self.s[keep], self.A[keep],
+                            self.B[keep], self.active[keep], self.frozen[keep], self.bad[keep],
+                            self.idx[keep])
+
+
+def _recipe_eval(st: _RecipeState):
+    """``(Rn, R, ||R||)`` at the current point: the right pass and the residual."""
+    Rn = st.op.right_native(st.A)
+    R = lm_residual(Rn, st.B, st.y)
+    return Rn, R, R.norm(dim=1)
+
+
+def _recipe_masks(st: _RecipeState, rel: torch.Tensor, stop_rtol: float) -> None:
+    """Stop the active rows whose working relative residual is not finite or below
+    ``stop_rtol`` (on the device, no host sync)."""
+    bad = st.active & ~torch.isfinite(rel)
+    small = st.active & (rel <= stop_rtol)
+    st.bad.logical_or_(bad)
+    st.frozen.logical_or_(small)
+    st.active.logical_and_(~(bad | small))
+
+
+def _recipe_update(st: _RecipeState, cfg: RecipeConfig, Rn, R, rnorm) -> None:
+    """One gradient step of the active rows from ``(Rn, R)`` at the current point (in place)."""
+    grad_B = lora_grad_B(Rn, R)
+    grad_A = lora_grad_A(st.op.left_native(st.B), R)
+    curv = st.s * st.s * (spectral_norm2(st.A) + spectral_norm2(st.B)) + st.s * rnorm
+    eta = (cfg.c / curv).view(-1, 1, 1)
+    a3 = st.active.view(-1, 1, 1)
+    B_new, A_new = st.B - eta * grad_B, st.A - eta * grad_A
+    torch.where(a3, B_new, st.B, out=st.B)
+    torch.where(a3, A_new, st.A, out=st.A)
+
+
+def _recipe_step(st: _RecipeState, cfg: RecipeConfig, stop_rtol: float) -> None:
+    """One step that records nothing: evaluate, stop finished rows, update the others."""
+    Rn, R, rnorm = _recipe_eval(st)
+    _recipe_masks(st, rnorm / st.ynorm, stop_rtol)
+    _recipe_update(st, cfg, Rn, R, rnorm)
+
+
+def _recipe_write(out, idx, rows, values, lo: int, hi: int) -> None:
+    """``out[idx[j], lo:hi] = values[j]`` for the rows ``j`` where ``rows`` holds."""
+    cur = out.index_select(0, idx)
+    cur[:, lo:hi] = torch.where(rows.view(-1, 1), values.view(-1, 1), cur[:, lo:hi])
+    out.index_copy_(0, idx, cur)
+
+
+def _recipe_retire(st: _RecipeState, out, nonfinite, k: int, nb: int) -> None:
+    """Before rows leave the batch (compaction, or the end): the frozen rows' certified value
+    goes to every budget from ``k`` on, and the non-finite flags to their trials."""
+    nonfinite.index_copy_(0, st.idx, nonfinite.index_select(0, st.idx) | st.bad)
+    if k < nb and bool(st.frozen.any()):
+        rel64 = certify(st.op, st.y, st.B, st.A)
+        _recipe_write(out, st.idx, st.frozen, rel64, k, nb)
+        # retired once: a frozen row that stays in the batch is written again at later budgets
+        # with the same point, so the value does not change
+
+
+class _GraphedRecipeStep:
+    """One captured recipe step (:func:`_recipe_step`) on the state's tensors, replayed in place."""
+
+    def __init__(self, st: _RecipeState, cfg: RecipeConfig, stop_rtol: float):
+        dev = st.idx.device
+        with torch.cuda.device(dev):
+            self.graph = torch.cuda.CUDAGraph()
+            main = torch.cuda.current_stream(dev)
+            side = torch.cuda.Stream(device=dev)
+            side.wait_stream(main)
+            with torch.cuda.stream(side):
+                self.graph.capture_begin()
+                try:
+                    _recipe_step(st, cfg, stop_rtol)
+                finally:
+                    self.graph.capture_end()
+            main.wait_stream(side)
+
+    def replay(self) -> None:
+        self.graph.replay()
+
+
+def _capture_recipe(st: _RecipeState, cfg: RecipeConfig, stop_rtol: float):
+    """A :class:`_GraphedRecipeStep`, or None (with a warning) where the capture fails (nothing
+    runs while capturing, so the state is untouched and the steps go on eagerly)."""
+    try:
+        return _GraphedRecipeStep(st, cfg, stop_rtol)
+    except RuntimeError as error:
+        warnings.warn(f"CUDA graph capture failed, stepping eagerly: {str(error)[:200]}",
+                      RuntimeWarning, stacklevel=2)
+        return None
 
 
 def check_budgets(budgets) -> list[int]:
