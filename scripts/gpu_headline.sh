@@ -59,6 +59,11 @@ case "${1:?lm, recipe, bench or sweep-bench}" in
       --sizes 8x8,16x16,32x32,64x64,8x32,16x64,32x128 --ranks 1,2,4 \
       --rho 0.95,0.98,1,1.02,1.05,1.1,1.2,1.35,1.5,2 --trials 200 --restarts 4 --max-iters 200 \
       --batch-size 512 --seed 2026 --systems "$H" --out "$OUT/sweep-headline-lm-rest-${H//,/-}.json"
+    # the recipe (E3): 16 x 16 against its lorank 0.5 baseline, then the whole headline grid
+    python3 benchmarks/bench_sweep.py --device cuda --estimand recipe --systems auto,baseline \
+      --sizes 16x16 --ranks 1,2 --rho 1,1.1,1.2,1.35,1.5,1.75,2,2.5,3,4 --trials 100 \
+      --budgets 100,300,1000,3000,10000 --batch-size 512 --seed 2026 \
+      --out "$OUT/sweep-recipe-16x16-auto-baseline.json"
     python3 benchmarks/bench_sweep.py --device cuda --estimand recipe --systems auto \
       --sizes 8x8,16x16,32x32,8x32,16x64 --ranks 1,2 --rho 1,1.1,1.2,1.35,1.5,1.75,2,2.5,3,4 \
       --trials 100 --budgets 100,300,1000,3000,10000 --batch-size 512 --seed 2026 \

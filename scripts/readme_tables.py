@@ -727,8 +727,10 @@ def sweep_bench_table(results: Path) -> str:
         for name in names:
             run = s["runs"][name]
             comp = s["comparisons"].get(f"{names[0]}_vs_{name}")
+            same = ("residuals equal to 1e-9 at every budget" if comp is not None
+                    and "residual_tolerance" in comp else "identical")
             agree = ("-" if comp is None else
-                     "identical" if comp["outcomes_identical"] else f"{comp['trials_differing']} differ")
+                     same if comp["outcomes_identical"] else f"{comp['trials_differing']} differ")
             c = run["compile"]
             if comp is not None and "iterations_identical" in comp and not comp["iterations_identical"]:
                 agree += f"; {comp['trials_with_other_iterations']} stop at another iteration"
