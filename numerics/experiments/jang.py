@@ -57,14 +57,14 @@ def _sizes(name, text):
     values = sizes(name, text)
     big = [f"{m}x{n}" for m, n in values if max(m, n) > MAX_SIDE]
     if big:
-        raise InvalidArgument(f"--{name} sides must be at most {MAX_SIDE}, got {big[0]} in {text!r}")
+        raise InvalidArgument(f"--{name.replace('_', '-')} sides must be at most {MAX_SIDE}, got {big[0]} in {text!r}")
     return values
 
 
 def _open_unit(name, text):
     value = one_float(name, text)
     if not value < 1:
-        raise InvalidArgument(f"--{name} must lie in (0, 1), got {text.strip()!r}")
+        raise InvalidArgument(f"--{name.replace('_', '-')} must lie in (0, 1), got {text.strip()!r}")
     return value
 
 
