@@ -810,8 +810,8 @@ def save_figures(summary: dict, stem) -> list:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     done = [e for e in summary["exist"] if e["trials"]]
     Ms = sorted({e["M"] for e in done})
-    axes[0].step(Ms, [next(e["r0"] for e in done if e["M"] == M) for M in Ms], where="mid",
-                 color="k", label="r0: largest r with r(r+1)/2 <= M")
+    axes[0].plot(Ms, [next(e["r0"] for e in done if e["M"] == M) for M in Ms], color="k", marker="s",
+                 label="r0: largest r with r(r+1)/2 <= M")
     for (m, n) in sorted({(e["m"], e["n"]) for e in done}):
         sel = [e for e in done if (e["m"], e["n"]) == (m, n)]
         xs = [e["M"] for e in sel]
