@@ -45,7 +45,9 @@ gradient descent from random starts reaches the convex optimum)
     (1 + value_tol) times a value attained at that rank); *supported* if none is and the Wilson
     lower bound (95%) of the fraction of starts reaching the certified convex optimum is at
     least :data:`WILSON_MIN` and every convex optimum is certified; *open* otherwise (budget
-    exhaustion and saddle stalls lower the fraction, they never refute).
+    exhaustion and saddle stalls lower the fraction, they never refute). The starts are pooled
+    over instances and ranks; starts on one instance are not independent draws of an instance,
+    so the Wilson bound is a summary of the starts run, not an interval over instances.
 ``landscape-below`` (scope: below the threshold the theorem says nothing; do spurious minima
 occur there?)
     over the ranks with r(r+1)/2 <= M: *supported* (spurious minima occur: the threshold's
