@@ -36,6 +36,7 @@ SUBCOMMANDS = {
     "xent": ("lorank.experiment_cli", "R2: cross-entropy LoRA recipe where a separator exists (P(separates | separator))"),
     "rank-sweep": ("lorank.experiment_cli", "R3 with a rank-r0 teacher: held-out error against the rank, argmin_r and the variance side"),
     "gradient-flow": ("lorank.experiment_cli", "seed 002: GD against the LoRA gradient flow (slope in eta), trace-squared loss, Eckart-Young from a spectral start"),
+    "jang": ("lorank.experiment_cli", "seed 001: rank of min-nuclear-norm interpolants vs r(r+1)/2 <= KN (SDP, ADMM, Barvinok-Pataki reduction); GD on weight-decayed LoRA from many starts"),
 }
 
 

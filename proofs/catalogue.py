@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .exact_rank import exact_rank_statements
 from .gradient_flow import gradient_flow_statements
+from .jang import jang_statements
 from .pl import pl_statements
 from .rademacher import rademacher_statements
 from .rank_conditions import instance_statements, rank_condition_statements
@@ -31,7 +32,7 @@ def all_statements() -> list:
     """
     return (rank_condition_statements() + instance_statements() + structured_statements()
             + pl_statements() + exact_rank_statements() + rademacher_statements()
-            + gradient_flow_statements())
+            + gradient_flow_statements() + jang_statements())
 
 
 def statement_by_id(sid: str) -> Statement:

@@ -55,7 +55,7 @@ def ledger_entries(results: Path) -> list[dict]:
 
 __all__ = ["cstar_table", "recipe_trend_table", "bench_table", "roofline_verdicts",
            "separability_table", "pl_table", "rademacher_table", "xent_table", "rank_sweep_table",
-           "gradient_flow_table", "render_block", "BLOCKS", "refresh_readme"]
+           "gradient_flow_table", "jang_table", "render_block", "BLOCKS", "refresh_readme"]
 
 LM_VARIANTS = ("E1[k=4]", "E2")
 LM_SIZES = ((64, 64), (128, 128), (32, 128))
@@ -712,6 +712,46 @@ def gradient_flow_table(results: Path) -> str:
     return "\n".join(lines)
 
 
+def jang_table(results: Path) -> str:
+    """Seed 001: the J statements with their statuses (checked now by both routes), and the
+    measurements of ``results/jang/cpu-default`` with the ledger's statuses."""
+    from proofs.jang import jang_statements
+    from proofs.statement import check
+
+    lines = ["Statements (`proofs/jang.py`, both routes each, as `lorank check` runs them):", ""]
+    for st in jang_statements():
+        lines.append(f"- `{st.id}`: **{check(st).status}**: {st.title}")
+    s = json.loads((results / "jang" / "cpu-default" / "summary.json").read_text())
+    env = (s.get("environment") or [{}])[0]
+    lines += ["", "Ranks of solutions of random consistent systems (G_i, y iid N(0, 1)) against r0, the "
+              "largest r with r(r+1)/2 <= M:", "",
+              "| size | M | r0 | min-nuclear-norm ranks (ADMM; count) | ADMM gap | lift rank R reduced from "
+              "min-Frobenius | residual | SDP trials: value diff, ranks |",
+              "|---|---|---|---|---|---|---|---|"]
+    for e in s["exist"]:
+        counts = ", ".join(f"{k}: {v}" for k, v in e["admm_rank_counts"].items())
+        sdp = (f"{e['sdp_trials']}: {e['sdp_value_diff_max']:.0e}, {e['sdp_ranks']}"
+               if e.get("sdp_trials") else "-")
+        lines.append(f"| {e['m']}x{e['n']} | {e['M']} | {e['r0']} | {counts} | {e['admm_gap_max']:.0e} | "
+                     f"{e['red_lsq_R']['min']:.0f}..{e['red_lsq_R']['max']:.0f} | "
+                     f"{e['red_lsq_residual_max']:.0e} | {sdp} |")
+    sz = s["sizes"]["land"]
+    names = ("optimal", "rank-limited", "spurious", "saddle", "budget")
+    lines += ["", f"Gradient descent on weight-decayed LoRA ({sz['m']}x{sz['n']}, M = {sz['M']}, "
+              f"{s['seeds']['land_trials']} instances x {s['solver']['starts']} starts per rank, "
+              f"{s['solver']['gd_iters']} iterations; classes of the module docstring of "
+              "`numerics/verdicts/jang.py`):", "",
+              "| r | r(r+1)/2 > M | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for e in s["land"]:
+        lines.append(f"| {e['r']} | {'yes' if e['above'] else 'no'} | "
+                     + " | ".join(str(e["classes"][c]) for c in names) + " |")
+    lines += ["", f"Record `results/jang/cpu-default` ({s['units_found']} trials, "
+              f"{env.get('device_name', '?')}, {s['wall_time']['wall_s']:.0f} s). Ledger:"]
+    lines += _ledger_lines(e for i, e in ledger_entries(results).items()
+                           if i.startswith("J.") and i.endswith(".cpu-default"))
+    return "\n".join(lines)
+
+
 def sweep_bench_table(results: Path) -> str:
     """Whole sweeps timed from fresh processes, per solver path, from ``results/bench/sweep-*.json``
     (:mod:`benchmarks.bench_sweep`)."""
@@ -771,7 +811,7 @@ def sweep_bench_table(results: Path) -> str:
 BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default": cpu_default_line, "recipe-trend": recipe_trend_table,
           "bench": bench_table, "separability": separability_table, "pl": pl_table,
           "rademacher": rademacher_table, "xent": xent_table, "rank-sweep": rank_sweep_table,
-          "gradient-flow": gradient_flow_table}
+          "gradient-flow": gradient_flow_table, "jang": jang_table}
 
 
 def render_block(name: str, results: Path | None = None) -> str:

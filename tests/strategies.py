@@ -233,3 +233,14 @@ def st_flow_instance(draw, max_dim: int = MAX_FLOW_DIM):
 def st_alpha(draw):
     """A power-law exponent ``alpha`` of ``s_j = j^-alpha`` (above 1/2), as a float."""
     return draw(st.floats(MIN_ALPHA, MAX_ALPHA, allow_nan=False))
+
+
+#: Jang systems calA(Delta) = y: largest side (float64 torch, milliseconds each).
+MAX_SYSTEM_DIM = 5
+
+
+@st.composite
+def st_system(draw, max_dim: int = MAX_SYSTEM_DIM):
+    """``(m, n, M, seed)`` for a small consistent system: ``1 <= M < m n`` equations."""
+    m, n = draw(st.integers(2, max_dim)), draw(st.integers(2, max_dim))
+    return m, n, draw(st.integers(1, m * n - 1)), draw(st.integers(0, 2**32 - 1))

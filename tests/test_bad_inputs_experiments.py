@@ -477,6 +477,59 @@ CASES = [
     ("gradient-flow", "--out {results}/gradient-flow/x", ["--out", "results/"]),
     ("gradient-flow", "--summarise {rad_run} --out " + NEW, ["{rad_run}/record.jsonl", "rademacher",
                                                             "gradient-flow"]),
+    # ---------------------------------------------------------------- jang
+    ("jang", "--sizes 0x4", ["--sizes", "'0x4'"]),
+    ("jang", "--sizes 513x4", ["--sizes", "513x4"]),
+    ("jang", "--sizes 8x8,8x8", ["--sizes", "'8x8,8x8'"]),
+    ("jang", "--sizes 512x512 --examples 3", ["--sizes/--examples", "GiB"]),
+    ("jang", "--examples 0", ["--examples", "'0'"]),
+    ("jang", "--examples 3,3", ["--examples", "'3,3'"]),
+    ("jang", "--sizes 4x4 --examples 16", ["--examples", "16", "m n = 16"]),
+    ("jang", "--examples " + BIG, ["--examples", BIG]),
+    ("jang", "--trials 0", ["--trials", "'0'"]),
+    ("jang", "--trials " + BIG, ["--trials", BIG]),
+    ("jang", "--sdp-trials -1", ["--sdp-trials", "'-1'"]),
+    ("jang", "--trials 2 --sdp-trials 3", ["--sdp-trials", "3", "--trials"]),
+    ("jang", "--admm-iters 0", ["--admm-iters", "'0'"]),
+    ("jang", "--admm-iters " + BIG, ["--admm-iters", BIG]),
+    ("jang", "--land-m 0", ["--land-m", "'0'"]),
+    ("jang", "--land-m 5000", ["--land-m", "'5000'"]),
+    ("jang", "--land-n x", ["--land-n", "'x'"]),
+    ("jang", "--land-examples 0", ["--land-examples", "'0'"]),
+    ("jang", "--land-m 2 --land-n 2 --land-examples 4 --land-ranks 1", ["--land-examples", "4", "m n = 4"]),
+    ("jang", "--land-ranks 7", ["--land-ranks", "7", "min(m, n)"]),
+    ("jang", "--land-ranks 1,1", ["--land-ranks", "'1,1'"]),
+    ("jang", "--land-ranks 0", ["--land-ranks", "'0'"]),
+    ("jang", "--land-m 400 --land-n 400 --land-ranks 400 --starts 1000", ["--land-m/--land-n/--land-ranks/--starts", "GiB"]),
+    ("jang", "--land-trials 0", ["--land-trials", "'0'"]),
+    ("jang", "--starts 0", ["--starts", "'0'"]),
+    ("jang", "--starts " + BIG, ["--starts", BIG]),
+    ("jang", "--weight-decay 0", ["--weight-decay", "'0'"]),
+    ("jang", "--weight-decay 1", ["--weight-decay", "'1'", "(0, 1)"]),
+    ("jang", "--weight-decay nan", ["--weight-decay", "'nan'"]),
+    ("jang", "--init-scale 0", ["--init-scale", "'0'"]),
+    ("jang", "--init-scale 1e9", ["--init-scale", "'1e9'"]),
+    ("jang", "--step 0", ["--step", "'0'"]),
+    ("jang", "--step 1.5", ["--step", "'1.5'"]),
+    ("jang", "--gd-iters 0", ["--gd-iters", "'0'"]),
+    ("jang", "--gd-iters 1e3", ["--gd-iters", "'1e3'"]),
+    ("jang", "--prox-iters 0", ["--prox-iters", "'0'"]),
+    ("jang", "--seed -1", ["--seed", "'-1'"]),
+    ("jang", "--device tpu", ["--device", "'tpu'"]),
+    ("jang", "--device cuda:99", ["--device", "'cuda:99'"]),
+    ("jang", "--batch-size 0", ["--batch-size", "'0'"]),
+    ("jang", "--threads 0", ["--threads", "'0'"]),
+    ("jang", "--value-tol 0", ["--value-tol", "'0'"]),
+    ("jang", "--value-tol 2", ["--value-tol", "'2'"]),
+    ("jang", "--grad-tol -1e-6", ["--grad-tol", "'-1e-6'"]),
+    ("jang", "--hess-tol inf", ["--hess-tol", "'inf'"]),
+    ("jang", "--resume=no", ["--resume", "'no'"]),
+    ("jang", "--json=1", ["--json", "'1'"]),
+    ("jang", "--no-plot=1", ["--no-plot", "'1'"]),
+    ("jang", "--no-progress=1", ["--no-progress", "'1'"]),
+    ("jang", "--distributed=4", ["--distributed", "'4'"]),
+    ("jang", "--out {results}/jang/x", ["--out", "results/"]),
+    ("jang", "--summarise {rad_run} --out " + NEW, ["{rad_run}/record.jsonl", "rademacher", "jang"]),
 ]
 
 
@@ -630,7 +683,7 @@ def test_enough_cases():
 
 
 @pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep",
-                                     "gradient-flow"])
+                                     "gradient-flow", "jang"])
 def test_every_flag_is_covered(command):
     """Every flag of every experiment command appears in at least one bad-input row."""
     from lorank.cli import build_parser
@@ -646,7 +699,7 @@ def test_every_flag_is_covered(command):
 
 
 @pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep",
-                                     "gradient-flow"])
+                                     "gradient-flow", "jang"])
 def test_help(command, capsys):
     """``--help`` of every experiment command prints its flags (it once raised "empty group")."""
     assert _call([command, "--help"]) == 0

@@ -54,6 +54,9 @@ TINY = {
                           trace_n=3, trace_rank=1, trace_horizon=1.0, trace_step=0.05, ey_n=6,
                           ey_ranks=(1, 2), alphas=(1.0,), ey_horizon=2.0, ey_step=0.1,
                           ey_trials=2, batch_size=2),
+    "jang": dict(sizes=((3, 3),), examples=(2, 4), trials=4, sdp_trials=0, admm_iters=60,
+                 land_m=3, land_n=3, land_examples=2, land_ranks=(1, 2), land_trials=2, starts=2,
+                 gd_iters=40, prox_iters=40, batch_size=2),
 }
 #: The command-line form of the same configs.
 TINY_ARGS = {
@@ -79,6 +82,10 @@ TINY_ARGS = {
                       "--trace-rank", "1", "--trace-horizon", "1", "--trace-step", "0.05",
                       "--ey-n", "6", "--ey-ranks", "1,2", "--alphas", "1", "--ey-horizon", "2",
                       "--ey-step", "0.1", "--ey-trials", "2", "--slope-margin", "0.2"],
+    "jang": ["jang", "--sizes", "3x3", "--examples", "2,4", "--trials", "4", "--sdp-trials", "0",
+             "--admm-iters", "60", "--land-m", "3", "--land-n", "3", "--land-examples", "2",
+             "--land-ranks", "1,2", "--land-trials", "2", "--starts", "2", "--gd-iters", "40",
+             "--prox-iters", "40", "--value-tol", "1e-3"],
 }
 NAMES = [f.name for f in families()]
 

@@ -351,6 +351,13 @@ PROVED_ASSUMING = {
     "R2.pl-star-squared": "Rayleigh bound R^T J J^T R >= lambda_min(J J^T) ||R||^2 (spectral theorem)",
     "R2.lora-start-rank": "a linear map from an (m r)-dimensional space has rank <= m r",
     "DC.cstar-at-least-one": "dimension of the rank-r variety: its image under calA has dimension <= r(m+n-r)",
+    "J1.extreme-point-count": ("rank-nullity: the kernel of D -> (<L^T A_i L, D>)_i on symmetric R x R "
+                               "matrices (dimension R(R+1)/2) into R^M has dimension k >= R(R+1)/2 - M"),
+    "J1.face-direction": ("rank-nullity: the kernel of D -> (<L^T A_i L, D>)_i on symmetric R x R "
+                          "matrices (dimension R(R+1)/2) into R^M has dimension k >= R(R+1)/2 - M"),
+    "J1.face-direction-with-value": ("rank-nullity for the M constraints and the objective together: "
+                                     "kernel dimension k >= R(R+1)/2 - (M + 1)"),
+    "J2.weight-decay-bound": "Hoelder for Schatten norms: ||B A||_* <= ||B||_F ||A||_F",
     "GF.ey-tail-general": ("integral comparison for a decreasing function h: int_j^{j+1} h <= h(j) <= "
                            "int_{j-1}^{j} h"),
 }
