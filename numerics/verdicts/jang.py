@@ -268,6 +268,9 @@ def ledger_entries(results_dir) -> list[dict]:
     for record in committed_summaries(results_dir, "jang", SUMMARY_FORMAT):
         s = record.summary
         tail = f" [seed {s['seeds']['global_seed']}; device {record.device}]"
+        if not s.get("complete", True):  # an interrupted run: say what it covers
+            tail += (f" [INCOMPLETE run: {s['units_found']} of {s['units_expected']} units; a claim "
+                     f"whose units are missing has no entry]")
         for v in claim_verdicts(s):
             entries.append(measured_entry(f"J.{v['claim']}.{record.run}", v["source"],
                                           v["text"] + tail, v["status"], v["detail"], record,
