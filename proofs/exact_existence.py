@@ -48,7 +48,7 @@ from fractions import Fraction
 from .validation import InvalidArgument, require_positive_int, require_rank
 
 __all__ = ["determinantal_degree", "degree_r1_closed_form", "dimension_count",
-           "GroebnerCount", "groebner_count", "exact_existence_statements",
+           "GroebnerCount", "groebner_count", "real_solution_count_two_rows", "exact_existence_statements",
            "GROEBNER_SIZES", "DEGREE_SOURCE"]
 
 #: The sizes at which the degree formula is checked by Groebner counts in the ledger
@@ -304,6 +304,75 @@ def groebner_count(m: int, n: int, r: int, seed: int = 0, parametrise: bool = Fa
     at_inf_empty = hbasis is not None and hbasis.is_zero_dimensional
     return GroebnerCount(m, n, r, seed, distinct, length, bool(at_inf_empty),
                          time.perf_counter() - start)
+
+
+# --- a second route for E0: two-row instances by one univariate polynomial ----------------
+
+def real_solution_count_two_rows(G, y) -> tuple:
+    """Exact ``(real, complex)`` numbers of rank-1 solutions of ``<G_i, Delta> = y_i`` for a
+    ``2 x n`` instance with ``M = n + 1`` (rho = 1), from rational inputs (floats are read
+    exactly as binary fractions).
+
+    With ``Delta = (1, s)^T v^T`` the conditions read ``A(s) v = y``, ``A(s)`` the
+    ``(n+1) x n`` matrix of rows ``G_i[0] + s G_i[1]``; a solution exists at ``s`` iff
+    ``p(s) = det [A(s) | y] = 0`` (and ``A(s)`` has rank ``n``, then ``v`` is unique and real
+    when ``s`` is). So the solutions are the roots of ``p``, of degree ``n`` = the degree of
+    the problem, and the real ones are its real roots, counted exactly by Sturm sequences
+    (sympy ``count_roots`` on the squarefree part). Returns None for non-generic instances
+    (degree of ``p`` below ``n``, a repeated root, ``A(s)`` rank-deficient at a root, or a
+    solution with ``Delta[0] = 0``), which this route cannot decide.
+
+    Parameters
+    ----------
+    G : nested sequence, shape (n + 1, 2, n)
+    y : sequence, length n + 1
+
+    Examples
+    --------
+    >>> # n = 1: rows 1 and s, p(s) = det [[1, 1], [s, 3]] = 3 - s: one root, real
+    >>> real_solution_count_two_rows([[[1], [0]], [[0], [1]]], [1, 3])
+    (1, 1)
+    >>> real_solution_count_two_rows([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[1, 1], [0, -1]]], [1, 1, 5])
+    (2, 2)
+    >>> real_solution_count_two_rows([[[1]]], [1])
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: G must have shape (n + 1, 2, n), got a 1 x 1 x 1 nesting
+    """
+    import sympy
+
+    rows = [[[Fraction(x) for x in row] for row in Gi] for Gi in G]
+    M = len(rows)
+    if M < 2 or any(len(Gi) != 2 or any(len(row) != M - 1 for row in Gi) for Gi in rows):
+        shape = f"{M} x {len(rows[0]) if rows else 0} x {len(rows[0][0]) if rows and rows[0] else 0}"
+        raise InvalidArgument(f"G must have shape (n + 1, 2, n), got a {shape} nesting")
+    ys = [Fraction(v) for v in y]
+    if len(ys) != M:
+        raise InvalidArgument(f"y must have length n + 1 = {M}, got {len(ys)}")
+    n = M - 1
+    s = sympy.Symbol("s")
+    Q = sympy.Rational
+    mat = sympy.Matrix([[Q(a.numerator, a.denominator) + s * Q(b.numerator, b.denominator)
+                         for a, b in zip(Gi[0], Gi[1])] + [Q(yi.numerator, yi.denominator)]
+                        for Gi, yi in zip(rows, ys)])
+    p = sympy.Poly(mat.det(method="berkowitz"), s)
+    if p.degree() != n or sympy.gcd(p, p.diff(s)).degree() != 0:
+        return None
+    # Solutions with Delta[0] = 0 (u = (0, 1)): G_i[1] . v = y_i, n + 1 equations in n unknowns.
+    top = sympy.Matrix([[Q(b.numerator, b.denominator) for b in Gi[1]] + [Q(yi.numerator, yi.denominator)]
+                        for Gi, yi in zip(rows, ys)])
+    if top.det() == 0:
+        return None
+    # A(s) must have rank n at every root: the gcd of p with all n x n minors of A(s) is 1.
+    A = mat[:, :n]
+    minors = [sympy.Poly(A.extract([i for i in range(M) if i != k], list(range(n))).det(), s)
+              for k in range(M)]
+    g = p
+    for q in minors:
+        g = sympy.gcd(g, q)
+    if g.degree() != 0:
+        return None
+    return int(p.sqf_part().count_roots()), n
 
 
 # --- the certificates of the ledger statements ------------------------------------------

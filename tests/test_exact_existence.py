@@ -101,3 +101,110 @@ def test_statements_have_expected_status():
     ids = [s.id for s in exact_existence_statements()]
     assert [i for i in ids if i.startswith("EX.degree-groebner.")] == [
         f"EX.degree-groebner.{m}x{n}.r{r}" for m, n, r in GROEBNER_SIZES]
+
+
+# --- E0: the homotopy against the exact side ---------------------------------------------
+
+torch = pytest.importorskip("torch")
+
+from numerics.engine.homotopy import (ALPHA_0, alpha_test, residual, solve_rank_one,  # noqa: E402
+                                      start_solutions)
+from proofs.exact_existence import real_solution_count_two_rows  # noqa: E402
+
+
+def _instances(m, n, T, seed):
+    g = torch.Generator().manual_seed(seed)
+    M = m + n - 1
+    return (torch.randn(T, M, m, n, generator=g, dtype=torch.float64),
+            torch.randn(T, M, generator=g, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("m, n", [(2, 2), (2, 3), (3, 2), (3, 3), (2, 4)])
+def test_start_system_has_degree_many_certified_solutions(m, n):
+    (G, y), z = start_solutions(m, n)
+    assert z.shape == (determinantal_degree(m, n, 1), m + n - 1)
+    beta, gamma, alpha = alpha_test(z[None], G[None], y[None])
+    assert bool((alpha < ALPHA_0).all())
+
+
+@pytest.mark.parametrize("m, n", [(2, 2), (2, 3), (3, 3)])
+def test_homotopy_finds_degree_distinct_solutions(m, n):
+    G, y = _instances(m, n, 12, seed=100 + m * 10 + n)
+    res = solve_rank_one(G, y)
+    assert res.degree == determinantal_degree(m, n, 1)
+    assert res.solutions.shape == (12, res.degree, m + n - 1)
+    assert bool(res.certified.all())
+    # Every endpoint solves its instance, and the endpoints of an instance are distinct.
+    assert float(residual(res.solutions, G.to(torch.complex128), y.to(torch.complex128)).abs().max()) < 1e-9
+    z = torch.view_as_real(res.solutions).flatten(-2)   # C^M as R^2M, same Euclidean distances
+    gaps = torch.cdist(z, z) + torch.eye(res.degree) * 1e9
+    assert float(gaps.min()) > 1e-6
+    # Real counts have the parity of the degree (non-real solutions pair up).
+    assert bool(((res.real_count - res.degree) % 2 == 0).all())
+
+
+@pytest.mark.parametrize("m, n", [(2, 3), (3, 2)])
+def test_odd_degree_always_has_a_real_solution(m, n):
+    # EX.parity-odd-degree, instance by instance: degree 3, so every certified instance has a
+    # real solution; and at least one instance certified (else the test would say nothing).
+    G, y = _instances(m, n, 40, seed=5)
+    res = solve_rank_one(G, y)
+    assert res.degree % 2 == 1
+    assert int(res.certified.sum()) >= 38
+    assert bool(res.exists[res.certified].all())
+
+
+@pytest.mark.parametrize("m, n, T", [(2, 2, 16), (2, 3, 6), (3, 2, 6)])
+def test_real_counts_agree_with_the_two_row_route(m, n, T):
+    # Second route: for two rows the solutions are the roots of one univariate polynomial,
+    # real ones counted exactly by Sturm sequences (sympy, rational inputs). 3x2 is 2x3
+    # transposed (Delta -> Delta^T, G_i -> G_i^T).
+    G, y = _instances(m, n, T, seed=17)
+    res = solve_rank_one(G, y)
+    Gt = G if m == 2 else G.transpose(-1, -2)
+    exact = [real_solution_count_two_rows(Gt[k].tolist(), y[k].tolist()) for k in range(T)]
+    assert all(e is not None for e in exact)
+    assert bool(res.certified.all())
+    assert [e[0] for e in exact] == res.real_count.tolist()
+    assert {e[1] for e in exact} == {res.degree}
+
+
+def test_even_degree_instances_can_lack_a_real_solution():
+    # Can fail: at 2x2 (degree 2) some Gaussian instances have no real solution, and the
+    # homotopy must report them as certified non-existence, not as failures.
+    G, y = _instances(2, 2, 40, seed=3)
+    res = solve_rank_one(G, y)
+    assert bool(res.certified.all())
+    assert 0 < int(res.exists.sum()) < 40
+
+
+def test_batched_equals_one_by_one():
+    G, y = _instances(2, 3, 5, seed=9)
+    batch = solve_rank_one(G, y)
+    for k in range(5):
+        one = solve_rank_one(G[k:k + 1], y[k:k + 1])
+        assert one.real_count.tolist() == batch.real_count[k:k + 1].tolist()
+        assert one.certified.tolist() == batch.certified[k:k + 1].tolist()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_equals_cpu():
+    G, y = _instances(3, 3, 8, seed=1)
+    cpu, gpu = solve_rank_one(G, y), solve_rank_one(G, y, device="cuda")
+    assert gpu.real_count.cpu().tolist() == cpu.real_count.tolist()
+    assert gpu.certified.cpu().tolist() == cpu.certified.tolist()
+
+
+@pytest.mark.parametrize("call, name, value", [
+    (lambda: solve_rank_one(torch.zeros(2, 3, 2, 3, dtype=torch.float64), torch.zeros(2, 3)), "G", "(2, 3, 2, 3)"),
+    (lambda: solve_rank_one(torch.zeros(2, 3, 2, 2, dtype=torch.float64), torch.zeros(2, 4)), "y", "(2, 4)"),
+    (lambda: solve_rank_one(torch.zeros(3, 2, 2), torch.zeros(3)), "G", "torch.Size([3, 2, 2])"),
+    (lambda: start_solutions(0, 2), "m", "0"),
+    (lambda: start_solutions(2, 2, seed=-1), "seed", "-1"),
+    (lambda: real_solution_count_two_rows([[[1]]], [1]), "G", "1 x 1 x 1"),
+    (lambda: real_solution_count_two_rows([[[1], [0]], [[0], [1]]], [1]), "y", "1"),
+])
+def test_homotopy_bad_inputs(call, name, value):
+    with pytest.raises(InvalidArgument) as info:
+        call()
+    assert info.value.args[0].startswith(name) and value in info.value.args[0]
