@@ -208,3 +208,19 @@ def test_homotopy_bad_inputs(call, name, value):
     with pytest.raises(InvalidArgument) as info:
         call()
     assert info.value.args[0].startswith(name) and value in info.value.args[0]
+
+
+@pytest.mark.parametrize("m, n", [(2, 2), (3, 3)])
+def test_e1_never_succeeds_where_e0_certifies_no_real_solution(m, n):
+    # E1 (LM) certifies a real solution when it succeeds, so on the same instances every E1
+    # success must be an E0 "exists"; at even degree some instances have none, so this can fail.
+    from numerics.engine.capacity import run_trials
+    from numerics.engine.homotopy import e0_on_e1_instances
+
+    trials = list(range(60))
+    e0 = e0_on_e1_instances(m, n, trials, global_seed=0)
+    e1 = run_trials("lm", (m, n, 1, m + n - 1), trials, global_seed=0, restarts=4)
+    assert bool(e0.certified.all())
+    for t, out in zip(trials, e1):
+        if out["first_success"] is not None:
+            assert bool(e0.exists[t]), f"trial {t}: E1 found a solution, E0 says none"

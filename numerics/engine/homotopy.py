@@ -389,3 +389,23 @@ def solve_rank_one(G, y, *, start_seed: int = 0, device=None) -> HomotopyResult:
     return HomotopyResult(degree, z, certified, real_count, certified & (real_count >= 1),
                           torch.where(torch.isfinite(alpha), alpha,
                                       torch.full_like(alpha, float("inf"))).amax(-1))
+
+
+def e0_on_e1_instances(m: int, n: int, trial_indices, *, global_seed: int = 0, device="cpu",
+                       start_seed: int = 0) -> HomotopyResult:
+    """E0 on the very instances E1 sees in the cell ``(m, n, 1, m + n - 1)`` (Gaussian
+    features): the seeds are :func:`numerics.engine.capacity.instance_seed`, the draws
+    :func:`numerics.engine.instances.sample_instances` (float64, drawn on the CPU).
+
+    >>> res = e0_on_e1_instances(2, 3, [0, 1, 2])
+    >>> res.certified.tolist(), res.exists.tolist()
+    ([True, True, True], [True, True, True])
+    """
+    from .capacity import instance_seed
+    from .instances import sample_instances
+
+    m, n = require_positive_int("m", m), require_positive_int("n", n)
+    M = m + n - 1
+    seeds = [instance_seed(global_seed, "gaussian", m, n, M, None, int(t)) for t in trial_indices]
+    op, y = sample_instances(seeds, m, n, M, device="cpu", dtype=torch.float64)
+    return solve_rank_one(op.dense(), y, start_seed=start_seed, device=device)
