@@ -224,3 +224,29 @@ def test_e1_never_succeeds_where_e0_certifies_no_real_solution(m, n):
     for t, out in zip(trials, e1):
         if out["first_success"] is not None:
             assert bool(e0.exists[t]), f"trial {t}: E1 found a solution, E0 says none"
+
+
+def test_committed_shortfall_record_is_consistent():
+    # The CPU record (scripts/exact_existence_shortfall.py): every summary number recomputed
+    # from its per-trial rows; no E1 success on an instance E0 certifies as having no real
+    # solution; every certified odd-degree instance has a real solution (EX.parity-odd-degree).
+    import gzip
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "results/exact-existence/cpu-default/shortfall.json.gz"
+    record = json.loads(gzip.decompress(path.read_bytes()))
+    assert record["format"] == "lorank.exact-existence-shortfall/1"
+    for c in record["cells"]:
+        rows = record["rows"][f"{c['m']}x{c['n']}"]
+        cert = [r for r in rows if r["certified"]]
+        assert c["degree"] == determinantal_degree(c["m"], c["n"], 1)
+        assert len(rows) == c["trials"] and c["uncertified"] == len(rows) - len(cert)
+        assert c["e0"]["successes"] == sum(r["exists"] for r in cert) and c["e0"]["trials"] == len(cert)
+        assert all((r["real_count"] - c["degree"]) % 2 == 0 for r in cert)
+        if c["degree"] % 2:
+            assert c["e0"]["successes"] == c["e0"]["trials"]
+        for k, x in c["e1"].items():
+            ok = [r["e1_first_success"] is not None and r["e1_first_success"] < int(k) for r in cert]
+            assert x["successes"] == sum(ok) and x["contradictions"] == 0
+            assert x["missed"] == sum(r["exists"] and not o for r, o in zip(cert, ok))
