@@ -48,7 +48,8 @@ from fractions import Fraction
 from .validation import InvalidArgument, require_positive_int, require_rank
 
 __all__ = ["determinantal_degree", "degree_r1_closed_form", "dimension_count",
-           "GroebnerCount", "groebner_count", "real_solution_count_two_rows", "exact_existence_statements",
+           "GroebnerCount", "groebner_count", "real_solution_count_two_rows",
+           "real_solution_count_groebner", "exact_existence_statements",
            "GROEBNER_SIZES", "DEGREE_SOURCE"]
 
 #: The sizes at which the degree formula is checked by Groebner counts in the ledger
@@ -373,6 +374,68 @@ def real_solution_count_two_rows(G, y) -> tuple:
     if g.degree() != 0:
         return None
     return int(p.sqf_part().count_roots()), n
+
+
+def real_solution_count_groebner(G, y, r: int):
+    """Exact ``(real, complex)`` numbers of rank-``<= r`` solutions of ``<G_i, X> = y_i``
+    (``M = r(m+n-r)``), for any tiny size, by one lex Groebner basis over Q.
+
+    The affine conditions are solved first (``linsolve``); the minors in the remaining
+    ``(m-r)(n-r)`` unknowns get a lex basis. If it is in shape position (``x_k - g_k(x_last)``
+    with rational ``g_k``, and a squarefree univariate ``u(x_last)``), the solutions are in
+    bijection with the roots of ``u`` and a solution is real iff its root is: the real ones are
+    counted exactly by Sturm sequences. Returns None otherwise (this route then decides
+    nothing). Inputs are read exactly as rationals; small integers keep it fast (3x3 r=1 in
+    about a second; binary fractions of Gaussian floats take ~40 s there).
+
+    Examples
+    --------
+    >>> G = [[[1, 0], [0, 0]], [[0, 1], [0, 0]], [[0, 0], [1, 0]]]   # x11 = a, x12 = b, x21 = c
+    >>> real_solution_count_groebner(G, [1, 2, 3], 1)                # x22 = b c / a = 6
+    (1, 1)
+    >>> real_solution_count_groebner(G, [1, 2, 3], 2)
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: G must hold M = r(m+n-r) = 4 matrices, got 3
+    """
+    import sympy
+
+    rows = [[[Fraction(x) for x in row] for row in Gi] for Gi in G]
+    if not rows or not rows[0] or not rows[0][0]:
+        raise InvalidArgument(f"G must be a nonempty (M, m, n) nesting, got {G!r}")
+    m, n = len(rows[0]), len(rows[0][0])
+    r = require_rank("r", r, m, n)
+    M = r * (m + n - r)
+    if len(rows) != M or any(len(Gi) != m or any(len(row) != n for row in Gi) for Gi in rows):
+        raise InvalidArgument(f"G must hold M = r(m+n-r) = {M} matrices, got {len(rows)}")
+    ys = [Fraction(v) for v in y]
+    if len(ys) != M:
+        raise InvalidArgument(f"y must have length M = {M}, got {len(ys)}")
+    Q = lambda v: sympy.Rational(v.numerator, v.denominator)  # noqa: E731
+    xs = sympy.symbols(f"x0:{m * n}")
+    X = sympy.Matrix(m, n, xs)
+    affine = [sum(Q(Gi[a][b]) * X[a, b] for a in range(m) for b in range(n)) - Q(yi)
+              for Gi, yi in zip(rows, ys)]
+    solved = sympy.linsolve(affine, *xs)
+    if not solved:
+        return None
+    (solution,) = solved
+    free = sorted(set().union(*(sympy.sympify(e).free_symbols for e in solution)), key=xs.index)
+    if len(free) != (m - r) * (n - r):
+        return None
+    sub = dict(zip(xs, solution))
+    minors = [sympy.expand(X.extract(list(R), list(C)).det().subs(sub))
+              for R in itertools.combinations(range(m), r + 1)
+              for C in itertools.combinations(range(n), r + 1)]
+    minors = [p for p in minors if p != 0]
+    if not free:
+        return (1, 1) if not minors else None
+    basis = sympy.groebner(minors, *free, order="lex")
+    count = _shape_position_count(basis, tuple(free))
+    if count is None:
+        return None
+    u = sympy.Poly(basis.exprs[-1], free[-1])
+    return int(u.count_roots()), count
 
 
 # --- the certificates of the ledger statements ------------------------------------------

@@ -250,3 +250,38 @@ def test_committed_shortfall_record_is_consistent():
             ok = [r["e1_first_success"] is not None and r["e1_first_success"] < int(k) for r in cert]
             assert x["successes"] == sum(ok) and x["contradictions"] == 0
             assert x["missed"] == sum(r["exists"] and not o for r, o in zip(cert, ok))
+
+
+def _integer_instances(m, n, T, seed):
+    # Small integers are exact in float64 and keep the rational Groebner route fast.
+    g = torch.Generator().manual_seed(seed)
+    M = m + n - 1
+    return (torch.randint(-9, 10, (T, M, m, n), generator=g).to(torch.float64),
+            torch.randint(-9, 10, (T, M), generator=g).to(torch.float64))
+
+
+@pytest.mark.parametrize("m, n, T", [(3, 3, 3), (2, 4, 3)])
+def test_real_counts_agree_with_the_groebner_route(m, n, T):
+    # Second route at sizes the two-row reduction does not cover: a lex Groebner basis over Q
+    # in shape position, real solutions = real roots of its univariate polynomial (Sturm).
+    from proofs.exact_existence import real_solution_count_groebner
+
+    G, y = _integer_instances(m, n, T, seed=21)
+    res = solve_rank_one(G, y)
+    exact = [real_solution_count_groebner(G[k].tolist(), y[k].tolist(), 1) for k in range(T)]
+    assert all(e is not None and e[1] == res.degree for e in exact)
+    assert bool(res.certified.all())
+    assert [e[0] for e in exact] == res.real_count.tolist()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("m, n, T", [(3, 3, 12), (3, 2, 8), (2, 5, 8)])   # 4x3 (degree 10): minutes
+def test_real_counts_agree_with_the_groebner_route_more(m, n, T):
+    from proofs.exact_existence import real_solution_count_groebner
+
+    G, y = _integer_instances(m, n, T, seed=22)
+    res = solve_rank_one(G, y)
+    exact = [real_solution_count_groebner(G[k].tolist(), y[k].tolist(), 1) for k in range(T)]
+    decided = [k for k in range(T) if exact[k] is not None and bool(res.certified[k])]
+    assert len(decided) >= T - 1
+    assert [exact[k][0] for k in decided] == [int(res.real_count[k]) for k in decided]
