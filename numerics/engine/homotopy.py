@@ -40,6 +40,10 @@ distinct zeros, hence all of them by Bezout), and every endpoint is classified:
 The arithmetic is float64 (not interval), so this is a numerical certificate, not a proof.
 Uncertified instances are reported as such, never counted.
 
+Device: tracking runs where ``device`` says (CPU or CUDA; the start system is always solved on
+the CPU and moved). Only the CPU path has been run so far (tests/test_exact_existence.py has a
+CUDA-equals-CPU test that skips without a GPU); no GPU record exists yet.
+
 Examples
 --------
 >>> import torch
@@ -63,7 +67,7 @@ import torch
 from proofs.exact_existence import determinantal_degree
 from proofs.validation import InvalidArgument, require_nonneg_int, require_positive_int
 
-__all__ = ["ALPHA_0", "HomotopyResult", "solve_rank_one", "start_solutions", "track",
+__all__ = ["ALPHA_0", "HomotopyResult", "solve_rank_one", "start_solutions", "track", "e0_on_e1_instances",
            "alpha_test", "residual"]
 
 #: Smale's constant: alpha < ALPHA_0 makes x an approximate zero.
