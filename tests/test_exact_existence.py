@@ -15,9 +15,11 @@ from proofs.exact_existence import (GROEBNER_SIZES, degree_r1_closed_form, deter
 
 # --- the degree formula ------------------------------------------------------------------
 
-# Known values: Harris, Algebraic Geometry, Example 19.10 (and its r = 1 case, the Segre
-# variety P^(m-1) x P^(n-1) of degree C(m+n-2, m-1)); the 3x3 r=2 value is the degree of the
-# determinant, a cubic; 4x4 r=2 is 20 (Harris, Example 19.10, the Grassmannian-like count).
+# Reference values, each by a route other than the product formula: r = 1 is the Segre variety
+# P^(m-1) x P^(n-1), of degree C(m+n-2, m-1) (2, 3, 3, 6, 3432); rank <= n-1 in n x n is the
+# hypersurface det = 0, of degree n (3x3 r=2: 3, 4x4 r=3: 4); r = min(m, n) is the whole space
+# (1). 4x4 r=2 = 20 is the value usually quoted for that variety (e.g. Harris, Lecture 19); it
+# was not recomputed here by a second route (the Groebner route stops at 3x3).
 KNOWN = [((2, 2, 1), 2), ((2, 3, 1), 3), ((3, 2, 1), 3), ((3, 3, 1), 6), ((3, 3, 2), 3),
          ((4, 4, 3), 4), ((4, 4, 2), 20), ((8, 8, 1), 3432), ((5, 5, 5), 1), ((1, 7, 1), 1)]
 
