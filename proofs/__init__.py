@@ -42,6 +42,10 @@ _EXPORTS = {
     "least_rank_sqrt_approx": "minimal_rank", "least_rank_manifold": "minimal_rank",
     "least_rank_dimension_count": "minimal_rank", "least_rank_linear_solve": "minimal_rank",
     "barvinok_pataki_rank": "minimal_rank", "manifold_dimension": "minimal_rank",
+    # exact existence at rho = 1 (issue 16)
+    "exact_existence_statements": "exact_existence", "determinantal_degree": "exact_existence",
+    "degree_r1_closed_form": "exact_existence", "dimension_count": "exact_existence",
+    "groebner_count": "exact_existence",
     # input checks
     "InvalidArgument": "validation",
     # claimed constants

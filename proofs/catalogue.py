@@ -11,6 +11,7 @@ False
 
 from __future__ import annotations
 
+from .exact_existence import exact_existence_statements
 from .exact_rank import exact_rank_statements
 from .gradient_flow import gradient_flow_statements
 from .jang import jang_statements
@@ -32,7 +33,7 @@ def all_statements() -> list:
     """
     return (rank_condition_statements() + instance_statements() + structured_statements()
             + pl_statements() + exact_rank_statements() + rademacher_statements()
-            + gradient_flow_statements() + jang_statements())
+            + gradient_flow_statements() + jang_statements() + exact_existence_statements())
 
 
 def statement_by_id(sid: str) -> Statement:

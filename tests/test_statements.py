@@ -361,6 +361,14 @@ PROVED_ASSUMING = {
     "GF.ey-tail-general": ("integral comparison for a decreasing function h: int_j^{j+1} h <= h(j) <= "
                            "int_{j-1}^{j} h"),
 }
+# Issue 16 (proofs/exact_existence.py): the degree counts rest on Bezout, the dimension count
+# on the dimension of the determinantal variety, the parity step on conjugate pairing.
+from proofs import exact_existence as _ex  # noqa: E402
+
+PROVED_ASSUMING.update({"EX.dimension-count": _ex.DIMENSION_FACT,
+                        "EX.parity-odd-degree": _ex.CONJUGATION})
+PROVED_ASSUMING.update({f"EX.degree-groebner.{m}x{n}.r{r}": _ex.BEZOUT
+                        for m, n, r in _ex.GROEBNER_SIZES})
 
 
 def test_proved_assuming_statements_name_their_lemma(verdicts):

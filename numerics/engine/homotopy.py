@@ -1,0 +1,415 @@
+"""Estimand E0 at r = 1 (issue 16): all complex solutions of ``<G_i, Delta> = y_i``,
+``rank Delta <= 1``, ``M = m + n - 1`` (rho = 1), by batched homotopy continuation in torch
+complex128, and a per-instance decision "a real solution exists", numerically certified.
+
+Formulation. ``Delta = u v^T`` with ``u_1 = 1`` (a real rank-1 matrix with ``Delta[0] != 0``
+has such a real factorisation; generic instances have no solution with ``Delta[0] = 0``).
+Unknowns ``z = (u_2..u_m, v_1..v_n)``, ``M = m + n - 1`` of them; equations
+``f_i(z) = u^T G_i v - y_i``, bilinear. The number of solutions of a generic instance is
+``determinantal_degree(m, n, 1) = C(m+n-2, m-1)`` (:mod:`proofs.exact_existence`).
+
+Two homotopies, one path tracker (:func:`track`):
+
+1. **Start solutions, once per (m, n)**: a random complex instance ``p*`` is solved from the
+   linear-product start system ``g_i = (a_i . (1, u') ) (c_i . v - 1)`` (``C(m+n-1, m-1)``
+   solutions, each two linear solves) by ``H = (1 - t) gamma g + t f_{p*}`` (gamma trick);
+   the ``C(m+n-2, m-2)`` paths that diverge are dropped, the finite endpoints are refined,
+   alpha-tested and deduplicated, and their number must equal the degree.
+2. **Parameter homotopy to every instance**: ``p(t) = (1 - t) p* + t p`` for the real
+   instance ``p = (G, y)``; with ``p*`` random complex the segment misses the discriminant
+   with probability 1, so all ``degree`` paths stay regular and end at the ``degree``
+   solutions of ``p``.
+
+Tracking: an RK4 predictor on ``dz/dt = -J^{-1} dH/dt`` and a Newton corrector (at most
+:data:`CORRECTOR_STEPS` steps, required to contract), per-path adaptive step sizes (halved
+on a failed correction, grown by 1.5 after two successes), all instances and paths in one
+batch (``(T, P, M)`` tensors).
+
+Certification of an instance (the test implemented, Smale's alpha theory in float64):
+for each endpoint ``x`` (after Newton refinement on the target), ``beta = ||J(x)^{-1} f(x)||``
+and ``gamma <= ||J(x)^{-1}|| * sqrt(sum_i ||G_i||_2^2)`` (the second derivative of a bilinear
+system is constant: ``D^2 f_i / 2`` is bounded by ``||G_i||_2``), ``alpha = beta * gamma``.
+An endpoint passes if ``alpha < ALPHA_0 = (13 - 3 sqrt 17) / 4`` (then ``x`` is an
+approximate zero and its zero lies within ``2 beta``, Smale 1986 / Blum-Cucker-Shub-Smale,
+ch. 8). The instance is certified iff every one of the ``degree`` endpoints passes and
+their ``2 beta`` balls are pairwise disjoint (so their zeros are distinct: ``degree``
+distinct zeros, hence all of them by Bezout), and every endpoint is classified:
+*real* if ``alpha < 0.03`` and ``||x - conj(x)|| < 1 / (20 gamma)`` (the zeros of ``x`` and
+``conj(x)`` then coincide, so that zero is real; Hauenstein-Sottile, alphaCertified, ACM TOMS
+2012, section 2), *non-real* if ``||Im x|| > 2 beta`` (a real zero lies within ``2 beta``).
+The arithmetic is float64 (not interval), so this is a numerical certificate, not a proof.
+Uncertified instances are reported as such, never counted.
+
+Device: tracking runs where ``device`` says (CPU or CUDA; the start system is always solved on
+the CPU and moved). Only the CPU path has been run so far (tests/test_exact_existence.py has a
+CUDA-equals-CPU test that skips without a GPU); no GPU record exists yet.
+
+Examples
+--------
+>>> import torch
+>>> G = torch.randn(4, 3, 2, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+>>> y = torch.randn(4, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+>>> res = solve_rank_one(G, y)
+>>> res.degree, res.certified.tolist(), bool((res.real_count <= 2).all())
+(2, [True, True, True, True], True)
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Optional
+
+import torch
+
+from proofs.exact_existence import determinantal_degree
+from proofs.validation import InvalidArgument, require_nonneg_int, require_positive_int
+
+__all__ = ["ALPHA_0", "HomotopyResult", "solve_rank_one", "start_solutions", "track", "e0_on_e1_instances",
+           "alpha_test", "residual"]
+
+#: Smale's constant: alpha < ALPHA_0 makes x an approximate zero.
+ALPHA_0 = (13 - 3 * math.sqrt(17)) / 4
+#: Real-zero test (Hauenstein-Sottile): alpha below this and ||x - conj x|| < 1/(20 gamma).
+ALPHA_REAL = 0.03
+CORRECTOR_STEPS = 3
+MAX_STEPS = 4000
+INITIAL_STEP = 0.02
+MIN_STEP = 1e-9
+DIVERGED = 1e8
+
+
+def _unpack(z, m):
+    """``u = (1, z[:m-1])`` and ``v = z[m-1:]`` (batched over leading dims)."""
+    one = torch.ones(z.shape[:-1] + (1,), dtype=z.dtype, device=z.device)
+    return torch.cat([one, z[..., :m - 1]], dim=-1), z[..., m - 1:]
+
+
+def residual(z, G, y):
+    """``f_i(z) = u^T G_i v - y_i``: ``z`` (T, P, M), ``G`` (T, M, m, n), ``y`` (T, M).
+
+    >>> import torch
+    >>> G = torch.zeros(1, 2, 2, 1, dtype=torch.complex128); G[0, 0, 0, 0] = 1; G[0, 1, 1, 0] = 1
+    >>> z = torch.tensor([[[2.0, 3.0]]], dtype=torch.complex128)   # u = (1, 2), v = (3,)
+    >>> residual(z, G, torch.zeros(1, 2, dtype=torch.complex128)).real.tolist()
+    [[[3.0, 6.0]]]
+    """
+    m = G.shape[-2]
+    u, v = _unpack(z, m)
+    return torch.einsum("tpa,tiab,tpb->tpi", u, G, v) - y[:, None, :]
+
+
+def _jacobian(z, G):
+    """``df/dz`` (T, P, M, M): columns ``(G_i v)[1:]`` for ``u'``, ``u^T G_i`` for ``v``."""
+    m = G.shape[-2]
+    u, v = _unpack(z, m)
+    du = torch.einsum("tiab,tpb->tpia", G, v)[..., 1:]
+    dv = torch.einsum("tpa,tiab->tpib", u, G)
+    return torch.cat([du, dv], dim=-1)
+
+
+def _solve(J, f):
+    """``J^{-1} f`` batched; singular systems give NaN (the path is then failed), not an error."""
+    x, info = torch.linalg.solve_ex(J, f.unsqueeze(-1))
+    x = x.squeeze(-1)
+    return torch.where((info == 0)[..., None], x, torch.full_like(x, float("nan")))
+
+
+def _newton_step(z, G, y):
+    return _solve(_jacobian(z, G), residual(z, G, y))
+
+
+def _gamma_bound(z, G):
+    """Upper bound on Smale's gamma for the bilinear system: ||J^-1|| sqrt(sum ||G_i||^2)."""
+    J = _jacobian(z, G)
+    smin = torch.linalg.svdvals(J)[..., -1]
+    gnorm = torch.linalg.matrix_norm(G, ord=2).pow(2).sum(-1).sqrt()   # (T,)
+    return gnorm[:, None] / smin
+
+
+def alpha_test(z, G, y):
+    """``(beta, gamma, alpha)`` per endpoint (T, P) for the bilinear system ``(G, y)``.
+
+    >>> import torch
+    >>> G = torch.randn(1, 3, 2, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    >>> res = solve_rank_one(G, torch.ones(1, 3, dtype=torch.float64))
+    >>> beta, gamma, alpha = alpha_test(res.solutions, G.to(torch.complex128), torch.ones(1, 3, dtype=torch.complex128))
+    >>> bool((alpha < ALPHA_0).all())
+    True
+    """
+    beta = _newton_step(z, G, y).abs().pow(2).sum(-1).sqrt()
+    gamma = _gamma_bound(z, G)
+    return beta, gamma, beta * gamma
+
+
+def _random_complex(shape, seed, device):
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    re = torch.randn(*shape, generator=g, dtype=torch.float64)
+    im = torch.randn(*shape, generator=g, dtype=torch.float64)
+    return torch.complex(re, im).to(device) / math.sqrt(2)
+
+
+def _refine(z, G, y, steps=3):
+    for _ in range(steps):
+        z = z - _newton_step(z, G, y)
+    return z
+
+
+@lru_cache(maxsize=32)
+def _start_cpu(m: int, n: int, seed: int):
+    M = m + n - 1
+    degree = determinantal_degree(m, n, 1)
+    G1 = _random_complex((1, M, m, n), seed, "cpu")
+    y1 = _random_complex((1, M), seed + 1, "cpu")
+    # Linear-product start system g_i = (a_i . u)(c_i . v - 1), u = (1, u').
+    a = _random_complex((M, m), seed + 2, "cpu")
+    c = _random_complex((M, n), seed + 3, "cpu")
+    starts = []
+    for rows in itertools.combinations(range(M), m - 1):
+        rest = [i for i in range(M) if i not in rows]
+        # a_i . (1, u') = 0 for i in rows: A' u' = -a_i0
+        up = torch.linalg.solve(a[list(rows), 1:], -a[list(rows), 0]) if m > 1 else \
+            torch.zeros(0, dtype=torch.complex128)
+        v = torch.linalg.solve(c[rest], torch.ones(len(rest), dtype=torch.complex128))
+        starts.append(torch.cat([up, v]))
+    z0 = torch.stack(starts)[None]
+    # g_i = (a_i . u)(c_i . v - 1) = u^T (a_i c_i^T) v - a_i . u: the family
+    # f_i = u^T G_i v - L_i . u - y_i at (G, L, y) = gamma (a c^T, a, 0); gamma trick.
+    gamma = complex(_random_complex((1,), seed + 4, "cpu")[0])
+    G0, L0 = gamma * torch.einsum("ia,ib->iab", a, c)[None], gamma * a[None]
+    z, done = track(z0, (G0, L0, torch.zeros(1, M, dtype=torch.complex128)),
+                    (G1, torch.zeros_like(L0), y1))
+    fin = z[0][done[0]]
+    fin = _refine(fin[None], G1, y1)
+    beta, gam, alpha = alpha_test(fin, G1, y1)
+    keep = alpha[0] < ALPHA_0
+    fin, beta = fin[0][keep], beta[0][keep]
+    unique = _dedupe(fin, beta)
+    if unique.shape[0] != degree:
+        raise RuntimeError(f"start system of {m}x{n}: {unique.shape[0]} certified distinct "
+                           f"solutions, expected the degree {degree} (seed {seed})")
+    return G1[0], y1[0], unique
+
+
+def _dedupe(points, beta):
+    """Points whose 2-beta balls are disjoint from all earlier kept points (pairwise)."""
+    kept = []
+    for k in range(points.shape[0]):
+        if all(float((points[k] - points[j]).abs().pow(2).sum().sqrt())
+               > 2 * (float(beta[k]) + float(beta[j])) + 1e-8 for j in kept):
+            kept.append(k)
+    return points[kept]
+
+
+def track(z0, p0, p1, *, max_steps: int = MAX_STEPS, tol: float = 1e-10):
+    """Track ``z`` from ``t = 0`` to ``t = 1`` along ``H(z, t) = f(z; (1 - t) p0 + t p1)`` for
+    the family ``f_i = u^T G_i v - L_i . u - y_i``, ``p = (G, L, y)`` with ``G`` (T, M, m, n),
+    ``L`` (T, M, m), ``y`` (T, M), complex128; ``z0`` (T, P, M) solutions of ``p0``.
+
+    Returns ``(z, done)``: endpoints and a (T, P) mask of the paths that reached ``t = 1``
+    (the others failed: step below MIN_STEP, |z| beyond DIVERGED, or max_steps).
+
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(3)
+    >>> c = lambda *s: torch.complex(torch.randn(*s, generator=g, dtype=torch.float64),
+    ...                              torch.randn(*s, generator=g, dtype=torch.float64))
+    >>> G, y, L = c(1, 3, 2, 2), c(1, 3), torch.zeros(1, 3, 2, dtype=torch.complex128)
+    >>> (G0, y0), z0 = start_solutions(2, 2)
+    >>> z, done = track(z0[None], (G0[None], L, y0[None]), (G, L, y))
+    >>> bool(done.all()), float(residual(z, G, y).abs().max()) < 1e-8
+    (True, True)
+    """
+    (G0, L0, y0), (G1, L1, y1) = p0, p1
+    m = G0.shape[-2]
+    dev = z0.device
+    dG, dL, dy = G1 - G0, L1 - L0, y1 - y0
+    T, P, _ = z0.shape
+    z = z0.clone()
+    t = torch.zeros(T, P, dtype=torch.float64, device=dev)
+    h = torch.full_like(t, INITIAL_STEP)
+    streak = torch.zeros(T, P, dtype=torch.int64, device=dev)
+    active = torch.ones(T, P, dtype=torch.bool, device=dev)
+    failed = torch.zeros_like(active)
+
+    def at(tt):
+        w = tt.to(z.dtype)
+        return (G0[:, None] + w[..., None, None, None] * dG[:, None],
+                L0[:, None] + w[..., None, None] * dL[:, None],
+                y0[:, None] + w[..., None] * dy[:, None])
+
+    def jac_res(zz, tt):
+        Gt, Lt, yt = at(tt)
+        u, v = _unpack(zz, m)
+        J = torch.cat([(torch.einsum("tpiab,tpb->tpia", Gt, v) - Lt)[..., 1:],
+                       torch.einsum("tpa,tpiab->tpib", u, Gt)], dim=-1)
+        f = torch.einsum("tpa,tpiab,tpb->tpi", u, Gt, v) - torch.einsum("tpia,tpa->tpi", Lt, u) - yt
+        return J, f
+
+    def velocity(zz, tt):
+        J, _ = jac_res(zz, tt)
+        u, v = _unpack(zz, m)
+        Ht = (torch.einsum("tpa,tiab,tpb->tpi", u, dG, v) - torch.einsum("tia,tpa->tpi", dL, u)
+              - dy[:, None, :])
+        return -_solve(J, Ht)
+
+    def correct(zz, tt):
+        ok = torch.ones(zz.shape[:2], dtype=torch.bool, device=dev)
+        last = None
+        for _ in range(CORRECTOR_STEPS):
+            J, f = jac_res(zz, tt)
+            dz = _solve(J, f)
+            zz = zz - dz
+            size = dz.abs().pow(2).sum(-1).sqrt() / (1 + zz.abs().pow(2).sum(-1).sqrt())
+            if last is not None:
+                ok &= (size <= 0.5 * last) | (size < tol)
+            last = size
+        return zz, ok & (last < 1e-7)
+
+    for _ in range(max_steps):
+        if not bool(active.any()):
+            break
+        hh = torch.minimum(h, 1 - t) * active
+        hc = hh.to(z.dtype)[..., None]
+        k1 = velocity(z, t)
+        k2 = velocity(z + 0.5 * hc * k1, t + 0.5 * hh)
+        k3 = velocity(z + 0.5 * hc * k2, t + 0.5 * hh)
+        k4 = velocity(z + hc * k3, t + hh)
+        corr, ok = correct(z + hc / 6 * (k1 + 2 * k2 + 2 * k3 + k4), t + hh)
+        ok &= torch.isfinite(corr.abs()).all(-1)
+        accept = active & ok
+        z = torch.where(accept[..., None], corr, z)
+        t = torch.where(accept, t + hh, t)
+        streak = torch.where(accept, streak + 1, torch.zeros_like(streak))
+        grow = accept & (streak >= 2)
+        h = torch.where(grow, h * 1.5, h)
+        streak = torch.where(grow, torch.zeros_like(streak), streak)
+        h = torch.where(active & ~ok, h * 0.5, h)
+        finished = active & (t >= 1)
+        big = z.abs().amax(-1) > DIVERGED
+        failed |= active & ((h < MIN_STEP) | big) & ~finished
+        active &= ~finished & ~failed
+    return z, (t >= 1) & ~failed
+
+
+def start_solutions(m: int, n: int, seed: int = 0):
+    """``((G*, y*), z*)``: a random complex instance of the ``m x n`` rank-1 problem and its
+    ``degree`` solutions, found once by the linear-product homotopy, alpha-tested and
+    deduplicated (cached per ``(m, n, seed)``; raises ``RuntimeError`` if the count is not
+    the degree).
+
+    >>> (G, y), z = start_solutions(3, 3)
+    >>> tuple(G.shape), tuple(z.shape)
+    ((5, 3, 3), (6, 5))
+    """
+    m, n = require_positive_int("m", m), require_positive_int("n", n)
+    seed = require_nonneg_int("seed", seed)
+    G, y, z = _start_cpu(m, n, seed)
+    return (G, y), z
+
+
+@dataclass(frozen=True)
+class HomotopyResult:
+    """Per-instance outcome of :func:`solve_rank_one` (tensors of length T)."""
+
+    degree: int
+    solutions: torch.Tensor
+    """(T, degree, M) endpoints, complex128."""
+    certified: torch.Tensor
+    """(T,) bool: all ``degree`` endpoints alpha-certified, distinct, classified."""
+    real_count: torch.Tensor
+    """(T,) int64: number of certified real solutions (meaningful where certified)."""
+    exists: torch.Tensor
+    """(T,) bool: certified and ``real_count >= 1``."""
+    max_alpha: torch.Tensor
+    """(T,) float64: the largest alpha bound over the instance's endpoints."""
+
+
+def solve_rank_one(G, y, *, start_seed: int = 0, device=None) -> HomotopyResult:
+    """All complex solutions of ``u^T G_i v = y_i`` (``u_1 = 1``) for a batch of real
+    instances ``G`` (T, M, m, n), ``y`` (T, M) with ``M = m + n - 1``, and whether a real one
+    exists (certified as in the module docstring).
+
+    Parameters
+    ----------
+    G, y : torch.Tensor
+        Real (float64) or complex instances.
+    start_seed : int
+        Seed of the random complex start instance.
+    device : str or torch.device, optional
+        Where to track (default: ``G``'s device); results come back on it.
+
+    Raises
+    ------
+    InvalidArgument
+        If the shapes are not ``(T, m + n - 1, m, n)`` and ``(T, m + n - 1)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> G = torch.randn(3, 4, 2, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    >>> y = torch.randn(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    >>> res = solve_rank_one(G, y)
+    >>> res.degree, res.certified.tolist(), res.exists.tolist()   # degree 3 is odd
+    (3, [True, True, True], [True, True, True])
+    >>> solve_rank_one(G[:, :3], y)
+    Traceback (most recent call last):
+    ...
+    proofs.validation.InvalidArgument: G must have shape (T, m + n - 1, m, n) = (T, 4, 2, 3), got (3, 3, 2, 3)
+    """
+    if not isinstance(G, torch.Tensor) or G.ndim != 4:
+        raise InvalidArgument(f"G must be a 4-d tensor (T, M, m, n), got {getattr(G, 'shape', G)!r}")
+    T, M, m, n = G.shape
+    if M != m + n - 1:
+        raise InvalidArgument(f"G must have shape (T, m + n - 1, m, n) = (T, {m + n - 1}, {m}, {n}), "
+                              f"got {tuple(G.shape)}")
+    if not isinstance(y, torch.Tensor) or tuple(y.shape) != (T, M):
+        raise InvalidArgument(f"y must have shape (T, M) = ({T}, {M}), got {tuple(getattr(y, 'shape', ()))}")
+    dev = torch.device(device) if device is not None else G.device
+    degree = determinantal_degree(m, n, 1)
+    (Gs, ys), zs = start_solutions(m, n, start_seed)
+    Gc = G.to(dev, torch.complex128)
+    yc = y.to(dev, torch.complex128)
+    G0 = Gs.to(dev)[None].expand(T, -1, -1, -1)
+    y0 = ys.to(dev)[None].expand(T, -1)
+    z0 = zs.to(dev)[None].expand(T, -1, -1).contiguous()
+    L = torch.zeros(T, M, m, dtype=torch.complex128, device=dev)
+    z, done = track(z0, (G0, L, y0), (Gc, L, yc))
+    z = _refine(z, Gc, yc)
+    beta, gamma, alpha = alpha_test(z, Gc, yc)
+    approx = done & (alpha < ALPHA_0) & torch.isfinite(alpha)
+    # distinct: pairwise distances exceed the sum of the 2-beta radii
+    dist = (z[:, :, None, :] - z[:, None, :, :]).abs().pow(2).sum(-1).sqrt()
+    radii = 2 * (beta[:, :, None] + beta[:, None, :])
+    eye = torch.eye(degree, dtype=torch.bool, device=dev)[None]
+    distinct = ((dist > radii) | eye).all(-1).all(-1)
+    imag = z.imag.abs().pow(2).sum(-1).sqrt()
+    real = (alpha < ALPHA_REAL) & (2 * imag < 1 / (20 * gamma))
+    nonreal = imag > 2 * beta
+    classified = (real ^ nonreal).all(-1)
+    certified = approx.all(-1) & distinct & classified
+    real_count = real.sum(-1)
+    return HomotopyResult(degree, z, certified, real_count, certified & (real_count >= 1),
+                          torch.where(torch.isfinite(alpha), alpha,
+                                      torch.full_like(alpha, float("inf"))).amax(-1))
+
+
+def e0_on_e1_instances(m: int, n: int, trial_indices, *, global_seed: int = 0, device="cpu",
+                       start_seed: int = 0) -> HomotopyResult:
+    """E0 on the very instances E1 sees in the cell ``(m, n, 1, m + n - 1)`` (Gaussian
+    features): the seeds are :func:`numerics.engine.capacity.instance_seed`, the draws
+    :func:`numerics.engine.instances.sample_instances` (float64, drawn on the CPU).
+
+    >>> res = e0_on_e1_instances(2, 3, [0, 1, 2])
+    >>> res.certified.tolist(), res.exists.tolist()
+    ([True, True, True], [True, True, True])
+    """
+    from .capacity import instance_seed
+    from .instances import sample_instances
+
+    m, n = require_positive_int("m", m), require_positive_int("n", n)
+    M = m + n - 1
+    seeds = [instance_seed(global_seed, "gaussian", m, n, M, None, int(t)) for t in trial_indices]
+    op, y = sample_instances(seeds, m, n, M, device="cpu", dtype=torch.float64)
+    return solve_rank_one(op.dense(), y, start_seed=start_seed, device=device)
