@@ -8,8 +8,8 @@ engine's kind of system, ``S = J J^T + mu I`` with ``J`` Gaussian of shape ``N x
 warm-up that also compiles):
 
 - ``library``: ``torch.linalg.cholesky_ex`` and two ``solve_triangular`` (the engine's
-  ``_solve_spd(..., fused=False)``);
-- ``fused``: one Triton kernel (``_solve_spd(..., fused=True)``).
+  ``solve_spd(..., fused=False)``);
+- ``fused``: one Triton kernel (``solve_spd(..., fused=True)``).
 
 It records both times, the ratio, the largest relative difference of the two solutions, and per
 batch size the smallest ``N`` at which the library was faster (``crossover``).
@@ -52,7 +52,7 @@ def main(argv=None) -> dict:
     import torch
 
     from numerics.engine import fused_cholesky
-    from numerics.engine.solvers import _solve_spd
+    from numerics.engine.solvers import solve_spd
 
     if not torch.cuda.is_available():
         raise SystemExit("system_crossover: error: needs a CUDA GPU")
@@ -71,7 +71,7 @@ def main(argv=None) -> dict:
 
             def run(fused):
                 S.copy_(S0)  # the solve destroys its system
-                return _solve_spd(S, rhs, fused)
+                return solve_spd(S, rhs, fused)
 
             copy_ms = cuda_median_ms(lambda: S.copy_(S0), args.reps)
             ms = {name: cuda_median_ms(lambda f=f: run(f), args.reps) - copy_ms

@@ -76,6 +76,7 @@ __all__ = [
     "RecipeResult",
     "STATUS",
     "SYSTEMS",
+    "solve_spd",
     "RESTART_SCHEDULES",
     "FUSED_MAX_SIZE",
     "certify",
@@ -337,7 +338,7 @@ def compact_batch(op: FeatureOperator, active: torch.Tensor, owned: bool):
     return op.subset(keep), keep
 
 
-def _solve_spd(S: torch.Tensor, rhs: torch.Tensor, fused: bool):
+def solve_spd(S: torch.Tensor, rhs: torch.Tensor, fused: bool):
     """``(z, ok)``: ``S z = rhs`` (``rhs`` of shape ``(T, N, 1)``) through the Cholesky factor of
     each ``S`` (destroyed), ``ok`` False where ``S`` was not found positive definite."""
     if fused:
@@ -392,7 +393,7 @@ def lm_damped_step(Rn, Ln, R, lam, fused: bool = False, J_t=None):
         rhs = J.transpose(1, 2) @ R.unsqueeze(2)
     diag = S.diagonal(dim1=1, dim2=2)
     diag += (lam * diag.mean(dim=1)).unsqueeze(1)
-    z, ok = _solve_spd(S, rhs, fused)
+    z, ok = solve_spd(S, rhs, fused)
     if M <= r * (m + n):
         dB = -torch.bmm(JB_t, z).view(T, r, m).transpose(1, 2)
         dA = -lora_grad_A(Ln, z.view(T, M))
