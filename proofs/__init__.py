@@ -30,6 +30,7 @@ _EXPORTS = {
     "lora_gradient": "pl", "explicit_gradient_check": "pl",
     "gradient_flow_statements": "gradient_flow", "flow_velocity": "gradient_flow",
     "relative_tail_error": "tails", "rate_constants": "tails",
+    "stable_rank_statements": "stable_rank", "exact_stable_rank": "stable_rank",
     # routes and certificates
     "SlackCertificate": "routes", "IdentityCertificate": "routes", "GroundCertificate": "routes",
     "MatrixCertificate": "structured", "StrictSlackCertificate": "pl", "SquareStepCertificate": "pl",

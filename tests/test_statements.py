@@ -351,6 +351,7 @@ PROVED_ASSUMING = {
     "R2.pl-star-squared": "Rayleigh bound R^T J J^T R >= lambda_min(J J^T) ||R||^2 (spectral theorem)",
     "R2.lora-start-rank": "a linear map from an (m r)-dimensional space has rank <= m r",
     "DC.cstar-at-least-one": "dimension of the rank-r variety: its image under calA has dimension <= r(m+n-r)",
+    "SR.product-rank": "rank(PQ) <= min(rank P, rank Q)",
     "GF.ey-tail-general": ("integral comparison for a decreasing function h: int_j^{j+1} h <= h(j) <= "
                            "int_{j-1}^{j} h"),
 }
