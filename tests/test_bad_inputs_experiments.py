@@ -477,6 +477,94 @@ CASES = [
     ("gradient-flow", "--out {results}/gradient-flow/x", ["--out", "results/"]),
     ("gradient-flow", "--summarise {rad_run} --out " + NEW, ["{rad_run}/record.jsonl", "rademacher",
                                                             "gradient-flow"]),
+    # ---------------------------------------------------------------- stable-rank
+    ("stable-rank", "--d 0", ["--d", "'0'"]),
+    ("stable-rank", "--d 5000", ["--d", "'5000'"]),
+    ("stable-rank", "--d x", ["--d", "'x'"]),
+    ("stable-rank", "--d 4", ["--ranks", "5", "--d", "4"]),
+    ("stable-rank", "--ranks 0", ["--ranks", "'0'"]),
+    ("stable-rank", "--ranks 1,1", ["--ranks", "'1,1'"]),
+    ("stable-rank", "--ranks 2000", ["--ranks", "'2000'"]),
+    ("stable-rank", "--examples 0", ["--examples", "'0'"]),
+    ("stable-rank", "--examples " + BIG, ["--examples", BIG]),
+    ("stable-rank", "--d 1000 --ranks 1 --examples 100000 --trials 100 --batch-size 100",
+     ["--d", "--examples", "GiB"]),
+    ("stable-rank", "--scalings rs", ["--scalings", "'rs'"]),
+    ("stable-rank", "--scalings r,r", ["--scalings", "'r,r'"]),
+    ("stable-rank", "--scalings ,", ["--scalings", "','"]),
+    ("stable-rank", "--alpha 0", ["--alpha", "'0'"]),
+    ("stable-rank", "--alpha nan", ["--alpha", "'nan'"]),
+    ("stable-rank", "--alpha 1e9", ["--alpha", "'1e9'"]),
+    ("stable-rank", "--lr -1", ["--lr", "-1"]),
+    ("stable-rank", "--lr 1e5", ["--lr", "'1e5'"]),
+    ("stable-rank", "--steps 0", ["--steps", "'0'"]),
+    ("stable-rank", "--steps " + BIG, ["--steps", BIG]),
+    ("stable-rank", "--steps 1000000", ["--steps", "1000000", "more than"]),
+    ("stable-rank", "--noise -0.1", ["--noise", "-0.1"]),
+    ("stable-rank", "--noise inf", ["--noise", "'inf'"]),
+    ("stable-rank", "--teacher-decay -1", ["--teacher-decay", "-1"]),
+    ("stable-rank", "--teacher-decay 9", ["--teacher-decay", "'9'"]),
+    ("stable-rank", "--trials 0", ["--trials", "'0'"]),
+    ("stable-rank", "--trials " + BIG, ["--trials", BIG]),
+    ("stable-rank", "--seed -1", ["--seed", "'-1'"]),
+    ("stable-rank", "--device tpu", ["--device", "'tpu'"]),
+    ("stable-rank", "--device cuda:99", ["--device", "'cuda:99'"]),
+    ("stable-rank", "--batch-size 0", ["--batch-size", "'0'"]),
+    ("stable-rank", "--threads 0", ["--threads", "'0'"]),
+    ("stable-rank", "--resume=no", ["--resume", "'no'"]),
+    ("stable-rank", "--json=1", ["--json", "'1'"]),
+    ("stable-rank", "--no-plot=1", ["--no-plot", "'1'"]),
+    ("stable-rank", "--no-progress=1", ["--no-progress", "'1'"]),
+    ("stable-rank", "--distributed=4", ["--distributed", "'4'"]),
+    ("stable-rank", "--out {results}/stable-rank/x", ["--out", "results/"]),
+    ("stable-rank", "--summarise {rad_run} --out " + NEW, ["{rad_run}/record.jsonl", "rademacher",
+                                                          "stable-rank"]),
+    # ---------------------------------------------------------------- learnable-rank
+    ("learnable-rank", "--classes 1", ["--classes", "1", "at least 2"]),
+    ("learnable-rank", "--classes 2,2", ["--classes", "'2,2'"]),
+    ("learnable-rank", "--classes 5000", ["--classes", "'5000'"]),
+    ("learnable-rank", "--classes x", ["--classes", "'x'"]),
+    ("learnable-rank", "--n 0", ["--n", "'0'"]),
+    ("learnable-rank", "--n 5000", ["--n", "'5000'"]),
+    ("learnable-rank", "--m x", ["--m", "'x'"]),
+    ("learnable-rank", "--m 4 --n 4 --rank 5", ["--rank", "5", "min(m, n)"]),
+    ("learnable-rank", "--per-class 0", ["--per-class", "'0'"]),
+    ("learnable-rank", "--per-class " + BIG, ["--per-class", BIG]),
+    ("learnable-rank", "--classes 1000 --per-class 1000000 --n 4096 --m 4096",
+     ["--classes", "--per-class", "GiB"]),
+    ("learnable-rank", "--rank 0", ["--rank", "'0'"]),
+    ("learnable-rank", "--lams -0.1", ["--lams", "-0.1"]),
+    ("learnable-rank", "--lams 0.1,0.1", ["--lams", "'0.1,0.1'"]),
+    ("learnable-rank", "--lams 1e9", ["--lams", "'1e9'"]),
+    ("learnable-rank", "--lams 0.001:1:1e-7", ["--lams", "more than 10000"]),
+    ("learnable-rank", "--optimizer sgd", ["--optimizer", "'sgd'"]),
+    ("learnable-rank", "--sep 0", ["--sep", "'0'"]),
+    ("learnable-rank", "--sigma -1", ["--sigma", "-1"]),
+    ("learnable-rank", "--lora-alpha 0", ["--lora-alpha", "'0'"]),
+    ("learnable-rank", "--lr 0", ["--lr", "'0'"]),
+    ("learnable-rank", "--gate-lr nan", ["--gate-lr", "'nan'"]),
+    ("learnable-rank", "--wd -1", ["--wd", "-1"]),
+    ("learnable-rank", "--steps 0", ["--steps", "'0'"]),
+    ("learnable-rank", "--steps " + BIG, ["--steps", BIG]),
+    ("learnable-rank", "--steps 10000000 --trials 1000", ["--steps", "--trials", "more than"]),
+    ("learnable-rank", "--prune-every 0", ["--prune-every", "'0'"]),
+    ("learnable-rank", "--prune-every 500", ["--prune-every", "500", "--steps"]),
+    ("learnable-rank", "--patience 0", ["--patience", "'0'"]),
+    ("learnable-rank", "--patience 400", ["--patience", "400", "--steps"]),
+    ("learnable-rank", "--trials 0", ["--trials", "'0'"]),
+    ("learnable-rank", "--seed x", ["--seed", "'x'"]),
+    ("learnable-rank", "--device gpu", ["--device", "'gpu'"]),
+    ("learnable-rank", "--device cuda:99", ["--device", "'cuda:99'"]),
+    ("learnable-rank", "--batch-size 0", ["--batch-size", "'0'"]),
+    ("learnable-rank", "--threads 0", ["--threads", "'0'"]),
+    ("learnable-rank", "--resume=no", ["--resume", "'no'"]),
+    ("learnable-rank", "--json=1", ["--json", "'1'"]),
+    ("learnable-rank", "--no-plot=1", ["--no-plot", "'1'"]),
+    ("learnable-rank", "--no-progress=1", ["--no-progress", "'1'"]),
+    ("learnable-rank", "--distributed=4", ["--distributed", "'4'"]),
+    ("learnable-rank", "--out {results}/learnable-rank/x", ["--out", "results/"]),
+    ("learnable-rank", "--summarise {rad_run} --out " + NEW, ["{rad_run}/record.jsonl", "rademacher",
+                                                             "learnable-rank"]),
 ]
 
 
@@ -630,7 +718,7 @@ def test_enough_cases():
 
 
 @pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep",
-                                     "gradient-flow"])
+                                     "gradient-flow", "stable-rank", "learnable-rank"])
 def test_every_flag_is_covered(command):
     """Every flag of every experiment command appears in at least one bad-input row."""
     from lorank.cli import build_parser
@@ -646,7 +734,7 @@ def test_every_flag_is_covered(command):
 
 
 @pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep",
-                                     "gradient-flow"])
+                                     "gradient-flow", "stable-rank", "learnable-rank"])
 def test_help(command, capsys):
     """``--help`` of every experiment command prints its flags (it once raised "empty group")."""
     assert _call([command, "--help"]) == 0

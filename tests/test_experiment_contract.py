@@ -54,6 +54,9 @@ TINY = {
                           trace_n=3, trace_rank=1, trace_horizon=1.0, trace_step=0.05, ey_n=6,
                           ey_ranks=(1, 2), alphas=(1.0,), ey_horizon=2.0, ey_step=0.1,
                           ey_trials=2, batch_size=2),
+    "stable-rank": dict(d=3, ranks=(1, 2, 3), examples=12, steps=10, trials=4, batch_size=2),
+    "learnable-rank": dict(classes=(2, 3), n=4, m=4, per_class=4, rank=3, lams=(0.1,), lr=0.1, steps=20,
+                           prune_every=10, patience=5, trials=4, batch_size=2),
 }
 #: The command-line form of the same configs.
 TINY_ARGS = {
@@ -79,6 +82,11 @@ TINY_ARGS = {
                       "--trace-rank", "1", "--trace-horizon", "1", "--trace-step", "0.05",
                       "--ey-n", "6", "--ey-ranks", "1,2", "--alphas", "1", "--ey-horizon", "2",
                       "--ey-step", "0.1", "--ey-trials", "2", "--slope-margin", "0.2"],
+    "stable-rank": ["stable-rank", "--d", "3", "--ranks", "1,2,3", "--examples", "12", "--steps", "10",
+                    "--trials", "4"],
+    "learnable-rank": ["learnable-rank", "--classes", "2,3", "--n", "4", "--m", "4", "--per-class", "4",
+                       "--rank", "3", "--lams", "0.1", "--lr", "0.1", "--steps", "20", "--prune-every", "10",
+                       "--patience", "5", "--trials", "4"],
 }
 NAMES = [f.name for f in families()]
 

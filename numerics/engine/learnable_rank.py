@@ -149,18 +149,21 @@ def _train(cfg: ProbeConfig, C: int, lam: float, trial: int) -> dict:
         before = model(X)
         removed = layer.prune(cfg.patience)
         after = model(X)
-        change = float((after - before).abs().max())
-        scale = float(before.abs().max())
+        change = float((after - before).abs().nan_to_num(nan=float("inf")).max())
+        scale = float(before.abs().nan_to_num(nan=0.0).max())
         Delta = layer.delta_weight()
-        s = torch.linalg.svdvals(Delta)
-        num_rank = int((s > RANK_TOL * s[:1].clamp_min(1e-300)).sum()) if float(s[0]) > 0 else 0
+        finite = bool(torch.isfinite(Delta).all())
+        num_rank = 0
+        if finite and Delta.numel():
+            s = torch.linalg.svdvals(Delta)
+            num_rank = int((s > RANK_TOL * s[:1].clamp_min(1e-300)).sum()) if float(s[0]) > 0 else 0
         return {"trial": int(trial), "learned_rank": layer.learned_rank,
                 "components": int(layer.gate.numel()), "removed_last": removed,
                 "delta_rank": num_rank,
                 "train_acc": _accuracy(after, y, C), "test_acc": _accuracy(model(Xt), yt, C),
                 "train_loss": float(_loss(after, y, C)), "prune_change": change,
                 "prune_scale": scale, "history": history,
-                "finite": bool(torch.isfinite(Delta).all())}
+                "finite": finite}
 
 
 def probe_trials(cfg: ProbeConfig, C: int, lam_index: int, trial_indices) -> list[dict]:
@@ -250,8 +253,8 @@ def summarise(cfg: ProbeConfig, outcomes: dict, *, wall: dict | None = None,
                     "train_acc": _mean_interval([x["train_acc"] for x in rows], cfg.confidence),
                     "train_acc_min": float(min(x["train_acc"] for x in rows)),
                     "test_acc": _mean_interval([x["test_acc"] for x in rows], cfg.confidence),
-                    "prune_change_max": float(max(x["prune_change"] / max(x["prune_scale"], 1e-300)
-                                                  for x in rows)),
+                    "prune_change_max": float(max((x["prune_change"] / max(x["prune_scale"], 1e-300)
+                                                   for x in rows if x["finite"]), default=0.0)),
                     "finite": int(sum(x["finite"] for x in rows)),
                     "history_median": [float(v) for v in _median([x["history"] for x in rows])]})
             tasks.append(entry)

@@ -199,11 +199,15 @@ def probe_trials(cfg: ProbeConfig, scaling: int, r: int, trial_indices) -> list[
         B, A = B - cfg.lr * gB, A - cfg.lr * gA
     Delta = s * B @ A
     end = 0.5 * (residual(Delta) ** 2).mean(-1)
+    finite = torch.isfinite(Delta).flatten(1).all(1)
+    Delta = torch.where(finite[:, None, None], Delta, torch.zeros_like(Delta))  # diverged: nan below
     sr_delta, sr_w = stable_rank(Delta), stable_rank(W0 + Delta)
+    sr_w = torch.where(finite, sr_w, torch.full_like(sr_w, float("nan")))
     sr_w0, sr_teacher = stable_rank(W0), stable_rank(D)
     rank_delta = numerical_rank(Delta)
     nz = cfg.noise ** 2
     test = ((Delta - D).flatten(1).norm(dim=1) ** 2 + nz) / (D.flatten(1).norm(dim=1) ** 2 + nz)
+    test = torch.where(finite, test, torch.full_like(test, float("nan")))
     out = []
     for i, t in enumerate(trials):
         out.append({"trial": int(t), "sr_delta": float(sr_delta[i]), "sr_w": float(sr_w[i]),
@@ -211,7 +215,7 @@ def probe_trials(cfg: ProbeConfig, scaling: int, r: int, trial_indices) -> list[
                     "rank_delta": int(rank_delta[i]),
                     "train_start": float(2 * start[i] / y2[i]), "train_end": float(2 * end[i] / y2[i]),
                     "test_rel": float(test[i]), "delta_norm": float(Delta[i].norm()),
-                    "finite": bool(torch.isfinite(Delta[i]).all())})
+                    "finite": bool(finite[i])})
     return out
 
 
@@ -246,10 +250,15 @@ def _scaling_summary(cfg: ProbeConfig, scaling: int, outcomes: dict) -> dict:
         if not rows:
             per_rank.append({"r": r, "trials": 0})
             continue
-        for x in rows:
+        fin = [x for x in rows if x["finite"]]
+        for x in fin:
             by_trial.setdefault(x["trial"], {})[r] = x
+        if not fin:
+            per_rank.append({"r": r, "trials": len(rows), "finite": 0, "decreased": 0})
+            continue
+        total, rows = len(rows), fin
         per_rank.append({
-            "r": r, "trials": len(rows),
+            "r": r, "trials": total,
             "sr_delta": _mean_interval([x["sr_delta"] for x in rows], cfg.confidence),
             "sr_w": _mean_interval([x["sr_w"] for x in rows], cfg.confidence),
             "train_end": _mean_interval([x["train_end"] for x in rows], cfg.confidence),
@@ -260,7 +269,7 @@ def _scaling_summary(cfg: ProbeConfig, scaling: int, outcomes: dict) -> dict:
             "sr_w_max": float(max(x["sr_w"] for x in rows)),
             "sr_w_min": float(min(x["sr_w"] for x in rows)),
             "decreased": int(sum(x["train_end"] < x["train_start"] for x in rows)),
-            "finite": int(sum(x["finite"] for x in rows))})
+            "finite": len(rows)})
     out = {"scaling": SCALINGS[scaling], "index": scaling, "per_rank": per_rank}
     fit_ranks = [r for r in cfg.ranks if r >= 2]
     slopes = []

@@ -94,7 +94,12 @@ def _where(s: dict) -> str:
 
 
 def _done(sc: dict) -> list:
-    return [p for p in sc["per_rank"] if p["trials"]]
+    """The ranks with at least one finite trial (their statistics are over the finite ones)."""
+    return [p for p in sc["per_rank"] if p["trials"] and p["finite"]]
+
+
+def _diverged(sc: dict) -> int:
+    return sum(p["trials"] - p["finite"] for p in sc["per_rank"] if p["trials"])
 
 
 def claim_verdicts(summary: dict) -> list[dict]:
@@ -103,13 +108,14 @@ def claim_verdicts(summary: dict) -> list[dict]:
     s = summary
     out = []
     where = _where(s)
-    scalings = [sc for sc in s["scalings"] if _done(sc)]
-    for sc in scalings:
+    ran = [sc for sc in s["scalings"] if any(p["trials"] for p in sc["per_rank"])]
+    scalings = [sc for sc in ran if _done(sc)]
+    for sc in ran:
         done = _done(sc)
-        diverged = sum(p["trials"] - p["finite"] for p in done)
+        diverged = _diverged(sc)
         slope = sc.get("slope")
         status = "open" if diverged else slope_status(slope)
-        top = done[-1]
+        top = done[-1] if done else None
         shown = (f"slope of log sr(Delta) against log r over r = {sc['slope_ranks'][0]}.."
                  f"{sc['slope_ranks'][-1]}: {_iv(slope)} (95% t over seeds; per-seed range "
                  f"{sc['slope_range'][0]:.3f} to {sc['slope_range'][1]:.3f})" if slope else
@@ -120,7 +126,8 @@ def claim_verdicts(summary: dict) -> list[dict]:
             "text": (f"sr(Delta) of the learned LoRA update grows far slower than the nominal rank r, "
                      f"scaling {sc['scaling']}, read as growth at most like sqrt(r) (slope < "
                      f"{FAR_SLOPE:g} with its interval; contradicted above {PROPORTIONAL_SLOPE:g}): "
-                     f"{shown}; at r = {top['r']}: sr(Delta) = {_iv(top['sr_delta'])}"
+                     f"{shown}"
+                     + (f"; at r = {top['r']}: sr(Delta) = {_iv(top['sr_delta'])}" if top else "")
                      + (f"; {diverged} trials diverged" if diverged else "") + f"; {where}"),
             "detail": f"slope {_iv(slope) if slope else 'none'}: {status}"})
     if scalings:
@@ -154,7 +161,7 @@ def claim_verdicts(summary: dict) -> list[dict]:
                      f"sr(Delta)/r {worst:.4f}" + (f"; outside: {'; '.join(bad[:3])}" if bad else "")
                      + f"; {where}"),
             "detail": f"{len(bad)} cells outside the bounds"})
-        trials = sum(p["trials"] for sc in scalings for p in _done(sc))
+        trials = sum(p["trials"] for sc in ran for p in sc["per_rank"])
         good = sum(min(p["decreased"], p["finite"]) for sc in scalings for p in _done(sc))
         worst_end = max(p["train_end"]["mean"] for sc in scalings for p in _done(sc))
         out.append({
