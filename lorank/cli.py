@@ -37,6 +37,8 @@ SUBCOMMANDS = {
     "rank-sweep": ("lorank.experiment_cli", "R3 with a rank-r0 teacher: held-out error against the rank, argmin_r and the variance side"),
     "gradient-flow": ("lorank.experiment_cli", "seed 002: GD against the LoRA gradient flow (slope in eta), trace-squared loss, Eckart-Young from a spectral start"),
     "jang": ("lorank.experiment_cli", "seed 001: rank of min-nuclear-norm interpolants vs r(r+1)/2 <= KN (SDP, ADMM, Barvinok-Pataki reduction); GD on weight-decayed LoRA from many starts"),
+    "stable-rank": ("lorank.experiment_cli", "seed 003: stable rank sr(Delta), sr(W0 + Delta) of learned LoRA updates against the nominal rank r, alpha/r and alpha/sqrt(r)"),
+    "learnable-rank": ("lorank.experiment_cli", "seed 004: gated LoRA (B diag(g) A, proximal L1, pruning): learned rank per seed on binary and K-class NTK tasks"),
 }
 
 

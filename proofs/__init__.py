@@ -31,6 +31,7 @@ _EXPORTS = {
     "gradient_flow_statements": "gradient_flow", "flow_velocity": "gradient_flow",
     "relative_tail_error": "tails", "rate_constants": "tails",
     "jang_statements": "jang",
+    "stable_rank_statements": "stable_rank", "exact_stable_rank": "stable_rank",
     # routes and certificates
     "SlackCertificate": "routes", "IdentityCertificate": "routes", "GroundCertificate": "routes",
     "MatrixCertificate": "structured", "StrictSlackCertificate": "pl", "SquareStepCertificate": "pl",

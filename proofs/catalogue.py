@@ -18,6 +18,7 @@ from .jang import jang_statements
 from .pl import pl_statements
 from .rademacher import rademacher_statements
 from .rank_conditions import instance_statements, rank_condition_statements
+from .stable_rank import stable_rank_statements
 from .statement import Statement, check
 from .structured import structured_statements
 
@@ -33,7 +34,8 @@ def all_statements() -> list:
     """
     return (rank_condition_statements() + instance_statements() + structured_statements()
             + pl_statements() + exact_rank_statements() + rademacher_statements()
-            + gradient_flow_statements() + jang_statements() + exact_existence_statements())
+            + gradient_flow_statements() + jang_statements() + exact_existence_statements()
+            + stable_rank_statements())
 
 
 def statement_by_id(sid: str) -> Statement:

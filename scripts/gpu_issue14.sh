@@ -1,19 +1,17 @@
 #!/usr/bin/env bash
-# The GPU-scale runs of issue 14 (the foundation papers), each on one H200.
-#
-#   OUT=runs bash scripts/gpu_issue14.sh jang
-#
-# No command writes into results/: runs go to $OUT, and a result is committed by copying it to
-# results/<family>/<run>/ (record gzipped with gzip -9nc, summary.json, figures), then
-# python scripts/evidence_manifest.py --write.
-#
-# Each run stops at LIMIT seconds (SIGINT; the append-only record keeps every finished batch)
-# and is then summarised from its record, so a summary always exists; an interrupted run says
-# INCOMPLETE in its summary and can be continued with the same command plus RESUME=--resume.
-set -uo pipefail
-OUT=${OUT:?set OUT to the results folder}
-LIMIT=${LIMIT:-300}
-case "${1:?jang}" in
+# The issue-14 GPU runs (one NVIDIA H200 each; every case fits in about three minutes). Usage:
+#   OUT=runs/issue14 bash scripts/gpu_issue14.sh jang|stable-rank|stable-rank-decay|learnable-rank|learnable-rank-adam
+# (jang stops at LIMIT and then summarises what it has; LIMIT=300 for it is the setting used)
+# Every command resumes (--resume) what an earlier, interrupted call left in $OUT, so a job
+# cut off by LIMIT (seconds) loses no finished batch; run it again to continue.
+# (results/ is written by no command; a run is committed by copying its folder there, with the
+# record gzipped: gzip -9nc record.jsonl > results/<family>/<run>/record.jsonl.gz, then
+# python scripts/evidence_manifest.py --write and python scripts/readme_tables.py --write.)
+set -euo pipefail
+OUT=${OUT:?set OUT to the output folder}
+LIMIT=${LIMIT:-100000}
+resume() { [ -f "$1/record.jsonl" ] && echo --resume || true; }
+case "${1:?jang, stable-rank, stable-rank-decay, learnable-rank or learnable-rank-adam}" in
   jang)
     # Seed 001 (Jang, Lee, Ryu). exist: 16x16 to 32x32, M up to 200 (r0 up to 19), 32 systems
     # per cell, ADMM 3000 iterations (certified to ~1e-14 at these sizes on the CPU) and the
@@ -29,8 +27,36 @@ case "${1:?jang}" in
       --admm-iters 3000 --land-m 12 --land-n 12 --land-examples 30 \
       --land-ranks 1,2,3,4,5,6,7,8,10,12 --land-trials 16 --starts 40 --gd-iters 20000 \
       --prox-iters 3000 --batch-size 16 --seed 1 --no-plot --no-progress \
-      --out "$OUT/jang/h200" ${RESUME:-} ${EXTRA:-}
+      --out "$OUT/jang/h200" ${RESUME:-} ${EXTRA:-} || echo "jang: stopped (status $?); summarising"
     python3 -m lorank jang --summarise "$OUT/jang/h200" --out "$OUT/jang/h200-summary" ;;
-  *)
-    echo "unknown run '$1' (known: jang)" >&2; exit 2 ;;
+  stable-rank)
+    # seed 003: sr(Delta), sr(W0 + Delta) against the nominal rank r = 1..d at d = 64
+    # (Gaussian-iid teacher, N = 2 d^2 features of 64 x 64), both scalings, 16 seeds, 1000 GD steps
+    D="$OUT/stable-rank-h200"
+    timeout --signal=INT "$LIMIT" python3 -m lorank stable-rank --device cuda --d 64 \
+      --ranks 1,2,3,4,5,6,7,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64 --examples 8192 \
+      --steps 1000 --trials 16 --batch-size 16 --seed 2026 --no-progress --out "$D" $(resume "$D") ;;
+  stable-rank-decay)
+    # the same probe with a power-law teacher D* = U diag(j^-1) V^T (a teacher of low stable rank)
+    D="$OUT/stable-rank-decay-h200"
+    timeout --signal=INT "$LIMIT" python3 -m lorank stable-rank --device cuda --d 64 \
+      --ranks 1,2,3,4,5,6,7,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64 --examples 8192 \
+      --teacher-decay 1 --steps 1000 --trials 16 --batch-size 16 --seed 2026 --no-progress \
+      --out "$D" $(resume "$D") ;;
+  learnable-rank)
+    # seed 004: learned rank of the gated layer (plain gradient steps) at n = m = 128, initial
+    # rank 32 (lora_alpha 32: s = 1 as in the CPU default), 2/3/5/10 classes, four L1 weights
+    D="$OUT/learnable-rank-h200"
+    timeout --signal=INT "$LIMIT" python3 -m lorank learnable-rank --device cuda --n 128 --m 128 \
+      --per-class 64 --rank 32 --lora-alpha 32 --classes 2,3,5,10 --lams 0.03,0.1,0.3,1 \
+      --steps 1000 --prune-every 100 --patience 50 --trials 8 --batch-size 8 --seed 2026 \
+      --no-progress --out "$D" $(resume "$D") ;;
+  learnable-rank-adam)
+    # the same with Adam on A and B (SoRA's practice; rank(Delta) is then not confined to the
+    # gradients' range)
+    D="$OUT/learnable-rank-adam-h200"
+    timeout --signal=INT "$LIMIT" python3 -m lorank learnable-rank --device cuda --optimizer adam \
+      --lr 0.01 --n 128 --m 128 --per-class 64 --rank 32 --lora-alpha 32 --classes 2,3,5,10 \
+      --lams 0.03,0.1,0.3,1 --steps 1000 --prune-every 100 --patience 50 --trials 8 \
+      --batch-size 8 --seed 2026 --no-progress --out "$D" $(resume "$D") ;;
 esac

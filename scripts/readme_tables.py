@@ -55,7 +55,7 @@ def ledger_entries(results: Path) -> list[dict]:
 
 __all__ = ["cstar_table", "recipe_trend_table", "bench_table", "roofline_verdicts",
            "separability_table", "pl_table", "rademacher_table", "xent_table", "rank_sweep_table",
-           "gradient_flow_table", "jang_table", "render_block", "BLOCKS", "refresh_readme"]
+           "gradient_flow_table", "jang_table", "stable_rank_table", "learnable_rank_table", "render_block", "BLOCKS", "refresh_readme"]
 
 LM_VARIANTS = ("E1[k=4]", "E2")
 LM_SIZES = ((64, 64), (128, 128), (32, 128))
@@ -752,6 +752,68 @@ def jang_table(results: Path) -> str:
     return "\n".join(lines)
 
 
+def stable_rank_table(results: Path) -> str:
+    """Seed 003: the SR statements with their statuses (checked now by both routes), and
+    sr(Delta) against the nominal rank from ``results/stable-rank/cpu-default`` with the
+    ledger's statuses."""
+    from proofs.stable_rank import stable_rank_statements
+    from proofs.statement import check
+
+    lines = ["Statements (`proofs/stable_rank.py`, both routes each, as `lorank check` runs them):", ""]
+    for st in stable_rank_statements():
+        lines.append(f"- `{st.id}`: **{check(st).status}**: {st.title}")
+    s = json.loads((results / "stable-rank" / "cpu-default" / "summary.json").read_text())
+    env = (s.get("environment") or [{}])[0]
+    sz, sol, ref = s["sizes"], s["solver"], s["references"]
+
+    def iv(d):
+        return f"{d['mean']:.3f} [{d['lo']:.3f}, {d['hi']:.3f}]"
+
+    scs = s["scalings"]
+    lines += ["", f"sr(Delta) of the learned update against the nominal rank (d = {sz['d']}, N = {sz['N']} "
+              f"Gaussian-iid features, teacher with iid entries of stable rank {ref['sr_teacher']['mean']:.2f}, "
+              f"{s['seeds']['trials']} seeds, {sol['steps']} gradient steps of {sol['lr']:g}, alpha = "
+              f"{sol['alpha']:g}; mean [95% t]):", "",
+              "| r | " + " | ".join(f"sr(Delta), {sc['scaling']} | test loss, {sc['scaling']}" for sc in scs) + " |",
+              "|---|" + "---|---|" * len(scs)]
+    for i, r in enumerate(sz["ranks"]):
+        cols = []
+        for sc in scs:
+            p = sc["per_rank"][i]
+            cols += [iv(p["sr_delta"]), f"{p['test_rel']['mean']:.3f}"]
+        lines.append(f"| {r} | " + " | ".join(cols) + " |")
+    lines += ["", "Slope of log sr(Delta) in log r: " + "; ".join(
+        f"{sc['scaling']} {iv(sc['slope'])}" for sc in scs if "slope" in sc) + ".", "",
+              f"Record `results/stable-rank/cpu-default` ({s['units_found']} trials, "
+              f"{env.get('device_name', '?')}, {s['wall_time']['wall_s']:.0f} s). Ledger:"]
+    lines += _ledger_lines(e for i, e in ledger_entries(results).items()
+                           if i.startswith("SR.") and i.endswith(".cpu-default"))
+    return "\n".join(lines)
+
+
+def learnable_rank_table(results: Path) -> str:
+    """Seed 004: the learned rank per task and L1 weight from ``results/learnable-rank/cpu-default``
+    with the theory's band and the ledger's statuses."""
+    s = json.loads((results / "learnable-rank" / "cpu-default" / "summary.json").read_text())
+    env = (s.get("environment") or [{}])[0]
+    sz, sol = s["sizes"], s["solver"]
+    rows = ["| classes | lambda | band | learned rank [95% t] | seeds per rank | rank(Delta) at most | train acc |",
+            "|---|---|---|---|---|---|---|"]
+    for t in s["tasks"]:
+        lr = t["learned_rank"]
+        counts = ", ".join(f"{k}: {v}" for k, v in t["learned_rank_counts"].items())
+        rows.append(f"| {t['classes']} | {t['lam']:g} | {t['band'][0]}..{t['band'][1]} | {lr['mean']:.2f} "
+                    f"[{lr['lo']:.2f}, {lr['hi']:.2f}] | {counts} | {t['delta_rank_max']} | "
+                    f"{t['train_acc']['mean']:.3f} |")
+    lines = rows + ["", f"Record `results/learnable-rank/cpu-default` (n = m = {sz['n']}, initial rank "
+                        f"{sz['rank']}, {sz['per_class']} examples per class, {s['seeds']['trials']} seeds, "
+                        f"{sol['optimizer']} ({sol['steps']} steps), {s['units_found']} trials, "
+                        f"{env.get('device_name', '?')}, {s['wall_time']['wall_s']:.0f} s). Ledger:"]
+    lines += _ledger_lines(e for i, e in ledger_entries(results).items()
+                           if i.startswith("LR.") and i.endswith(".cpu-default"))
+    return "\n".join(lines)
+
+
 def sweep_bench_table(results: Path) -> str:
     """Whole sweeps timed from fresh processes, per solver path, from ``results/bench/sweep-*.json``
     (:mod:`benchmarks.bench_sweep`)."""
@@ -811,7 +873,8 @@ def sweep_bench_table(results: Path) -> str:
 BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default": cpu_default_line, "recipe-trend": recipe_trend_table,
           "bench": bench_table, "separability": separability_table, "pl": pl_table,
           "rademacher": rademacher_table, "xent": xent_table, "rank-sweep": rank_sweep_table,
-          "gradient-flow": gradient_flow_table, "jang": jang_table}
+          "gradient-flow": gradient_flow_table, "jang": jang_table, "stable-rank": stable_rank_table,
+          "learnable-rank": learnable_rank_table}
 
 
 def render_block(name: str, results: Path | None = None) -> str:

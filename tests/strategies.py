@@ -244,3 +244,34 @@ def st_system(draw, max_dim: int = MAX_SYSTEM_DIM):
     """``(m, n, M, seed)`` for a small consistent system: ``1 <= M < m n`` equations."""
     m, n = draw(st.integers(2, max_dim)), draw(st.integers(2, max_dim))
     return m, n, draw(st.integers(1, m * n - 1)), draw(st.integers(0, 2**32 - 1))
+
+#: Stable-rank matrices: largest side, and the largest decade spread of the singular values
+#: (near-degenerate matrices have s_k / s_1 down to 10^-MAX_DECADES).
+MAX_SR_DIM, MAX_DECADES = 8, 6
+
+
+@st.composite
+def st_spectrum_matrix(draw, max_dim: int = MAX_SR_DIM):
+    """``(m, n, s, seed)``: sides, ``k = len(s) <= min(m, n)`` positive singular values and a
+    seed for the Haar singular vectors; a third of the spectra are clustered (all equal up to
+    1e-9), a third spread over up to MAX_DECADES decades (near-degenerate), a third plain."""
+    m, n = draw(st.integers(1, max_dim)), draw(st.integers(1, max_dim))
+    k = draw(st.integers(1, min(m, n)))
+    kind = draw(st.sampled_from(("clustered", "spread", "plain")))
+    if kind == "clustered":
+        s = [1.0 + draw(st.floats(0, 1e-9)) for _ in range(k)]
+    elif kind == "spread":
+        s = [10.0 ** -draw(st.floats(0, MAX_DECADES)) for _ in range(k)]
+    else:
+        s = [draw(st.floats(0.1, 10.0)) for _ in range(k)]
+    return m, n, s, draw(st.integers(0, 2**32 - 1))
+
+
+@st.composite
+def st_int_matrix(draw, max_dim: int = 3, bound: int = 5):
+    """A small nonzero integer matrix (rows as lists), for exact stable ranks."""
+    m, n = draw(st.integers(1, max_dim)), draw(st.integers(1, max_dim))
+    rows = [[draw(st.integers(-bound, bound)) for _ in range(n)] for _ in range(m)]
+    if all(v == 0 for row in rows for v in row):
+        rows[0][0] = 1
+    return rows

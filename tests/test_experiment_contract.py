@@ -57,6 +57,9 @@ TINY = {
     "jang": dict(sizes=((3, 3),), examples=(2, 4), trials=4, sdp_trials=0, admm_iters=60,
                  land_m=3, land_n=3, land_examples=2, land_ranks=(1, 2), land_trials=2, starts=2,
                  gd_iters=40, prox_iters=40, batch_size=2),
+    "stable-rank": dict(d=3, ranks=(1, 2, 3), examples=12, steps=10, trials=4, batch_size=2),
+    "learnable-rank": dict(classes=(2, 3), n=4, m=4, per_class=4, rank=3, lams=(0.1,), lr=0.1, steps=20,
+                           prune_every=10, patience=5, trials=4, batch_size=2),
 }
 #: The command-line form of the same configs.
 TINY_ARGS = {
@@ -86,6 +89,11 @@ TINY_ARGS = {
              "--admm-iters", "60", "--land-m", "3", "--land-n", "3", "--land-examples", "2",
              "--land-ranks", "1,2", "--land-trials", "2", "--starts", "2", "--gd-iters", "40",
              "--prox-iters", "40", "--value-tol", "1e-3"],
+    "stable-rank": ["stable-rank", "--d", "3", "--ranks", "1,2,3", "--examples", "12", "--steps", "10",
+                    "--trials", "4"],
+    "learnable-rank": ["learnable-rank", "--classes", "2,3", "--n", "4", "--m", "4", "--per-class", "4",
+                       "--rank", "3", "--lams", "0.1", "--lr", "0.1", "--steps", "20", "--prune-every", "10",
+                       "--patience", "5", "--trials", "4"],
 }
 NAMES = [f.name for f in families()]
 

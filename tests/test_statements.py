@@ -358,6 +358,7 @@ PROVED_ASSUMING = {
     "J1.face-direction-with-value": ("rank-nullity for the M constraints and the objective together: "
                                      "kernel dimension k >= R(R+1)/2 - (M + 1)"),
     "J2.weight-decay-bound": "Hoelder for Schatten norms: ||B A||_* <= ||B||_F ||A||_F",
+    "SR.product-rank": "rank(PQ) <= min(rank P, rank Q)",
     "GF.ey-tail-general": ("integral comparison for a decreasing function h: int_j^{j+1} h <= h(j) <= "
                            "int_{j-1}^{j} h"),
 }
