@@ -771,8 +771,7 @@ def test_enough_cases():
 
 
 @pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep",
-                                     "gradient-flow", "jang"])
-                                     "gradient-flow", "stable-rank", "learnable-rank"])
+                                     "gradient-flow", "jang", "stable-rank", "learnable-rank"])
 def test_every_flag_is_covered(command):
     """Every flag of every experiment command appears in at least one bad-input row."""
     from lorank.cli import build_parser
@@ -788,8 +787,7 @@ def test_every_flag_is_covered(command):
 
 
 @pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep",
-                                     "gradient-flow", "jang"])
-                                     "gradient-flow", "stable-rank", "learnable-rank"])
+                                     "gradient-flow", "jang", "stable-rank", "learnable-rank"])
 def test_help(command, capsys):
     """``--help`` of every experiment command prints its flags (it once raised "empty group")."""
     assert _call([command, "--help"]) == 0
