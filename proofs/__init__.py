@@ -8,10 +8,10 @@ constants) loads no sympy.
 
 Examples
 --------
->>> from proofs import check_all, least_rank_sard, least_rank_sqrt_approx, least_rank_manifold
->>> verdicts = check_all()
->>> all(v.as_expected for v in verdicts)
-True
+>>> from proofs import check, statement_by_id, least_rank_sard, least_rank_sqrt_approx, least_rank_manifold
+>>> verdict = check(statement_by_id("J1.closed-form"))  # check_all() checks every statement
+>>> verdict.status, verdict.as_expected
+('proved', True)
 >>> least_rank_sard(64), least_rank_sqrt_approx(64), least_rank_manifold(768, 768, 64, "1.35")
 (11, 12, 1)
 """

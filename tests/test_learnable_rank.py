@@ -207,3 +207,18 @@ def test_ledger_reads_the_committed_record():
     config = FAMILY.from_spec(read_record(paths[0]).spec)
     again = FAMILY.summarise(config, runner.load(FAMILY, config, paths))
     assert again["verdicts"] == stored["verdicts"]
+
+
+def test_a_task_whose_gates_never_closed_is_not_judged():
+    # Property: where no seed pruned a single component (every seed kept the initial rank, 6
+    # here), the count of live gates measures the start, not the task: the entry is open
+    # whatever the band says, and says why.
+    never = _task(2, 0.01, 6.0, 6.0, 6.0)
+    never["learned_rank_counts"] = {"6": 4}
+    out = {v["claim"]: v for v in verdicts.claim_verdicts(_summary([never]))}
+    entry = out["learned-rank.binary.lam-0.01"]
+    assert entry["status"] == "open" and "did not engage" in entry["text"]
+    once = _task(2, 0.01, 5.75, 5.2, 6.3)
+    once["learned_rank_counts"] = {"6": 3, "5": 1}
+    assert {v["claim"]: v for v in verdicts.claim_verdicts(_summary([once]))}[
+        "learned-rank.binary.lam-0.01"]["status"] == "contradicted"

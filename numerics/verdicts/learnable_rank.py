@@ -14,7 +14,10 @@ collapses to 1 and on K-class tasks stays near K", one entry per task and L1 wei
     :data:`ROUNDING` (1/2) on each side: *supported* if the interval lies inside
     ``[lo - 1/2, hi + 1/2]``; *contradicted* if it lies entirely outside it; *open* otherwise, and
     whenever some seed of the task did not fit its training set (accuracy below
-    :data:`FIT_ACCURACY`) or diverged, or fewer than two seeds ran. A learned rank always
+    :data:`FIT_ACCURACY`) or diverged, or fewer than two seeds ran, or no gate reached zero in
+    any seed (the L1 weight did not engage: a count of gates that were never pruned measures
+    the start, not the task; added after the first committed run showed such entries judged
+    contradicted). A learned rank always
     depends on lambda (larger lambda prunes more); the entry names the lambda it was measured at.
 ``probe-fits`` (method check: the learned ranks belong to classifiers that fit)
     *supported* if every seed of every task reaches training accuracy at least
@@ -104,7 +107,9 @@ def claim_verdicts(summary: dict) -> list[dict]:
     where = _where(s)
     for t in done:
         fits = t["train_acc_min"] >= FIT_ACCURACY and t["finite"] == t["trials"]
-        status = band_status(t["learned_rank"], t["band"]) if fits else "open"
+        initial = s["sizes"]["rank"]
+        engaged = t["learned_rank_counts"] != {str(initial): t["trials"]}
+        status = band_status(t["learned_rank"], t["band"]) if fits and engaged else "open"
         lo, hi = t["band"]
         band = f"[{lo}, {hi}]" if lo != hi else f"{lo}"
         counts = ", ".join(f"{k}: {v}" for k, v in t["learned_rank_counts"].items())
@@ -122,7 +127,11 @@ def claim_verdicts(summary: dict) -> list[dict]:
                      f"(seeds per rank {dcounts}); train accuracy {_iv(t['train_acc'], 3)} (min "
                      f"{t['train_acc_min']:.3f}), test {_iv(t['test_acc'], 3)}"
                      + ("" if fits else f"; some seed below {FIT_ACCURACY:g} training accuracy or "
-                        "diverged: not judged") + f"; {where}"),
+                        "diverged: not judged")
+                     + ("" if engaged else f"; no gate reached zero in any seed (every seed kept "
+                        f"all {initial} components): the L1 weight did not engage within the step "
+                        "budget, so the count of live gates says nothing about the rank the task "
+                        "needs: not judged") + f"; {where}"),
             "detail": f"learned rank {_iv(t['learned_rank'])} against {band}: {status}"})
     if done:
         bad = [_tag(t) for t in done if t["train_acc_min"] < FIT_ACCURACY or t["finite"] < t["trials"]]
