@@ -58,6 +58,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from numerics.engine.seeding import trial_seed
+from numerics.estimation.estimate import mean_t_interval
 
 __all__ = ["FlowConfig", "SUMMARY_FORMAT", "RESOLVED_FLOOR", "velocity", "rk4", "gd", "balance",
            "regression_loss", "trace_loss", "frobenius_loss", "autograd_check", "steps_trials",
@@ -516,23 +517,8 @@ def fit_slope(x, y) -> float:
     return float(np.polyfit(lx, ly, 1)[0])
 
 
-def mean_interval(values, confidence: float = 0.95) -> dict:
-    """Mean with its two-sided Student-t interval over the values (``lo, hi`` None for one
-    value).
-
-    >>> d = mean_interval([1.0, 1.1, 0.9])
-    >>> round(d["mean"], 6), d["n"], d["lo"] < 1 < d["hi"]
-    (1.0, 3, True)
-    """
-    import numpy as np
-    from scipy.stats import t as student
-
-    x = np.asarray(values, float)
-    mean = float(x.mean())
-    if len(x) < 2:
-        return {"mean": mean, "n": len(x), "lo": None, "hi": None}
-    half = float(student.ppf(0.5 + confidence / 2, len(x) - 1)) * float(x.std(ddof=1)) / math.sqrt(len(x))
-    return {"mean": mean, "n": len(x), "lo": mean - half, "hi": mean + half}
+#: The mean and its Student-t interval (:func:`numerics.estimation.estimate.mean_t_interval`).
+mean_interval = mean_t_interval
 
 
 def _quantiles(values) -> dict:

@@ -28,6 +28,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from numerics.engine.seeding import trial_seed
+from numerics.estimation.estimate import mean_t_interval
 
 __all__ = ["ProbeConfig", "SUMMARY_FORMAT", "RANK_TOL", "probe_trials", "summarise",
            "theory_band", "structural_rank", "save_figures"]
@@ -184,17 +185,6 @@ def probe_trials(cfg: ProbeConfig, C: int, lam_index: int, trial_indices) -> lis
 # ------------------------------------------------------------------------------ summary
 # (torch-free: numpy and scipy)
 
-def _mean_interval(values, confidence: float) -> dict:
-    import numpy as np
-    from scipy.stats import t as student
-
-    x = np.asarray(values, float)
-    mean = float(x.mean())
-    if len(x) < 2:
-        return {"mean": mean, "n": len(x), "lo": None, "hi": None}
-    half = float(student.ppf(0.5 + confidence / 2, len(x) - 1)) * float(x.std(ddof=1)) / math.sqrt(len(x))
-    return {"mean": mean, "n": len(x), "lo": mean - half, "hi": mean + half}
-
 
 def theory_band(C: int) -> tuple:
     """The learned rank the theory predicts, as the band ``(lo, hi)`` fixed before any run:
@@ -244,15 +234,15 @@ def summarise(cfg: ProbeConfig, outcomes: dict, *, wall: dict | None = None,
             if rows:
                 ranks = [x["learned_rank"] for x in rows]
                 entry.update({
-                    "learned_rank": _mean_interval(ranks, cfg.confidence),
+                    "learned_rank": mean_t_interval(ranks, cfg.confidence),
                     "learned_rank_counts": {str(v): ranks.count(v) for v in sorted(set(ranks))},
                     "delta_rank_max": int(max(x["delta_rank"] for x in rows)),
                     "delta_rank_counts": {str(v): [x["delta_rank"] for x in rows].count(v)
                                           for v in sorted({x["delta_rank"] for x in rows})},
                     "delta_above_learned": int(sum(x["delta_rank"] > x["learned_rank"] for x in rows)),
-                    "train_acc": _mean_interval([x["train_acc"] for x in rows], cfg.confidence),
+                    "train_acc": mean_t_interval([x["train_acc"] for x in rows], cfg.confidence),
                     "train_acc_min": float(min(x["train_acc"] for x in rows)),
-                    "test_acc": _mean_interval([x["test_acc"] for x in rows], cfg.confidence),
+                    "test_acc": mean_t_interval([x["test_acc"] for x in rows], cfg.confidence),
                     "prune_change_max": float(max((x["prune_change"] / max(x["prune_scale"], 1e-300)
                                                    for x in rows if x["finite"]), default=0.0)),
                     "finite": int(sum(x["finite"] for x in rows)),

@@ -51,6 +51,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from numerics.engine.seeding import trial_seed
+from numerics.estimation.estimate import mean_t_interval
 
 __all__ = ["ProbeConfig", "SUMMARY_FORMAT", "SCALINGS", "RANK_TOL", "stable_rank",
            "numerical_rank", "lora_scale", "probe_trials", "summarise", "save_figures"]
@@ -234,17 +235,6 @@ def probe_trials(cfg: ProbeConfig, scaling: int, r: int, trial_indices) -> list[
 # ------------------------------------------------------------------------------ summary
 # (torch-free: numpy and scipy)
 
-def _mean_interval(values, confidence: float) -> dict:
-    import numpy as np
-    from scipy.stats import t as student
-
-    x = np.asarray(values, float)
-    mean = float(x.mean())
-    if len(x) < 2:
-        return {"mean": mean, "n": len(x), "lo": None, "hi": None}
-    half = float(student.ppf(0.5 + confidence / 2, len(x) - 1)) * float(x.std(ddof=1)) / math.sqrt(len(x))
-    return {"mean": mean, "n": len(x), "lo": mean - half, "hi": mean + half}
-
 
 def _slope(xs, ys) -> float:
     import numpy as np
@@ -271,10 +261,10 @@ def _scaling_summary(cfg: ProbeConfig, scaling: int, outcomes: dict) -> dict:
         total, rows = len(rows), fin
         per_rank.append({
             "r": r, "trials": total,
-            "sr_delta": _mean_interval([x["sr_delta"] for x in rows], cfg.confidence),
-            "sr_w": _mean_interval([x["sr_w"] for x in rows], cfg.confidence),
-            "train_end": _mean_interval([x["train_end"] for x in rows], cfg.confidence),
-            "test_rel": _mean_interval([x["test_rel"] for x in rows], cfg.confidence),
+            "sr_delta": mean_t_interval([x["sr_delta"] for x in rows], cfg.confidence),
+            "sr_w": mean_t_interval([x["sr_w"] for x in rows], cfg.confidence),
+            "train_end": mean_t_interval([x["train_end"] for x in rows], cfg.confidence),
+            "test_rel": mean_t_interval([x["test_rel"] for x in rows], cfg.confidence),
             "rank_delta_max": int(max(x["rank_delta"] for x in rows)),
             "sr_delta_max": float(max(x["sr_delta"] for x in rows)),
             "sr_delta_min": float(min(x["sr_delta"] for x in rows)),
@@ -290,7 +280,7 @@ def _scaling_summary(cfg: ProbeConfig, scaling: int, outcomes: dict) -> dict:
                 and all(rows[r]["sr_delta"] > 0 for r in fit_ranks):
             slopes.append(_slope(fit_ranks, [rows[r]["sr_delta"] for r in fit_ranks]))
     if slopes:
-        out["slope"] = _mean_interval(slopes, cfg.confidence)
+        out["slope"] = mean_t_interval(slopes, cfg.confidence)
         out["slope_range"] = [float(min(slopes)), float(max(slopes))]
         out["slope_ranks"] = fit_ranks
     pairs = [(x["sr_w"], x["test_rel"]) for rows in by_trial.values() for x in rows.values()]
@@ -342,8 +332,8 @@ def summarise(cfg: ProbeConfig, outcomes: dict, *, wall: dict | None = None,
                    "correlation": "Spearman's rank correlation of sr(W0 + Delta) and the test loss "
                                   "over all (rank, trial) pairs of a scaling (descriptive only)"},
         "references": {
-            "sr_w0": _mean_interval([x["sr_w0"] for x in rows], cfg.confidence) if rows else None,
-            "sr_teacher": _mean_interval([x["sr_teacher"] for x in rows], cfg.confidence) if rows else None},
+            "sr_w0": mean_t_interval([x["sr_w0"] for x in rows], cfg.confidence) if rows else None,
+            "sr_teacher": mean_t_interval([x["sr_teacher"] for x in rows], cfg.confidence) if rows else None},
         "scalings": [_scaling_summary(cfg, sc, outcomes) for sc in cfg.scalings],
         "units_found": found, "units_expected": expected, "complete": found == expected,
         "wall_time": wall or {"wall_s": 0.0, "sessions": 0},

@@ -58,6 +58,8 @@ from proofs.validation import InvalidArgument
 
 __all__ = [
     "wilson_interval",
+    "mean_t_interval",
+    "format_interval",
     "clopper_pearson_bound",
     "extrapolation_problem",
     "MIN_EXTRAPOLATION_DF",
@@ -143,6 +145,37 @@ def _check_counts(x, successes, trials, scale: str):
 
 # --------------------------------------------------------------------------------------------
 # Wilson score interval
+
+
+def mean_t_interval(values, confidence: float = 0.95) -> dict:
+    """Mean of the values with its two-sided Student-t interval: ``{"mean", "n", "lo", "hi"}``
+    (``lo`` and ``hi`` None for a single value).
+
+    >>> d = mean_t_interval([1.0, 1.1, 0.9])
+    >>> round(d["mean"], 6), d["n"], d["lo"] < 1 < d["hi"]
+    (1.0, 3, True)
+    >>> mean_t_interval([2.0])
+    {'mean': 2.0, 'n': 1, 'lo': None, 'hi': None}
+    """
+    x = np.asarray(values, float)
+    mean = float(x.mean())
+    if len(x) < 2:
+        return {"mean": mean, "n": len(x), "lo": None, "hi": None}
+    half = float(stats.t.ppf(0.5 + confidence / 2, len(x) - 1)) * float(x.std(ddof=1)) / math.sqrt(len(x))
+    return {"mean": mean, "n": len(x), "lo": mean - half, "hi": mean + half}
+
+
+def format_interval(d: dict, digits: int = 3) -> str:
+    """``"mean [lo, hi]"`` of a :func:`mean_t_interval` dict (the mean alone without interval).
+
+    >>> format_interval({"mean": 1.0, "lo": 0.9, "hi": 1.1}, 2)
+    '1.00 [0.90, 1.10]'
+    >>> format_interval({"mean": 2.0, "lo": None, "hi": None})
+    '2.000'
+    """
+    if d.get("lo") is None:
+        return f"{d['mean']:.{digits}f}"
+    return f"{d['mean']:.{digits}f} [{d['lo']:.{digits}f}, {d['hi']:.{digits}f}]"
 
 
 def wilson_interval(successes, trials, confidence=0.95):

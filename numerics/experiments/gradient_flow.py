@@ -254,10 +254,9 @@ FAMILY = _GradientFlow()
 
 
 def _iv(d, digits=4):
-    if d.get("lo") is None:
-        return f"{d['mean']:.{digits}f}"
-    return f"{d['mean']:.{digits}f} [{d['lo']:.{digits}f}, {d['hi']:.{digits}f}]"
+    from numerics.estimation.estimate import format_interval
 
+    return format_interval(d, digits)
 
 def render_summary(summary: dict) -> str:
     """A readable text version of a gradient-flow summary."""

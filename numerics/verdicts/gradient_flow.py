@@ -123,10 +123,9 @@ def interval_status(slope: dict, margin: float, resolved: bool, target: float = 
 
 
 def _iv(d: dict) -> str:
-    if d.get("lo") is None:
-        return f"{d['mean']:.4f}"
-    return f"{d['mean']:.4f} [{d['lo']:.4f}, {d['hi']:.4f}]"
+    from numerics.estimation.estimate import format_interval
 
+    return format_interval(d, 4)
 
 def _steps_verdicts(s: dict) -> list:
     st = s["steps"]

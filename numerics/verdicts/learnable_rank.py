@@ -79,11 +79,10 @@ def band_status(interval: dict | None, band) -> str:
     return "open"
 
 
-def _iv(d: dict, digits: int = 2) -> str:
-    if d.get("lo") is None:
-        return f"{d['mean']:.{digits}f}"
-    return f"{d['mean']:.{digits}f} [{d['lo']:.{digits}f}, {d['hi']:.{digits}f}]"
+def _iv(d, digits=2):
+    from numerics.estimation.estimate import format_interval
 
+    return format_interval(d, digits)
 
 def _tag(t: dict) -> str:
     return ("binary" if t["classes"] == 2 else f"C{t['classes']}") + f".lam-{t['lam']:g}"

@@ -79,11 +79,10 @@ def slope_status(slope: dict | None) -> str:
     return "open"
 
 
-def _iv(d: dict, digits: int = 3) -> str:
-    if d.get("lo") is None:
-        return f"{d['mean']:.{digits}f}"
-    return f"{d['mean']:.{digits}f} [{d['lo']:.{digits}f}, {d['hi']:.{digits}f}]"
+def _iv(d, digits=3):
+    from numerics.estimation.estimate import format_interval
 
+    return format_interval(d, digits)
 
 def _where(s: dict) -> str:
     sz, sol, ref = s["sizes"], s["solver"], s["references"]
