@@ -230,16 +230,14 @@ class _GradientFlow(Family):
 
     def summarise(self, config, outcomes) -> dict:
         from numerics.engine.gradient_flow import summarise
-        from numerics.experiments.records import session_environments, wall_time
+        from numerics.experiments.records import run_provenance
 
         rows = {}
         for cell, values in outcomes.items():
             key = (("steps",) if cell[0] == 1 else ("trace",) if cell[0] == 2
                    else ("eym", cell[1] - 1, cell[2]))
             rows[key] = list(values)
-        sessions = getattr(outcomes, "sessions", [])
-        wall, envs = wall_time(sessions), session_environments(sessions)
-        return summarise(self.engine_config(config), rows, wall=wall, environment=envs or None)
+        return summarise(self.engine_config(config), rows, **run_provenance(outcomes))
 
     def render(self, summary: dict) -> str:
         return render_summary(summary)

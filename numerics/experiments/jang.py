@@ -223,15 +223,13 @@ class _Jang(Family):
 
     def summarise(self, config, outcomes) -> dict:
         from numerics.engine.jang import summarise
-        from numerics.experiments.records import session_environments, wall_time
+        from numerics.experiments.records import run_provenance
 
         rows = {}
         for cell, values in outcomes.items():
             key = ("exist",) + tuple(cell[1:]) if cell[0] == 1 else ("land", cell[1])
             rows[key] = list(values)
-        sessions = getattr(outcomes, "sessions", [])
-        wall, envs = wall_time(sessions), session_environments(sessions)
-        return summarise(self.engine_config(config), rows, wall=wall, environment=envs or None)
+        return summarise(self.engine_config(config), rows, **run_provenance(outcomes))
 
     def render(self, summary: dict) -> str:
         return render_summary(summary)

@@ -178,11 +178,9 @@ class _RankSweep(Family):
             task, npc, j, r = _BY_NUMBER[cell[0]], cell[1], cell[2] - 1, cell[3]
             for row in rows:
                 by_unit[(task, npc, j, row["trial"], r)] = row
-        from numerics.experiments.records import session_environments, wall_time
+        from numerics.experiments.records import run_provenance
 
-        sessions = getattr(outcomes, "sessions", [])
-        wall, envs = wall_time(sessions), session_environments(sessions)
-        return summarise(self.engine_config(config), by_unit, wall=wall, environment=envs or None)
+        return summarise(self.engine_config(config), by_unit, **run_provenance(outcomes))
 
     def render(self, summary: dict) -> str:
         return render_summary(summary)

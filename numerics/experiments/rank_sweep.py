@@ -148,11 +148,9 @@ class _RankSweep(Family):
         from numerics.engine.rank_sweep import summarise
 
         rows = {(c[0], c[1], c[2] - 1): list(v) for c, v in outcomes.items()}
-        from numerics.experiments.records import session_environments, wall_time
+        from numerics.experiments.records import run_provenance
 
-        sessions = getattr(outcomes, "sessions", [])
-        wall, envs = wall_time(sessions), session_environments(sessions)
-        return summarise(self.engine_config(config), rows, wall=wall, environment=envs or None)
+        return summarise(self.engine_config(config), rows, **run_provenance(outcomes))
 
     def render(self, summary: dict) -> str:
         return render_summary(summary)

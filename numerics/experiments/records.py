@@ -626,6 +626,17 @@ def open_record(path, spec: Mapping, *, resume: bool = False, shard=(0, 1),
                         shard, device)
 
 
+def run_provenance(outcomes) -> dict:
+    """``{"wall": ..., "environment": ...}`` of a run's outcomes (as loaded by the runner, with
+    their ``sessions``): the keyword arguments every family's engine ``summarise`` takes.
+
+    >>> run_provenance({})
+    {'wall': {'wall_s': 0, 'sessions': 0, 'killed_sessions': 0}, 'environment': None}
+    """
+    sessions = getattr(outcomes, "sessions", [])
+    return {"wall": wall_time(sessions), "environment": session_environments(sessions) or None}
+
+
 def wall_time(sessions) -> dict:
     """Process wall time summed over sessions (concurrent processes add up), and how many
     sessions were killed (those count up to their last finished trial).

@@ -157,12 +157,10 @@ class _StableRank(Family):
 
     def summarise(self, config, outcomes) -> dict:
         from numerics.engine.stable_rank import summarise
-        from numerics.experiments.records import session_environments, wall_time
+        from numerics.experiments.records import run_provenance
 
         rows = {(cell[0], cell[1]): list(values) for cell, values in outcomes.items()}
-        sessions = getattr(outcomes, "sessions", [])
-        wall, envs = wall_time(sessions), session_environments(sessions)
-        return summarise(self.engine_config(config), rows, wall=wall, environment=envs or None)
+        return summarise(self.engine_config(config), rows, **run_provenance(outcomes))
 
     def render(self, summary: dict) -> str:
         return render_summary(summary)
