@@ -1180,8 +1180,6 @@ def _recipe_retire(st: _RecipeState, out, nonfinite, k: int, nb: int) -> None:
     if k < nb and bool(st.frozen.any()):
         rel64 = certify(st.op, st.y, st.B, st.A)
         _recipe_write(out, st.idx, st.frozen, rel64, k, nb)
-        # retired once: a frozen row that stays in the batch is written again at later budgets
-        # with the same point, so the value does not change
 
 
 class _GraphedRecipeStep:
