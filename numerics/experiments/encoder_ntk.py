@@ -17,9 +17,12 @@ The solver's last bits may depend on the batch (as for cstar): ``batch_invariant
 
 Examples
 --------
->>> cfg = FAMILY.config(tasks=(("business", "sports"),), matrices=("query",), per_class=(2, 4))
+>>> cfg = FAMILY.config(tasks=(("business", "sports"),), matrices=("query",), per_class=(2, 4),
+...                     blocks=(8, 0))
 >>> FAMILY.cells(cfg)
-[(1, 1, 2, 1), (1, 1, 4, 1)]
+[(1, 1, 2, 9), (1, 1, 2, 1), (1, 1, 4, 9), (1, 1, 4, 1)]
+>>> FAMILY.from_spec({**FAMILY.engine_config(cfg).spec(), "family": "encoder-ntk"}) == cfg
+True
 """
 
 from __future__ import annotations
@@ -48,16 +51,15 @@ def _blocks(name, text):
 class EncoderNTKConfig:
     """Everything that determines an encoder-ntk run."""
 
-    tasks: tuple = option((("business", "sports"), ("business", "entertainment", "politics",
-                                                     "sports", "tech")),
+    tasks: tuple = option((("business", "sports"),),
                           "tasks, comma list: classes joined by / (binary: one logit) or all "
                           "(the 5 BBC classes, 5 logits)", tasks, show=show_tasks)
     matrices: tuple = option(("query", "value", "mlp"), "adapted matrices of the layer: query, "
                              "value, mlp (intermediate.dense)", matrices)
     layer: int = option(5, "encoder layer (0-based; 5 is MiniLM-L6's last)", at_most(1023, nonneg_int))
-    per_class: tuple = option((2, 4), "training examples per class (N = classes x this)",
+    per_class: tuple = option((2, 4, 8), "training examples per class (N = classes x this)",
                               at_most(MAX_PER_CLASS, int_list))
-    blocks: tuple = option((0, 8), "top-left block x block corner of the matrix, comma list "
+    blocks: tuple = option((4, 8, 0), "top-left block x block corner of the matrix, comma list "
                            "(0: the whole matrix)", _blocks)
     ranks: tuple = option((1, 2), "ranks r tried by the E1 solver", at_most(MAX_BLOCK, int_list))
     restarts: int = option(2, "Levenberg-Marquardt starts per trial and rank", at_most(MAX_RESTARTS))
@@ -113,6 +115,12 @@ class _EncoderNTK(Family):
         model, corpus = self._dirs(config)
         return {"model_sha256": model_digest(model), "corpus_sha256": corpus_digest(corpus)}
 
+    def validate(self, config) -> None:
+        if config.test_per_class + max(config.per_class) > MAX_PER_CLASS:
+            raise InvalidArgument(f"--per-class {max(config.per_class)} and --test-per-class "
+                                  f"{config.test_per_class} together exceed {MAX_PER_CLASS} "
+                                  "documents per class")
+
     def preflight(self, config) -> None:
         model, corpus, sizes = preflight_dirs(config, self.command)
         if config.layer >= sizes["layers"]:
@@ -133,6 +141,9 @@ class _EncoderNTK(Family):
             raise InvalidArgument(f"--per-class {max(config.per_class)} with --batch-size "
                                   f"{config.batch_size} needs about {need / 2**30:.2g} GiB of "
                                   "features, more than half the memory")
+        from numerics.engine.encoder import require_extra
+
+        require_extra(f"lorank {self.command}")
 
     def spec(self, config) -> dict:
         return self.engine_config(config, self._hashes(config)).spec()
@@ -151,8 +162,10 @@ class _EncoderNTK(Family):
         return self.config(**kw)
 
     def cells(self, config):
+        # run order: task, size, matrix, block (a trial's features, cached, serve every matrix
+        # and block of its task and size)
         return [(t + 1, mi + 1, pc, b + 1) for t in range(len(config.tasks))
-                for mi in range(len(config.matrices)) for pc in config.per_class for b in config.blocks]
+                for pc in config.per_class for mi in range(len(config.matrices)) for b in config.blocks]
 
     def run_batch(self, config, cell, trial_indices):
         from numerics.engine.encoder_ntk import ntk_trials

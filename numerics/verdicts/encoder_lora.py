@@ -27,8 +27,9 @@ for accuracies on a fixed test set; the test set is one draw per class.
 
 Examples
 --------
->>> paired([0.9, 0.8, 0.7], [0.8, 0.8, 0.8])["mean"]
-0.0
+>>> d = paired([0.9, 0.8, 0.75], [0.8, 0.8, 0.8])
+>>> round(d["mean"], 12), d["n"], d["lo"] < 0 < d["hi"]
+(0.016666666667, 3, True)
 >>> ledger_entries("/nonexistent")
 []
 """
