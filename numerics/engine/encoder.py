@@ -281,10 +281,11 @@ def _load(model_dir: str, device: str):
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()
+    if hasattr(hf_logging, "disable_progress_bar"):
+        hf_logging.disable_progress_bar()
     tok = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-    model = AutoModel.from_pretrained(model_dir, local_files_only=True, dtype=torch.float32)
-    model.eval().to(device)
+    model = AutoModel.from_pretrained(model_dir, local_files_only=True)
+    model.to(dtype=torch.float32).eval().to(device)
     for p in model.parameters():
         p.requires_grad_(False)
     return tok, model
