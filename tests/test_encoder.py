@@ -32,11 +32,12 @@ needs_encoder = pytest.mark.skipif(MISSING is not None,
 # ---------------------------------------------------------------------------------- verdicts
 
 
-def _rank(r, accs):
+def _rank(r, accs, train=1.0):
     from numerics.estimation.estimate import mean_t_interval
 
     return {"r": r, "label": str(r) if r else "full", "trials": len(accs),
-            "test_acc": mean_t_interval(accs), "by_trial": {str(i): a for i, a in enumerate(accs)}}
+            "test_acc": mean_t_interval(accs), "by_trial": {str(i): a for i, a in enumerate(accs)},
+            "train_acc": {"mean": train}}
 
 
 def _summary(classes, ranks):
@@ -50,7 +51,20 @@ def _summary(classes, ranks):
 
 def _status(summary, suffix):
     return {v["claim"].rsplit(".", 1)[-1]: v["status"] for v in VL.claim_verdicts(summary)
-            if v["claim"].endswith(suffix)}
+            if v["claim"].endswith(suffix) and v["kind"] == "paper claim"}
+
+
+def test_undertrained_sweeps_are_not_judged():
+    # Property: when no LoRA rank fits its training set, every reading is open and the method
+    # check says the budget did not train; one rank that fits is enough to judge.
+    s = _summary(5, {1: [0.9, 0.1, 0.1], 4: [0.1, 0.2, 0.1]})
+    for p in s["tasks"][0]["sizes"][0]["ranks"]:
+        p["train_acc"] = {"mean": 0.3}
+    got = {v["claim"]: v["status"] for v in VL.claim_verdicts(s)}
+    assert set(got.values()) == {"open", "contradicted"} and got["lora-trains"] == "contradicted"
+    s["tasks"][0]["sizes"][0]["ranks"][1]["train_acc"] = {"mean": 0.95}
+    got = {v["claim"]: v["status"] for v in VL.claim_verdicts(s)}
+    assert got["lora-trains"] == "supported" and got["best-rank-multiclass.all.16.argmax"] == "contradicted"
 
 
 @pytest.mark.parametrize("one, twelve, spread, paired", [
@@ -72,7 +86,8 @@ def test_binary_readings(one, twelve, spread, paired):
 
 
 def test_binary_without_r12_is_open():
-    got = {v["status"] for v in VL.claim_verdicts(_summary(2, {1: [0.9, 0.8], 4: [0.9, 0.8]}))}
+    got = {v["status"] for v in VL.claim_verdicts(_summary(2, {1: [0.9, 0.8], 4: [0.9, 0.8]}))
+           if v["kind"] == "paper claim"}
     assert got == {"open"}
 
 

@@ -22,6 +22,13 @@ seed (trial index: the same training documents and batch order at every rank).
     Reading ``paired``: paired differences ``acc(r*) - acc(1)`` for the best rank ``r*``:
     *supported* if the 95% interval lies above 0; *contradicted* if ``r* = 1`` or every rank
     above 1 has its interval of ``acc(r) - acc(1)`` below 0; *open* otherwise.
+Guard (added after the first committed CPU run, whose 8-step budget left the 5-class models at
+a training accuracy near chance; it can only turn a verdict into *open*): the comparison of a
+task and size is judged only if some LoRA rank of the sweep fits its training set, mean
+training accuracy at least :data:`TRAINED_ACC`; otherwise every reading is *open* ("the budget
+did not train"). A rank that cannot fit while another can is part of the claim, not a failure.
+``lora-trains`` (method check): *supported* if every task and size passes the guard, else
+*contradicted*, naming those that do not.
 Assumed, not checked: seeds are exchangeable and the t interval's normal approximation holds
 for accuracies on a fixed test set; the test set is one draw per class.
 
@@ -38,13 +45,17 @@ from __future__ import annotations
 
 from numerics.verdicts.capacity import committed_summaries, measured_entry
 
-__all__ = ["SUMMARY_FORMAT", "SOURCE", "MARGIN", "paired", "claim_verdicts", "ledger_entries"]
+__all__ = ["SUMMARY_FORMAT", "SOURCE", "MARGIN", "TRAINED_ACC", "paired", "trained",
+           "claim_verdicts", "ledger_entries"]
 
 SUMMARY_FORMAT = "lorank.encoder-lora-summary/1"
 SOURCE = ("Jang, Lee, Ryu (ICML 2024) experiments and seed 000: rank one competitive with r = 12 "
           "on binary tasks, a higher best rank on multi-class MNLI; THEORY.md sections 1-2")
+METHOD_SOURCE = "lorank's encoder LoRA sweep (numerics/engine/encoder_lora.py)"
 #: The accuracy difference (one point) below which r = 12 is not counted better (fixed a priori).
 MARGIN = 0.01
+#: The guard: some LoRA rank reaches this mean training accuracy (the budget trains).
+TRAINED_ACC = 0.9
 SETUP = ("setup differs from the papers': pretrained MiniLM-L6 (not RoBERTa), BBC News (not "
          "GLUE), fixed random linear head on the mean-pooled output, LoRA on query and value of "
          "every layer")
@@ -55,6 +66,26 @@ def paired(a, b, confidence: float = 0.95) -> dict:
     from numerics.estimation.estimate import mean_t_interval
 
     return mean_t_interval([x - y for x, y in zip(a, b)], confidence)
+
+
+def trained(size: dict) -> bool:
+    """Whether some LoRA rank of a task and size reaches :data:`TRAINED_ACC` mean training
+    accuracy.
+
+    >>> trained({"ranks": [{"r": 1, "train_acc": {"mean": 0.5}}, {"r": 0, "train_acc": {"mean": 1.0}}]})
+    False
+    """
+    return any(p["r"] > 0 and p.get("train_acc", {}).get("mean", 0.0) >= TRAINED_ACC
+               for p in size["ranks"])
+
+
+def _untrained(claim, readings, t, s, where):
+    best = max((p["train_acc"]["mean"] for p in s["ranks"] if p["r"] > 0), default=float("nan"))
+    return [{"claim": f"{claim}.{rd}", "kind": "paper claim", "source": SOURCE, "status": "open",
+             "text": (f"{t['task']} with {s['per_class']} examples per class: not judged, the "
+                      f"budget did not train (best mean training accuracy over LoRA ranks "
+                      f"{best:.3f} < {TRAINED_ACC:g}); {where}"),
+             "detail": f"undertrained (best train acc {best:.3f})"} for rd in readings]
 
 
 def _iv(d, digits=3):
@@ -75,6 +106,8 @@ def _binary(t, s, where):
         return [{"claim": f"rank-one-binary.{base}.{rd}", "kind": "paper claim", "source": SOURCE,
                  "status": "open", "text": f"rank one vs r = 12 on {t['task']}: r = 1 and r = 12 "
                  f"were not both run; {where}", "detail": "not run"} for rd in ("spread", "paired")]
+    if not trained(s):
+        return _untrained(f"rank-one-binary.{base}", ("spread", "paired"), t, s, where)
     one, twelve = by_r[1], by_r[12]
     a12, a1 = _common(twelve, one)
     seeds12 = list(twelve["by_trial"].values())
@@ -120,6 +153,8 @@ def _multiclass(t, s, where):
                  "source": SOURCE, "status": "open",
                  "text": f"best rank on {t['task']}: r = 1 and a higher rank were not both run; {where}",
                  "detail": "not run"} for rd in ("argmax", "paired")]
+    if not trained(s):
+        return _untrained(f"best-rank-multiclass.{base}", ("argmax", "paired"), t, s, where)
     best = max(lora, key=lambda p: (p["test_acc"]["mean"], -p["r"]))
     arg = "supported" if best["r"] > 1 else "contradicted"
     one = by_r[1]
@@ -163,9 +198,19 @@ def claim_verdicts(summary: dict) -> list[dict]:
     where = (f"{summary['seeds']['trials']} seeds; {summary['model']['training']}; model sha256 "
              f"{summary['provenance']['model_sha256'][:12]}; {SETUP}; assumed: seeds exchangeable, "
              "t interval valid for accuracies on one fixed test set")
+    failed = []
     for t in summary["tasks"]:
         for s in t["sizes"]:
             out += _binary(t, s, where) if t["classes"] == 2 else _multiclass(t, s, where)
+            if not trained(s):
+                failed.append(f"{t['task']} {s['per_class']} per class")
+    if any(t["sizes"] for t in summary["tasks"]):
+        out.append({"claim": "lora-trains", "kind": "method check", "source": METHOD_SOURCE,
+                    "status": "contradicted" if failed else "supported",
+                    "text": (f"for every task and size some LoRA rank fits its training set (mean "
+                             f"training accuracy >= {TRAINED_ACC:g}): "
+                             + (f"not for {', '.join(failed)}" if failed else "yes") + f"; {where}"),
+                    "detail": f"{len(failed)} task-size pairs undertrained"})
     return out
 
 

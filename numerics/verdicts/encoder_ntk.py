@@ -33,7 +33,8 @@ import math
 
 from numerics.verdicts.capacity import committed_summaries, measured_entry
 
-__all__ = ["SUMMARY_FORMAT", "SOURCE", "CLAIMED", "claim_verdicts", "ledger_entries", "j1_bound"]
+__all__ = ["SUMMARY_FORMAT", "SOURCE", "CLAIMED", "claim_verdicts", "ledger_entries", "j1_bound",
+           "gaussian_brackets"]
 
 SUMMARY_FORMAT = "lorank.encoder-ntk-summary/1"
 SOURCE = "Rethinking the rank threshold (seed 000), R1 with C* ~ 1.35 under Gaussian-iid features; THEORY.md section 2"
@@ -50,6 +51,32 @@ def j1_bound(M: int) -> int:
     """
     r = (math.isqrt(8 * M + 1) - 1) // 2
     return r
+
+
+def gaussian_brackets(results_dir, m: int, n: int, run: str = "headline-lm") -> dict:
+    """The committed Gaussian-iid transition brackets at size ``m x n``: ``{(r, p): [lo, hi]}``
+    of E1 with the most restarts in ``results_dir/cstar/<run>/summary.json`` (the rho grid points
+    between which the success rate crosses ``p``); empty if that size was not run.
+
+    >>> gaussian_brackets("/nonexistent", 8, 8)
+    {}
+    """
+    import json
+    from pathlib import Path
+
+    path = Path(results_dir) / "cstar" / run / "summary.json"
+    if not path.is_file():
+        return {}
+    est = json.loads(path.read_text()).get("estimands", {})
+    e1 = sorted((k for k in est if k.startswith("E1[k=")), key=lambda k: int(k[5:-1]))
+    if not e1:
+        return {}
+    out = {}
+    for entry in est[e1[-1]].get("finite_size", []):
+        for b in entry.get("brackets_by_size", []):
+            if (b["m"], b["n"]) == (m, n):
+                out[(entry["r"], entry["p"])] = b["bracket"]
+    return out
 
 
 def _upper(s, n):
