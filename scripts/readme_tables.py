@@ -831,12 +831,12 @@ def encoder_table(results: Path) -> str:
                   f"`{s['provenance']['model_sha256'][:16]}`). Certified (E1) over trials at each "
                   "rank, real features / Gaussian-iid control; effective rank = participation ratio "
                   "of the Gram spectrum (mean):", "",
-                  "| task | matrix | m x n | M | r: rho, real / control | eff. rank real / control | W1 to control |",
+                  "| task | matrix | m x n | M | certified, real / control | eff. rank real / control | W1 to control |",
                   "|---|---|---|---|---|---|---|"]
         for c in s["cells"]:
             st = c["stats"]
-            ranks = "; ".join(f"{p['r']}: {p['rho']:.3g}, {p['real']['successes']}/{p['gauss']['successes']} "
-                              f"of {p['real']['trials']}" for p in c["ranks"])
+            ranks = "; ".join(f"r = {p['r']} (rho {p['rho']:.3g}): {p['real']['successes']} / "
+                              f"{p['gauss']['successes']} of {p['real']['trials']}" for p in c["ranks"])
             lines.append(f"| {c['task']} | {c['matrix']} | {c['m']}x{c['n']} | {c['M']} | {ranks} | "
                          f"{st['real_participation']['mean']:.2f} / {st['gauss_participation']['mean']:.2f} | "
                          f"{st['w1_to_gauss']['mean']:.2f} |")

@@ -57,14 +57,14 @@ class EncoderLoRAConfig:
                                                      "sports", "tech")),
                           "tasks, comma list: classes joined by / (binary: one logit) or all "
                           "(the 5 BBC classes, 5 logits)", tasks, show=show_tasks)
-    per_class: tuple = option((4, 16), "training examples per class, comma list",
+    per_class: tuple = option((4,), "training examples per class, comma list",
                               at_most(MAX_PER_CLASS, int_list))
     ranks: tuple = option((1, 12, 0), "LoRA ranks, comma list (0: full fine-tuning)",
                           _ranks)
     lora_alpha: float = option(16.0, "PEFT lora_alpha (scaling lora_alpha / r)", _positive(1e4))
     lr: float = option(1e-3, "AdamW step of the LoRA factors", _positive(10.0))
     full_lr: float = option(5e-5, "AdamW step of full fine-tuning (r = 0)", _positive(10.0))
-    steps: int = option(8, "optimiser steps per trial", at_most(MAX_ITERATIONS))
+    steps: int = option(40, "optimiser steps per trial", at_most(MAX_ITERATIONS))
     train_batch: int = option(8, "examples per step", at_most(4096))
     max_len: int = option(32, "tokens per document (truncated and padded)", at_most(MAX_LEN))
     test_per_class: int = option(20, "held-out test documents per class (the same for every trial)",
