@@ -85,6 +85,15 @@ def test_binary_readings(one, twelve, spread, paired):
     assert got == {"spread": spread, "paired": paired}
 
 
+def test_a_mean_equal_to_the_lowest_seed_is_inside_the_spread():
+    # Property: the mean of 0.95, 0.875, 0.95 is 0.925 (numpy's mean rounds it to 0.92499...);
+    # equal to the lowest seed of r = 12, it lies within the spread (the committed CPU run's case).
+    import numpy as np
+
+    got = _status(_summary(2, {1: [0.95, 0.875, 0.95], 12: [0.95, 0.95, 0.925]}), "spread")
+    assert np.mean([0.95, 0.875, 0.95]) < 0.925 and got == {"spread": "supported"}
+
+
 def test_binary_without_r12_is_open():
     got = {v["status"] for v in VL.claim_verdicts(_summary(2, {1: [0.9, 0.8], 4: [0.9, 0.8]}))
            if v["kind"] == "paper claim"}
