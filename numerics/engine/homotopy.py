@@ -233,18 +233,17 @@ def track(z0, p0, p1, *, max_steps: int = MAX_STEPS, tol: float = 1e-10):
     active = torch.ones(T, P, dtype=torch.bool, device=dev)
     failed = torch.zeros_like(active)
 
-    def at(tt):
-        w = tt.to(z.dtype)
-        return (G0[:, None] + w[..., None, None, None] * dG[:, None],
-                L0[:, None] + w[..., None, None] * dL[:, None],
-                y0[:, None] + w[..., None] * dy[:, None])
-
     def jac_res(zz, tt):
-        Gt, Lt, yt = at(tt)
+        # The parameters are affine in t: contract G0 and dG with (u, v) separately instead of
+        # materialising the (T, P, M, m, n) tensor of G(t) (m-fold less memory on big cells).
+        w = tt.to(zz.dtype)[..., None, None]
         u, v = _unpack(zz, m)
-        J = torch.cat([(torch.einsum("tpiab,tpb->tpia", Gt, v) - Lt)[..., 1:],
-                       torch.einsum("tpa,tpiab->tpib", u, Gt)], dim=-1)
-        f = torch.einsum("tpa,tpiab,tpb->tpi", u, Gt, v) - torch.einsum("tpia,tpa->tpi", Lt, u) - yt
+        Gv = torch.einsum("tiab,tpb->tpia", G0, v) + w * torch.einsum("tiab,tpb->tpia", dG, v)
+        uG = torch.einsum("tpa,tiab->tpib", u, G0) + w * torch.einsum("tpa,tiab->tpib", u, dG)
+        Lt = L0[:, None] + w * dL[:, None]
+        J = torch.cat([(Gv - Lt)[..., 1:], uG], dim=-1)
+        f = (torch.einsum("tpia,tpa->tpi", Gv - Lt, u)
+             - (y0[:, None] + w[..., 0] * dy[:, None]))
         return J, f
 
     def velocity(zz, tt):
@@ -379,8 +378,10 @@ def solve_rank_one(G, y, *, start_seed: int = 0, device=None) -> HomotopyResult:
     z = _refine(z, Gc, yc)
     beta, gamma, alpha = alpha_test(z, Gc, yc)
     approx = done & (alpha < ALPHA_0) & torch.isfinite(alpha)
-    # distinct: pairwise distances exceed the sum of the 2-beta radii
-    dist = (z[:, :, None, :] - z[:, None, :, :]).abs().pow(2).sum(-1).sqrt()
+    # distinct: pairwise distances exceed the sum of the 2-beta radii (cdist on the real
+    # embedding: a (T, degree, degree) matrix, never (T, degree, degree, M))
+    zr = torch.cat([z.real, z.imag], dim=-1)
+    dist = torch.cdist(zr, zr, compute_mode="donot_use_mm_for_euclid_dist")
     radii = 2 * (beta[:, :, None] + beta[:, None, :])
     eye = torch.eye(degree, dtype=torch.bool, device=dev)[None]
     distinct = ((dist > radii) | eye).all(-1).all(-1)
