@@ -79,6 +79,9 @@ MAX_STEPS = 4000
 INITIAL_STEP = 0.02
 MIN_STEP = 1e-9
 DIVERGED = 1e8
+#: Counters of the last :func:`track` call (steps, paths, and the sum over steps of the paths
+#: still active), for timing estimates.
+LAST_TRACK: dict = {}
 
 
 def _unpack(z, m):
@@ -225,39 +228,43 @@ def track(z0, p0, p1, *, max_steps: int = MAX_STEPS, tol: float = 1e-10):
     m = G0.shape[-2]
     dev = z0.device
     dG, dL, dy = G1 - G0, L1 - L0, y1 - y0
-    T, P, _ = z0.shape
-    z = z0.clone()
-    t = torch.zeros(T, P, dtype=torch.float64, device=dev)
+    T, P, M = z0.shape
+    # Paths are tracked flat (N = T P) and only the active ones are computed at each step
+    # (compaction): their instance's parameters are gathered by index. Every path's arithmetic
+    # is its own, so the result does not depend on which other paths are in the batch.
+    N = T * P
+    inst = torch.arange(T, device=dev).repeat_interleave(P)
+    z = z0.reshape(N, M).clone()
+    t = torch.zeros(N, dtype=torch.float64, device=dev)
     h = torch.full_like(t, INITIAL_STEP)
-    streak = torch.zeros(T, P, dtype=torch.int64, device=dev)
-    active = torch.ones(T, P, dtype=torch.bool, device=dev)
+    streak = torch.zeros(N, dtype=torch.int64, device=dev)
+    active = torch.ones(N, dtype=torch.bool, device=dev)
     failed = torch.zeros_like(active)
 
-    def jac_res(zz, tt):
+    def jac_res(zz, tt, g0, dg, l0, dl, y0_, dy_):
         # The parameters are affine in t: contract G0 and dG with (u, v) separately instead of
-        # materialising the (T, P, M, m, n) tensor of G(t) (m-fold less memory on big cells).
-        w = tt.to(zz.dtype)[..., None, None]
+        # materialising G(t).
+        w = tt.to(zz.dtype)[:, None, None]
         u, v = _unpack(zz, m)
-        Gv = torch.einsum("tiab,tpb->tpia", G0, v) + w * torch.einsum("tiab,tpb->tpia", dG, v)
-        uG = torch.einsum("tpa,tiab->tpib", u, G0) + w * torch.einsum("tpa,tiab->tpib", u, dG)
-        Lt = L0[:, None] + w * dL[:, None]
+        Gv = torch.einsum("piab,pb->pia", g0, v) + w * torch.einsum("piab,pb->pia", dg, v)
+        uG = torch.einsum("pa,piab->pib", u, g0) + w * torch.einsum("pa,piab->pib", u, dg)
+        Lt = l0 + w * dl
         J = torch.cat([(Gv - Lt)[..., 1:], uG], dim=-1)
-        f = (torch.einsum("tpia,tpa->tpi", Gv - Lt, u)
-             - (y0[:, None] + w[..., 0] * dy[:, None]))
+        f = torch.einsum("pia,pa->pi", Gv - Lt, u) - (y0_ + w[:, :, 0] * dy_)
         return J, f
 
-    def velocity(zz, tt):
-        J, _ = jac_res(zz, tt)
+    def velocity(zz, tt, par):
+        J, _ = jac_res(zz, tt, *par)
+        _, dg, _, dl, _, dy_ = par
         u, v = _unpack(zz, m)
-        Ht = (torch.einsum("tpa,tiab,tpb->tpi", u, dG, v) - torch.einsum("tia,tpa->tpi", dL, u)
-              - dy[:, None, :])
+        Ht = (torch.einsum("pa,piab,pb->pi", u, dg, v) - torch.einsum("pia,pa->pi", dl, u) - dy_)
         return -_solve(J, Ht)
 
-    def correct(zz, tt):
-        ok = torch.ones(zz.shape[:2], dtype=torch.bool, device=dev)
+    def correct(zz, tt, par):
+        ok = torch.ones(zz.shape[0], dtype=torch.bool, device=dev)
         last = None
         for _ in range(CORRECTOR_STEPS):
-            J, f = jac_res(zz, tt)
+            J, f = jac_res(zz, tt, *par)
             dz = _solve(J, f)
             zz = zz - dz
             size = dz.abs().pow(2).sum(-1).sqrt() / (1 + zz.abs().pow(2).sum(-1).sqrt())
@@ -266,30 +273,39 @@ def track(z0, p0, p1, *, max_steps: int = MAX_STEPS, tol: float = 1e-10):
             last = size
         return zz, ok & (last < 1e-7)
 
+    steps = work = 0
     for _ in range(max_steps):
-        if not bool(active.any()):
+        idx = active.nonzero().squeeze(1)
+        if not idx.numel():
             break
-        hh = torch.minimum(h, 1 - t) * active
-        hc = hh.to(z.dtype)[..., None]
-        k1 = velocity(z, t)
-        k2 = velocity(z + 0.5 * hc * k1, t + 0.5 * hh)
-        k3 = velocity(z + 0.5 * hc * k2, t + 0.5 * hh)
-        k4 = velocity(z + hc * k3, t + hh)
-        corr, ok = correct(z + hc / 6 * (k1 + 2 * k2 + 2 * k3 + k4), t + hh)
+        steps += 1
+        work += idx.numel()
+        ii = inst[idx]
+        par = (G0[ii], dG[ii], L0[ii], dL[ii], y0[ii], dy[ii])
+        za, ta, ha, sa = z[idx], t[idx], h[idx], streak[idx]
+        hh = torch.minimum(ha, 1 - ta)
+        hc = hh.to(za.dtype)[:, None]
+        k1 = velocity(za, ta, par)
+        k2 = velocity(za + 0.5 * hc * k1, ta + 0.5 * hh, par)
+        k3 = velocity(za + 0.5 * hc * k2, ta + 0.5 * hh, par)
+        k4 = velocity(za + hc * k3, ta + hh, par)
+        corr, ok = correct(za + hc / 6 * (k1 + 2 * k2 + 2 * k3 + k4), ta + hh, par)
         ok &= torch.isfinite(corr.abs()).all(-1)
-        accept = active & ok
-        z = torch.where(accept[..., None], corr, z)
-        t = torch.where(accept, t + hh, t)
-        streak = torch.where(accept, streak + 1, torch.zeros_like(streak))
-        grow = accept & (streak >= 2)
-        h = torch.where(grow, h * 1.5, h)
-        streak = torch.where(grow, torch.zeros_like(streak), streak)
-        h = torch.where(active & ~ok, h * 0.5, h)
-        finished = active & (t >= 1)
-        big = z.abs().amax(-1) > DIVERGED
-        failed |= active & ((h < MIN_STEP) | big) & ~finished
-        active &= ~finished & ~failed
-    return z, (t >= 1) & ~failed
+        za = torch.where(ok[:, None], corr, za)
+        ta = torch.where(ok, ta + hh, ta)
+        sa = torch.where(ok, sa + 1, torch.zeros_like(sa))
+        grow = ok & (sa >= 2)
+        ha = torch.where(grow, ha * 1.5, ha)
+        sa = torch.where(grow, torch.zeros_like(sa), sa)
+        ha = torch.where(~ok, ha * 0.5, ha)
+        finished = ta >= 1
+        big = za.abs().amax(-1) > DIVERGED
+        fail = ((ha < MIN_STEP) | big) & ~finished
+        z[idx], t[idx], h[idx], streak[idx] = za, ta, ha, sa
+        failed[idx] = fail
+        active[idx] = ~finished & ~fail
+    LAST_TRACK.update(steps=steps, paths=N, active_path_steps=work)
+    return z.reshape(T, P, M), ((t >= 1) & ~failed).reshape(T, P)
 
 
 def start_solutions(m: int, n: int, seed: int = 0):
