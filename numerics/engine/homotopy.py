@@ -197,12 +197,21 @@ def _start_cpu(m: int, n: int, seed: int):
 
 
 def _dedupe(points, beta):
-    """Points whose 2-beta balls are disjoint from all earlier kept points (pairwise)."""
-    kept = []
+    """Points whose 2-beta balls are disjoint from all earlier kept points (pairwise; greedy in
+    order, vectorised over the kept set).
+
+    >>> import torch
+    >>> p = torch.tensor([[0j], [1e-12 + 0j], [1 + 0j]], dtype=torch.complex128)
+    >>> _dedupe(p, torch.full((3,), 1e-10, dtype=torch.float64)).shape[0]
+    2
+    """
+    pr = torch.cat([points.real, points.imag], dim=-1)
+    dist = torch.cdist(pr, pr, compute_mode="donot_use_mm_for_euclid_dist")
+    apart = dist > 2 * (beta[:, None] + beta[None, :]) + 1e-8
+    kept = torch.zeros(points.shape[0], dtype=torch.bool, device=points.device)
     for k in range(points.shape[0]):
-        if all(float((points[k] - points[j]).abs().pow(2).sum().sqrt())
-               > 2 * (float(beta[k]) + float(beta[j])) + 1e-8 for j in kept):
-            kept.append(k)
+        if bool(apart[k][kept].all()):
+            kept[k] = True
     return points[kept]
 
 
