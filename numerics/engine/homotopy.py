@@ -40,9 +40,10 @@ distinct zeros, hence all of them by Bezout), and every endpoint is classified:
 The arithmetic is float64 (not interval), so this is a numerical certificate, not a proof.
 Uncertified instances are reported as such, never counted.
 
-Device: tracking runs where ``device`` says (CPU or CUDA; the start system is always solved on
-the CPU and moved). Only the CPU path has been run so far (tests/test_exact_existence.py has a
-CUDA-equals-CPU test that skips without a GPU); no GPU record exists yet.
+Device: tracking runs where ``device`` says (CPU or CUDA; the start system is tracked on the same
+device, once per (m, n, seed, device) in a process, and kept on the CPU). Only the CPU path has
+been run so far (tests/test_exact_existence.py has a CUDA-equals-CPU test that skips without a
+GPU); no GPU record exists yet.
 
 Examples
 --------
@@ -161,7 +162,10 @@ def _refine(z, G, y, steps=3):
 
 
 @lru_cache(maxsize=32)
-def _start_cpu(m: int, n: int, seed: int):
+def _start(m: int, n: int, seed: int, device: str = "cpu"):
+    """The start instance and its certified solutions (CPU tensors); the start system's paths
+    are tracked and certified on ``device`` (the 6435 paths of 8x8 take minutes on one CPU
+    core)."""
     M = m + n - 1
     degree = determinantal_degree(m, n, 1)
     G1 = _random_complex((1, M, m, n), seed, "cpu")
@@ -182,14 +186,17 @@ def _start_cpu(m: int, n: int, seed: int):
     # f_i = u^T G_i v - L_i . u - y_i at (G, L, y) = gamma (a c^T, a, 0); gamma trick.
     gamma = complex(_random_complex((1,), seed + 4, "cpu")[0])
     G0, L0 = gamma * torch.einsum("ia,ib->iab", a, c)[None], gamma * a[None]
-    z, done = track(z0, (G0, L0, torch.zeros(1, M, dtype=torch.complex128)),
-                    (G1, torch.zeros_like(L0), y1))
+    dev = torch.device(device)
+    G1d, y1d = G1.to(dev), y1.to(dev)
+    z, done = track(z0.to(dev), (G0.to(dev), L0.to(dev), torch.zeros(1, M, dtype=torch.complex128,
+                                                                       device=dev)),
+                    (G1d, torch.zeros_like(L0, device=dev), y1d))
     fin = z[0][done[0]]
-    fin = _refine(fin[None], G1, y1)
-    beta, gam, alpha = alpha_test(fin, G1, y1)
+    fin = _refine(fin[None], G1d, y1d)
+    beta, gam, alpha = alpha_test(fin, G1d, y1d)
     keep = alpha[0] < ALPHA_0
     fin, beta = fin[0][keep], beta[0][keep]
-    unique = _dedupe(fin, beta)
+    unique = _dedupe(fin, beta).cpu()
     if unique.shape[0] != degree:
         raise RuntimeError(f"start system of {m}x{n}: {unique.shape[0]} certified distinct "
                            f"solutions, expected the degree {degree} (seed {seed})")
@@ -317,10 +324,10 @@ def track(z0, p0, p1, *, max_steps: int = MAX_STEPS, tol: float = 1e-10):
     return z.reshape(T, P, M), ((t >= 1) & ~failed).reshape(T, P)
 
 
-def start_solutions(m: int, n: int, seed: int = 0):
+def start_solutions(m: int, n: int, seed: int = 0, device="cpu"):
     """``((G*, y*), z*)``: a random complex instance of the ``m x n`` rank-1 problem and its
     ``degree`` solutions, found once by the linear-product homotopy, alpha-tested and
-    deduplicated (cached per ``(m, n, seed)``; raises ``RuntimeError`` if the count is not
+    deduplicated on ``device`` (cached per ``(m, n, seed, device)``; raises ``RuntimeError`` if the count is not
     the degree).
 
     >>> (G, y), z = start_solutions(3, 3)
@@ -329,7 +336,8 @@ def start_solutions(m: int, n: int, seed: int = 0):
     """
     m, n = require_positive_int("m", m), require_positive_int("n", n)
     seed = require_nonneg_int("seed", seed)
-    G, y, z = _start_cpu(m, n, seed)
+    dev = torch.device(device)
+    G, y, z = _start(m, n, seed, str(dev))
     return (G, y), z
 
 
@@ -392,7 +400,7 @@ def solve_rank_one(G, y, *, start_seed: int = 0, device=None) -> HomotopyResult:
         raise InvalidArgument(f"y must have shape (T, M) = ({T}, {M}), got {tuple(getattr(y, 'shape', ()))}")
     dev = torch.device(device) if device is not None else G.device
     degree = determinantal_degree(m, n, 1)
-    (Gs, ys), zs = start_solutions(m, n, start_seed)
+    (Gs, ys), zs = start_solutions(m, n, start_seed, device=dev)
     Gc = G.to(dev, torch.complex128)
     yc = y.to(dev, torch.complex128)
     G0 = Gs.to(dev)[None].expand(T, -1, -1, -1)
