@@ -134,3 +134,65 @@ def test_committed_run_re_summarises_to_its_summary():
         assert ids[f"E0.{v['claim']}.e0-cpu"] == v["status"]
     with gzip.open(record, "rt") as f:
         assert sum(1 for _ in f) > 1
+
+
+# ---------------------------------------------------------------- E0 at r >= 2
+def _ints(m, n, M, T, seed):
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    G = torch.randint(-5, 6, (T, M, m, n), generator=g).to(torch.float64)
+    y = torch.randint(-5, 6, (T, M), generator=g).to(torch.float64)
+    return G, y
+
+
+def test_rank_engine_at_r1_equals_the_r1_engine():
+    # The general bilinear parametrisation at r = 1 against solve_rank_one (another start
+    # system, the same tracker): the same certified real counts.
+    torch = pytest.importorskip("torch")
+    from numerics.engine.homotopy import solve_rank_one
+    from numerics.engine.homotopy_rank import solve_rank
+
+    g = torch.Generator().manual_seed(5)
+    G = torch.randn(6, 5, 3, 3, generator=g, dtype=torch.float64)
+    y = torch.randn(6, 5, generator=g, dtype=torch.float64)
+    a, b = solve_rank(G, y, 1), solve_rank_one(G, y)
+    both = a.certified & b.certified
+    assert int(both.sum()) >= 5
+    assert a.real_count[both].tolist() == b.real_count[both].tolist()
+
+
+@pytest.mark.parametrize("m, n", [(3, 3), (4, 3)])
+def test_rank_two_solutions_are_rank_two_interpolants(m, n):
+    # Independent of the parametrisation: every endpoint gives a matrix of rank <= 2 meeting
+    # the M = 2(m+n-2) conditions, and the count is the degree (3 at 3x3, 6 at 4x3).
+    torch = pytest.importorskip("torch")
+    from numerics.engine.homotopy_rank import delta_of, solve_rank
+
+    M = 2 * (m + n - 2)
+    g = torch.Generator().manual_seed(7)
+    G = torch.randn(3, M, m, n, generator=g, dtype=torch.float64)
+    y = torch.randn(3, M, generator=g, dtype=torch.float64)
+    res = solve_rank(G, y, 2)
+    assert res.degree == determinantal_degree(m, n, 2) and bool(res.certified.all())
+    mm, nn = min(m, n), max(m, n)
+    D = delta_of(res.solutions, mm, nn, 2)
+    if m > n:
+        D = D.transpose(-1, -2)
+    fit = torch.einsum("tiab,tpab->tpi", G.to(D.dtype), D) - y[:, None, :]
+    assert float(fit.abs().max()) < 1e-8
+    assert bool((torch.linalg.svdvals(D)[..., 2:].abs() < 1e-8).all()) if min(m, n) > 2 else True
+
+
+def test_rank_two_real_counts_agree_with_the_groebner_route():
+    pytest.importorskip("torch")
+    from numerics.engine.homotopy_rank import solve_rank
+    from proofs.exact_existence import real_solution_count_groebner
+
+    G, y = _ints(3, 3, 8, 3, seed=31)
+    res = solve_rank(G, y, 2)
+    exact = [real_solution_count_groebner(G[k].tolist(), y[k].tolist(), 2) for k in range(3)]
+    decided = [k for k in range(3) if exact[k] is not None and bool(res.certified[k])]
+    assert len(decided) >= 2
+    assert all(exact[k][1] == res.degree for k in decided)
+    assert [exact[k][0] for k in decided] == [int(res.real_count[k]) for k in decided]

@@ -27,7 +27,10 @@ three restarts; a rho grid) do not fit E0, whose rho is 1 by definition and whos
 needs eight restarts. The grid flags (``--sizes``, ``--ranks``, ``--trials``, ``--seed``,
 ``--device``) parse exactly as cstar's do, and the cell keys are the same.
 
-Only r = 1 is implemented (the engine's start system); ``--ranks 2`` is refused with the reason.
+At r = 1 E0 is :func:`numerics.engine.homotopy.solve_rank_one` (the committed CPU run); at
+r >= 2 it is :func:`numerics.engine.homotopy_rank.solve_rank` (``Delta = [I; U'] V^T``, a
+linear-product start system of ``C(M, (min(m,n)-r) r)`` paths, far more than the degree, tracked
+once per size: at most :data:`MAX_START_PATHS`).
 
 Batched runs are not bitwise equal to one-trial runs (batched complex products may round their
 last bits differently); every decision agrees (the contract tests compare them so).
@@ -39,10 +42,12 @@ Examples
 [(2, 3, 1, 4), (3, 3, 1, 5)]
 >>> FAMILY.from_spec(FAMILY.record_spec(cfg)) == cfg
 True
->>> FAMILY.config(ranks=(2,))
+>>> FAMILY.cells(FAMILY.config(sizes=((3, 3), (3, 4)), ranks=(1, 2)))
+[(3, 3, 1, 5), (3, 3, 2, 8), (3, 4, 1, 6), (3, 4, 2, 10)]
+>>> FAMILY.config(sizes=((6, 6),), ranks=(3,))
 Traceback (most recent call last):
 ...
-proofs.validation.InvalidArgument: --ranks value r=2: E0 is implemented for r = 1 only (r >= 2 needs another start system)
+proofs.validation.InvalidArgument: --sizes 6x6 with --ranks 3: the start system has 4686825 start paths, more than 200000
 """
 
 from __future__ import annotations
@@ -59,6 +64,10 @@ __all__ = ["FAMILY", "ExactConfig", "render_summary", "MAX_DEGREE", "summarise"]
 
 #: The largest degree (complex solutions, hence paths per instance) a cell may have.
 MAX_DEGREE = 20_000
+#: The most paths of a start system at r >= 2 (tracked once per size and process).
+MAX_START_PATHS = 200_000
+#: At r >= 2 the degree is computed only for m + n up to this (its product has n - r factors).
+MAX_SUM_R2 = 400
 SUMMARY_FORMAT = "lorank.exact-existence-summary/1"
 
 
@@ -70,8 +79,9 @@ class ExactConfig:
                           "matrix sizes m x n, e.g. 3x3,4x5 (each cell has degree C(m+n-2, m-1) "
                           f"paths per instance at r = 1, at most {MAX_DEGREE})", sizes,
                           show=show_sizes)
-    ranks: tuple = option((1,), "LoRA ranks r, rho fixed at 1 (M = r(m+n-r)); only r = 1 is "
-                          "implemented", int_list)
+    ranks: tuple = option((1,), "LoRA ranks r, rho fixed at 1 (M = r(m+n-r)); r >= 2 tracks "
+                          f"C(M, (min(m,n)-r) r) start paths once per size (at most "
+                          f"{MAX_START_PATHS})", int_list)
     trials: int = option(200, "instances per cell", at_most(MAX_TRIALS))
     restarts: int = option(8, "LM starts of the paired E1 on each instance (E1[k] reported for "
                            "k = 1 .. restarts)", at_most(MAX_RESTARTS))
@@ -130,10 +140,22 @@ class _Exact(Family):
                 if r > min(m, n):
                     raise InvalidArgument(f"--ranks value r={r} exceeds min(m, n) = {min(m, n)} "
                                           f"for size {m}x{n}")
-                if r != 1:
-                    raise InvalidArgument(f"--ranks value r={r}: E0 is implemented for r = 1 only "
-                                          "(r >= 2 needs another start system)")
-                d = _r1_degree_capped(m, n)
+                if r == 1:
+                    d = _r1_degree_capped(m, n)
+                elif r == min(m, n):
+                    d = 1   # M = mn: a square linear system
+                else:
+                    if m + n > MAX_SUM_R2:
+                        raise InvalidArgument(f"--sizes {m}x{n} with --ranks {r}: at r >= 2 sizes "
+                                              f"with m + n above {MAX_SUM_R2} are not supported")
+                    from numerics.engine.homotopy_rank import start_paths
+
+                    paths = start_paths(m, n, r)
+                    if paths > MAX_START_PATHS:
+                        raise InvalidArgument(f"--sizes {m}x{n} with --ranks {r}: the start system "
+                                              f"has {paths} start paths, more than "
+                                              f"{MAX_START_PATHS}")
+                    d = _degree(m, n, r)
                 if d > MAX_DEGREE:
                     raise InvalidArgument(f"--sizes {m}x{n} at r = {r} has degree above "
                                           f"{MAX_DEGREE} (paths per instance), more than E0 tracks")
@@ -179,6 +201,7 @@ class _Exact(Family):
     def run_batch(self, config, cell, trial_indices):
         from numerics.engine.capacity import run_trials
         from numerics.engine.homotopy import e0_on_e1_instances
+        from numerics.engine.homotopy_rank import e0_rank_on_e1_instances
         from numerics.engine.solvers import LMConfig as SolverLM
 
         m, n, r, M = cell
@@ -192,8 +215,12 @@ class _Exact(Family):
         out = []
         for start in range(0, len(idx), step):
             chunk = idx[start:start + step]
-            res = e0_on_e1_instances(m, n, chunk, global_seed=config.seed, device=config.device,
-                                     start_seed=config.start_seed)
+            if r == 1:
+                res = e0_on_e1_instances(m, n, chunk, global_seed=config.seed,
+                                         device=config.device, start_seed=config.start_seed)
+            else:
+                res = e0_rank_on_e1_instances(m, n, r, chunk, global_seed=config.seed,
+                                              device=config.device, start_seed=config.start_seed)
             cert = res.certified.cpu().tolist()
             real = res.real_count.cpu().tolist()
             alpha = res.max_alpha.cpu().tolist()
@@ -320,7 +347,7 @@ def render_summary(summary: dict) -> str:
         short = "  ".join(f"{c['e1'][k]['missed']}" for k in ks)
         rc = format_interval(c["real_count"], 3) if c["real_count"] else "-"
         kr = f"{c['kac_rice']:.3f}" if c["kac_rice"] is not None else "-"
-        lines.append(f"  {c['m']:>4}x{c['n']:<4} {c['degree']:>5}  {c['certified']:>4}/{c['trials']:<4}  "
+        lines.append(f"  {c['m']:>4}x{c['n']:<2}r{c['r']:<1} {c['degree']:>5}  {c['certified']:>4}/{c['trials']:<4}  "
                      f"{e0['successes']:>4}/{e0['trials']:<4} {_w(e0['wilson']):>14}  {rc:>22}  "
                      f"{kr:>8}  {short}")
     lines.append("")
