@@ -36,7 +36,7 @@ case "${1:?probe, e0, e0-r2, e0-r3, e0-r4 or summary}" in
   e0-r2|e0-r3|e0-r4)
     R=${1#e0-r}; var="SIZES_R$R"; DR="$OUT/exact-existence/h200-r$R"
     timeout --signal=INT "$LIMIT" python3 -m lorank exact --device "$DEVICE" --sizes "${!var}" \
-      --ranks "$R" --trials "$TRIALS_R" --restarts 8 --max-iters 200 --seed 0 --batch-size 32 \
+      --ranks "$R" --trials "$TRIALS_R" --restarts 8 --max-iters 200 --seed 0 --batch-size 128 \
       --max-paths 200000 --no-progress --out "$DR" $(resume "$DR") \
       || echo "e0-r$R: stopped (status $?); run again to continue"
     if [ -f "$DR/summary.json" ]; then echo "e0-r$R: complete: $DR/summary.json"; fi ;;
@@ -65,10 +65,11 @@ EOF
     ;;
   e0)
     # 2000 instances per cell (Wilson 95% half-width <= 0.022 at any p, <= 0.002 at p = 1),
-    # E1 with 8 LM restarts of 200 iterations on each instance; batches of 32 instances cut to
-    # at most 200000 paths at once (8x8: 58 instances per cut; about 20 GB of GPU memory).
+    # E1 with 8 LM restarts of 200 iterations on each instance; batches (checkpoints) of 256
+    # instances, tracked in cuts of
+    # at most 200000 paths (8x8: 58 instances per cut; about 20 GB of GPU memory).
     timeout --signal=INT "$LIMIT" python3 -m lorank exact --device "$DEVICE" --sizes "$SIZES" \
-      --trials "$TRIALS" --restarts 8 --max-iters 200 --seed 0 --batch-size 32 \
+      --trials "$TRIALS" --restarts 8 --max-iters 200 --seed 0 --batch-size 256 \
       --max-paths 200000 --no-progress --out "$D" $(resume "$D") \
       || echo "e0: stopped (status $?); run again to continue"
     if [ -f "$D/summary.json" ]; then echo "e0: complete: $D/summary.json"; fi ;;

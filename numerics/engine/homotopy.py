@@ -69,7 +69,7 @@ from proofs.exact_existence import determinantal_degree
 from proofs.validation import InvalidArgument, require_nonneg_int, require_positive_int
 
 __all__ = ["ALPHA_0", "HomotopyResult", "solve_rank_one", "start_solutions", "track", "e0_on_e1_instances",
-           "alpha_test", "residual"]
+           "alpha_test", "residual", "dedupe_points", "random_complex", "solve_or_nan", "LAST_TRACK"]
 
 #: Smale's constant: alpha < ALPHA_0 makes x an approximate zero.
 ALPHA_0 = (13 - 3 * math.sqrt(17)) / 4
@@ -114,7 +114,7 @@ def _jacobian(z, G):
     return torch.cat([du, dv], dim=-1)
 
 
-def _solve(J, f):
+def solve_or_nan(J, f):
     """``J^{-1} f`` batched; singular systems give NaN (the path is then failed), not an error."""
     x, info = torch.linalg.solve_ex(J, f.unsqueeze(-1))
     x = x.squeeze(-1)
@@ -122,7 +122,7 @@ def _solve(J, f):
 
 
 def _newton_step(z, G, y):
-    return _solve(_jacobian(z, G), residual(z, G, y))
+    return solve_or_nan(_jacobian(z, G), residual(z, G, y))
 
 
 def _gamma_bound(z, G):
@@ -148,7 +148,9 @@ def alpha_test(z, G, y):
     return beta, gamma, beta * gamma
 
 
-def _random_complex(shape, seed, device):
+def random_complex(shape, seed, device):
+    """Standard complex Gaussian entries (real and imaginary parts N(0, 1/2)) from a CPU
+    generator seeded ``seed``, moved to ``device``."""
     g = torch.Generator(device="cpu").manual_seed(seed)
     re = torch.randn(*shape, generator=g, dtype=torch.float64)
     im = torch.randn(*shape, generator=g, dtype=torch.float64)
@@ -168,11 +170,11 @@ def _start(m: int, n: int, seed: int, device: str = "cpu"):
     core)."""
     M = m + n - 1
     degree = determinantal_degree(m, n, 1)
-    G1 = _random_complex((1, M, m, n), seed, "cpu")
-    y1 = _random_complex((1, M), seed + 1, "cpu")
+    G1 = random_complex((1, M, m, n), seed, "cpu")
+    y1 = random_complex((1, M), seed + 1, "cpu")
     # Linear-product start system g_i = (a_i . u)(c_i . v - 1), u = (1, u').
-    a = _random_complex((M, m), seed + 2, "cpu")
-    c = _random_complex((M, n), seed + 3, "cpu")
+    a = random_complex((M, m), seed + 2, "cpu")
+    c = random_complex((M, n), seed + 3, "cpu")
     starts = []
     for rows in itertools.combinations(range(M), m - 1):
         rest = [i for i in range(M) if i not in rows]
@@ -184,7 +186,7 @@ def _start(m: int, n: int, seed: int, device: str = "cpu"):
     z0 = torch.stack(starts)[None]
     # g_i = (a_i . u)(c_i . v - 1) = u^T (a_i c_i^T) v - a_i . u: the family
     # f_i = u^T G_i v - L_i . u - y_i at (G, L, y) = gamma (a c^T, a, 0); gamma trick.
-    gamma = complex(_random_complex((1,), seed + 4, "cpu")[0])
+    gamma = complex(random_complex((1,), seed + 4, "cpu")[0])
     G0, L0 = gamma * torch.einsum("ia,ib->iab", a, c)[None], gamma * a[None]
     dev = torch.device(device)
     G1d, y1d = G1.to(dev), y1.to(dev)
@@ -196,20 +198,20 @@ def _start(m: int, n: int, seed: int, device: str = "cpu"):
     beta, gam, alpha = alpha_test(fin, G1d, y1d)
     keep = alpha[0] < ALPHA_0
     fin, beta = fin[0][keep], beta[0][keep]
-    unique = _dedupe(fin, beta).cpu()
+    unique = dedupe_points(fin, beta).cpu()
     if unique.shape[0] != degree:
         raise RuntimeError(f"start system of {m}x{n}: {unique.shape[0]} certified distinct "
                            f"solutions, expected the degree {degree} (seed {seed})")
     return G1[0], y1[0], unique
 
 
-def _dedupe(points, beta):
+def dedupe_points(points, beta):
     """Points whose 2-beta balls are disjoint from all earlier kept points (pairwise; greedy in
     order, vectorised over the kept set).
 
     >>> import torch
     >>> p = torch.tensor([[0j], [1e-12 + 0j], [1 + 0j]], dtype=torch.complex128)
-    >>> _dedupe(p, torch.full((3,), 1e-10, dtype=torch.float64)).shape[0]
+    >>> dedupe_points(p, torch.full((3,), 1e-10, dtype=torch.float64)).shape[0]
     2
     """
     pr = torch.cat([points.real, points.imag], dim=-1)
@@ -274,14 +276,14 @@ def track(z0, p0, p1, *, max_steps: int = MAX_STEPS, tol: float = 1e-10):
         _, dg, _, dl, _, dy_ = par
         u, v = _unpack(zz, m)
         Ht = (torch.einsum("pa,piab,pb->pi", u, dg, v) - torch.einsum("pia,pa->pi", dl, u) - dy_)
-        return -_solve(J, Ht)
+        return -solve_or_nan(J, Ht)
 
     def correct(zz, tt, par):
         ok = torch.ones(zz.shape[0], dtype=torch.bool, device=dev)
         last = None
         for _ in range(CORRECTOR_STEPS):
             J, f = jac_res(zz, tt, *par)
-            dz = _solve(J, f)
+            dz = solve_or_nan(J, f)
             zz = zz - dz
             size = dz.abs().pow(2).sum(-1).sqrt() / (1 + zz.abs().pow(2).sum(-1).sqrt())
             if last is not None:

@@ -47,8 +47,8 @@ import torch
 from proofs.exact_existence import determinantal_degree
 from proofs.validation import InvalidArgument, require_nonneg_int, require_positive_int, require_rank
 
-from .homotopy import (ALPHA_0, ALPHA_REAL, HomotopyResult, _dedupe, _random_complex, _solve,
-                       track)
+from .homotopy import (ALPHA_0, ALPHA_REAL, HomotopyResult, dedupe_points, random_complex,
+                       solve_or_nan, track)
 
 __all__ = ["bilinear_coefficients", "solve_rank", "start_solutions_rank", "delta_of",
            "start_paths", "e0_rank_on_e1_instances"]
@@ -123,7 +123,7 @@ def _jacobian(z, Gp, Lp):
 
 
 def _newton(z, Gp, Lp):
-    return _solve(_jacobian(z, Gp, Lp), _residual(z, Gp, Lp))
+    return solve_or_nan(_jacobian(z, Gp, Lp), _residual(z, Gp, Lp))
 
 
 def _alpha(z, Gp, Lp):
@@ -147,10 +147,10 @@ def _start(m: int, n: int, r: int, seed: int, device: str):
     M = r * (m + n - r)
     p, q = (m - r) * r, n * r
     degree = determinantal_degree(m, n, r)
-    G1 = _random_complex((1, M, m, n), seed, "cpu")
-    y1 = _random_complex((1, M), seed + 1, "cpu")
-    a = _random_complex((M, 1 + p), seed + 2, "cpu")
-    c = _random_complex((M, 1 + q), seed + 3, "cpu")
+    G1 = random_complex((1, M, m, n), seed, "cpu")
+    y1 = random_complex((1, M), seed + 1, "cpu")
+    a = random_complex((M, 1 + p), seed + 2, "cpu")
+    c = random_complex((M, 1 + q), seed + 3, "cpu")
     starts = []
     for rows in itertools.combinations(range(M), p):
         rest = [i for i in range(M) if i not in rows]
@@ -159,7 +159,7 @@ def _start(m: int, n: int, r: int, seed: int, device: str):
         w = torch.linalg.solve(c[rest, 1:], -c[rest, 0])
         starts.append(torch.cat([x, w]))
     z0 = torch.stack(starts)[None]
-    gamma = complex(_random_complex((1,), seed + 4, "cpu")[0])
+    gamma = complex(random_complex((1,), seed + 4, "cpu")[0])
     A0 = gamma * torch.einsum("ia,ib->iab", a, c)[None]
     A1 = bilinear_coefficients(G1, y1, r)
     dev = torch.device(device)
@@ -169,7 +169,7 @@ def _start(m: int, n: int, r: int, seed: int, device: str):
     fin = _refine(z[0][done[0]][None], Gp1, Lp1)
     beta, _, alpha = _alpha(fin, Gp1, Lp1)
     keep = alpha[0] < ALPHA_0
-    unique = _dedupe(fin[0][keep], beta[0][keep]).cpu()
+    unique = dedupe_points(fin[0][keep], beta[0][keep]).cpu()
     if unique.shape[0] != degree:
         raise RuntimeError(f"start system of {m}x{n} r={r}: {unique.shape[0]} certified distinct "
                            f"solutions, expected the degree {degree} (seed {seed})")
