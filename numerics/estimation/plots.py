@@ -559,7 +559,8 @@ def exact_existence_figure(summary: dict) -> Figure:
     pk = [c["e1"][str(R)]["successes"] / c["e1"][str(R)]["trials"] for c in cells]
     errk = np.array([[p - c["e1"][str(R)]["wilson"][0], c["e1"][str(R)]["wilson"][1] - p]
                      for p, c in zip(pk, cells)]).T
-    ax2.errorbar(deg, pk, yerr=errk if cells else None, fmt="s", color="tab:red", capsize=2,
+    ax2.errorbar([d * 1.06 for d in deg], pk, yerr=errk if cells else None, fmt="s",
+                 color="tab:red", capsize=2,
                  mfc="none", label=f"E1[{R}] (LM, {R} restarts)")
     for c, p in zip(cells, p0):
         ax2.annotate(f"{c['m']}x{c['n']}", (c["degree"], p), fontsize=6, xytext=(3, 3),
@@ -580,6 +581,11 @@ def exact_existence_figure(summary: dict) -> Figure:
         ax3.plot(d, [c["kac_rice"] for c in kr], "x", color="tab:blue", ms=8,
                  label="Kac-Rice / integral geometry")
         ax3.set_xscale("log")
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    for ax in (ax2, ax3):
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax3.set_xlabel("degree (complex solutions)")
     ax3.set_ylabel("real solutions per instance")
     ax3.set_title("mean real count, 95% t", fontsize=9)
