@@ -41,10 +41,11 @@ case "${1:?probe, e0, e0-r2, e0-r3, e0-r4 or summary}" in
       || echo "e0-r$R: stopped (status $?); run again to continue"
     if [ -f "$DR/summary.json" ]; then echo "e0-r$R: complete: $DR/summary.json"; fi ;;
   probe)
-    # 1. the homotopy on the GPU equals the CPU on 8 instances of 3x3 (decisions, real counts);
+    # 1. the homotopy on the GPU equals the CPU on 8 instances of 3x3 (r = 1) and of 4x4 (r = 2);
     # 2. seconds per path on this device at 4x4, 6x6, 7x7 and 8x8 (start system on the CPU
     #    once per size, then a batch), to size the e0 calls.
     LORANK_NO_LEDGER=1 python3 -m pytest -q -o addopts= tests/test_exact_existence.py -k cuda_equals_cpu -rs || true
+    LORANK_NO_LEDGER=1 python3 -m pytest -q -o addopts= -m cuda tests/test_exact_existence_family.py -rs || true
     timeout --signal=INT "$LIMIT" python3 - "$DEVICE" "$PROBE" <<'EOF'
 import sys, time, torch
 import numerics.engine.homotopy as H

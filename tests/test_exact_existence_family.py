@@ -196,3 +196,31 @@ def test_rank_two_real_counts_agree_with_the_groebner_route():
     assert len(decided) >= 2
     assert all(exact[k][1] == res.degree for k in decided)
     assert [exact[k][0] for k in decided] == [int(res.real_count[k]) for k in decided]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("m, n, r", [(4, 4, 2), (4, 4, 3), (3, 6, 2), (4, 5, 3)])
+def test_rank_start_systems_have_the_degree(m, n, r):
+    # (the cheap case 3x3 r = 2 is in the module doctest; these track 91 to 816 start paths;
+    # 5x5 r = 4, 10626 paths, degree 5, passed once in 12 minutes on one loaded CPU core)
+    pytest.importorskip("torch")
+    from numerics.engine.homotopy_rank import e0_rank_on_e1_instances, start_solutions_rank
+
+    _, z = start_solutions_rank(m, n, r)
+    assert z.shape[0] == determinantal_degree(m, n, r)
+    res = e0_rank_on_e1_instances(m, n, r, range(8))
+    assert int(res.certified.sum()) >= 7
+
+
+@pytest.mark.cuda
+def test_rank_engine_cuda_equals_cpu():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    from numerics.engine.homotopy_rank import e0_rank_on_e1_instances
+
+    cpu = e0_rank_on_e1_instances(4, 4, 2, range(8))
+    gpu = e0_rank_on_e1_instances(4, 4, 2, range(8), device="cuda")
+    both = cpu.certified & gpu.certified.cpu()
+    assert int(both.sum()) >= 7
+    assert gpu.real_count.cpu()[both].tolist() == cpu.real_count[both].tolist()

@@ -50,6 +50,9 @@ from proofs.validation import InvalidArgument, require_nonneg_int, require_posit
 from .homotopy import (ALPHA_0, ALPHA_REAL, HomotopyResult, dedupe_points, random_complex,
                        solve_or_nan, track)
 
+#: Start paths tracked at once.
+START_CHUNK = 20_000
+
 __all__ = ["bilinear_coefficients", "solve_rank", "start_solutions_rank", "delta_of",
            "start_paths", "e0_rank_on_e1_instances"]
 
@@ -165,8 +168,13 @@ def _start(m: int, n: int, r: int, seed: int, device: str):
     dev = torch.device(device)
     p0 = tuple(t.to(dev) for t in _family(A0))
     Gp1, Lp1, zero = (t.to(dev) for t in _family(A1))
-    z, done = track(z0.to(dev), p0, (Gp1, Lp1, zero))
-    fin = _refine(z[0][done[0]][None], Gp1, Lp1)
+    # in chunks of START_CHUNK paths (a start system has up to 200000; each path carries its
+    # gathered (M, 1 + p, q) coefficients)
+    ends = []
+    for s in range(0, z0.shape[1], START_CHUNK):
+        z, done = track(z0[:, s:s + START_CHUNK].to(dev), p0, (Gp1, Lp1, zero))
+        ends.append(z[0][done[0]])
+    fin = _refine(torch.cat(ends)[None], Gp1, Lp1)
     beta, _, alpha = _alpha(fin, Gp1, Lp1)
     keep = alpha[0] < ALPHA_0
     unique = dedupe_points(fin[0][keep], beta[0][keep]).cpu()
