@@ -712,16 +712,17 @@ def gradient_flow_table(results: Path) -> str:
     return "\n".join(lines)
 
 
-def jang_table(results: Path) -> str:
-    """Seed 001: the J statements with their statuses (checked now by both routes), and the
-    measurements of ``results/jang/cpu-default`` with the ledger's statuses."""
+def jang_table(results: Path, run: str = "cpu-default", statements: bool = True) -> str:
+    """Seed 001: the J statements with their statuses (checked now by both routes, where
+    ``statements``), and the measurements of ``results/jang/<run>`` with the ledger's statuses."""
     from proofs.jang import jang_statements
     from proofs.statement import check
 
     lines = ["Statements (`proofs/jang.py`, both routes each, as `lorank check` runs them):", ""]
-    for st in jang_statements():
+    for st in jang_statements() if statements else ():
         lines.append(f"- `{st.id}`: **{check(st).status}**: {st.title}")
-    s = json.loads((results / "jang" / "cpu-default" / "summary.json").read_text())
+    lines = lines if statements else []
+    s = json.loads((results / "jang" / run / "summary.json").read_text())
     env = (s.get("environment") or [{}])[0]
     lines += ["", "Ranks of solutions of random consistent systems (G_i, y iid N(0, 1)) against r0, the "
               "largest r with r(r+1)/2 <= M:", "",
@@ -745,24 +746,25 @@ def jang_table(results: Path) -> str:
     for e in s["land"]:
         lines.append(f"| {e['r']} | {'yes' if e['above'] else 'no'} | "
                      + " | ".join(str(e["classes"][c]) for c in names) + " |")
-    lines += ["", f"Record `results/jang/cpu-default` ({s['units_found']} trials, "
+    lines += ["", f"Record `results/jang/{run}` ({s['units_found']} trials, "
               f"{env.get('device_name', '?')}, {s['wall_time']['wall_s']:.0f} s). Ledger:"]
     lines += _ledger_lines(e for i, e in ledger_entries(results).items()
-                           if i.startswith("J.") and i.endswith(".cpu-default"))
+                           if i.startswith("J.") and i.endswith(f".{run}"))
     return "\n".join(lines)
 
 
-def stable_rank_table(results: Path) -> str:
-    """Seed 003: the SR statements with their statuses (checked now by both routes), and
-    sr(Delta) against the nominal rank from ``results/stable-rank/cpu-default`` with the
-    ledger's statuses."""
+def stable_rank_table(results: Path, run: str = "cpu-default", statements: bool = True) -> str:
+    """Seed 003: the SR statements with their statuses (checked now by both routes, where
+    ``statements``), and sr(Delta) against the nominal rank from ``results/stable-rank/<run>``
+    with the ledger's statuses."""
     from proofs.stable_rank import stable_rank_statements
     from proofs.statement import check
 
     lines = ["Statements (`proofs/stable_rank.py`, both routes each, as `lorank check` runs them):", ""]
-    for st in stable_rank_statements():
+    for st in stable_rank_statements() if statements else ():
         lines.append(f"- `{st.id}`: **{check(st).status}**: {st.title}")
-    s = json.loads((results / "stable-rank" / "cpu-default" / "summary.json").read_text())
+    lines = lines if statements else []
+    s = json.loads((results / "stable-rank" / run / "summary.json").read_text())
     env = (s.get("environment") or [{}])[0]
     sz, sol, ref = s["sizes"], s["solver"], s["references"]
 
@@ -770,7 +772,7 @@ def stable_rank_table(results: Path) -> str:
         return f"{d['mean']:.3f} [{d['lo']:.3f}, {d['hi']:.3f}]"
 
     scs = s["scalings"]
-    lines += ["", f"sr(Delta) of the learned update against the nominal rank (d = {sz['d']}, N = {sz['N']} "
+    lines += ["" if statements else None, f"sr(Delta) of the learned update against the nominal rank (d = {sz['d']}, N = {sz['N']} "
               f"Gaussian-iid features, teacher with iid entries of stable rank {ref['sr_teacher']['mean']:.2f}, "
               f"{s['seeds']['trials']} seeds, {sol['steps']} gradient steps of {sol['lr']:g}, alpha = "
               f"{sol['alpha']:g}; mean [95% t]):", "",
@@ -784,17 +786,17 @@ def stable_rank_table(results: Path) -> str:
         lines.append(f"| {r} | " + " | ".join(cols) + " |")
     lines += ["", "Slope of log sr(Delta) in log r: " + "; ".join(
         f"{sc['scaling']} {iv(sc['slope'])}" for sc in scs if "slope" in sc) + ".", "",
-              f"Record `results/stable-rank/cpu-default` ({s['units_found']} trials, "
+              f"Record `results/stable-rank/{run}` ({s['units_found']} trials, "
               f"{env.get('device_name', '?')}, {s['wall_time']['wall_s']:.0f} s). Ledger:"]
     lines += _ledger_lines(e for i, e in ledger_entries(results).items()
-                           if i.startswith("SR.") and i.endswith(".cpu-default"))
-    return "\n".join(lines)
+                           if i.startswith("SR.") and i.endswith(f".{run}"))
+    return "\n".join(line for line in lines if line is not None)
 
 
-def learnable_rank_table(results: Path) -> str:
-    """Seed 004: the learned rank per task and L1 weight from ``results/learnable-rank/cpu-default``
+def learnable_rank_table(results: Path, run: str = "cpu-default") -> str:
+    """Seed 004: the learned rank per task and L1 weight from ``results/learnable-rank/<run>``
     with the theory's band and the ledger's statuses."""
-    s = json.loads((results / "learnable-rank" / "cpu-default" / "summary.json").read_text())
+    s = json.loads((results / "learnable-rank" / run / "summary.json").read_text())
     env = (s.get("environment") or [{}])[0]
     sz, sol = s["sizes"], s["solver"]
     rows = ["| classes | lambda | band | learned rank [95% t] | seeds per rank | rank(Delta) at most | train acc |",
@@ -805,12 +807,12 @@ def learnable_rank_table(results: Path) -> str:
         rows.append(f"| {t['classes']} | {t['lam']:g} | {t['band'][0]}..{t['band'][1]} | {lr['mean']:.2f} "
                     f"[{lr['lo']:.2f}, {lr['hi']:.2f}] | {counts} | {t['delta_rank_max']} | "
                     f"{t['train_acc']['mean']:.3f} |")
-    lines = rows + ["", f"Record `results/learnable-rank/cpu-default` (n = m = {sz['n']}, initial rank "
+    lines = rows + ["", f"Record `results/learnable-rank/{run}` (n = m = {sz['n']}, initial rank "
                         f"{sz['rank']}, {sz['per_class']} examples per class, {s['seeds']['trials']} seeds, "
                         f"{sol['optimizer']} ({sol['steps']} steps), {s['units_found']} trials, "
                         f"{env.get('device_name', '?')}, {s['wall_time']['wall_s']:.0f} s). Ledger:"]
     lines += _ledger_lines(e for i, e in ledger_entries(results).items()
-                           if i.startswith("LR.") and i.endswith(".cpu-default"))
+                           if i.startswith("LR.") and i.endswith(f".{run}"))
     return "\n".join(lines)
 
 
@@ -874,7 +876,12 @@ BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default":
           "bench": bench_table, "separability": separability_table, "pl": pl_table,
           "rademacher": rademacher_table, "xent": xent_table, "rank-sweep": rank_sweep_table,
           "gradient-flow": gradient_flow_table, "jang": jang_table, "stable-rank": stable_rank_table,
-          "learnable-rank": learnable_rank_table}
+          "learnable-rank": learnable_rank_table,
+          "jang-h200": lambda results: jang_table(results, "h200", statements=False),
+          "stable-rank-h200": lambda results: stable_rank_table(results, "h200", statements=False),
+          "stable-rank-h200-decay": lambda results: stable_rank_table(results, "h200-decay", statements=False),
+          "learnable-rank-h200": lambda results: learnable_rank_table(results, "h200"),
+          "learnable-rank-h200-adam": lambda results: learnable_rank_table(results, "h200-adam")}
 
 
 def render_block(name: str, results: Path | None = None) -> str:
