@@ -405,6 +405,39 @@ def roofline_verdicts(results: Path) -> list[tuple[str, float, bool]]:
     return out
 
 
+#: the single-cell records made on the H200 for issue 13, and its target there: at least 50% of
+#: the device's own HBM peak (the record's ``peak_used``), all passes
+BENCH_H200_RECORDS = ("bench_engine_fp64-h200.json", "bench_engine_fp64_rho1-h200.json")
+H200_ROOFLINE_TARGET = 0.50
+
+
+def bench_h200_table(results: Path) -> str:
+    """The two single cells on the H200 against its own HBM peak (issue 13's 50% target)."""
+    rows = ["| record | cell | trials | solve s (median) | trials/s | bandwidth | of the device's own HBM peak: "
+            "all passes / iterations only / cold first solve | issue 13 target (50%) | CUDA / scipy |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for name in BENCH_H200_RECORDS:
+        b = json.loads((results / "bench" / name).read_text())
+        sz, r = b["sizes"], b["runs"]["engine_cuda"]
+        peak = r["peak_used"]
+        frac = r["fraction_of_peak_bandwidth"]
+        rows.append(f"| `{name}` | {sz['m']}x{sz['n']}, r={sz['r']}, M={sz['M']}, rho={sz['rho']:.3f} | "
+                    f"{r['trials']} | {r['solve_seconds']:.3f} | {r['trials_per_second']:.0f} | "
+                    f"{r['achieved_bytes_per_s'] / 1e12:.2f} TB/s of {peak['hbm_bytes_per_s'] / 1e12:.1f} "
+                    f"({peak['device']}) | {frac:.0%} / {r['fraction_of_peak_bandwidth_iterations_only']:.0%} / "
+                    f"{r['fraction_of_peak_bandwidth_warmup_solve']:.0%} | "
+                    f"{'met' if frac >= H200_ROOFLINE_TARGET else 'not met'} | "
+                    f"{b['ratios']['engine_cuda_over_scipy']:.0f}x |")
+    return "\n".join(rows)
+
+
+def sweep_breakdown_lines(results: Path) -> str:
+    """Where the headline LM grid's time goes (:mod:`benchmarks.sweep_breakdown`)."""
+    from benchmarks.sweep_breakdown import headline_breakdown, render
+
+    return render(headline_breakdown(results / "bench"))
+
+
 def cpu_default_line(results: Path) -> str:
     """One sentence on the committed run of ``lorank cstar`` with its CPU defaults."""
     s = json.loads((results / "cpu-default" / "summary.json").read_text())
@@ -876,7 +909,8 @@ BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default":
           "bench": bench_table, "separability": separability_table, "pl": pl_table,
           "rademacher": rademacher_table, "xent": xent_table, "rank-sweep": rank_sweep_table,
           "gradient-flow": gradient_flow_table, "jang": jang_table, "stable-rank": stable_rank_table,
-          "learnable-rank": learnable_rank_table,
+          "learnable-rank": learnable_rank_table, "bench-h200": bench_h200_table,
+          "sweep-breakdown": sweep_breakdown_lines,
           "jang-h200": lambda results: jang_table(results, "h200", statements=False),
           "stable-rank-h200": lambda results: stable_rank_table(results, "h200", statements=False),
           "stable-rank-h200-decay": lambda results: stable_rank_table(results, "h200-decay", statements=False),
