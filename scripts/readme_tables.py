@@ -55,7 +55,7 @@ def ledger_entries(results: Path) -> list[dict]:
 
 __all__ = ["cstar_table", "recipe_trend_table", "bench_table", "roofline_verdicts",
            "separability_table", "pl_table", "rademacher_table", "xent_table", "rank_sweep_table",
-           "gradient_flow_table", "jang_table", "stable_rank_table", "learnable_rank_table", "render_block", "BLOCKS", "refresh_readme"]
+           "gradient_flow_table", "jang_table", "stable_rank_table", "learnable_rank_table", "exact_existence_table", "render_block", "BLOCKS", "refresh_readme"]
 
 LM_VARIANTS = ("E1[k=4]", "E2")
 LM_SIZES = ((64, 64), (128, 128), (32, 128))
@@ -826,6 +826,42 @@ def stable_rank_table(results: Path, run: str = "cpu-default", statements: bool 
     return "\n".join(line for line in lines if line is not None)
 
 
+def exact_existence_table(results: Path, run: str = "e0-cpu") -> str:
+    """Issue 16: P(exists | rho = 1) of E0 per cell, the mean real count against Kac-Rice, and
+    the paired E1[k] shortfall for k = 1, 2, 4, 8, from ``results/exact-existence/<run>``, with
+    the ledger's statuses."""
+    s = json.loads((results / "exact-existence" / run / "summary.json").read_text())
+    env = (s.get("environment") or [{}])[0]
+    c0 = s["config"]
+    ks = [k for k in ("1", "2", "4", "8") if k in s["cells"][0]["e1"]]
+
+    def w(x):
+        return f"[{x[0]:.3f}, {x[1]:.3f}]"
+
+    lines = [f"E0 at rho = 1, r = 1 ({c0['trials']} Gaussian instances per cell, seed {c0['seed']}; "
+             f"E1 = LM with k restarts on the same instances). P(exists) and the shortfall "
+             "(E0 certifies a real solution, E1[k] finds none) are among certified instances, "
+             "with Wilson 95% intervals; the real count is a mean with its 95% t interval; "
+             "Kac-Rice is `proofs.exact_existence.expected_real_count_r1`.", "",
+             "| cell | degree | certified | P(exists) | mean real count | Kac-Rice | "
+             + " | ".join(f"shortfall E1[{k}]" for k in ks) + " |",
+             "|---|---|---|---|---|---|" + "---|" * len(ks)]
+    for c in s["cells"]:
+        e0, rc = c["e0"], c["real_count"]
+        p = e0["successes"] / e0["trials"]
+        lines.append(f"| {c['m']}x{c['n']} | {c['degree']}{' (odd)' if c['degree_odd'] else ''} | "
+                     f"{c['certified']}/{c['trials']} | {p:.3f} {w(e0['wilson'])} | "
+                     f"{rc['mean']:.3f} [{rc['lo']:.3f}, {rc['hi']:.3f}] | {c['kac_rice']:.3f} | "
+                     + " | ".join(f"{c['e1'][k]['shortfall']:.3f} {w(c['e1'][k]['shortfall_wilson'])}"
+                                  for k in ks) + " |")
+    lines += ["", f"Record `results/exact-existence/{run}` ({s['trials_found']} instances, "
+              f"{env.get('device_name', env.get('device', '?'))}, {s['wall_time']['wall_s']:.0f} s); "
+              f"figure `results/exact-existence/{run}/exact_existence.png`. Ledger:"]
+    lines += _ledger_lines(e for i, e in ledger_entries(results).items()
+                           if i.startswith("E0.") and i.endswith(f".{run}"))
+    return "\n".join(lines)
+
+
 def learnable_rank_table(results: Path, run: str = "cpu-default") -> str:
     """Seed 004: the learned rank per task and L1 weight from ``results/learnable-rank/<run>``
     with the theory's band and the ledger's statuses."""
@@ -915,7 +951,8 @@ BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default":
           "stable-rank-h200": lambda results: stable_rank_table(results, "h200", statements=False),
           "stable-rank-h200-decay": lambda results: stable_rank_table(results, "h200-decay", statements=False),
           "learnable-rank-h200": lambda results: learnable_rank_table(results, "h200"),
-          "learnable-rank-h200-adam": lambda results: learnable_rank_table(results, "h200-adam")}
+          "learnable-rank-h200-adam": lambda results: learnable_rank_table(results, "h200-adam"),
+          "exact-existence": exact_existence_table}
 
 
 def render_block(name: str, results: Path | None = None) -> str:
