@@ -55,7 +55,7 @@ def ledger_entries(results: Path) -> list[dict]:
 
 __all__ = ["cstar_table", "recipe_trend_table", "bench_table", "roofline_verdicts",
            "separability_table", "pl_table", "rademacher_table", "xent_table", "rank_sweep_table",
-           "gradient_flow_table", "jang_table", "stable_rank_table", "learnable_rank_table", "exact_existence_table", "render_block", "BLOCKS", "refresh_readme"]
+           "gradient_flow_table", "jang_table", "stable_rank_table", "learnable_rank_table", "exact_existence_table", "encoder_table", "render_block", "BLOCKS", "refresh_readme"]
 
 LM_VARIANTS = ("E1[k=4]", "E2")
 LM_SIZES = ((64, 64), (128, 128), (32, 128))
@@ -885,6 +885,62 @@ def learnable_rank_table(results: Path, run: str = "cpu-default") -> str:
     return "\n".join(lines)
 
 
+def encoder_table(results: Path) -> str:
+    """Issue 15: every committed run of ``results/encoder-ntk/*`` (least rank and spectrum of real
+    NTK features against the Gaussian-iid control, per cell) and ``results/encoder-lora/*`` (test
+    accuracy per rank), with the ledger's statuses."""
+    lines = []
+    entries = ledger_entries(results)
+    for folder in sorted((results / "encoder-ntk").glob("*/summary.json")):
+        s = json.loads(folder.read_text())
+        run = folder.parent.name
+        env = (s.get("environment") or [{}])[0]
+        lines += [f"Empirical NTK features, record `results/encoder-ntk/{run}` (layer "
+                  f"{s['sizes']['layer']}, {s['seeds']['trials']} trials per cell, "
+                  f"{s['units_found']} trials, {env.get('device_name', '?')}, "
+                  f"{s['wall_time']['wall_s']:.0f} s; model sha256 "
+                  f"`{s['provenance']['model_sha256'][:16]}`). Certified (E1) over trials at each "
+                  "rank, real features / Gaussian-iid control; effective rank = participation ratio "
+                  "of the Gram spectrum (mean):", "",
+                  "| task | matrix | m x n | M | r: rho, real / control | eff. rank real / control | W1 to control |",
+                  "|---|---|---|---|---|---|---|"]
+        for c in s["cells"]:
+            st = c["stats"]
+            ranks = "; ".join(f"{p['r']}: {p['rho']:.3g}, {p['real']['successes']}/{p['gauss']['successes']} "
+                              f"of {p['real']['trials']}" for p in c["ranks"])
+            lines.append(f"| {c['task']} | {c['matrix']} | {c['m']}x{c['n']} | {c['M']} | {ranks} | "
+                         f"{st['real_participation']['mean']:.2f} / {st['gauss_participation']['mean']:.2f} | "
+                         f"{st['w1_to_gauss']['mean']:.2f} |")
+        lines += ["", "Ledger:"]
+        lines += _ledger_lines(e for i, e in entries.items()
+                               if i.startswith("ENC-NTK.") and i.endswith("." + run))
+        lines.append("")
+    for folder in sorted((results / "encoder-lora").glob("*/summary.json")):
+        s = json.loads(folder.read_text())
+        run = folder.parent.name
+        env = (s.get("environment") or [{}])[0]
+        ranks = s["sizes"]["ranks"]
+        label = {r: ("full FT" if r == 0 else f"r = {r}") for r in ranks}
+        lines += [f"LoRA rank sweep, record `results/encoder-lora/{run}` ({s['model']['training']}; "
+                  f"{s['seeds']['trials']} seeds, {s['units_found']} trials, "
+                  f"{env.get('device_name', '?')}, {s['wall_time']['wall_s']:.0f} s). Test accuracy, "
+                  "mean [95% t] over seeds:", "",
+                  "| task | per class | " + " | ".join(label[r] for r in ranks) + " |",
+                  "|---|---|" + "---|" * len(ranks)]
+        for t in s["tasks"]:
+            for z in t["sizes"]:
+                by = {p["r"]: p["test_acc"] for p in z["ranks"]}
+                cols = [(f"{by[r]['mean']:.3f}" + (f" [{by[r]['lo']:.3f}, {by[r]['hi']:.3f}]"
+                                                   if by[r]["lo"] is not None else "")) if r in by else "-"
+                        for r in ranks]
+                lines.append(f"| {t['task']} | {z['per_class']} | " + " | ".join(cols) + " |")
+        lines += ["", "Ledger:"]
+        lines += _ledger_lines(e for i, e in entries.items()
+                               if i.startswith("ENC-LORA.") and i.endswith("." + run))
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
 def sweep_bench_table(results: Path) -> str:
     """Whole sweeps timed from fresh processes, per solver path, from ``results/bench/sweep-*.json``
     (:mod:`benchmarks.bench_sweep`)."""
@@ -952,7 +1008,7 @@ BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default":
           "stable-rank-h200-decay": lambda results: stable_rank_table(results, "h200-decay", statements=False),
           "learnable-rank-h200": lambda results: learnable_rank_table(results, "h200"),
           "learnable-rank-h200-adam": lambda results: learnable_rank_table(results, "h200-adam"),
-          "exact-existence": exact_existence_table}
+          "exact-existence": exact_existence_table, "encoder": encoder_table}
 
 
 def render_block(name: str, results: Path | None = None) -> str:
