@@ -55,7 +55,7 @@ def ledger_entries(results: Path) -> list[dict]:
 
 __all__ = ["cstar_table", "recipe_trend_table", "bench_table", "roofline_verdicts",
            "separability_table", "pl_table", "rademacher_table", "xent_table", "rank_sweep_table",
-           "gradient_flow_table", "jang_table", "stable_rank_table", "learnable_rank_table", "exact_existence_table", "render_block", "BLOCKS", "refresh_readme"]
+           "gradient_flow_table", "jang_table", "stable_rank_table", "learnable_rank_table", "exact_existence_table", "encoder_table", "render_block", "BLOCKS", "refresh_readme"]
 
 LM_VARIANTS = ("E1[k=4]", "E2")
 LM_SIZES = ((64, 64), (128, 128), (32, 128))
@@ -405,6 +405,39 @@ def roofline_verdicts(results: Path) -> list[tuple[str, float, bool]]:
     return out
 
 
+#: the single-cell records made on the H200 for issue 13, and its target there: at least 50% of
+#: the device's own HBM peak (the record's ``peak_used``), all passes
+BENCH_H200_RECORDS = ("bench_engine_fp64-h200.json", "bench_engine_fp64_rho1-h200.json")
+H200_ROOFLINE_TARGET = 0.50
+
+
+def bench_h200_table(results: Path) -> str:
+    """The two single cells on the H200 against its own HBM peak (issue 13's 50% target)."""
+    rows = ["| record | cell | trials | solve s (median) | trials/s | bandwidth | of the device's own HBM peak: "
+            "all passes / iterations only / cold first solve | issue 13 target (50%) | CUDA / scipy |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for name in BENCH_H200_RECORDS:
+        b = json.loads((results / "bench" / name).read_text())
+        sz, r = b["sizes"], b["runs"]["engine_cuda"]
+        peak = r["peak_used"]
+        frac = r["fraction_of_peak_bandwidth"]
+        rows.append(f"| `{name}` | {sz['m']}x{sz['n']}, r={sz['r']}, M={sz['M']}, rho={sz['rho']:.3f} | "
+                    f"{r['trials']} | {r['solve_seconds']:.3f} | {r['trials_per_second']:.0f} | "
+                    f"{r['achieved_bytes_per_s'] / 1e12:.2f} TB/s of {peak['hbm_bytes_per_s'] / 1e12:.1f} "
+                    f"({peak['device']}) | {frac:.0%} / {r['fraction_of_peak_bandwidth_iterations_only']:.0%} / "
+                    f"{r['fraction_of_peak_bandwidth_warmup_solve']:.0%} | "
+                    f"{'met' if frac >= H200_ROOFLINE_TARGET else 'not met'} | "
+                    f"{b['ratios']['engine_cuda_over_scipy']:.0f}x |")
+    return "\n".join(rows)
+
+
+def sweep_breakdown_lines(results: Path) -> str:
+    """Where the headline LM grid's time goes (:mod:`benchmarks.sweep_breakdown`)."""
+    from benchmarks.sweep_breakdown import headline_breakdown, render
+
+    return render(headline_breakdown(results / "bench"))
+
+
 def cpu_default_line(results: Path) -> str:
     """One sentence on the committed run of ``lorank cstar`` with its CPU defaults."""
     s = json.loads((results / "cpu-default" / "summary.json").read_text())
@@ -712,16 +745,17 @@ def gradient_flow_table(results: Path) -> str:
     return "\n".join(lines)
 
 
-def jang_table(results: Path) -> str:
-    """Seed 001: the J statements with their statuses (checked now by both routes), and the
-    measurements of ``results/jang/cpu-default`` with the ledger's statuses."""
+def jang_table(results: Path, run: str = "cpu-default", statements: bool = True) -> str:
+    """Seed 001: the J statements with their statuses (checked now by both routes, where
+    ``statements``), and the measurements of ``results/jang/<run>`` with the ledger's statuses."""
     from proofs.jang import jang_statements
     from proofs.statement import check
 
     lines = ["Statements (`proofs/jang.py`, both routes each, as `lorank check` runs them):", ""]
-    for st in jang_statements():
+    for st in jang_statements() if statements else ():
         lines.append(f"- `{st.id}`: **{check(st).status}**: {st.title}")
-    s = json.loads((results / "jang" / "cpu-default" / "summary.json").read_text())
+    lines = lines if statements else []
+    s = json.loads((results / "jang" / run / "summary.json").read_text())
     env = (s.get("environment") or [{}])[0]
     lines += ["", "Ranks of solutions of random consistent systems (G_i, y iid N(0, 1)) against r0, the "
               "largest r with r(r+1)/2 <= M:", "",
@@ -745,24 +779,25 @@ def jang_table(results: Path) -> str:
     for e in s["land"]:
         lines.append(f"| {e['r']} | {'yes' if e['above'] else 'no'} | "
                      + " | ".join(str(e["classes"][c]) for c in names) + " |")
-    lines += ["", f"Record `results/jang/cpu-default` ({s['units_found']} trials, "
+    lines += ["", f"Record `results/jang/{run}` ({s['units_found']} trials, "
               f"{env.get('device_name', '?')}, {s['wall_time']['wall_s']:.0f} s). Ledger:"]
     lines += _ledger_lines(e for i, e in ledger_entries(results).items()
-                           if i.startswith("J.") and i.endswith(".cpu-default"))
+                           if i.startswith("J.") and i.endswith(f".{run}"))
     return "\n".join(lines)
 
 
-def stable_rank_table(results: Path) -> str:
-    """Seed 003: the SR statements with their statuses (checked now by both routes), and
-    sr(Delta) against the nominal rank from ``results/stable-rank/cpu-default`` with the
-    ledger's statuses."""
+def stable_rank_table(results: Path, run: str = "cpu-default", statements: bool = True) -> str:
+    """Seed 003: the SR statements with their statuses (checked now by both routes, where
+    ``statements``), and sr(Delta) against the nominal rank from ``results/stable-rank/<run>``
+    with the ledger's statuses."""
     from proofs.stable_rank import stable_rank_statements
     from proofs.statement import check
 
     lines = ["Statements (`proofs/stable_rank.py`, both routes each, as `lorank check` runs them):", ""]
-    for st in stable_rank_statements():
+    for st in stable_rank_statements() if statements else ():
         lines.append(f"- `{st.id}`: **{check(st).status}**: {st.title}")
-    s = json.loads((results / "stable-rank" / "cpu-default" / "summary.json").read_text())
+    lines = lines if statements else []
+    s = json.loads((results / "stable-rank" / run / "summary.json").read_text())
     env = (s.get("environment") or [{}])[0]
     sz, sol, ref = s["sizes"], s["solver"], s["references"]
 
@@ -770,7 +805,7 @@ def stable_rank_table(results: Path) -> str:
         return f"{d['mean']:.3f} [{d['lo']:.3f}, {d['hi']:.3f}]"
 
     scs = s["scalings"]
-    lines += ["", f"sr(Delta) of the learned update against the nominal rank (d = {sz['d']}, N = {sz['N']} "
+    lines += ["" if statements else None, f"sr(Delta) of the learned update against the nominal rank (d = {sz['d']}, N = {sz['N']} "
               f"Gaussian-iid features, teacher with iid entries of stable rank {ref['sr_teacher']['mean']:.2f}, "
               f"{s['seeds']['trials']} seeds, {sol['steps']} gradient steps of {sol['lr']:g}, alpha = "
               f"{sol['alpha']:g}; mean [95% t]):", "",
@@ -784,11 +819,11 @@ def stable_rank_table(results: Path) -> str:
         lines.append(f"| {r} | " + " | ".join(cols) + " |")
     lines += ["", "Slope of log sr(Delta) in log r: " + "; ".join(
         f"{sc['scaling']} {iv(sc['slope'])}" for sc in scs if "slope" in sc) + ".", "",
-              f"Record `results/stable-rank/cpu-default` ({s['units_found']} trials, "
+              f"Record `results/stable-rank/{run}` ({s['units_found']} trials, "
               f"{env.get('device_name', '?')}, {s['wall_time']['wall_s']:.0f} s). Ledger:"]
     lines += _ledger_lines(e for i, e in ledger_entries(results).items()
-                           if i.startswith("SR.") and i.endswith(".cpu-default"))
-    return "\n".join(lines)
+                           if i.startswith("SR.") and i.endswith(f".{run}"))
+    return "\n".join(line for line in lines if line is not None)
 
 
 def exact_existence_table(results: Path, run: str = "e0-cpu") -> str:
@@ -827,10 +862,10 @@ def exact_existence_table(results: Path, run: str = "e0-cpu") -> str:
     return "\n".join(lines)
 
 
-def learnable_rank_table(results: Path) -> str:
-    """Seed 004: the learned rank per task and L1 weight from ``results/learnable-rank/cpu-default``
+def learnable_rank_table(results: Path, run: str = "cpu-default") -> str:
+    """Seed 004: the learned rank per task and L1 weight from ``results/learnable-rank/<run>``
     with the theory's band and the ledger's statuses."""
-    s = json.loads((results / "learnable-rank" / "cpu-default" / "summary.json").read_text())
+    s = json.loads((results / "learnable-rank" / run / "summary.json").read_text())
     env = (s.get("environment") or [{}])[0]
     sz, sol = s["sizes"], s["solver"]
     rows = ["| classes | lambda | band | learned rank [95% t] | seeds per rank | rank(Delta) at most | train acc |",
@@ -841,13 +876,69 @@ def learnable_rank_table(results: Path) -> str:
         rows.append(f"| {t['classes']} | {t['lam']:g} | {t['band'][0]}..{t['band'][1]} | {lr['mean']:.2f} "
                     f"[{lr['lo']:.2f}, {lr['hi']:.2f}] | {counts} | {t['delta_rank_max']} | "
                     f"{t['train_acc']['mean']:.3f} |")
-    lines = rows + ["", f"Record `results/learnable-rank/cpu-default` (n = m = {sz['n']}, initial rank "
+    lines = rows + ["", f"Record `results/learnable-rank/{run}` (n = m = {sz['n']}, initial rank "
                         f"{sz['rank']}, {sz['per_class']} examples per class, {s['seeds']['trials']} seeds, "
                         f"{sol['optimizer']} ({sol['steps']} steps), {s['units_found']} trials, "
                         f"{env.get('device_name', '?')}, {s['wall_time']['wall_s']:.0f} s). Ledger:"]
     lines += _ledger_lines(e for i, e in ledger_entries(results).items()
-                           if i.startswith("LR.") and i.endswith(".cpu-default"))
+                           if i.startswith("LR.") and i.endswith(f".{run}"))
     return "\n".join(lines)
+
+
+def encoder_table(results: Path) -> str:
+    """Issue 15: every committed run of ``results/encoder-ntk/*`` (least rank and spectrum of real
+    NTK features against the Gaussian-iid control, per cell) and ``results/encoder-lora/*`` (test
+    accuracy per rank), with the ledger's statuses."""
+    lines = []
+    entries = ledger_entries(results)
+    for folder in sorted((results / "encoder-ntk").glob("*/summary.json")):
+        s = json.loads(folder.read_text())
+        run = folder.parent.name
+        env = (s.get("environment") or [{}])[0]
+        lines += [f"Empirical NTK features, record `results/encoder-ntk/{run}` (layer "
+                  f"{s['sizes']['layer']}, {s['seeds']['trials']} trials per cell, "
+                  f"{s['units_found']} trials, {env.get('device_name', '?')}, "
+                  f"{s['wall_time']['wall_s']:.0f} s; model sha256 "
+                  f"`{s['provenance']['model_sha256'][:16]}`). Certified (E1) over trials at each "
+                  "rank, real features / Gaussian-iid control; effective rank = participation ratio "
+                  "of the Gram spectrum (mean):", "",
+                  "| task | matrix | m x n | M | r: rho, real / control | eff. rank real / control | W1 to control |",
+                  "|---|---|---|---|---|---|---|"]
+        for c in s["cells"]:
+            st = c["stats"]
+            ranks = "; ".join(f"{p['r']}: {p['rho']:.3g}, {p['real']['successes']}/{p['gauss']['successes']} "
+                              f"of {p['real']['trials']}" for p in c["ranks"])
+            lines.append(f"| {c['task']} | {c['matrix']} | {c['m']}x{c['n']} | {c['M']} | {ranks} | "
+                         f"{st['real_participation']['mean']:.2f} / {st['gauss_participation']['mean']:.2f} | "
+                         f"{st['w1_to_gauss']['mean']:.2f} |")
+        lines += ["", "Ledger:"]
+        lines += _ledger_lines(e for i, e in entries.items()
+                               if i.startswith("ENC-NTK.") and i.endswith("." + run))
+        lines.append("")
+    for folder in sorted((results / "encoder-lora").glob("*/summary.json")):
+        s = json.loads(folder.read_text())
+        run = folder.parent.name
+        env = (s.get("environment") or [{}])[0]
+        ranks = s["sizes"]["ranks"]
+        label = {r: ("full FT" if r == 0 else f"r = {r}") for r in ranks}
+        lines += [f"LoRA rank sweep, record `results/encoder-lora/{run}` ({s['model']['training']}; "
+                  f"{s['seeds']['trials']} seeds, {s['units_found']} trials, "
+                  f"{env.get('device_name', '?')}, {s['wall_time']['wall_s']:.0f} s). Test accuracy, "
+                  "mean [95% t] over seeds:", "",
+                  "| task | per class | " + " | ".join(label[r] for r in ranks) + " |",
+                  "|---|---|" + "---|" * len(ranks)]
+        for t in s["tasks"]:
+            for z in t["sizes"]:
+                by = {p["r"]: p["test_acc"] for p in z["ranks"]}
+                cols = [(f"{by[r]['mean']:.3f}" + (f" [{by[r]['lo']:.3f}, {by[r]['hi']:.3f}]"
+                                                   if by[r]["lo"] is not None else "")) if r in by else "-"
+                        for r in ranks]
+                lines.append(f"| {t['task']} | {z['per_class']} | " + " | ".join(cols) + " |")
+        lines += ["", "Ledger:"]
+        lines += _ledger_lines(e for i, e in entries.items()
+                               if i.startswith("ENC-LORA.") and i.endswith("." + run))
+        lines.append("")
+    return "\n".join(lines).rstrip()
 
 
 def sweep_bench_table(results: Path) -> str:
@@ -910,7 +1001,14 @@ BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default":
           "bench": bench_table, "separability": separability_table, "pl": pl_table,
           "rademacher": rademacher_table, "xent": xent_table, "rank-sweep": rank_sweep_table,
           "gradient-flow": gradient_flow_table, "jang": jang_table, "stable-rank": stable_rank_table,
-          "learnable-rank": learnable_rank_table, "exact-existence": exact_existence_table}
+          "learnable-rank": learnable_rank_table, "bench-h200": bench_h200_table,
+          "sweep-breakdown": sweep_breakdown_lines,
+          "jang-h200": lambda results: jang_table(results, "h200", statements=False),
+          "stable-rank-h200": lambda results: stable_rank_table(results, "h200", statements=False),
+          "stable-rank-h200-decay": lambda results: stable_rank_table(results, "h200-decay", statements=False),
+          "learnable-rank-h200": lambda results: learnable_rank_table(results, "h200"),
+          "learnable-rank-h200-adam": lambda results: learnable_rank_table(results, "h200-adam"),
+          "exact-existence": exact_existence_table, "encoder": encoder_table}
 
 
 def render_block(name: str, results: Path | None = None) -> str:

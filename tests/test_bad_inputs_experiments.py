@@ -656,6 +656,79 @@ CASES = [
     ("exact", "--summarise {rad_run} --out " + NEW + " --trials 3", ["--trials", "'3'"]),
     ("learnable-rank", "--summarise {rad_run} --out " + NEW, ["{rad_run}/record.jsonl", "rademacher",
                                                              "learnable-rank"]),
+    # ---------------------------------------------------------------- encoder-ntk (issue 15)
+    # Rows that reach the preflight give a stand-in model folder ({fake_model}: config.json of
+    # MiniLM-L6's sizes, empty weight files) and corpus folder ({fake_corpus}), so that they fail
+    # on their own flag whether or not lorank[encoder] is installed.
+    ("encoder-ntk", "--tasks sport/tech", ["--tasks", "'sport'"]),
+    ("encoder-ntk", "--tasks tech", ["--tasks", "'tech'", "at least two"]),
+    ("encoder-ntk", "--matrices key", ["--matrices", "'key'"]),
+    ("encoder-ntk", "--layer -1", ["--layer", "'-1'"]),
+    ("encoder-ntk", "--layer 6 --model-dir {fake_model} --corpus-dir {fake_corpus}",
+     ["--layer", "6", "6 layers"]),
+    ("encoder-ntk", "--per-class 0", ["--per-class", "'0'"]),
+    ("encoder-ntk", "--blocks x", ["--blocks", "'x'"]),
+    ("encoder-ntk", "--blocks 500 --model-dir {fake_model} --corpus-dir {fake_corpus}",
+     ["--blocks", "500", "384"]),
+    ("encoder-ntk", "--blocks 4 --ranks 5 --model-dir {fake_model} --corpus-dir {fake_corpus}",
+     ["--ranks", "5", "4"]),
+    ("encoder-ntk", "--ranks 0", ["--ranks", "'0'"]),
+    ("encoder-ntk", "--restarts 0", ["--restarts", "'0'"]),
+    ("encoder-ntk", "--max-iters 0", ["--max-iters", "'0'"]),
+    ("encoder-ntk", "--max-len 1000", ["--max-len", "'1000'"]),
+    ("encoder-ntk", "--test-per-class 510", ["--test-per-class", "510", "--per-class"]),
+    ("encoder-ntk", "--trials 0", ["--trials", "'0'"]),
+    ("encoder-ntk", "--seed -1", ["--seed", "'-1'"]),
+    ("encoder-ntk", "--device cuda:99", ["--device", "'cuda:99'"]),
+    ("encoder-ntk", "--model-dir {fx}/nowhere", ["--model-dir", "{fx}/nowhere"]),
+    ("encoder-ntk", "--model-dir {empty}", ["--model-dir", "{empty}", "config.json"]),
+    ("encoder-ntk", "--model-dir {fake_model} --corpus-dir {empty}",
+     ["--corpus-dir", "{empty}", "business"]),
+    ("encoder-ntk", "--corpus-dir ''", ["--corpus-dir", "''"]),
+    ("encoder-ntk", "--batch-size 0", ["--batch-size", "'0'"]),
+    ("encoder-ntk", "--threads 0", ["--threads", "'0'"]),
+    ("encoder-ntk", "--resume=no", ["--resume", "'no'"]),
+    ("encoder-ntk", "--json=1", ["--json", "'1'"]),
+    ("encoder-ntk", "--no-plot=1", ["--no-plot", "'1'"]),
+    ("encoder-ntk", "--no-progress=1", ["--no-progress", "'1'"]),
+    ("encoder-ntk", "--distributed=4", ["--distributed", "'4'"]),
+    ("encoder-ntk", "--out {results}/encoder-ntk/x", ["--out", "results/"]),
+    ("encoder-ntk", "--summarise {rad_run} --out " + NEW, ["{rad_run}/record.jsonl", "rademacher",
+                                                          "encoder-ntk"]),
+    # ---------------------------------------------------------------- encoder-lora (issue 15)
+    ("encoder-lora", "--tasks business/weather", ["--tasks", "'weather'"]),
+    ("encoder-lora", "--tasks business/sports,sports/business", ["--tasks", "repeat"]),
+    ("encoder-lora", "--per-class 0", ["--per-class", "'0'"]),
+    ("encoder-lora", "--ranks -1", ["--ranks", "'-1'"]),
+    ("encoder-lora", "--ranks 5000", ["--ranks", "'5000'"]),
+    ("encoder-lora", "--ranks 400 --model-dir {fake_model} --corpus-dir {fake_corpus}",
+     ["--ranks", "400", "384"]),
+    ("encoder-lora", "--lora-alpha 0", ["--lora-alpha", "'0'"]),
+    ("encoder-lora", "--lr -1", ["--lr", "-1"]),
+    ("encoder-lora", "--full-lr 0", ["--full-lr", "'0'"]),
+    ("encoder-lora", "--steps 0", ["--steps", "'0'"]),
+    ("encoder-lora", "--train-batch 0", ["--train-batch", "'0'"]),
+    ("encoder-lora", "--max-len 0", ["--max-len", "'0'"]),
+    ("encoder-lora", "--test-per-class 0", ["--test-per-class", "'0'"]),
+    ("encoder-lora", "--per-class 400 --test-per-class 200", ["--per-class", "400",
+                                                              "--test-per-class"]),
+    ("encoder-lora", "--trials " + BIG, ["--trials", BIG]),
+    ("encoder-lora", "--seed x", ["--seed", "'x'"]),
+    ("encoder-lora", "--device cuda:99", ["--device", "'cuda:99'"]),
+    ("encoder-lora", "--model-dir {afile}", ["--model-dir", "{afile}"]),
+    ("encoder-lora", "--model-dir {fake_model} --corpus-dir {fx}/nowhere",
+     ["--corpus-dir", "{fx}/nowhere"]),
+    ("encoder-lora", "--corpus-dir ' '", ["--corpus-dir", "' '"]),
+    ("encoder-lora", "--batch-size 0", ["--batch-size", "'0'"]),
+    ("encoder-lora", "--threads 5000", ["--threads", "'5000'"]),
+    ("encoder-lora", "--resume=no", ["--resume", "'no'"]),
+    ("encoder-lora", "--json=1", ["--json", "'1'"]),
+    ("encoder-lora", "--no-plot=1", ["--no-plot", "'1'"]),
+    ("encoder-lora", "--no-progress=1", ["--no-progress", "'1'"]),
+    ("encoder-lora", "--distributed=4", ["--distributed", "'4'"]),
+    ("encoder-lora", "--out {results}/encoder-lora/x", ["--out", "results/"]),
+    ("encoder-lora", "--summarise {rad_run} --out " + NEW, ["{rad_run}/record.jsonl", "rademacher",
+                                                           "encoder-lora"]),
 ]
 
 
@@ -675,6 +748,19 @@ def fx(tmp_path_factory):
     paths["afile"] = root / "afile"
     (root / "empty").mkdir()
     paths["empty"] = root / "empty"
+    # stand-ins of an encoder folder (MiniLM-L6's config.json, empty weight and tokenizer files)
+    # and of a corpus folder (the five BBC class folders, empty), for the encoder rows
+    model = root / "fake_model"
+    model.mkdir()
+    (model / "config.json").write_text('{"hidden_size": 384, "intermediate_size": 1536, '
+                                       '"num_hidden_layers": 6, "max_position_embeddings": 512}')
+    (model / "model.safetensors").write_bytes(b"")
+    (model / "tokenizer.json").write_text("{}")
+    paths["fake_model"] = model
+    corpus = root / "fake_corpus"
+    for c in ("business", "entertainment", "politics", "sports", "tech"):
+        (corpus / c).mkdir(parents=True)
+    paths["fake_corpus"] = corpus
     tiny = {
         "cstar": ("cstar-lm", dict(sizes=((3, 3),), ranks=(1,), rho=None, kn=(4,), trials=2,
                                    restarts=1, max_iters=20)),
@@ -809,7 +895,8 @@ def test_enough_cases():
 
 
 @pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep",
-                                     "gradient-flow", "jang", "stable-rank", "learnable-rank", "exact"])
+                                     "gradient-flow", "jang", "stable-rank", "learnable-rank", "exact",
+                                     "encoder-ntk", "encoder-lora"])
 def test_every_flag_is_covered(command):
     """Every flag of every experiment command appears in at least one bad-input row."""
     from lorank.cli import build_parser
@@ -825,7 +912,8 @@ def test_every_flag_is_covered(command):
 
 
 @pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep",
-                                     "gradient-flow", "jang", "stable-rank", "learnable-rank", "exact"])
+                                     "gradient-flow", "jang", "stable-rank", "learnable-rank", "exact",
+                                     "encoder-ntk", "encoder-lora"])
 def test_help(command, capsys):
     """``--help`` of every experiment command prints its flags (it once raised "empty group")."""
     assert _call([command, "--help"]) == 0

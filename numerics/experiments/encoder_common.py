@@ -1,0 +1,108 @@
+"""Options and checks shared by the two real-encoder families (issue 15): the task list, the
+model and corpus folders, and the preflight that reads the model's sizes from its
+``config.json`` (no transformers needed for that).
+
+Examples
+--------
+>>> tasks("tasks", "business/sports,all")
+(('business', 'sports'), ('business', 'entertainment', 'politics', 'sports', 'tech'))
+>>> show_tasks((('business', 'sports'),))
+'business/sports'
+>>> folder("model_dir", " ")
+Traceback (most recent call last):
+...
+proofs.validation.InvalidArgument: --model-dir must name a folder, got ' '
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from proofs.validation import InvalidArgument
+
+from .options import MAX_GRID_VALUES
+
+__all__ = ["tasks", "show_tasks", "folder", "show_folder", "matrices", "model_sizes",
+           "preflight_dirs", "MAX_LEN", "MAX_PER_CLASS"]
+
+#: The longest token sequence (BERT's position embeddings stop at 512).
+MAX_LEN = 512
+#: The most documents per class (the largest BBC class has 511).
+MAX_PER_CLASS = 511
+
+
+def tasks(name: str, text: str) -> tuple:
+    """A comma list of tasks (``all`` or classes joined by ``/``), no repeats."""
+    from numerics.engine.encoder import parse_task
+
+    parts = [p.strip() for p in str(text).split(",")]
+    if not str(text).strip() or any(not p for p in parts):
+        raise InvalidArgument(f"--{name.replace('_', '-')} must be a comma list of tasks such as "
+                              f"business/sports or all, got {text!r}")
+    if len(parts) > MAX_GRID_VALUES:
+        raise InvalidArgument(f"--{name} has {len(parts)} values, more than {MAX_GRID_VALUES}")
+    out = tuple(parse_task(name, p) for p in parts)
+    if len(set(out)) != len(out):
+        raise InvalidArgument(f"--{name} must not repeat a task, got {text!r}")
+    return out
+
+
+def show_tasks(values) -> str:
+    from numerics.engine.encoder import task_name
+
+    return ",".join(task_name(t) for t in values)
+
+
+def folder(name: str, text: str) -> str:
+    """A folder path (its contents are checked when the run starts)."""
+    t = str(text)
+    if not t.strip():
+        raise InvalidArgument(f"--{name.replace('_', '-')} must name a folder, got {text!r}")
+    return t
+
+
+def show_folder(value) -> str:
+    return "the installed package's folder" if value is None else str(value)
+
+
+def matrices(name: str, text: str) -> tuple:
+    """A comma list of query, value, mlp (no repeats)."""
+    from numerics.engine.encoder import MATRICES
+
+    parts = [p.strip() for p in str(text).split(",")]
+    bad = [p for p in parts if p not in MATRICES]
+    if bad or not parts:
+        raise InvalidArgument(f"--{name} must be a comma list of {', '.join(MATRICES)}, got {text!r}")
+    if len(set(parts)) != len(parts):
+        raise InvalidArgument(f"--{name} must not repeat a value, got {text!r}")
+    return tuple(parts)
+
+
+def model_sizes(model_dir) -> dict:
+    """``hidden``, ``intermediate``, ``layers`` from the model folder's ``config.json``."""
+    try:
+        cfg = json.loads((Path(model_dir) / "config.json").read_text())
+        return {"hidden": int(cfg["hidden_size"]), "intermediate": int(cfg["intermediate_size"]),
+                "layers": int(cfg["num_hidden_layers"]),
+                "positions": int(cfg.get("max_position_embeddings", MAX_LEN))}
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise InvalidArgument(f"--model-dir {str(model_dir)!r}: config.json unreadable "
+                              f"({type(error).__name__})") from None
+
+
+def preflight_dirs(config, command: str) -> tuple[str, str, dict]:
+    """The resolved folders and the model's sizes; raises :class:`InvalidArgument` when a folder
+    or a file is missing (the families check their own flags against the sizes, then call
+    :func:`numerics.engine.encoder.require_extra`)."""
+    from numerics.engine.encoder import resolve_dirs
+
+    from .protocol import memory_limit
+
+    memory_limit(config.device)  # a CUDA device that is not there is refused first
+    model, corpus = resolve_dirs(config.model_dir, config.corpus_dir)
+    sizes = model_sizes(model)
+    if config.max_len > sizes["positions"]:
+        raise InvalidArgument(f"--max-len {config.max_len} exceeds the model's "
+                              f"{sizes['positions']} positions")
+    return model, corpus, sizes

@@ -1,0 +1,142 @@
+"""Ledger verdicts of the empirical-NTK family (issue 15, item 1), torch-free.
+
+The rules, fixed before any run. ``C* = 1.35`` is the paper's constant "under Gaussian-iid
+features" (seed 000, R1); what carries over to the features of a real pretrained encoder is the
+question, so these are *scope* entries: they measure where the claim's hypothesis is replaced by
+real features, not the claim itself.
+
+``real-features-sufficiency`` (scope; the sufficiency reading of ``r (m + n - r) > C* K N``)
+    Over every cell and rank with ``rho >= 1.35``: *supported* if every trial of the real features
+    was certified (E1); *contradicted* if in some such (cell, rank) the one-sided 95%
+    Clopper-Pearson upper bound of the success rate lies below 0.95 (a failure of the local solver
+    proves nothing by itself, so this is stated with the Gaussian-iid control's rate on the same
+    shapes and targets beside it); *open* otherwise, and when no cell reaches ``rho >= 1.35``.
+``control-certifies`` (method check: the solver's budget)
+    The same rule on the Gaussian-iid control, whose transition the cstar records put near
+    ``rho = 1``: *supported* if every control trial with ``rho >= 1.35`` was certified, else
+    *contradicted* (the budget, not the features, would then explain failures).
+``least-rank`` (scope, descriptive)
+    The least certified rank per cell against the Gaussian-iid control's and against J1's bound
+    (the largest ``r`` with ``r (r + 1) / 2 <= M``): *supported* when every trial's least rank is at
+    most the bound (J1, a theorem for any consistent system, predicts a solution there; a larger
+    least rank would be a solver shortfall), *open* when a trial found none on the grid.
+
+Examples
+--------
+>>> ledger_entries("/nonexistent")
+[]
+"""
+
+from __future__ import annotations
+
+import math
+
+from numerics.verdicts.capacity import committed_summaries, measured_entry
+
+__all__ = ["SUMMARY_FORMAT", "SOURCE", "CLAIMED", "claim_verdicts", "ledger_entries", "j1_bound"]
+
+SUMMARY_FORMAT = "lorank.encoder-ntk-summary/1"
+SOURCE = "Rethinking the rank threshold (seed 000), R1 with C* ~ 1.35 under Gaussian-iid features; THEORY.md section 2"
+METHOD_SOURCE = "lorank's E1 solver on real NTK features (numerics/engine/encoder_ntk.py)"
+#: The claimed constant (seed 000).
+CLAIMED = 1.35
+
+
+def j1_bound(M: int) -> int:
+    """The largest ``r`` with ``r (r + 1) / 2 <= M`` (J1: a rank-``r`` solution exists).
+
+    >>> j1_bound(32), j1_bound(64)
+    (7, 10)
+    """
+    r = (math.isqrt(8 * M + 1) - 1) // 2
+    return r
+
+
+def _upper(s, n):
+    from numerics.estimation.estimate import clopper_pearson_bound
+
+    return clopper_pearson_bound(s, n, "upper", 0.95)
+
+
+def _sufficiency(summary, name):
+    over = [(c, p) for c in summary["cells"] for p in c["ranks"] if p["rho"] >= CLAIMED]
+    if not over:
+        return "open", "no cell reaches rho >= 1.35"
+    s = sum(p[name]["successes"] for _, p in over)
+    n = sum(p[name]["trials"] for _, p in over)
+    low = [(c, p) for c, p in over if _upper(p[name]["successes"], p[name]["trials"]) < 0.95]
+    other = "gauss" if name == "real" else "real"
+    text = (f"{s} of {n} trials certified over {len(over)} (cell, rank) pairs with rho >= 1.35 "
+            f"(rho {min(p['rho'] for _, p in over):.3g} to {max(p['rho'] for _, p in over):.3g})")
+    if low:
+        c, p = low[0]
+        text += (f"; below 0.95 with 95% confidence at {c['task']} {c['matrix']} block "
+                 f"{c['block'] or 'full'} M = {c['M']} r = {p['r']}: {p[name]['successes']}/"
+                 f"{p[name]['trials']} (the {'Gaussian-iid control' if other == 'gauss' else 'real features'}"
+                 f" {p[other]['successes']}/{p[other]['trials']})")
+    status = "supported" if s == n else ("contradicted" if low else "open")
+    return status, text
+
+
+def _where(s):
+    sz = s["sizes"]
+    return (f"tasks {', '.join(sz['tasks'])}; matrices {', '.join(sz['matrices'])} of layer "
+            f"{sz['layer']}; {', '.join(map(str, sz['per_class']))} per class; blocks "
+            f"{', '.join(str(b or 'full') for b in sz['blocks'])}; {s['seeds']['trials']} trials; "
+            f"model sha256 {s['provenance']['model_sha256'][:12]}")
+
+
+def claim_verdicts(summary: dict) -> list[dict]:
+    """Every entry's status, kind, source and sentence (rules of the module docstring)."""
+    if not summary["cells"]:
+        return []
+    where = _where(summary)
+    out = []
+    status, text = _sufficiency(summary, "real")
+    out.append({"claim": "real-features-sufficiency", "kind": "scope", "source": SOURCE,
+                "status": status,
+                "text": ("every rho = r (m + n - r) / M >= 1.35 gives an interpolating rank-r update on "
+                         "the empirical NTK features of a pretrained encoder (E1, certified): " + text
+                         + f"; {where}"), "detail": text})
+    status, text = _sufficiency(summary, "gauss")
+    out.append({"claim": "control-certifies", "kind": "method check", "source": METHOD_SOURCE,
+                "status": "contradicted" if status == "open" and "no cell" not in text else status,
+                "text": ("the E1 solver certifies the Gaussian-iid control of the same shapes at "
+                         "rho >= 1.35: " + text + f"; {where}"), "detail": text})
+    over, none, lines = 0, 0, []
+    for c in summary["cells"]:
+        bound = j1_bound(c["M"])
+        real = c["least_rank_real"]
+        none += sum(r is None for r in real)
+        over += sum(r is not None and r > bound for r in real)
+        found = [r for r in real if r is not None]
+        gfound = [r for r in c["least_rank_gauss"] if r is not None]
+        lines.append(f"{c['task']} {c['matrix']} {c['m']}x{c['n']} M={c['M']}: least rank "
+                     f"{max(found) if found else 'none'} (control {max(gfound) if gfound else 'none'},"
+                     f" J1 bound {bound})")
+    status = "open" if none else ("supported" if not over else "contradicted")
+    out.append({"claim": "least-rank", "kind": "scope", "source": SOURCE, "status": status,
+                "text": ("the least certified rank on real NTK features lies within J1's bound "
+                         "r (r + 1) / 2 <= M (largest per cell over trials): " + "; ".join(lines[:6])
+                         + (f"; {none} trials found no rank on the grid" if none else "")
+                         + f"; {where}"),
+                "detail": f"{over} trials above the bound, {none} without a certified rank"})
+    return out
+
+
+def ledger_entries(results_dir) -> list[dict]:
+    """One entry ``ENC-NTK.<claim>.<run>`` per claim of every committed
+    ``results_dir/encoder-ntk/*/summary.json``.
+
+    >>> ledger_entries("/nonexistent")
+    []
+    """
+    entries = []
+    for record in committed_summaries(results_dir, "encoder-ntk", SUMMARY_FORMAT):
+        s = record.summary
+        tail = f" [seed {s['seeds']['global_seed']}; device {record.device}]"
+        for v in claim_verdicts(s):
+            entries.append(measured_entry(f"ENC-NTK.{v['claim']}.{record.run}", v["source"],
+                                          v["text"] + tail, v["status"], v["detail"], record,
+                                          claim_kind=v["kind"]))
+    return entries
