@@ -848,6 +848,11 @@ def exact_existence_table(results: Path, run: str = "e0-cpu") -> str:
              "|---|---|---|---|---|---|" + "---|" * len(ks)]
     for c in s["cells"]:
         e0, rc = c["e0"], c["real_count"]
+        if not e0["trials"]:  # a cell an interrupted run did not reach
+            lines.append(f"| {c['m']}x{c['n']} | {c['degree']}{' (odd)' if c['degree_odd'] else ''} | "
+                         f"{c['certified']}/{c['trials']} | not reached | - | {c['kac_rice']:.3f} | "
+                         + " | ".join("-" for _ in ks) + " |")
+            continue
         p = e0["successes"] / e0["trials"]
         lines.append(f"| {c['m']}x{c['n']} | {c['degree']}{' (odd)' if c['degree_odd'] else ''} | "
                      f"{c['certified']}/{c['trials']} | {p:.3f} {w(e0['wilson'])} | "
@@ -1008,7 +1013,8 @@ BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default":
           "stable-rank-h200-decay": lambda results: stable_rank_table(results, "h200-decay", statements=False),
           "learnable-rank-h200": lambda results: learnable_rank_table(results, "h200"),
           "learnable-rank-h200-adam": lambda results: learnable_rank_table(results, "h200-adam"),
-          "exact-existence": exact_existence_table, "encoder": encoder_table}
+          "exact-existence": exact_existence_table, "encoder": encoder_table,
+          "exact-existence-h200": lambda results: exact_existence_table(results, "h200")}
 
 
 def render_block(name: str, results: Path | None = None) -> str:
