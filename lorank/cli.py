@@ -39,6 +39,7 @@ SUBCOMMANDS = {
     "jang": ("lorank.experiment_cli", "seed 001: rank of min-nuclear-norm interpolants vs r(r+1)/2 <= KN (SDP, ADMM, Barvinok-Pataki reduction); GD on weight-decayed LoRA from many starts"),
     "stable-rank": ("lorank.experiment_cli", "seed 003: stable rank sr(Delta), sr(W0 + Delta) of learned LoRA updates against the nominal rank r, alpha/r and alpha/sqrt(r)"),
     "learnable-rank": ("lorank.experiment_cli", "seed 004: gated LoRA (B diag(g) A, proximal L1, pruning): learned rank per seed on binary and K-class NTK tasks"),
+    "exact": ("lorank.experiment_cli", "E0 (issue 16): certified real existence at rho = 1 by homotopy continuation (all complex solutions), paired with E1[k] on the same instances"),
     "encoder-ntk": ("lorank.experiment_cli", "issue 15: empirical NTK features of a pretrained encoder on BBC News: least interpolating rank, transition in rho, spectrum vs Gaussian-iid (needs lorank[encoder])"),
     "encoder-lora": ("lorank.experiment_cli", "issue 15: PEFT LoRA rank sweep (query, value) of a pretrained encoder on BBC News tasks, with full fine-tuning as reference (needs lorank[encoder])"),
 }

@@ -26,7 +26,11 @@ entry id the manifest expects from that run), and ``lorank check`` exits non-zer
 
 Examples
 --------
->>> entries = build_ledger()
+The measured half of the ledger (``build_ledger()`` adds the exact statements, each checked
+afresh by both routes: several seconds, which the test suite spends once per session and once in
+the console script's run):
+
+>>> entries = [_with_provenance(e) for e in measured_entries(_evidence.default_results_dir())]
 >>> {"id", "source", "statement", "status", "routes", "evidence"} <= set(entries[0])
 True
 >>> all(e["status"] in STATUSES for e in entries)
@@ -87,7 +91,7 @@ def verdict_providers() -> tuple[str, ...]:
     ``verdicts`` attribute), in registration order, each once.
 
     >>> verdict_providers()
-    ('numerics.verdicts.capacity', 'numerics.verdicts.pl', 'numerics.verdicts.rademacher', 'numerics.verdicts.xent', 'numerics.verdicts.rank_sweep', 'numerics.verdicts.gradient_flow', 'numerics.verdicts.jang', 'numerics.verdicts.stable_rank', 'numerics.verdicts.learnable_rank', 'numerics.verdicts.encoder_ntk', 'numerics.verdicts.encoder_lora')
+    ('numerics.verdicts.capacity', 'numerics.verdicts.pl', 'numerics.verdicts.rademacher', 'numerics.verdicts.xent', 'numerics.verdicts.rank_sweep', 'numerics.verdicts.gradient_flow', 'numerics.verdicts.jang', 'numerics.verdicts.stable_rank', 'numerics.verdicts.learnable_rank', 'numerics.verdicts.exact_existence', 'numerics.verdicts.encoder_ntk', 'numerics.verdicts.encoder_lora')
     """
     from numerics.experiments.protocol import families
 
@@ -196,8 +200,8 @@ def build_ledger(results_dir: Path | str | None = None) -> list[dict]:
     ``results_dir``: the folder of committed results (default: the package data, see
     :func:`numerics.verdicts.evidence.default_results_dir`).
 
-    The module's example builds it (a few seconds: every statement is checked afresh); the test
-    suite asserts that the ids are unique and every status known.
+    Every statement is checked afresh (a few seconds); the test suite asserts that the ids are
+    unique and every status known.
     """
     results_dir = Path(results_dir) if results_dir is not None else _evidence.default_results_dir()
     entries = [_with_provenance(e) for e in _proof_entries() + measured_entries(results_dir)]

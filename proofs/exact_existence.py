@@ -50,7 +50,7 @@ from .validation import InvalidArgument, require_positive_int, require_rank
 __all__ = ["determinantal_degree", "degree_r1_closed_form", "dimension_count",
            "GroebnerCount", "groebner_count", "real_solution_count_two_rows",
            "real_solution_count_groebner", "exact_existence_statements",
-           "GROEBNER_SIZES", "DEGREE_SOURCE"]
+           "GROEBNER_SIZES", "DEGREE_SOURCE", "expected_real_count_r1", "KAC_RICE_SOURCE"]
 
 #: The sizes at which the degree formula is checked by Groebner counts in the ledger
 #: (each sympy computation well under 2 s; 3x3 r=1, degree 6, is the largest).
@@ -592,6 +592,59 @@ def _dimension_identity_z3(statement=None, timeout_s=None) -> tuple:
     if res == z3.unsat:
         return True, "z3: the negated identities are unsat over the integers", None
     return None, f"z3 answered {res}", None
+
+
+KAC_RICE_SOURCE = ("integral-geometry formula E #(Z cap L) = vol(Z) / vol(RP^k) for a real "
+                   "projective variety Z of dimension k and a uniformly (O(N+1)-invariant) random "
+                   "projective subspace L of codimension k: Howard, The kinematic formula in "
+                   "Riemannian homogeneous spaces (Mem. AMS 1993); Buergisser-Lerario, "
+                   "Probabilistic Schubert calculus (J. reine angew. Math. 2020, arXiv:1612.06893), "
+                   "section 2; Lerario, What is... random algebraic geometry? (arXiv:2411.04705), "
+                   "section 2")
+
+
+def expected_real_count_r1(m: int, n: int, dps: int = 30):
+    """The expected number of real solutions of ``<G_i, Delta> = y_i`` (``i = 1..m+n-1``),
+    ``rank Delta <= 1``, for ``(G_i, y_i)`` iid standard Gaussian in ``R^{mn+1}``, as an mpmath
+    number: ``sqrt(pi) Gamma((m+n-1)/2) / (Gamma(m/2) Gamma(n/2))``.
+
+    Derivation (the formula of :data:`KAC_RICE_SOURCE`; the volumes are the classical ones).
+    Homogenise ``Delta -> (s : Delta)`` in ``RP^{mn}``: the equations become ``m + n - 1``
+    hyperplanes with coefficient vectors ``(G_i, -y_i)`` iid ``N(0, I_{mn+1})``, so their
+    intersection ``L`` is a uniformly random projective subspace of codimension
+    ``k = m + n - 1`` (the law is ``O(mn+1)``-invariant). ``Z`` is the projective cone over
+    the Segre variety, the closure of ``{(1 : Delta): rank Delta <= 1}``, of dimension ``k``;
+    its points at infinity (``s = 0``) are met with probability 0. On the unit sphere
+    ``S^{mn}``, ``Z`` lifts to the spherical join of the point ``e_0`` with
+    ``Sigma = {u v^T: |u| = |v| = 1}``, and ``(u, v) -> u v^T`` is a 2:1 local isometry
+    ``S^{m-1} x S^{n-1} -> Sigma``, so ``vol Sigma = vol S^{m-1} vol S^{n-1} / 2``; the join
+    multiplies by ``int_0^pi sin^{k-1} = vol S^k / vol S^{k-1}``. Dividing both lifts by 2 and
+    by ``vol RP^k = vol S^k / 2``: ``E = vol S^{m-1} vol S^{n-1} / (2 vol S^{m+n-2})``, which is
+    the Gamma form above.
+
+    Assumes exactly our instance law (``numerics.engine.instances``: every entry of ``G_i``
+    and ``y_i`` iid ``N(0, 1)``); a different variance of ``y`` than of ``G`` would break the
+    ``O(mn+1)`` invariance and the formula.
+
+    >>> [float(expected_real_count_r1(*s)) for s in ((1, 5), (2, 3), (3, 3))]
+    [1.0, 2.0, 3.0]
+    >>> round(float(expected_real_count_r1(2, 2)), 6)   # pi / 2
+    1.570796
+    >>> round(float(expected_real_count_r1(8, 8)), 3), determinantal_degree(8, 8, 1)
+    (92.131, 3432)
+    """
+    import mpmath
+
+    m, n = require_positive_int("m", m), require_positive_int("n", n)
+    with mpmath.workdps(dps):
+        return +(mpmath.sqrt(mpmath.pi) * mpmath.gamma(mpmath.mpf(m + n - 1) / 2)
+                 / (mpmath.gamma(mpmath.mpf(m) / 2) * mpmath.gamma(mpmath.mpf(n) / 2)))
+
+
+def _sphere_volume(k):
+    import mpmath
+
+    return 2 * mpmath.pi ** (mpmath.mpf(k + 1) / 2) / mpmath.gamma(mpmath.mpf(k + 1) / 2)
 
 
 def exact_existence_statements(sizes=GROEBNER_SIZES) -> list:

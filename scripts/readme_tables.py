@@ -55,7 +55,7 @@ def ledger_entries(results: Path) -> list[dict]:
 
 __all__ = ["cstar_table", "recipe_trend_table", "bench_table", "roofline_verdicts",
            "separability_table", "pl_table", "rademacher_table", "xent_table", "rank_sweep_table",
-           "gradient_flow_table", "jang_table", "stable_rank_table", "learnable_rank_table", "encoder_table", "render_block", "BLOCKS", "refresh_readme"]
+           "gradient_flow_table", "jang_table", "stable_rank_table", "learnable_rank_table", "exact_existence_table", "encoder_table", "render_block", "BLOCKS", "refresh_readme"]
 
 LM_VARIANTS = ("E1[k=4]", "E2")
 LM_SIZES = ((64, 64), (128, 128), (32, 128))
@@ -405,6 +405,39 @@ def roofline_verdicts(results: Path) -> list[tuple[str, float, bool]]:
     return out
 
 
+#: the single-cell records made on the H200 for issue 13, and its target there: at least 50% of
+#: the device's own HBM peak (the record's ``peak_used``), all passes
+BENCH_H200_RECORDS = ("bench_engine_fp64-h200.json", "bench_engine_fp64_rho1-h200.json")
+H200_ROOFLINE_TARGET = 0.50
+
+
+def bench_h200_table(results: Path) -> str:
+    """The two single cells on the H200 against its own HBM peak (issue 13's 50% target)."""
+    rows = ["| record | cell | trials | solve s (median) | trials/s | bandwidth | of the device's own HBM peak: "
+            "all passes / iterations only / cold first solve | issue 13 target (50%) | CUDA / scipy |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for name in BENCH_H200_RECORDS:
+        b = json.loads((results / "bench" / name).read_text())
+        sz, r = b["sizes"], b["runs"]["engine_cuda"]
+        peak = r["peak_used"]
+        frac = r["fraction_of_peak_bandwidth"]
+        rows.append(f"| `{name}` | {sz['m']}x{sz['n']}, r={sz['r']}, M={sz['M']}, rho={sz['rho']:.3f} | "
+                    f"{r['trials']} | {r['solve_seconds']:.3f} | {r['trials_per_second']:.0f} | "
+                    f"{r['achieved_bytes_per_s'] / 1e12:.2f} TB/s of {peak['hbm_bytes_per_s'] / 1e12:.1f} "
+                    f"({peak['device']}) | {frac:.0%} / {r['fraction_of_peak_bandwidth_iterations_only']:.0%} / "
+                    f"{r['fraction_of_peak_bandwidth_warmup_solve']:.0%} | "
+                    f"{'met' if frac >= H200_ROOFLINE_TARGET else 'not met'} | "
+                    f"{b['ratios']['engine_cuda_over_scipy']:.0f}x |")
+    return "\n".join(rows)
+
+
+def sweep_breakdown_lines(results: Path) -> str:
+    """Where the headline LM grid's time goes (:mod:`benchmarks.sweep_breakdown`)."""
+    from benchmarks.sweep_breakdown import headline_breakdown, render
+
+    return render(headline_breakdown(results / "bench"))
+
+
 def cpu_default_line(results: Path) -> str:
     """One sentence on the committed run of ``lorank cstar`` with its CPU defaults."""
     s = json.loads((results / "cpu-default" / "summary.json").read_text())
@@ -712,16 +745,17 @@ def gradient_flow_table(results: Path) -> str:
     return "\n".join(lines)
 
 
-def jang_table(results: Path) -> str:
-    """Seed 001: the J statements with their statuses (checked now by both routes), and the
-    measurements of ``results/jang/cpu-default`` with the ledger's statuses."""
+def jang_table(results: Path, run: str = "cpu-default", statements: bool = True) -> str:
+    """Seed 001: the J statements with their statuses (checked now by both routes, where
+    ``statements``), and the measurements of ``results/jang/<run>`` with the ledger's statuses."""
     from proofs.jang import jang_statements
     from proofs.statement import check
 
     lines = ["Statements (`proofs/jang.py`, both routes each, as `lorank check` runs them):", ""]
-    for st in jang_statements():
+    for st in jang_statements() if statements else ():
         lines.append(f"- `{st.id}`: **{check(st).status}**: {st.title}")
-    s = json.loads((results / "jang" / "cpu-default" / "summary.json").read_text())
+    lines = lines if statements else []
+    s = json.loads((results / "jang" / run / "summary.json").read_text())
     env = (s.get("environment") or [{}])[0]
     lines += ["", "Ranks of solutions of random consistent systems (G_i, y iid N(0, 1)) against r0, the "
               "largest r with r(r+1)/2 <= M:", "",
@@ -745,24 +779,25 @@ def jang_table(results: Path) -> str:
     for e in s["land"]:
         lines.append(f"| {e['r']} | {'yes' if e['above'] else 'no'} | "
                      + " | ".join(str(e["classes"][c]) for c in names) + " |")
-    lines += ["", f"Record `results/jang/cpu-default` ({s['units_found']} trials, "
+    lines += ["", f"Record `results/jang/{run}` ({s['units_found']} trials, "
               f"{env.get('device_name', '?')}, {s['wall_time']['wall_s']:.0f} s). Ledger:"]
     lines += _ledger_lines(e for i, e in ledger_entries(results).items()
-                           if i.startswith("J.") and i.endswith(".cpu-default"))
+                           if i.startswith("J.") and i.endswith(f".{run}"))
     return "\n".join(lines)
 
 
-def stable_rank_table(results: Path) -> str:
-    """Seed 003: the SR statements with their statuses (checked now by both routes), and
-    sr(Delta) against the nominal rank from ``results/stable-rank/cpu-default`` with the
-    ledger's statuses."""
+def stable_rank_table(results: Path, run: str = "cpu-default", statements: bool = True) -> str:
+    """Seed 003: the SR statements with their statuses (checked now by both routes, where
+    ``statements``), and sr(Delta) against the nominal rank from ``results/stable-rank/<run>``
+    with the ledger's statuses."""
     from proofs.stable_rank import stable_rank_statements
     from proofs.statement import check
 
     lines = ["Statements (`proofs/stable_rank.py`, both routes each, as `lorank check` runs them):", ""]
-    for st in stable_rank_statements():
+    for st in stable_rank_statements() if statements else ():
         lines.append(f"- `{st.id}`: **{check(st).status}**: {st.title}")
-    s = json.loads((results / "stable-rank" / "cpu-default" / "summary.json").read_text())
+    lines = lines if statements else []
+    s = json.loads((results / "stable-rank" / run / "summary.json").read_text())
     env = (s.get("environment") or [{}])[0]
     sz, sol, ref = s["sizes"], s["solver"], s["references"]
 
@@ -770,7 +805,7 @@ def stable_rank_table(results: Path) -> str:
         return f"{d['mean']:.3f} [{d['lo']:.3f}, {d['hi']:.3f}]"
 
     scs = s["scalings"]
-    lines += ["", f"sr(Delta) of the learned update against the nominal rank (d = {sz['d']}, N = {sz['N']} "
+    lines += ["" if statements else None, f"sr(Delta) of the learned update against the nominal rank (d = {sz['d']}, N = {sz['N']} "
               f"Gaussian-iid features, teacher with iid entries of stable rank {ref['sr_teacher']['mean']:.2f}, "
               f"{s['seeds']['trials']} seeds, {sol['steps']} gradient steps of {sol['lr']:g}, alpha = "
               f"{sol['alpha']:g}; mean [95% t]):", "",
@@ -784,17 +819,58 @@ def stable_rank_table(results: Path) -> str:
         lines.append(f"| {r} | " + " | ".join(cols) + " |")
     lines += ["", "Slope of log sr(Delta) in log r: " + "; ".join(
         f"{sc['scaling']} {iv(sc['slope'])}" for sc in scs if "slope" in sc) + ".", "",
-              f"Record `results/stable-rank/cpu-default` ({s['units_found']} trials, "
+              f"Record `results/stable-rank/{run}` ({s['units_found']} trials, "
               f"{env.get('device_name', '?')}, {s['wall_time']['wall_s']:.0f} s). Ledger:"]
     lines += _ledger_lines(e for i, e in ledger_entries(results).items()
-                           if i.startswith("SR.") and i.endswith(".cpu-default"))
+                           if i.startswith("SR.") and i.endswith(f".{run}"))
+    return "\n".join(line for line in lines if line is not None)
+
+
+def exact_existence_table(results: Path, run: str = "e0-cpu") -> str:
+    """Issue 16: P(exists | rho = 1) of E0 per cell, the mean real count against Kac-Rice, and
+    the paired E1[k] shortfall for k = 1, 2, 4, 8, from ``results/exact-existence/<run>``, with
+    the ledger's statuses."""
+    s = json.loads((results / "exact-existence" / run / "summary.json").read_text())
+    env = (s.get("environment") or [{}])[0]
+    c0 = s["config"]
+    ks = [k for k in ("1", "2", "4", "8") if k in s["cells"][0]["e1"]]
+
+    def w(x):
+        return f"[{x[0]:.3f}, {x[1]:.3f}]"
+
+    lines = [f"E0 at rho = 1, r = 1 ({c0['trials']} Gaussian instances per cell, seed {c0['seed']}; "
+             f"E1 = LM with k restarts on the same instances). P(exists) and the shortfall "
+             "(E0 certifies a real solution, E1[k] finds none) are among certified instances, "
+             "with Wilson 95% intervals; the real count is a mean with its 95% t interval; "
+             "Kac-Rice is `proofs.exact_existence.expected_real_count_r1`.", "",
+             "| cell | degree | certified | P(exists) | mean real count | Kac-Rice | "
+             + " | ".join(f"shortfall E1[{k}]" for k in ks) + " |",
+             "|---|---|---|---|---|---|" + "---|" * len(ks)]
+    for c in s["cells"]:
+        e0, rc = c["e0"], c["real_count"]
+        if not e0["trials"]:  # a cell an interrupted run did not reach
+            lines.append(f"| {c['m']}x{c['n']} | {c['degree']}{' (odd)' if c['degree_odd'] else ''} | "
+                         f"{c['certified']}/{c['trials']} | not reached | - | {c['kac_rice']:.3f} | "
+                         + " | ".join("-" for _ in ks) + " |")
+            continue
+        p = e0["successes"] / e0["trials"]
+        lines.append(f"| {c['m']}x{c['n']} | {c['degree']}{' (odd)' if c['degree_odd'] else ''} | "
+                     f"{c['certified']}/{c['trials']} | {p:.3f} {w(e0['wilson'])} | "
+                     f"{rc['mean']:.3f} [{rc['lo']:.3f}, {rc['hi']:.3f}] | {c['kac_rice']:.3f} | "
+                     + " | ".join(f"{c['e1'][k]['shortfall']:.3f} {w(c['e1'][k]['shortfall_wilson'])}"
+                                  for k in ks) + " |")
+    lines += ["", f"Record `results/exact-existence/{run}` ({s['trials_found']} instances, "
+              f"{env.get('device_name', env.get('device', '?'))}, {s['wall_time']['wall_s']:.0f} s); "
+              f"figure `results/exact-existence/{run}/exact_existence.png`. Ledger:"]
+    lines += _ledger_lines(e for i, e in ledger_entries(results).items()
+                           if i.startswith("E0.") and i.endswith(f".{run}"))
     return "\n".join(lines)
 
 
-def learnable_rank_table(results: Path) -> str:
-    """Seed 004: the learned rank per task and L1 weight from ``results/learnable-rank/cpu-default``
+def learnable_rank_table(results: Path, run: str = "cpu-default") -> str:
+    """Seed 004: the learned rank per task and L1 weight from ``results/learnable-rank/<run>``
     with the theory's band and the ledger's statuses."""
-    s = json.loads((results / "learnable-rank" / "cpu-default" / "summary.json").read_text())
+    s = json.loads((results / "learnable-rank" / run / "summary.json").read_text())
     env = (s.get("environment") or [{}])[0]
     sz, sol = s["sizes"], s["solver"]
     rows = ["| classes | lambda | band | learned rank [95% t] | seeds per rank | rank(Delta) at most | train acc |",
@@ -805,12 +881,12 @@ def learnable_rank_table(results: Path) -> str:
         rows.append(f"| {t['classes']} | {t['lam']:g} | {t['band'][0]}..{t['band'][1]} | {lr['mean']:.2f} "
                     f"[{lr['lo']:.2f}, {lr['hi']:.2f}] | {counts} | {t['delta_rank_max']} | "
                     f"{t['train_acc']['mean']:.3f} |")
-    lines = rows + ["", f"Record `results/learnable-rank/cpu-default` (n = m = {sz['n']}, initial rank "
+    lines = rows + ["", f"Record `results/learnable-rank/{run}` (n = m = {sz['n']}, initial rank "
                         f"{sz['rank']}, {sz['per_class']} examples per class, {s['seeds']['trials']} seeds, "
                         f"{sol['optimizer']} ({sol['steps']} steps), {s['units_found']} trials, "
                         f"{env.get('device_name', '?')}, {s['wall_time']['wall_s']:.0f} s). Ledger:"]
     lines += _ledger_lines(e for i, e in ledger_entries(results).items()
-                           if i.startswith("LR.") and i.endswith(".cpu-default"))
+                           if i.startswith("LR.") and i.endswith(f".{run}"))
     return "\n".join(lines)
 
 
@@ -930,7 +1006,15 @@ BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default":
           "bench": bench_table, "separability": separability_table, "pl": pl_table,
           "rademacher": rademacher_table, "xent": xent_table, "rank-sweep": rank_sweep_table,
           "gradient-flow": gradient_flow_table, "jang": jang_table, "stable-rank": stable_rank_table,
-          "learnable-rank": learnable_rank_table, "encoder": encoder_table}
+          "learnable-rank": learnable_rank_table, "bench-h200": bench_h200_table,
+          "sweep-breakdown": sweep_breakdown_lines,
+          "jang-h200": lambda results: jang_table(results, "h200", statements=False),
+          "stable-rank-h200": lambda results: stable_rank_table(results, "h200", statements=False),
+          "stable-rank-h200-decay": lambda results: stable_rank_table(results, "h200-decay", statements=False),
+          "learnable-rank-h200": lambda results: learnable_rank_table(results, "h200"),
+          "learnable-rank-h200-adam": lambda results: learnable_rank_table(results, "h200-adam"),
+          "exact-existence": exact_existence_table, "encoder": encoder_table,
+          "exact-existence-h200": lambda results: exact_existence_table(results, "h200")}
 
 
 def render_block(name: str, results: Path | None = None) -> str:

@@ -13,8 +13,8 @@
 - ``checked_verdicts`` and ``proof_entries``: every statement checked by both routes (a few
   seconds), once per session, and the ledger's entries of that check; shared by the tests of the
   verdicts and of what the ledger and the CLI do with them (``shared_proof_entries`` hands them
-  to :mod:`lorank.ledger` in place of a fresh check). A fresh check is tested too
-  (``test_check_all_is_fast_and_fresh``, the console script, the doctests); the terminal summary
+  to :mod:`lorank.ledger` in place of a fresh check). The session's check is timed
+  (``test_check_all_is_fast_and_fresh``) and the console script runs one of its own; the terminal summary
   prints the session's entries if a test checked them.
 - ``background``: work done in other processes (notebook kernels, Triton's interpreter, the console
   script, torchrun launches) starts as soon as collection ends and runs, one job at a time, on a
@@ -62,10 +62,20 @@ _SESSION: dict = {}
 @pytest.fixture(scope="session")
 def checked_verdicts():
     """``proofs.check_all()``: every statement checked afresh by both routes, once a session."""
+    import time
+
     from proofs import check_all
 
+    start = time.perf_counter()
     _SESSION["verdicts"] = check_all()
+    _SESSION["check_seconds"] = time.perf_counter() - start
     return _SESSION["verdicts"]
+
+
+@pytest.fixture(scope="session")
+def check_seconds(checked_verdicts) -> float:
+    """How long the session's ``check_all()`` took (wall-clock seconds)."""
+    return _SESSION["check_seconds"]
 
 
 def _session_check(patch, verdicts) -> None:

@@ -616,6 +616,44 @@ CASES = [
     ("learnable-rank", "--no-progress=1", ["--no-progress", "'1'"]),
     ("learnable-rank", "--distributed=4", ["--distributed", "'4'"]),
     ("learnable-rank", "--out {results}/learnable-rank/x", ["--out", "results/"]),
+    # ---------------------------------------------------------------- exact (E0)
+    ("exact", "--sizes abc", ["--sizes", "'abc'"]),
+    ("exact", "--sizes 0x3", ["--sizes", "'0x3'"]),
+    ("exact", "--sizes 3x3,3x3", ["--sizes", "'3x3,3x3'"]),
+    ("exact", "--sizes 10x10", ["--sizes", "10x10", "degree"]),
+    ("exact", "--sizes 999999999x999999999", ["--sizes", "999999999x999999999", "degree"]),
+    ("exact", "--sizes 1x1000000 --trials 1", ["--sizes", "1x1000000", "TiB"]),
+    ("exact", "--sizes 2x2 --ranks 3", ["--ranks", "r=3", "2x2"]),
+    ("exact", "--sizes 6x6 --ranks 3", ["--sizes", "6x6", "--ranks", "start paths"]),
+    ("exact", "--sizes 200x201 --ranks 2", ["--sizes", "200x201", "m + n"]),
+    ("exact", "--ranks 0", ["--ranks", "'0'"]),
+    ("exact", "--ranks 1,1", ["--ranks", "'1,1'"]),
+    ("exact", "--trials 0", ["--trials", "'0'"]),
+    ("exact", "--trials " + BIG, ["--trials", BIG]),
+    ("exact", "--restarts 0", ["--restarts", "'0'"]),
+    ("exact", "--restarts 5000", ["--restarts", "'5000'"]),
+    ("exact", "--max-iters 0", ["--max-iters", "'0'"]),
+    ("exact", "--max-iters " + BIG, ["--max-iters", BIG]),
+    ("exact", "--start-seed -1", ["--start-seed", "'-1'"]),
+    ("exact", "--start-seed x", ["--start-seed", "'x'"]),
+    ("exact", "--seed -1", ["--seed", "'-1'"]),
+    ("exact", "--device tpu", ["--device", "'tpu'"]),
+    ("exact", "--device cuda:99", ["--device", "'cuda:99'"]),
+    ("exact", "--batch-size 0", ["--batch-size", "'0'"]),
+    ("exact", "--max-paths 0", ["--max-paths", "'0'"]),
+    ("exact", "--max-paths " + BIG, ["--max-paths", BIG]),
+    ("exact", "--sizes 9x9 --trials 100000 --batch-size 100000 --max-paths 1000000000",
+     ["--max-paths", "9x9", "GiB"]),
+    ("exact", "--threads 0", ["--threads", "'0'"]),
+    ("exact", "--resume=no", ["--resume", "'no'"]),
+    ("exact", "--json=1", ["--json", "'1'"]),
+    ("exact", "--no-plot=1", ["--no-plot", "'1'"]),
+    ("exact", "--no-progress=1", ["--no-progress", "'1'"]),
+    ("exact", "--distributed=4", ["--distributed", "'4'"]),
+    ("exact", "--out {results}/exact-existence/x", ["--out", "results/"]),
+    ("exact", "--summarise {rad_run} --out " + NEW, ["{rad_run}/record.jsonl", "rademacher",
+                                                     "exact"]),
+    ("exact", "--summarise {rad_run} --out " + NEW + " --trials 3", ["--trials", "'3'"]),
     ("learnable-rank", "--summarise {rad_run} --out " + NEW, ["{rad_run}/record.jsonl", "rademacher",
                                                              "learnable-rank"]),
     # ---------------------------------------------------------------- encoder-ntk (issue 15)
@@ -857,7 +895,7 @@ def test_enough_cases():
 
 
 @pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep",
-                                     "gradient-flow", "jang", "stable-rank", "learnable-rank",
+                                     "gradient-flow", "jang", "stable-rank", "learnable-rank", "exact",
                                      "encoder-ntk", "encoder-lora"])
 def test_every_flag_is_covered(command):
     """Every flag of every experiment command appears in at least one bad-input row."""
@@ -874,7 +912,7 @@ def test_every_flag_is_covered(command):
 
 
 @pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep",
-                                     "gradient-flow", "jang", "stable-rank", "learnable-rank",
+                                     "gradient-flow", "jang", "stable-rank", "learnable-rank", "exact",
                                      "encoder-ntk", "encoder-lora"])
 def test_help(command, capsys):
     """``--help`` of every experiment command prints its flags (it once raised "empty group")."""

@@ -60,6 +60,8 @@ TINY = {
     "stable-rank": dict(d=3, ranks=(1, 2, 3), examples=12, steps=10, trials=4, batch_size=2),
     "learnable-rank": dict(classes=(2, 3), n=4, m=4, per_class=4, rank=3, lams=(0.1,), lr=0.1, steps=20,
                            prune_every=10, patience=5, trials=4, batch_size=2),
+    "exact-existence": dict(sizes=((2, 2), (2, 3)), trials=4, restarts=2, max_iters=30, batch_size=2,
+                            max_paths=4),
     # issue 15 (need lorank[encoder]: a pretrained encoder and the BBC corpus; slow, seconds each)
     "encoder-ntk": dict(tasks=(("business", "sports"),), matrices=("query",), per_class=(2,),
                         blocks=(4,), ranks=(1,), restarts=1, max_iters=30, max_len=16, trials=4,
@@ -100,6 +102,8 @@ TINY_ARGS = {
     "learnable-rank": ["learnable-rank", "--classes", "2,3", "--n", "4", "--m", "4", "--per-class", "4",
                        "--rank", "3", "--lams", "0.1", "--lr", "0.1", "--steps", "20", "--prune-every", "10",
                        "--patience", "5", "--trials", "4"],
+    "exact-existence": ["exact", "--sizes", "2x2,2x3", "--trials", "4", "--restarts", "2",
+                        "--max-iters", "30"],
     "encoder-ntk": ["encoder-ntk", "--tasks", "business/sports", "--matrices", "query", "--per-class",
                     "2", "--blocks", "4", "--ranks", "1", "--restarts", "1", "--max-iters", "30",
                     "--max-len", "16", "--trials", "4"],

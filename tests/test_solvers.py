@@ -410,6 +410,43 @@ def test_cuda_graph_replays_match_eager_iterations(graph_rows):
                             abs_tol=1e-13)
 
 
+def test_graph_floor_pads_only_while_the_padding_fits_graph_bytes():
+    # Property: a replayed batch is padded up to 16 rows only while 16 trials' features fit in
+    # graph_bytes; otherwise to the largest power of two that fits (at least 1), and never
+    # below the active trials (a power of two at least n_active).
+    from numerics.engine.solvers import _GRAPH_MIN_ROWS, _graph_floor, _graph_size
+
+    for row_bytes, graph_bytes in [(1, 1 << 28), (1 << 20, 1 << 28), (139 << 20, 1 << 28),
+                                   (3 << 24, 1 << 28), (1 << 30, 1 << 28), (1 << 28, 1 << 28)]:
+        floor = _graph_floor(row_bytes, graph_bytes)
+        assert 1 <= floor <= _GRAPH_MIN_ROWS and floor & (floor - 1) == 0
+        assert floor == 1 or floor * row_bytes <= graph_bytes
+        assert floor == _GRAPH_MIN_ROWS or 2 * floor * row_bytes > graph_bytes
+        for n_active in (1, 2, 3, 5, 17, 64):
+            size = _graph_size(n_active, floor)
+            assert size >= max(n_active, floor) and size & (size - 1) == 0 and size < 2 * max(n_active, floor)
+
+
+@pytest.mark.cuda
+def test_cuda_graph_replays_on_unpadded_batches_match_eager():
+    # On a GPU, with graph_bytes so small that the replay floor is one row (no padding), the
+    # replayed tail gives every trial the outcome and iteration count of eager iteration.
+    from numerics.engine.solvers import trace_iterations
+
+    cell = (16, 16, 2, 60)
+    kw = dict(global_seed=SEED, restarts=2, device="cuda", batch_size=128)
+    eager = run_trials("lm", cell, range(128), lm_config=LMConfig(graph_rows=0, graph_bytes=0), **kw)
+    with trace_iterations() as events:
+        graphed = run_trials("lm", cell, range(128),
+                             lm_config=LMConfig(graph_rows=0, graph_bytes=16 * 16 * 60 * 8 * 3), **kw)
+    assert sum(e["graph"] for e in events) > 10
+    assert min(e["rows"] for e in events if e["graph"]) < 16  # replays below the old floor
+    for a, b in zip(eager, graphed):
+        assert (a["first_success"], a["iterations"]) == (b["first_success"], b["iterations"])
+        assert math.isclose(a["best_rel_residual"], b["best_rel_residual"], rel_tol=1e-10,
+                            abs_tol=1e-13)
+
+
 @pytest.mark.cuda
 def test_failed_graph_capture_falls_back_to_eager(monkeypatch):
     # Where a CUDA graph cannot be captured (an op that refuses capture, say), the solve warns and

@@ -40,9 +40,10 @@ distinct zeros, hence all of them by Bezout), and every endpoint is classified:
 The arithmetic is float64 (not interval), so this is a numerical certificate, not a proof.
 Uncertified instances are reported as such, never counted.
 
-Device: tracking runs where ``device`` says (CPU or CUDA; the start system is always solved on
-the CPU and moved). Only the CPU path has been run so far (tests/test_exact_existence.py has a
-CUDA-equals-CPU test that skips without a GPU); no GPU record exists yet.
+Device: tracking runs where ``device`` says (CPU or CUDA; the start system is tracked on the same
+device, once per (m, n, seed, device) in a process, and kept on the CPU). Only the CPU path has
+been run so far (tests/test_exact_existence.py has a CUDA-equals-CPU test that skips without a
+GPU); no GPU record exists yet.
 
 Examples
 --------
@@ -68,7 +69,7 @@ from proofs.exact_existence import determinantal_degree
 from proofs.validation import InvalidArgument, require_nonneg_int, require_positive_int
 
 __all__ = ["ALPHA_0", "HomotopyResult", "solve_rank_one", "start_solutions", "track", "e0_on_e1_instances",
-           "alpha_test", "residual"]
+           "alpha_test", "residual", "dedupe_points", "random_complex", "solve_or_nan", "LAST_TRACK"]
 
 #: Smale's constant: alpha < ALPHA_0 makes x an approximate zero.
 ALPHA_0 = (13 - 3 * math.sqrt(17)) / 4
@@ -79,6 +80,9 @@ MAX_STEPS = 4000
 INITIAL_STEP = 0.02
 MIN_STEP = 1e-9
 DIVERGED = 1e8
+#: Counters of the last :func:`track` call (steps, paths, and the sum over steps of the paths
+#: still active), for timing estimates.
+LAST_TRACK: dict = {}
 
 
 def _unpack(z, m):
@@ -110,7 +114,7 @@ def _jacobian(z, G):
     return torch.cat([du, dv], dim=-1)
 
 
-def _solve(J, f):
+def solve_or_nan(J, f):
     """``J^{-1} f`` batched; singular systems give NaN (the path is then failed), not an error."""
     x, info = torch.linalg.solve_ex(J, f.unsqueeze(-1))
     x = x.squeeze(-1)
@@ -118,7 +122,7 @@ def _solve(J, f):
 
 
 def _newton_step(z, G, y):
-    return _solve(_jacobian(z, G), residual(z, G, y))
+    return solve_or_nan(_jacobian(z, G), residual(z, G, y))
 
 
 def _gamma_bound(z, G):
@@ -144,7 +148,9 @@ def alpha_test(z, G, y):
     return beta, gamma, beta * gamma
 
 
-def _random_complex(shape, seed, device):
+def random_complex(shape, seed, device):
+    """Standard complex Gaussian entries (real and imaginary parts N(0, 1/2)) from a CPU
+    generator seeded ``seed``, moved to ``device``."""
     g = torch.Generator(device="cpu").manual_seed(seed)
     re = torch.randn(*shape, generator=g, dtype=torch.float64)
     im = torch.randn(*shape, generator=g, dtype=torch.float64)
@@ -158,14 +164,17 @@ def _refine(z, G, y, steps=3):
 
 
 @lru_cache(maxsize=32)
-def _start_cpu(m: int, n: int, seed: int):
+def _start(m: int, n: int, seed: int, device: str = "cpu"):
+    """The start instance and its certified solutions (CPU tensors); the start system's paths
+    are tracked and certified on ``device`` (the 6435 paths of 8x8 take minutes on one CPU
+    core)."""
     M = m + n - 1
     degree = determinantal_degree(m, n, 1)
-    G1 = _random_complex((1, M, m, n), seed, "cpu")
-    y1 = _random_complex((1, M), seed + 1, "cpu")
+    G1 = random_complex((1, M, m, n), seed, "cpu")
+    y1 = random_complex((1, M), seed + 1, "cpu")
     # Linear-product start system g_i = (a_i . u)(c_i . v - 1), u = (1, u').
-    a = _random_complex((M, m), seed + 2, "cpu")
-    c = _random_complex((M, n), seed + 3, "cpu")
+    a = random_complex((M, m), seed + 2, "cpu")
+    c = random_complex((M, n), seed + 3, "cpu")
     starts = []
     for rows in itertools.combinations(range(M), m - 1):
         rest = [i for i in range(M) if i not in rows]
@@ -177,29 +186,41 @@ def _start_cpu(m: int, n: int, seed: int):
     z0 = torch.stack(starts)[None]
     # g_i = (a_i . u)(c_i . v - 1) = u^T (a_i c_i^T) v - a_i . u: the family
     # f_i = u^T G_i v - L_i . u - y_i at (G, L, y) = gamma (a c^T, a, 0); gamma trick.
-    gamma = complex(_random_complex((1,), seed + 4, "cpu")[0])
+    gamma = complex(random_complex((1,), seed + 4, "cpu")[0])
     G0, L0 = gamma * torch.einsum("ia,ib->iab", a, c)[None], gamma * a[None]
-    z, done = track(z0, (G0, L0, torch.zeros(1, M, dtype=torch.complex128)),
-                    (G1, torch.zeros_like(L0), y1))
+    dev = torch.device(device)
+    G1d, y1d = G1.to(dev), y1.to(dev)
+    z, done = track(z0.to(dev), (G0.to(dev), L0.to(dev), torch.zeros(1, M, dtype=torch.complex128,
+                                                                       device=dev)),
+                    (G1d, torch.zeros_like(L0, device=dev), y1d))
     fin = z[0][done[0]]
-    fin = _refine(fin[None], G1, y1)
-    beta, gam, alpha = alpha_test(fin, G1, y1)
+    fin = _refine(fin[None], G1d, y1d)
+    beta, gam, alpha = alpha_test(fin, G1d, y1d)
     keep = alpha[0] < ALPHA_0
     fin, beta = fin[0][keep], beta[0][keep]
-    unique = _dedupe(fin, beta)
+    unique = dedupe_points(fin, beta).cpu()
     if unique.shape[0] != degree:
         raise RuntimeError(f"start system of {m}x{n}: {unique.shape[0]} certified distinct "
                            f"solutions, expected the degree {degree} (seed {seed})")
     return G1[0], y1[0], unique
 
 
-def _dedupe(points, beta):
-    """Points whose 2-beta balls are disjoint from all earlier kept points (pairwise)."""
-    kept = []
+def dedupe_points(points, beta):
+    """Points whose 2-beta balls are disjoint from all earlier kept points (pairwise; greedy in
+    order, vectorised over the kept set).
+
+    >>> import torch
+    >>> p = torch.tensor([[0j], [1e-12 + 0j], [1 + 0j]], dtype=torch.complex128)
+    >>> dedupe_points(p, torch.full((3,), 1e-10, dtype=torch.float64)).shape[0]
+    2
+    """
+    pr = torch.cat([points.real, points.imag], dim=-1)
+    dist = torch.cdist(pr, pr, compute_mode="donot_use_mm_for_euclid_dist")
+    apart = dist > 2 * (beta[:, None] + beta[None, :]) + 1e-8
+    kept = torch.zeros(points.shape[0], dtype=torch.bool, device=points.device)
     for k in range(points.shape[0]):
-        if all(float((points[k] - points[j]).abs().pow(2).sum().sqrt())
-               > 2 * (float(beta[k]) + float(beta[j])) + 1e-8 for j in kept):
-            kept.append(k)
+        if bool(apart[k][kept].all()):
+            kept[k] = True
     return points[kept]
 
 
@@ -225,41 +246,44 @@ def track(z0, p0, p1, *, max_steps: int = MAX_STEPS, tol: float = 1e-10):
     m = G0.shape[-2]
     dev = z0.device
     dG, dL, dy = G1 - G0, L1 - L0, y1 - y0
-    T, P, _ = z0.shape
-    z = z0.clone()
-    t = torch.zeros(T, P, dtype=torch.float64, device=dev)
+    T, P, M = z0.shape
+    # Paths are tracked flat (N = T P) and only the active ones are computed at each step
+    # (compaction): their instance's parameters are gathered by index. Every path's arithmetic
+    # is its own, so the result does not depend on which other paths are in the batch.
+    N = T * P
+    inst = torch.arange(T, device=dev).repeat_interleave(P)
+    z = z0.reshape(N, M).clone()
+    t = torch.zeros(N, dtype=torch.float64, device=dev)
     h = torch.full_like(t, INITIAL_STEP)
-    streak = torch.zeros(T, P, dtype=torch.int64, device=dev)
-    active = torch.ones(T, P, dtype=torch.bool, device=dev)
+    streak = torch.zeros(N, dtype=torch.int64, device=dev)
+    active = torch.ones(N, dtype=torch.bool, device=dev)
     failed = torch.zeros_like(active)
 
-    def at(tt):
-        w = tt.to(z.dtype)
-        return (G0[:, None] + w[..., None, None, None] * dG[:, None],
-                L0[:, None] + w[..., None, None] * dL[:, None],
-                y0[:, None] + w[..., None] * dy[:, None])
-
-    def jac_res(zz, tt):
-        Gt, Lt, yt = at(tt)
+    def jac_res(zz, tt, g0, dg, l0, dl, y0_, dy_):
+        # The parameters are affine in t: contract G0 and dG with (u, v) separately instead of
+        # materialising G(t).
+        w = tt.to(zz.dtype)[:, None, None]
         u, v = _unpack(zz, m)
-        J = torch.cat([(torch.einsum("tpiab,tpb->tpia", Gt, v) - Lt)[..., 1:],
-                       torch.einsum("tpa,tpiab->tpib", u, Gt)], dim=-1)
-        f = torch.einsum("tpa,tpiab,tpb->tpi", u, Gt, v) - torch.einsum("tpia,tpa->tpi", Lt, u) - yt
+        Gv = torch.einsum("piab,pb->pia", g0, v) + w * torch.einsum("piab,pb->pia", dg, v)
+        uG = torch.einsum("pa,piab->pib", u, g0) + w * torch.einsum("pa,piab->pib", u, dg)
+        Lt = l0 + w * dl
+        J = torch.cat([(Gv - Lt)[..., 1:], uG], dim=-1)
+        f = torch.einsum("pia,pa->pi", Gv - Lt, u) - (y0_ + w[:, :, 0] * dy_)
         return J, f
 
-    def velocity(zz, tt):
-        J, _ = jac_res(zz, tt)
+    def velocity(zz, tt, par):
+        J, _ = jac_res(zz, tt, *par)
+        _, dg, _, dl, _, dy_ = par
         u, v = _unpack(zz, m)
-        Ht = (torch.einsum("tpa,tiab,tpb->tpi", u, dG, v) - torch.einsum("tia,tpa->tpi", dL, u)
-              - dy[:, None, :])
-        return -_solve(J, Ht)
+        Ht = (torch.einsum("pa,piab,pb->pi", u, dg, v) - torch.einsum("pia,pa->pi", dl, u) - dy_)
+        return -solve_or_nan(J, Ht)
 
-    def correct(zz, tt):
-        ok = torch.ones(zz.shape[:2], dtype=torch.bool, device=dev)
+    def correct(zz, tt, par):
+        ok = torch.ones(zz.shape[0], dtype=torch.bool, device=dev)
         last = None
         for _ in range(CORRECTOR_STEPS):
-            J, f = jac_res(zz, tt)
-            dz = _solve(J, f)
+            J, f = jac_res(zz, tt, *par)
+            dz = solve_or_nan(J, f)
             zz = zz - dz
             size = dz.abs().pow(2).sum(-1).sqrt() / (1 + zz.abs().pow(2).sum(-1).sqrt())
             if last is not None:
@@ -267,36 +291,45 @@ def track(z0, p0, p1, *, max_steps: int = MAX_STEPS, tol: float = 1e-10):
             last = size
         return zz, ok & (last < 1e-7)
 
+    steps = work = 0
     for _ in range(max_steps):
-        if not bool(active.any()):
+        idx = active.nonzero().squeeze(1)
+        if not idx.numel():
             break
-        hh = torch.minimum(h, 1 - t) * active
-        hc = hh.to(z.dtype)[..., None]
-        k1 = velocity(z, t)
-        k2 = velocity(z + 0.5 * hc * k1, t + 0.5 * hh)
-        k3 = velocity(z + 0.5 * hc * k2, t + 0.5 * hh)
-        k4 = velocity(z + hc * k3, t + hh)
-        corr, ok = correct(z + hc / 6 * (k1 + 2 * k2 + 2 * k3 + k4), t + hh)
+        steps += 1
+        work += idx.numel()
+        ii = inst[idx]
+        par = (G0[ii], dG[ii], L0[ii], dL[ii], y0[ii], dy[ii])
+        za, ta, ha, sa = z[idx], t[idx], h[idx], streak[idx]
+        hh = torch.minimum(ha, 1 - ta)
+        hc = hh.to(za.dtype)[:, None]
+        k1 = velocity(za, ta, par)
+        k2 = velocity(za + 0.5 * hc * k1, ta + 0.5 * hh, par)
+        k3 = velocity(za + 0.5 * hc * k2, ta + 0.5 * hh, par)
+        k4 = velocity(za + hc * k3, ta + hh, par)
+        corr, ok = correct(za + hc / 6 * (k1 + 2 * k2 + 2 * k3 + k4), ta + hh, par)
         ok &= torch.isfinite(corr.abs()).all(-1)
-        accept = active & ok
-        z = torch.where(accept[..., None], corr, z)
-        t = torch.where(accept, t + hh, t)
-        streak = torch.where(accept, streak + 1, torch.zeros_like(streak))
-        grow = accept & (streak >= 2)
-        h = torch.where(grow, h * 1.5, h)
-        streak = torch.where(grow, torch.zeros_like(streak), streak)
-        h = torch.where(active & ~ok, h * 0.5, h)
-        finished = active & (t >= 1)
-        big = z.abs().amax(-1) > DIVERGED
-        failed |= active & ((h < MIN_STEP) | big) & ~finished
-        active &= ~finished & ~failed
-    return z, (t >= 1) & ~failed
+        za = torch.where(ok[:, None], corr, za)
+        ta = torch.where(ok, ta + hh, ta)
+        sa = torch.where(ok, sa + 1, torch.zeros_like(sa))
+        grow = ok & (sa >= 2)
+        ha = torch.where(grow, ha * 1.5, ha)
+        sa = torch.where(grow, torch.zeros_like(sa), sa)
+        ha = torch.where(~ok, ha * 0.5, ha)
+        finished = ta >= 1
+        big = za.abs().amax(-1) > DIVERGED
+        fail = ((ha < MIN_STEP) | big) & ~finished
+        z[idx], t[idx], h[idx], streak[idx] = za, ta, ha, sa
+        failed[idx] = fail
+        active[idx] = ~finished & ~fail
+    LAST_TRACK.update(steps=steps, paths=N, active_path_steps=work)
+    return z.reshape(T, P, M), ((t >= 1) & ~failed).reshape(T, P)
 
 
-def start_solutions(m: int, n: int, seed: int = 0):
+def start_solutions(m: int, n: int, seed: int = 0, device="cpu"):
     """``((G*, y*), z*)``: a random complex instance of the ``m x n`` rank-1 problem and its
     ``degree`` solutions, found once by the linear-product homotopy, alpha-tested and
-    deduplicated (cached per ``(m, n, seed)``; raises ``RuntimeError`` if the count is not
+    deduplicated on ``device`` (cached per ``(m, n, seed, device)``; raises ``RuntimeError`` if the count is not
     the degree).
 
     >>> (G, y), z = start_solutions(3, 3)
@@ -305,7 +338,8 @@ def start_solutions(m: int, n: int, seed: int = 0):
     """
     m, n = require_positive_int("m", m), require_positive_int("n", n)
     seed = require_nonneg_int("seed", seed)
-    G, y, z = _start_cpu(m, n, seed)
+    dev = torch.device(device)
+    G, y, z = _start(m, n, seed, str(dev))
     return (G, y), z
 
 
@@ -368,7 +402,7 @@ def solve_rank_one(G, y, *, start_seed: int = 0, device=None) -> HomotopyResult:
         raise InvalidArgument(f"y must have shape (T, M) = ({T}, {M}), got {tuple(getattr(y, 'shape', ()))}")
     dev = torch.device(device) if device is not None else G.device
     degree = determinantal_degree(m, n, 1)
-    (Gs, ys), zs = start_solutions(m, n, start_seed)
+    (Gs, ys), zs = start_solutions(m, n, start_seed, device=dev)
     Gc = G.to(dev, torch.complex128)
     yc = y.to(dev, torch.complex128)
     G0 = Gs.to(dev)[None].expand(T, -1, -1, -1)
@@ -379,8 +413,10 @@ def solve_rank_one(G, y, *, start_seed: int = 0, device=None) -> HomotopyResult:
     z = _refine(z, Gc, yc)
     beta, gamma, alpha = alpha_test(z, Gc, yc)
     approx = done & (alpha < ALPHA_0) & torch.isfinite(alpha)
-    # distinct: pairwise distances exceed the sum of the 2-beta radii
-    dist = (z[:, :, None, :] - z[:, None, :, :]).abs().pow(2).sum(-1).sqrt()
+    # distinct: pairwise distances exceed the sum of the 2-beta radii (cdist on the real
+    # embedding: a (T, degree, degree) matrix, never (T, degree, degree, M))
+    zr = torch.cat([z.real, z.imag], dim=-1)
+    dist = torch.cdist(zr, zr, compute_mode="donot_use_mm_for_euclid_dist")
     radii = 2 * (beta[:, :, None] + beta[:, None, :])
     eye = torch.eye(degree, dtype=torch.bool, device=dev)[None]
     distinct = ((dist > radii) | eye).all(-1).all(-1)

@@ -532,14 +532,30 @@ def lm_iteration_step(st: _LMState, cfg: LMConfig, lam_floor: float) -> None:
 #: Replayed iterations start after this many eager iterations with a small batch (a short tail
 #: does not repay a capture), on batches of a power of two rows, at least ``_GRAPH_MIN_ROWS``
 #: (a replay on fewer rows saves less than a recapture costs). Measured on an H100:
-#: ``results/bench/trace_engine_rho1.json``.
+#: ``results/bench/trace_engine_rho1.json``. The floor applies only while the padded rows'
+#: features fit in ``LMConfig.graph_bytes`` (:func:`_graph_floor`): a padding row costs what an
+#: active one does, so on large trials (128 x 128, r = 4: 139 MB of features each) a floor of
+#: 16 made a one-trial tail run sixteen trials' arithmetic and copy 2 GB of features
+#: (issue 13: the 128 x 128 r = 4 cells of the headline sweep, 1.5x slower than the baseline).
 _GRAPH_PATIENCE = 3
 _GRAPH_MIN_ROWS = 16
 
 
-def _graph_size(n_active: int) -> int:
-    """The rows of a replayed batch for ``n_active`` active trials (a power of two)."""
-    return max(_GRAPH_MIN_ROWS, 1 << max(0, n_active - 1).bit_length())
+def _graph_floor(row_bytes: int, graph_bytes: int) -> int:
+    """The least rows of a replayed batch: ``_GRAPH_MIN_ROWS``, lowered to the largest power
+    of two whose trials' features (``row_bytes`` each) fit in ``graph_bytes`` (at least 1).
+
+    >>> _graph_floor(1 << 20, 1 << 28), _graph_floor(139 << 20, 1 << 28), _graph_floor(1 << 30, 1 << 28)
+    (16, 1, 1)
+    """
+    fit = max(1, graph_bytes // max(1, row_bytes))
+    return min(_GRAPH_MIN_ROWS, 1 << (fit.bit_length() - 1))
+
+
+def _graph_size(n_active: int, floor: int = _GRAPH_MIN_ROWS) -> int:
+    """The rows of a replayed batch for ``n_active`` active trials (a power of two, at least
+    ``floor``)."""
+    return max(floor, 1 << max(0, n_active - 1).bit_length())
 
 
 class _GraphedIterations:
@@ -553,8 +569,8 @@ class _GraphedIterations:
     """
 
     def __init__(self, st: _LMState, n_active: int, cfg: LMConfig, max_iter: int,
-                 stop_rtol: float, lam_floor: float):
-        size = _graph_size(n_active)
+                 stop_rtol: float, lam_floor: float, floor: int = _GRAPH_MIN_ROWS):
+        size = _graph_size(n_active, floor)
         keep = st.active.nonzero().flatten()
         pad = keep[:1].expand(size - n_active)
         keep = torch.cat((keep, pad))
@@ -588,12 +604,12 @@ class _GraphedIterations:
 
 
 def _capture(st: _LMState, n_active: int, cfg: LMConfig, max_iter: int, stop_rtol: float,
-             lam_floor: float) -> _GraphedIterations | None:
+             lam_floor: float, floor: int = _GRAPH_MIN_ROWS) -> _GraphedIterations | None:
     """A :class:`_GraphedIterations`, or None (with a warning) where the capture fails: the
     state is untouched by a failed capture (nothing runs while capturing), and the solve goes
     on eagerly from it."""
     try:
-        return _GraphedIterations(st, n_active, cfg, max_iter, stop_rtol, lam_floor)
+        return _GraphedIterations(st, n_active, cfg, max_iter, stop_rtol, lam_floor, floor)
     except RuntimeError as error:
         warnings.warn(f"CUDA graph capture failed, iterating eagerly: {str(error)[:200]}",
                       RuntimeWarning, stacklevel=2)
@@ -624,6 +640,7 @@ def _lm_loop(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Ten
     small = 0  # consecutive eager iterations with at most cfg.graph_rows active trials
     use_graphs = dev.type == "cuda" and (cfg.graph_rows > 0 or cfg.graph_bytes > 0)
     row_bytes = feature_bytes_per_trial(op)
+    floor = _graph_floor(row_bytes, cfg.graph_bytes) if cfg.graph_bytes > 0 else _GRAPH_MIN_ROWS
     for it in range(max_iter + 1):
         if graphed is None:
             lm_bookkeeping(st, cfg, max_iter, stop_rtol)
@@ -631,7 +648,7 @@ def _lm_loop(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Ten
             compact = 0 < n_active < cfg.compact_frac * rows
         else:
             n_active, rows = graphed.replay(), graphed.size  # this iteration's bookkeeping and step
-            compact = 0 < n_active and _graph_size(n_active) * 4 <= rows
+            compact = 0 < n_active and _graph_size(n_active, floor) * 4 <= rows
         if _TRACE is not None:
             _TRACE.append({"it": it, "rows": rows, "active": n_active, "compacted": compact,
                            "graph": graphed is not None, "time": time.perf_counter()})
@@ -639,7 +656,7 @@ def _lm_loop(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Ten
             break
         if graphed is not None:
             if compact:  # recapture on a batch of a quarter the size or less
-                recaptured = _capture(graphed.st, n_active, cfg, max_iter, stop_rtol, lam_floor)
+                recaptured = _capture(graphed.st, n_active, cfg, max_iter, stop_rtol, lam_floor, floor)
                 if recaptured is None:  # go on eagerly from the replayed state (its own copy)
                     st, graphed, use_graphs, owned = graphed.st, None, False, True
                 else:
@@ -649,7 +666,7 @@ def _lm_loop(op: FeatureOperator, y: torch.Tensor, B: torch.Tensor, A: torch.Ten
         small = small + 1 if use_graphs and few else 0
         if small > _GRAPH_PATIENCE:
             lm_iteration_step(st, cfg, lam_floor)  # this iteration's step, then replays from the next one
-            graphed = _capture(st, n_active, cfg, max_iter, stop_rtol, lam_floor)
+            graphed = _capture(st, n_active, cfg, max_iter, stop_rtol, lam_floor, floor)
             use_graphs = graphed is not None
             continue
         if compact:

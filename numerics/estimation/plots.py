@@ -37,7 +37,7 @@ from proofs.claims import CLAIMED_CSTAR
 from proofs.validation import InvalidArgument
 
 __all__ = ["default_variant", "phase_transition_figure", "finite_size_figure", "trend_figure",
-           "save_figure", "plot_summary"]
+           "save_figure", "plot_summary", "exact_existence_figure", "plot_exact_existence"]
 
 _CLAIM_STYLE = {"color": "crimson", "linestyle": "--", "linewidth": 1.2}
 _ONE_STYLE = {"color": "0.35", "linestyle": ":", "linewidth": 1.2}
@@ -519,3 +519,81 @@ def plot_summary(summary: dict, stem, variant: str | None = None) -> list[Path]:
                          stem.with_name(stem.name + "-finite-size"))
     paths += save_figure(trend_figure(summary), stem.with_name(stem.name + "-trend"))
     return paths
+
+
+def exact_existence_figure(summary: dict) -> Figure:
+    """Three panels of an E0 summary (``lorank exact``): the paired shortfall of E1[k] against
+    E0 over k, one line per cell (missed / certified, Wilson 95% band); P(exists | rho = 1) of
+    E0 and of E1 at its largest k against the degree; and E0's mean real count (95% t) against
+    the Kac-Rice expectation.
+
+    >>> s = {"config": {"restarts": 2, "trials": 4, "seed": 0}, "cells": [{"m": 2, "n": 3,
+    ...      "r": 1, "degree": 3, "certified": 4, "e0": {"successes": 4, "trials": 4,
+    ...      "wilson": [0.5, 1.0]}, "real_count": {"mean": 2.0, "lo": 1.5, "hi": 2.5},
+    ...      "kac_rice": 2.0, "e1": {str(k): {"successes": 3, "trials": 4, "wilson": [0.3, 0.9],
+    ...      "shortfall": 0.25, "shortfall_wilson": [0.05, 0.7]} for k in (1, 2)}}]}
+    >>> len(exact_existence_figure(s).axes)
+    3
+    """
+    fig = Figure(figsize=(14, 4.2))
+    FigureCanvasAgg(fig)
+    ax1, ax2, ax3 = fig.subplots(1, 3)
+    cells = [c for c in summary["cells"] if c.get("certified")]
+    R = summary["config"]["restarts"]
+    ks = list(range(1, R + 1))
+    for c in cells:
+        y = [c["e1"][str(k)]["shortfall"] for k in ks]
+        line, = ax1.plot(ks, y, marker="o", ms=3, label=f"{c['m']}x{c['n']} (deg {c['degree']})")
+        ax1.fill_between(ks, [c["e1"][str(k)]["shortfall_wilson"][0] for k in ks],
+                         [c["e1"][str(k)]["shortfall_wilson"][1] for k in ks],
+                         color=line.get_color(), alpha=0.12)
+    ax1.set_xlabel("E1 restarts k")
+    ax1.set_ylabel("shortfall: P(E0 exists, E1[k] fails)")
+    ax1.set_title("E1[k] against the exact answer, same instances", fontsize=9)
+    ax1.legend(fontsize=6, ncol=2)
+    deg = [c["degree"] for c in cells]
+    p0 = [c["e0"]["successes"] / c["e0"]["trials"] for c in cells]
+    err0 = np.array([[p - c["e0"]["wilson"][0], c["e0"]["wilson"][1] - p] for p, c in zip(p0, cells)]).T
+    ax2.errorbar(deg, p0, yerr=err0 if cells else None, fmt="o", color="k", capsize=2,
+                 label="E0 (exact, certified)")
+    pk = [c["e1"][str(R)]["successes"] / c["e1"][str(R)]["trials"] for c in cells]
+    errk = np.array([[p - c["e1"][str(R)]["wilson"][0], c["e1"][str(R)]["wilson"][1] - p]
+                     for p, c in zip(pk, cells)]).T
+    ax2.errorbar([d * 1.06 for d in deg], pk, yerr=errk if cells else None, fmt="s",
+                 color="tab:red", capsize=2,
+                 mfc="none", label=f"E1[{R}] (LM, {R} restarts)")
+    for c, p in zip(cells, p0):
+        ax2.annotate(f"{c['m']}x{c['n']}", (c["degree"], p), fontsize=6, xytext=(3, 3),
+                     textcoords="offset points")
+    ax2.set_xscale("log")
+    ax2.set_xlabel("degree (complex solutions)")
+    ax2.set_ylabel("P(real solution exists | rho = 1)")
+    ax2.set_title("odd degree forces existence; Wilson 95%", fontsize=9)
+    ax2.legend(fontsize=7)
+    kr = [c for c in cells if c.get("kac_rice") is not None and c.get("real_count")]
+    if kr:
+        d = [c["degree"] for c in kr]
+        mean = [c["real_count"]["mean"] for c in kr]
+        err = np.array([[c["real_count"]["mean"] - (c["real_count"]["lo"] or c["real_count"]["mean"]),
+                         (c["real_count"]["hi"] or c["real_count"]["mean"]) - c["real_count"]["mean"]]
+                        for c in kr]).T
+        ax3.errorbar(d, mean, yerr=err, fmt="o", color="k", capsize=2, label="E0 mean real count")
+        ax3.plot(d, [c["kac_rice"] for c in kr], "x", color="tab:blue", ms=8,
+                 label="Kac-Rice / integral geometry")
+        ax3.set_xscale("log")
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    for ax in (ax2, ax3):
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax3.set_xlabel("degree (complex solutions)")
+    ax3.set_ylabel("real solutions per instance")
+    ax3.set_title("mean real count, 95% t", fontsize=9)
+    ax3.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_exact_existence(summary: dict, stem) -> list[Path]:
+    """:func:`exact_existence_figure` saved as ``stem.png`` and ``stem.pdf``."""
+    return save_figure(exact_existence_figure(summary), stem)

@@ -43,7 +43,7 @@ __all__ = ["MANIFEST_NAME", "MANIFEST_FORMAT", "FAMILIES", "record_digest", "fil
 MANIFEST_NAME = "MANIFEST.json"
 MANIFEST_FORMAT = "lorank.evidence-manifest/1"
 #: the result families whose summaries the ledger reads (``results/<family>/<run>/``)
-FAMILIES = ("cstar", "separability", "pl", "rademacher", "xent", "rank-sweep", "gradient-flow", "jang", "stable-rank", "learnable-rank", "encoder-ntk", "encoder-lora")
+FAMILIES = ("cstar", "separability", "pl", "rademacher", "xent", "rank-sweep", "gradient-flow", "jang", "stable-rank", "learnable-rank", "exact-existence", "encoder-ntk", "encoder-lora")
 _CHUNK = 1 << 20
 
 
@@ -365,6 +365,15 @@ _MEASURED_ASSUMED = (
                         "minimiser", "the paired differences over seeds are t-distributed (the "
                         "one-sided tests)", "Gaussian-iid features: every rank up to min(m, n) "
                         "can change the fit")),
+    ("E0.kac-rice.", ("the integral-geometry formula (Howard 1993; Buergisser-Lerario) and the "
+                      "volumes of spheres that expected_real_count_r1 evaluates; its "
+                      "O(mn+1)-invariant Gaussian law is the instances' law",
+                      "E0's certificate: float64 alpha theory, not interval arithmetic",
+                      "the mean of the certified real counts is t-distributed (the intervals)")),
+    ("E0.", ("E0's certificate: float64 alpha theory (numerics/engine/homotopy.py), not interval "
+             "arithmetic; an uncertified instance is excluded, not counted",
+             "the instances of a cell are independent draws (the binomial model of the Wilson "
+             "intervals)", "E1's certificate: a float64 relative residual <= 1e-10")),
     ("R3.", ("held-out error estimates the risk; the fit at each rank is the solver's, not the "
              "exact minimiser", "the structured features decide which ranks can differ")),
 )

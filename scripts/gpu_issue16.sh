@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The issue-16 GPU runs: E0 (certified real existence at rho = 1, homotopy continuation) paired
+# with E1[k], k = 1..8, on the same instances, r = 1, every m <= n <= 8 (28 cells, degree up to
+# C(14, 7) = 3432). Usage (one NVIDIA H200):
+#   OUT=runs/issue16 LIMIT=450 bash scripts/gpu_issue16.sh probe     # CUDA = CPU test + timings
+#   OUT=runs/issue16 LIMIT=450 bash scripts/gpu_issue16.sh e0        # repeat until "complete"
+#   OUT=runs/issue16 LIMIT=450 bash scripts/gpu_issue16.sh e0-r2     # r = 2 (also e0-r3, e0-r4)
+#   OUT=runs/issue16 [RUN=h200-r2] bash scripts/gpu_issue16.sh summary   # summary of a partial run
+# Every e0 call resumes (--resume) what an earlier, interrupted call left in $OUT, so a call cut
+# off by LIMIT (seconds) loses at most the batch in flight; run it again to continue. When the
+# record is complete the e0 call itself writes summary.json beside it; until then `summary`
+# summarises the partial record into "$OUT/exact-existence/<run>-partial-<n>" (never the run
+# folder).
+# Tested on the CPU at tiny sizes with:
+#   DEVICE=cpu PROBE=2x3:4,3x3:4 SIZES=2x2,2x3 TRIALS=4 OUT=/tmp/i16 bash scripts/gpu_issue16.sh probe|e0|summary
+# (results/ is written by no command; a run is committed by copying its folder there, with the
+# record gzipped: gzip -9nc record.jsonl > results/exact-existence/<run>/record.jsonl.gz, then
+# python scripts/evidence_manifest.py --write and python scripts/readme_tables.py --write.)
+set -euo pipefail
+OUT=${OUT:?set OUT to the output folder}
+LIMIT=${LIMIT:-100000}
+DEVICE=${DEVICE:-cuda}
+TRIALS=${TRIALS:-2000}
+# every m <= n <= 8 with m >= 2, small degrees first (the runner goes cell by cell)
+PROBE=${PROBE:-4x4:256,6x6:64,7x7:32,8x8:32}
+SIZES=${SIZES:-2x2,2x3,2x4,2x5,3x3,2x6,2x7,2x8,3x4,3x5,4x4,3x6,3x7,4x5,3x8,4x6,5x5,4x7,5x6,4x8,5x7,6x6,5x8,6x7,6x8,7x7,7x8,8x8}
+D="$OUT/exact-existence/h200"
+resume() { [ -f "$1/record.jsonl" ] && echo --resume || true; }
+# r >= 2 (numerics/engine/homotopy_rank.py): every m <= n <= 8 whose start system has at most
+# 200000 paths, one run per rank (the cells of a run are all sizes x all ranks)
+SIZES_R2=${SIZES_R2:-3x3,3x4,3x5,3x6,3x7,3x8,4x4,4x5,4x6,4x7,4x8,5x5,5x6,5x7,5x8,6x6}
+SIZES_R3=${SIZES_R3:-4x4,4x5,4x6,4x7,4x8,5x5,5x6}
+SIZES_R4=${SIZES_R4:-5x5,5x6,5x7,5x8}
+TRIALS_R=${TRIALS_R:-1000}
+case "${1:?probe, e0, e0-r2, e0-r3, e0-r4 or summary}" in
+  e0-r2|e0-r3|e0-r4)
+    R=${1#e0-r}; var="SIZES_R$R"; DR="$OUT/exact-existence/h200-r$R"
+    timeout --signal=INT "$LIMIT" python3 -m lorank exact --device "$DEVICE" --sizes "${!var}" \
+      --ranks "$R" --trials "$TRIALS_R" --restarts 8 --max-iters 200 --seed 0 --batch-size 128 \
+      --max-paths 200000 --no-progress --out "$DR" $(resume "$DR") \
+      || echo "e0-r$R: stopped (status $?); run again to continue"
+    if [ -f "$DR/summary.json" ]; then echo "e0-r$R: complete: $DR/summary.json"; fi ;;
+  probe)
+    # 1. the homotopy on the GPU equals the CPU on 8 instances of 3x3 (r = 1) and of 4x4 (r = 2);
+    # 2. seconds per path on this device at 4x4, 6x6, 7x7 and 8x8 (start system on the CPU
+    #    once per size, then a batch), to size the e0 calls.
+    LORANK_NO_LEDGER=1 python3 -m pytest -q -o addopts= tests/test_exact_existence.py -k cuda_equals_cpu -rs || true
+    LORANK_NO_LEDGER=1 python3 -m pytest -q -o addopts= -m cuda tests/test_exact_existence_family.py -rs || true
+    timeout --signal=INT "$LIMIT" python3 - "$DEVICE" "$PROBE" <<'EOF'
+import sys, time, torch
+import numerics.engine.homotopy as H
+dev = sys.argv[1]
+cases = [(*map(int, s.split(":")[0].split("x")), int(s.split(":")[1])) for s in sys.argv[2].split(",")]
+H.e0_on_e1_instances(2, 2, range(2), device=dev)   # warm-up (imports, kernels)
+for m, n, T in cases:
+    t0 = time.perf_counter(); H.start_solutions(m, n); start_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    r = H.e0_on_e1_instances(m, n, range(T), device=dev)
+    if dev.startswith("cuda"):
+        torch.cuda.synchronize()
+    s = time.perf_counter() - t0
+    print(f"{m}x{n}: degree {r.degree}, {T} instances, start system {start_s:.1f} s (CPU), "
+          f"tracking+certification {s:.2f} s = {1e6 * s / (T * r.degree):.1f} us/path; "
+          f"certified {int(r.certified.sum())}/{T}; steps {H.LAST_TRACK}", flush=True)
+EOF
+    ;;
+  e0)
+    # 2000 instances per cell (Wilson 95% half-width <= 0.022 at any p, <= 0.002 at p = 1),
+    # E1 with 8 LM restarts of 200 iterations on each instance; batches (checkpoints) of 256
+    # instances, tracked in cuts of
+    # at most 200000 paths (8x8: 58 instances per cut; about 20 GB of GPU memory).
+    timeout --signal=INT "$LIMIT" python3 -m lorank exact --device "$DEVICE" --sizes "$SIZES" \
+      --trials "$TRIALS" --restarts 8 --max-iters 200 --seed 0 --batch-size 256 \
+      --max-paths 200000 --no-progress --out "$D" $(resume "$D") \
+      || echo "e0: stopped (status $?); run again to continue"
+    if [ -f "$D/summary.json" ]; then echo "e0: complete: $D/summary.json"; fi ;;
+  summary)
+    # RUN=h200 (default), h200-r2, h200-r3 or h200-r4
+    S="$OUT/exact-existence/${RUN:-h200}"
+    k=0; while [ -e "$S-partial-$k" ]; do k=$((k + 1)); done
+    python3 -m lorank exact --summarise "$S" --out "$S-partial-$k" ;;
+esac

@@ -1,0 +1,226 @@
+"""E0 as an experiment family (``lorank exact``, issue 16): pairing with E1, the summary's
+counting rules, the verdict rules, the Kac-Rice formula, and the committed run."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import mpmath
+import pytest
+
+from numerics.experiments.exact_existence import FAMILY, summarise
+from numerics.verdicts.exact_existence import claim_verdicts, ledger_entries
+from proofs.exact_existence import determinantal_degree, expected_real_count_r1
+
+RESULTS = Path(__file__).resolve().parent.parent / "results"
+RUN = RESULTS / "exact-existence" / "e0-cpu"
+
+
+def _row(t, certified=True, real=2, first=0, restarts=3):
+    return {"trial": t, "certified": certified, "real_count": real if certified else None,
+            "exists": (real >= 1) if certified else None, "max_alpha": 1e-12,
+            "e1_first_success": first,
+            "e1": [first is not None and first < k for k in range(1, restarts + 1)]}
+
+
+def _by_claim(summary):
+    return {v["claim"]: v for v in summary["verdicts"]}
+
+
+def test_e1_in_the_record_is_cstar_lm_on_the_same_instances():
+    # Property: the paired E1 of trial t is exactly what `lorank cstar --estimand lm` records
+    # for trial t of the cell (m, n, 1, M) at KN = M (same seeds, same solver settings).
+    pytest.importorskip("torch")
+    from numerics.experiments.protocol import family_named
+
+    cfg = FAMILY.config(sizes=((2, 3),), trials=6, restarts=3, max_iters=40)
+    rows = FAMILY.run_batch(cfg, (2, 3, 1, 4), list(range(6)))
+    lm = family_named("cstar-lm")
+    lcfg = lm.config(sizes=((2, 3),), ranks=(1,), rho=None, kn=(4,), trials=6, restarts=3,
+                     max_iters=40)
+    ref = lm.run_batch(lcfg, (2, 3, 1, 4), list(range(6)))
+    assert [r["e1_first_success"] for r in rows] == [r["first_success"] for r in ref]
+    # degree 3 is odd: every certified instance has a real solution
+    assert all(r["exists"] for r in rows if r["certified"])
+    assert sum(r["certified"] for r in rows) >= 5
+
+
+def test_uncertified_instances_are_never_counted():
+    cfg = FAMILY.config(sizes=((2, 2),), trials=4, restarts=3)
+    rows = [_row(0, real=2), _row(1, real=0, first=None), _row(2, certified=False, first=0),
+            _row(3, certified=False, first=None)]
+    s = summarise(cfg, {(2, 2, 1, 3): rows})
+    c = s["cells"][0]
+    assert (c["trials"], c["certified"], c["uncertified"]) == (4, 2, 2)
+    assert c["e0"]["successes"] == 1 and c["e0"]["trials"] == 2
+    assert c["e1"]["3"]["trials"] == 2 and c["e1"]["3"]["successes"] == 1
+    assert c["uncertified_trials"] == [2, 3]
+    assert c["real_count_histogram"] == {"0": 1, "2": 1}
+    assert _by_claim(s)["certified"]["status"] == "open"
+
+
+def test_odd_degree_without_a_real_solution_is_a_contradiction():
+    cfg = FAMILY.config(sizes=((2, 3),), trials=3, restarts=3)
+    good = summarise(cfg, {(2, 3, 1, 4): [_row(0, real=1), _row(1, real=3), _row(2, real=1)]})
+    assert _by_claim(good)["odd-degree-exists"]["status"] == "supported"
+    bad = summarise(cfg, {(2, 3, 1, 4): [_row(0, real=1), _row(1, real=0, first=None),
+                                         _row(2, real=1)]})
+    assert _by_claim(bad)["odd-degree-exists"]["status"] == "contradicted"
+    # uncertified odd-degree instances are not evidence either way
+    none = summarise(cfg, {(2, 3, 1, 4): [_row(t, certified=False) for t in range(3)]})
+    assert _by_claim(none)["odd-degree-exists"]["status"] == "open"
+
+
+def test_e1_success_where_e0_finds_no_real_solution_is_a_contradiction():
+    cfg = FAMILY.config(sizes=((2, 2),), trials=2, restarts=3)
+    s = summarise(cfg, {(2, 2, 1, 3): [_row(0, real=2, first=1), _row(1, real=0, first=2)]})
+    v = _by_claim(s)
+    assert v["e1-below-e0"]["status"] == "contradicted"
+    assert s["cells"][0]["e1"]["3"]["contradictions"] == 1
+    assert s["cells"][0]["e1"]["2"]["contradictions"] == 0   # first success 2 is not < 2
+
+
+def test_shortfall_counts_pairs():
+    cfg = FAMILY.config(sizes=((2, 2),), trials=4, restarts=3)
+    rows = [_row(0, first=0), _row(1, first=2), _row(2, first=None), _row(3, real=0, first=None)]
+    e1 = summarise(cfg, {(2, 2, 1, 3): rows})["cells"][0]["e1"]
+    assert [e1[k]["missed"] for k in "123"] == [2, 2, 1]
+    assert [e1[k]["successes"] for k in "123"] == [1, 1, 2]
+    assert e1["3"]["shortfall"] == pytest.approx(0.25)
+
+
+def test_kac_rice_against_the_sphere_volumes():
+    # Route 2: vol S^{m-1} vol S^{n-1} / 2 times the join integral, over vol RP^{m+n-1}, by
+    # mpmath quadrature; route 1 is the Gamma closed form.
+    def vol(k):
+        return 2 * mpmath.pi ** (mpmath.mpf(k + 1) / 2) / mpmath.gamma(mpmath.mpf(k + 1) / 2)
+
+    for m, n in ((1, 4), (2, 2), (2, 5), (3, 4), (4, 4), (5, 7), (8, 8)):
+        with mpmath.workdps(30):   # the closed form is evaluated at 30 digits too
+            join = mpmath.quad(lambda t: mpmath.sin(t) ** (m + n - 2), [0, mpmath.pi])
+            route2 = (join * vol(m - 1) * vol(n - 1) / 2 / 2) / (vol(m + n - 1) / 2)
+        assert abs(expected_real_count_r1(m, n) - route2) < mpmath.mpf(10) ** -20
+        assert expected_real_count_r1(m, n) == expected_real_count_r1(n, m)
+        assert 1 <= expected_real_count_r1(m, n) <= determinantal_degree(m, n, 1)
+
+
+def test_kac_rice_verdict_rule():
+    cfg = FAMILY.config(sizes=((2, 2),), trials=40, restarts=3)
+    # 2x2: counts are 0 or 2; Kac-Rice pi/2 needs P(2 real) = pi/4 ~ 0.785
+    near = [_row(t, real=2 if t < 31 else 0, first=0 if t < 31 else None) for t in range(40)]
+    assert _by_claim(summarise(cfg, {(2, 2, 1, 3): near}))["kac-rice"]["status"] == "supported"
+    far = [_row(t, real=2 if t < 12 else 0, first=0 if t < 12 else None) for t in range(40)]
+    assert _by_claim(summarise(cfg, {(2, 2, 1, 3): far}))["kac-rice"]["status"] == "contradicted"
+
+
+@pytest.mark.skipif(not (RUN / "summary.json").exists(), reason="no committed E0 run")
+def test_committed_run_re_summarises_to_its_summary():
+    # The committed summary is what summarise makes of the committed record (cells and
+    # verdicts), and its ledger entries are the summary's verdicts.
+    from numerics.experiments.records import read_record
+    from numerics.experiments.runner import load
+
+    committed = json.loads((RUN / "summary.json").read_text())
+    record = RUN / "record.jsonl.gz"
+    cfg = FAMILY.from_spec(read_record(record).spec)
+    again = summarise(cfg, load(FAMILY, cfg, [record]))
+    assert json.loads(json.dumps(again["cells"])) == committed["cells"]
+    assert [(v["claim"], v["status"]) for v in again["verdicts"]] == \
+        [(v["claim"], v["status"]) for v in committed["verdicts"]]
+    ids = {e["id"]: e["status"] for e in ledger_entries(RESULTS)}
+    for v in committed["verdicts"]:
+        assert ids[f"E0.{v['claim']}.e0-cpu"] == v["status"]
+    with gzip.open(record, "rt") as f:
+        assert sum(1 for _ in f) > 1
+
+
+# ---------------------------------------------------------------- E0 at r >= 2
+def _ints(m, n, M, T, seed):
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    G = torch.randint(-5, 6, (T, M, m, n), generator=g).to(torch.float64)
+    y = torch.randint(-5, 6, (T, M), generator=g).to(torch.float64)
+    return G, y
+
+
+def test_rank_engine_at_r1_equals_the_r1_engine():
+    # The general bilinear parametrisation at r = 1 against solve_rank_one (another start
+    # system, the same tracker): the same certified real counts.
+    torch = pytest.importorskip("torch")
+    from numerics.engine.homotopy import solve_rank_one
+    from numerics.engine.homotopy_rank import solve_rank
+
+    g = torch.Generator().manual_seed(5)
+    G = torch.randn(6, 5, 3, 3, generator=g, dtype=torch.float64)
+    y = torch.randn(6, 5, generator=g, dtype=torch.float64)
+    a, b = solve_rank(G, y, 1), solve_rank_one(G, y)
+    both = a.certified & b.certified
+    assert int(both.sum()) >= 5
+    assert a.real_count[both].tolist() == b.real_count[both].tolist()
+
+
+@pytest.mark.parametrize("m, n", [(3, 3), (4, 3)])
+def test_rank_two_solutions_are_rank_two_interpolants(m, n):
+    # Independent of the parametrisation: every endpoint gives a matrix of rank <= 2 meeting
+    # the M = 2(m+n-2) conditions, and the count is the degree (3 at 3x3, 6 at 4x3).
+    torch = pytest.importorskip("torch")
+    from numerics.engine.homotopy_rank import delta_of, solve_rank
+
+    M = 2 * (m + n - 2)
+    g = torch.Generator().manual_seed(7)
+    G = torch.randn(3, M, m, n, generator=g, dtype=torch.float64)
+    y = torch.randn(3, M, generator=g, dtype=torch.float64)
+    res = solve_rank(G, y, 2)
+    assert res.degree == determinantal_degree(m, n, 2) and bool(res.certified.all())
+    mm, nn = min(m, n), max(m, n)
+    D = delta_of(res.solutions, mm, nn, 2)
+    if m > n:
+        D = D.transpose(-1, -2)
+    fit = torch.einsum("tiab,tpab->tpi", G.to(D.dtype), D) - y[:, None, :]
+    assert float(fit.abs().max()) < 1e-8
+    assert bool((torch.linalg.svdvals(D)[..., 2:].abs() < 1e-8).all()) if min(m, n) > 2 else True
+
+
+def test_rank_two_real_counts_agree_with_the_groebner_route():
+    pytest.importorskip("torch")
+    from numerics.engine.homotopy_rank import solve_rank
+    from proofs.exact_existence import real_solution_count_groebner
+
+    G, y = _ints(3, 3, 8, 3, seed=31)
+    res = solve_rank(G, y, 2)
+    exact = [real_solution_count_groebner(G[k].tolist(), y[k].tolist(), 2) for k in range(3)]
+    decided = [k for k in range(3) if exact[k] is not None and bool(res.certified[k])]
+    assert len(decided) >= 2
+    assert all(exact[k][1] == res.degree for k in decided)
+    assert [exact[k][0] for k in decided] == [int(res.real_count[k]) for k in decided]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("m, n, r", [(4, 4, 2), (4, 4, 3), (3, 6, 2), (4, 5, 3)])
+def test_rank_start_systems_have_the_degree(m, n, r):
+    # (the cheap case 3x3 r = 2 is in the module doctest; these track 91 to 816 start paths;
+    # 5x5 r = 4, 10626 paths, degree 5, passed once in 12 minutes on one loaded CPU core)
+    pytest.importorskip("torch")
+    from numerics.engine.homotopy_rank import e0_rank_on_e1_instances, start_solutions_rank
+
+    _, z = start_solutions_rank(m, n, r)
+    assert z.shape[0] == determinantal_degree(m, n, r)
+    res = e0_rank_on_e1_instances(m, n, r, range(8))
+    assert int(res.certified.sum()) >= 7
+
+
+@pytest.mark.cuda
+def test_rank_engine_cuda_equals_cpu():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    from numerics.engine.homotopy_rank import e0_rank_on_e1_instances
+
+    cpu = e0_rank_on_e1_instances(4, 4, 2, range(8))
+    gpu = e0_rank_on_e1_instances(4, 4, 2, range(8), device="cuda")
+    both = cpu.certified & gpu.certified.cpu()
+    assert int(both.sum()) >= 7
+    assert gpu.real_count.cpu()[both].tolist() == cpu.real_count[both].tolist()
