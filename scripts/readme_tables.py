@@ -838,25 +838,28 @@ def exact_existence_table(results: Path, run: str = "e0-cpu") -> str:
     def w(x):
         return f"[{x[0]:.3f}, {x[1]:.3f}]"
 
-    lines = [f"E0 at rho = 1, r = 1 ({c0['trials']} Gaussian instances per cell, seed {c0['seed']}; "
+    ranks = ", ".join(str(r) for r in sorted({c["r"] for c in s["cells"]}))
+    lines = [f"E0 at rho = 1, r = {ranks} ({c0['trials']} Gaussian instances per cell, seed {c0['seed']}; "
              f"E1 = LM with k restarts on the same instances). P(exists) and the shortfall "
              "(E0 certifies a real solution, E1[k] finds none) are among certified instances, "
              "with Wilson 95% intervals; the real count is a mean with its 95% t interval; "
-             "Kac-Rice is `proofs.exact_existence.expected_real_count_r1`.", "",
+             "Kac-Rice is `proofs.exact_existence.expected_real_count_r1` (r = 1 only).", "",
              "| cell | degree | certified | P(exists) | mean real count | Kac-Rice | "
              + " | ".join(f"shortfall E1[{k}]" for k in ks) + " |",
              "|---|---|---|---|---|---|" + "---|" * len(ks)]
     for c in s["cells"]:
         e0, rc = c["e0"], c["real_count"]
+        kr = f"{c['kac_rice']:.3f}" if c["kac_rice"] is not None else "-"
+        cell = f"{c['m']}x{c['n']}" + (f" r={c['r']}" if c["r"] != 1 else "")
         if not e0["trials"]:  # a cell an interrupted run did not reach
-            lines.append(f"| {c['m']}x{c['n']} | {c['degree']}{' (odd)' if c['degree_odd'] else ''} | "
-                         f"{c['certified']}/{c['trials']} | not reached | - | {c['kac_rice']:.3f} | "
+            lines.append(f"| {cell} | {c['degree']}{' (odd)' if c['degree_odd'] else ''} | "
+                         f"{c['certified']}/{c['trials']} | not reached | - | {kr} | "
                          + " | ".join("-" for _ in ks) + " |")
             continue
         p = e0["successes"] / e0["trials"]
-        lines.append(f"| {c['m']}x{c['n']} | {c['degree']}{' (odd)' if c['degree_odd'] else ''} | "
+        lines.append(f"| {cell} | {c['degree']}{' (odd)' if c['degree_odd'] else ''} | "
                      f"{c['certified']}/{c['trials']} | {p:.3f} {w(e0['wilson'])} | "
-                     f"{rc['mean']:.3f} [{rc['lo']:.3f}, {rc['hi']:.3f}] | {c['kac_rice']:.3f} | "
+                     f"{rc['mean']:.3f} [{rc['lo']:.3f}, {rc['hi']:.3f}] | {kr} | "
                      + " | ".join(f"{c['e1'][k]['shortfall']:.3f} {w(c['e1'][k]['shortfall_wilson'])}"
                                   for k in ks) + " |")
     lines += ["", f"Record `results/exact-existence/{run}` ({s['trials_found']} instances, "
@@ -1014,7 +1017,8 @@ BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default":
           "learnable-rank-h200": lambda results: learnable_rank_table(results, "h200"),
           "learnable-rank-h200-adam": lambda results: learnable_rank_table(results, "h200-adam"),
           "exact-existence": exact_existence_table, "encoder": encoder_table,
-          "exact-existence-h200": lambda results: exact_existence_table(results, "h200")}
+          "exact-existence-h200": lambda results: exact_existence_table(results, "h200"),
+          "exact-existence-r2": lambda results: exact_existence_table(results, "r2-cpu")}
 
 
 def render_block(name: str, results: Path | None = None) -> str:
