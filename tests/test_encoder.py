@@ -142,11 +142,23 @@ def test_ntk_sufficiency_rules(real, gauss, rho, want):
     assert (got["real-features-sufficiency"], got["control-certifies"]) == want
 
 
+def _least_rank_status(least, ranks=(1,), m=8, n=8, M=8):
+    summary = _ntk_summary(4, 4, least=least)
+    cell = summary["cells"][0]
+    cell.update(m=m, n=n, M=M, ranks=[dict(cell["ranks"][0], r=r) for r in ranks])
+    return {v["claim"]: v["status"] for v in VN.claim_verdicts(summary)}["least-rank"]
+
+
 def test_ntk_least_rank_rule():
-    got = {v["claim"]: v["status"] for v in VN.claim_verdicts(_ntk_summary(4, 4, least=(1, None)))}
-    assert got["least-rank"] == "open"
-    got = {v["claim"]: v["status"] for v in VN.claim_verdicts(_ntk_summary(4, 4, least=(1, 4)))}
-    assert got["least-rank"] == "contradicted"  # M = 8: J1's bound is 3
+    # M = 8: J1's bound is 3. Property: a least rank above the bound contradicts; a trial without
+    # a rank is judged (a shortfall against J1) only on a consistent system whose grid reaches
+    # min(bound, m, n); the entry is open when no trial can be judged.
+    assert _least_rank_status((1, 4)) == "contradicted"
+    assert _least_rank_status((1, None)) == "supported"  # the grid (r = 1) stops short of 3
+    assert _least_rank_status((None, None)) == "open"
+    assert _least_rank_status((1, None), ranks=(1, 2, 4)) == "contradicted"  # the grid reaches 3
+    assert _least_rank_status((None, None), ranks=(1, 2), m=2, n=2, M=8) == "open"  # M > m n
+    assert _least_rank_status((2, None), ranks=(1, 2), m=2, n=2, M=4) == "contradicted"  # full rank
 
 
 # ---------------------------------------------------------------------------------- engine

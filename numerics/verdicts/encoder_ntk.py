@@ -17,9 +17,14 @@ real features, not the claim itself.
     *contradicted* (the budget, not the features, would then explain failures).
 ``least-rank`` (scope, descriptive)
     The least certified rank per cell against the Gaussian-iid control's and against J1's bound
-    (the largest ``r`` with ``r (r + 1) / 2 <= M``): *supported* when every trial's least rank is at
-    most the bound (J1, a theorem for any consistent system, predicts a solution there; a larger
-    least rank would be a solver shortfall), *open* when a trial found none on the grid.
+    (the largest ``r`` with ``r (r + 1) / 2 <= M``): *contradicted* when some trial's least rank
+    exceeds the bound, or it found none on a grid that reaches ``min(bound, m, n)`` for a
+    consistent system (``M <= m n``): J1, a theorem for any consistent system, predicts a solution
+    there, so either is a solver shortfall; *supported* when some trial was judged and none
+    contradicts; *open* when no trial could be judged. A trial that found no rank on a grid short
+    of the bound, or on an inconsistent system (a corner block with ``M > m n``), is not judged:
+    it says nothing about J1. (Refined after the first H200 record, where such trials made the
+    entry open whatever the others showed; before, any trial without a rank made it open.)
 
 Examples
 --------
@@ -130,24 +135,31 @@ def claim_verdicts(summary: dict) -> list[dict]:
                 "status": "contradicted" if status == "open" and "no cell" not in text else status,
                 "text": ("the E1 solver certifies the Gaussian-iid control of the same shapes at "
                          "rho >= 1.35: " + text + f"; {where}"), "detail": text})
-    over, none, lines = 0, 0, []
+    over, none, judged, lines = 0, 0, 0, []
     for c in summary["cells"]:
         bound = j1_bound(c["M"])
         real = c["least_rank_real"]
-        none += sum(r is None for r in real)
-        over += sum(r is not None and r > bound for r in real)
+        # a trial that found no rank on the grid says something about J1 only where the system is
+        # consistent (M <= m n) and the grid reaches the rank J1 guarantees (or full rank)
+        informative = (c["M"] <= c["m"] * c["n"]
+                       and max(p["r"] for p in c["ranks"]) >= min(bound, c["m"], c["n"]))
+        missing = sum(r is None for r in real)
+        none += 0 if informative else missing
+        over += sum(r is not None and r > bound for r in real) + (missing if informative else 0)
+        judged += sum(r is not None for r in real) + (missing if informative else 0)
         found = [r for r in real if r is not None]
         gfound = [r for r in c["least_rank_gauss"] if r is not None]
         lines.append(f"{c['task']} {c['matrix']} {c['m']}x{c['n']} M={c['M']}: least rank "
                      f"{max(found) if found else 'none'} (control {max(gfound) if gfound else 'none'},"
                      f" J1 bound {bound})")
-    status = "open" if none else ("supported" if not over else "contradicted")
+    status = "contradicted" if over else ("supported" if judged else "open")
     out.append({"claim": "least-rank", "kind": "scope", "source": SOURCE, "status": status,
                 "text": ("the least certified rank on real NTK features lies within J1's bound "
                          "r (r + 1) / 2 <= M (largest per cell over trials): " + "; ".join(lines[:6])
-                         + (f"; {none} trials found no rank on the grid" if none else "")
+                         + (f"; {none} trials found no rank on a grid that cannot reach J1's rank "
+                            "or on an inconsistent system (not judged)" if none else "")
                          + f"; {where}"),
-                "detail": f"{over} trials above the bound, {none} without a certified rank"})
+                "detail": f"{over} trials above the bound, {judged} judged, {none} not judged"})
     return out
 
 
