@@ -1018,7 +1018,8 @@ BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default":
           "learnable-rank-h200-adam": lambda results: learnable_rank_table(results, "h200-adam"),
           "exact-existence": exact_existence_table, "encoder": encoder_table,
           "exact-existence-h200": lambda results: exact_existence_table(results, "h200"),
-          "exact-existence-r2": lambda results: exact_existence_table(results, "r2-cpu")}
+          "exact-existence-r2": lambda results: exact_existence_table(results, "r2-cpu"),
+          "exact-existence-r3": lambda results: exact_existence_table(results, "r3-cpu")}
 
 
 def render_block(name: str, results: Path | None = None) -> str:
