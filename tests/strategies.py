@@ -131,6 +131,22 @@ def _plan(statement) -> tuple:
         return plan[1]
     defined = {h.lhs: h.rhs for h in statement.hypotheses
                if isinstance(h, Equality) and h.lhs in statement.variables}
+    # other equalities (``c^2 src x = c^2 F``): solved for one real variable, in which they are
+    # linear and on which nothing defined so far depends, where the solution is unique (else the
+    # point is left to ``assume``)
+    for h in statement.hypotheses:
+        if not isinstance(h, Equality) or h.lhs in statement.variables:
+            continue
+        used = set().union(*(e.free_symbols for e in defined.values())) if defined else set()
+        for v in statement.variables:
+            if v in defined or v.is_integer or v in used or v not in h.free_symbols:
+                continue
+            if sympy.degree(sympy.expand(h.lhs - h.rhs), v) != 1:  # linear in v only
+                continue
+            solutions = sympy.solve(h, v)
+            if len(solutions) == 1 and v not in solutions[0].free_symbols:
+                defined[v] = solutions[0]
+                break
     cert = statement.certificate
     cert = cert[0] if isinstance(cert, tuple) else cert
     sub = {v: sympy.sympify(e) for v, e in (getattr(cert, "substitution", ()) or ())}
@@ -163,7 +179,8 @@ def st_point(draw, statement):
     slacks half the time; a positive real variable that is a slack itself drawn positive) and
     mapped through the substitution, so that order hypotheses such as ``r <= min(m, n)`` hold
     by construction; otherwise each variable is drawn in its domain. A variable fixed by a
-    hypothesis ``Eq(v, expr)`` is then computed from the others, and the closed-form variables
+    hypothesis ``Eq(v, expr)`` (or by another equality, solved for one real variable) is then
+    computed from the others, and the closed-form variables
     ``s``, ``r0`` from ``M`` (``s = isqrt(8M+1)``, ``r0 = (s-1)//2``).
 
     An inequality hypothesis that the point violates and that is linear in a variable ``v``
