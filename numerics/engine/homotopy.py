@@ -61,14 +61,13 @@ import itertools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Optional
 
 import torch
 
 from proofs.exact_existence import determinantal_degree
 from proofs.validation import InvalidArgument, require_nonneg_int, require_positive_int
 
-__all__ = ["ALPHA_0", "HomotopyResult", "solve_rank_one", "start_solutions", "track", "e0_on_e1_instances",
+__all__ = ["ALPHA_0", "HomotopyResult", "certify", "solve_rank_one", "start_solutions", "track", "e0_on_e1_instances",
            "alpha_test", "residual", "dedupe_points", "random_complex", "solve_or_nan", "LAST_TRACK"]
 
 #: Smale's constant: alpha < ALPHA_0 makes x an approximate zero.
@@ -360,6 +359,37 @@ class HomotopyResult:
     """(T,) float64: the largest alpha bound over the instance's endpoints."""
 
 
+def certify(degree: int, z, done, beta, gamma, alpha) -> HomotopyResult:
+    """The per-instance decision of the module docstring, from the ``(T, degree, M)`` endpoints
+    ``z`` (``done``: tracked to t = 1) and their alpha-test quantities: every endpoint an
+    approximate zero, their ``2 beta`` balls pairwise disjoint, each classified real or
+    non-real. Shared by every rank's homotopy (:mod:`numerics.engine.homotopy_rank`).
+
+    >>> z = torch.tensor([[[1.0 + 0j], [2.0 + 0j]]], dtype=torch.complex128)
+    >>> small = torch.full((1, 2), 1e-12, dtype=torch.float64)
+    >>> res = certify(2, z, torch.ones(1, 2, dtype=torch.bool), small, torch.ones(1, 2, dtype=torch.float64), small)
+    >>> res.certified.tolist(), res.real_count.tolist()
+    ([True], [2])
+    """
+    approx = done & (alpha < ALPHA_0) & torch.isfinite(alpha)
+    # distinct: pairwise distances exceed the sum of the 2-beta radii (cdist on the real
+    # embedding: a (T, degree, degree) matrix, never (T, degree, degree, M))
+    zr = torch.cat([z.real, z.imag], dim=-1)
+    dist = torch.cdist(zr, zr, compute_mode="donot_use_mm_for_euclid_dist")
+    radii = 2 * (beta[:, :, None] + beta[:, None, :])
+    eye = torch.eye(degree, dtype=torch.bool, device=z.device)[None]
+    distinct = ((dist > radii) | eye).all(-1).all(-1)
+    imag = z.imag.abs().pow(2).sum(-1).sqrt()
+    real = (alpha < ALPHA_REAL) & (2 * imag < 1 / (20 * gamma))
+    nonreal = imag > 2 * beta
+    classified = (real ^ nonreal).all(-1)
+    certified = approx.all(-1) & distinct & classified
+    real_count = real.sum(-1)
+    return HomotopyResult(degree, z, certified, real_count, certified & (real_count >= 1),
+                          torch.where(torch.isfinite(alpha), alpha,
+                                      torch.full_like(alpha, float("inf"))).amax(-1))
+
+
 def solve_rank_one(G, y, *, start_seed: int = 0, device=None) -> HomotopyResult:
     """All complex solutions of ``u^T G_i v = y_i`` (``u_1 = 1``) for a batch of real
     instances ``G`` (T, M, m, n), ``y`` (T, M) with ``M = m + n - 1``, and whether a real one
@@ -412,23 +442,7 @@ def solve_rank_one(G, y, *, start_seed: int = 0, device=None) -> HomotopyResult:
     z, done = track(z0, (G0, L, y0), (Gc, L, yc))
     z = _refine(z, Gc, yc)
     beta, gamma, alpha = alpha_test(z, Gc, yc)
-    approx = done & (alpha < ALPHA_0) & torch.isfinite(alpha)
-    # distinct: pairwise distances exceed the sum of the 2-beta radii (cdist on the real
-    # embedding: a (T, degree, degree) matrix, never (T, degree, degree, M))
-    zr = torch.cat([z.real, z.imag], dim=-1)
-    dist = torch.cdist(zr, zr, compute_mode="donot_use_mm_for_euclid_dist")
-    radii = 2 * (beta[:, :, None] + beta[:, None, :])
-    eye = torch.eye(degree, dtype=torch.bool, device=dev)[None]
-    distinct = ((dist > radii) | eye).all(-1).all(-1)
-    imag = z.imag.abs().pow(2).sum(-1).sqrt()
-    real = (alpha < ALPHA_REAL) & (2 * imag < 1 / (20 * gamma))
-    nonreal = imag > 2 * beta
-    classified = (real ^ nonreal).all(-1)
-    certified = approx.all(-1) & distinct & classified
-    real_count = real.sum(-1)
-    return HomotopyResult(degree, z, certified, real_count, certified & (real_count >= 1),
-                          torch.where(torch.isfinite(alpha), alpha,
-                                      torch.full_like(alpha, float("inf"))).amax(-1))
+    return certify(degree, z, done, beta, gamma, alpha)
 
 
 def e0_on_e1_instances(m: int, n: int, trial_indices, *, global_seed: int = 0, device="cpu",

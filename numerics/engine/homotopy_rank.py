@@ -47,7 +47,7 @@ import torch
 from proofs.exact_existence import determinantal_degree
 from proofs.validation import InvalidArgument, require_nonneg_int, require_positive_int, require_rank
 
-from .homotopy import (ALPHA_0, ALPHA_REAL, HomotopyResult, dedupe_points, random_complex,
+from .homotopy import (ALPHA_0, HomotopyResult, certify, dedupe_points, random_complex,
                        solve_or_nan, track)
 
 #: Start paths tracked at once.
@@ -235,21 +235,7 @@ def solve_rank(G, y, r: int, *, start_seed: int = 0, device=None) -> HomotopyRes
     z, done = track(z0, (Gp0.contiguous(), Lp0.contiguous(), zero), (Gp1, Lp1, zero))
     z = _refine(z, Gp1, Lp1)
     beta, gamma, alpha = _alpha(z, Gp1, Lp1)
-    approx = done & (alpha < ALPHA_0) & torch.isfinite(alpha)
-    zr = torch.cat([z.real, z.imag], dim=-1)
-    dist = torch.cdist(zr, zr, compute_mode="donot_use_mm_for_euclid_dist")
-    radii = 2 * (beta[:, :, None] + beta[:, None, :])
-    eye = torch.eye(degree, dtype=torch.bool, device=dev)[None]
-    distinct = ((dist > radii) | eye).all(-1).all(-1)
-    imag = z.imag.abs().pow(2).sum(-1).sqrt()
-    real = (alpha < ALPHA_REAL) & (2 * imag < 1 / (20 * gamma))
-    nonreal = imag > 2 * beta
-    classified = (real ^ nonreal).all(-1)
-    certified = approx.all(-1) & distinct & classified
-    real_count = real.sum(-1)
-    return HomotopyResult(degree, z, certified, real_count, certified & (real_count >= 1),
-                          torch.where(torch.isfinite(alpha), alpha,
-                                      torch.full_like(alpha, math.inf)).amax(-1))
+    return certify(degree, z, done, beta, gamma, alpha)
 
 
 def e0_rank_on_e1_instances(m: int, n: int, r: int, trial_indices, *, global_seed: int = 0,
