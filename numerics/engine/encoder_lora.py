@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from numerics.engine.seeding import trial_seed
 
@@ -66,10 +66,9 @@ class LoRAConfig:
     confidence: float = 0.95
 
     def spec(self) -> dict:
-        d = asdict(self)
-        d.pop("confidence")
-        d["tasks"] = [list(t) for t in self.tasks]
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+        from numerics.engine.encoder import config_spec
+
+        return config_spec(self)
 
 
 def lora_scaling(alpha: float, r: int) -> float:
@@ -94,8 +93,6 @@ def _test_set(model_dir, corpus_dir, classes, max_len, test_per_class, seed, dev
 
 def update_ranks(model, base, r: int, alpha: float) -> list[tuple[float, int]]:
     """``(sr, numerical rank)`` of each learned update of the query and value matrices."""
-    import torch
-
     from numerics.engine.stable_rank import numerical_rank, stable_rank
 
     out = []

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from numerics.engine.seeding import trial_seed
 
@@ -73,10 +73,9 @@ class NTKConfig:
     confidence: float = 0.95
 
     def spec(self) -> dict:
-        d = asdict(self)
-        d.pop("confidence")
-        d["tasks"] = [list(t) for t in self.tasks]
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+        from numerics.engine.encoder import config_spec
+
+        return config_spec(self)
 
 
 def spectrum_stats(F) -> dict:

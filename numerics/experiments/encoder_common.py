@@ -22,9 +22,10 @@ from pathlib import Path
 from proofs.validation import InvalidArgument
 
 from .options import MAX_GRID_VALUES
+from .protocol import Family
 
 __all__ = ["tasks", "show_tasks", "folder", "show_folder", "matrices", "model_sizes",
-           "preflight_dirs", "MAX_LEN", "MAX_PER_CLASS"]
+           "preflight_dirs", "EncoderFamily", "MAX_LEN", "MAX_PER_CLASS"]
 
 #: The longest token sequence (BERT's position embeddings stop at 512).
 MAX_LEN = 512
@@ -106,3 +107,52 @@ def preflight_dirs(config, command: str) -> tuple[str, str, dict]:
         raise InvalidArgument(f"--max-len {config.max_len} exceeds the model's "
                               f"{sizes['positions']} positions")
     return model, corpus, sizes
+
+
+class EncoderFamily(Family):
+    """What the two encoder families share: the model and corpus folders and their hashes (which
+    go into the record's spec), the per-class document budget, and the summary and figures of
+    their engine module (``engine_module``, with ``summarise(cfg, outcomes, **provenance)`` and
+    ``save_figures(summary, stem)``). Subclasses add ``engine_config``, ``preflight``,
+    ``from_spec``, ``cells``, ``run_batch`` and ``render``."""
+
+    engine_module = ""
+    needs_extra = True
+
+    def _engine(self):
+        import importlib
+
+        return importlib.import_module(self.engine_module)
+
+    def _dirs(self, config):
+        from numerics.engine.encoder import resolve_dirs
+
+        return resolve_dirs(config.model_dir, config.corpus_dir)
+
+    def _hashes(self, config) -> dict:
+        from numerics.engine.encoder import corpus_digest, model_digest
+
+        model, corpus = self._dirs(config)
+        return {"model_sha256": model_digest(model), "corpus_sha256": corpus_digest(corpus)}
+
+    def validate(self, config) -> None:
+        if config.test_per_class + max(config.per_class) > MAX_PER_CLASS:
+            raise InvalidArgument(f"--per-class {max(config.per_class)} and --test-per-class "
+                                  f"{config.test_per_class} together exceed {MAX_PER_CLASS} "
+                                  "documents per class")
+
+    def spec(self, config) -> dict:
+        return self.engine_config(config, self._hashes(config)).spec()
+
+    def matches_legacy_spec(self, spec) -> bool:
+        return False
+
+    def summarise(self, config, outcomes) -> dict:
+        from numerics.experiments.records import run_provenance
+
+        spec = getattr(outcomes, "spec", None) or {}
+        cfg = self.engine_config(config, {k: spec.get(k, "") for k in ("model_sha256", "corpus_sha256")})
+        return self._engine().summarise(cfg, outcomes, **run_provenance(outcomes))
+
+    def figures(self, summary, stem):
+        return self._engine().save_figures(summary, stem)

@@ -29,11 +29,10 @@ from dataclasses import dataclass
 
 from proofs.validation import InvalidArgument
 
-from .encoder_common import (MAX_LEN, MAX_PER_CLASS, folder, preflight_dirs, show_folder,
+from .encoder_common import (MAX_LEN, MAX_PER_CLASS, EncoderFamily, folder, preflight_dirs, show_folder,
                              show_tasks, tasks)
 from .options import (MAX_ITERATIONS, MAX_THREADS, MAX_TRIALS, at_most, device, int_list,
                       nonneg_int, one_float, option)
-from .protocol import Family
 
 __all__ = ["FAMILY", "EncoderLoRAConfig", "render_summary"]
 
@@ -82,7 +81,7 @@ class EncoderLoRAConfig:
     threads: int = option(2, "torch CPU threads during the run", at_most(MAX_THREADS), role="run")
 
 
-class _EncoderLoRA(Family):
+class _EncoderLoRA(EncoderFamily):
     name = "encoder-lora"
     command = "encoder-lora"
     verdicts = "numerics.verdicts.encoder_lora"
@@ -91,7 +90,7 @@ class _EncoderLoRA(Family):
     figure_stem = "encoder_lora"
     title = "issue 15: PEFT LoRA rank sweep (query, value) of a pretrained encoder, full FT reference"
     grid_fields = ("tasks", "per_class", "ranks")
-    needs_extra = True
+    engine_module = "numerics.engine.encoder_lora"
 
     def engine_config(self, config, hashes=None):
         from numerics.engine.encoder_lora import LoRAConfig
@@ -104,23 +103,6 @@ class _EncoderLoRA(Family):
                           trials=config.trials, seed=config.seed, device=config.device,
                           model_sha256=hashes.get("model_sha256", ""),
                           corpus_sha256=hashes.get("corpus_sha256", ""))
-
-    def validate(self, config) -> None:
-        if config.test_per_class + max(config.per_class) > MAX_PER_CLASS:
-            raise InvalidArgument(f"--per-class {max(config.per_class)} and --test-per-class "
-                                  f"{config.test_per_class} together exceed {MAX_PER_CLASS} "
-                                  "documents per class")
-
-    def _dirs(self, config):
-        from numerics.engine.encoder import resolve_dirs
-
-        return resolve_dirs(config.model_dir, config.corpus_dir)
-
-    def _hashes(self, config) -> dict:
-        from numerics.engine.encoder import corpus_digest, model_digest
-
-        model, corpus = self._dirs(config)
-        return {"model_sha256": model_digest(model), "corpus_sha256": corpus_digest(corpus)}
 
     def preflight(self, config) -> None:
         _, _, sizes = preflight_dirs(config, self.command)
@@ -136,12 +118,6 @@ class _EncoderLoRA(Family):
         except ModuleNotFoundError:
             raise InvalidArgument("lorank encoder-lora needs peft, which is not installed: "
                                   "pip install 'lorank[encoder]'") from None
-
-    def spec(self, config) -> dict:
-        return self.engine_config(config, self._hashes(config)).spec()
-
-    def matches_legacy_spec(self, spec) -> bool:
-        return False
 
     def from_spec(self, spec, **analysis):
         if not self.matches_spec(spec):
@@ -162,21 +138,8 @@ class _EncoderLoRA(Family):
 
         return lora_trials(self.engine_config(config), self._dirs(config), cell, trial_indices)
 
-    def summarise(self, config, outcomes) -> dict:
-        from numerics.engine.encoder_lora import summarise
-        from numerics.experiments.records import run_provenance
-
-        spec = getattr(outcomes, "spec", None) or {}
-        cfg = self.engine_config(config, {k: spec.get(k, "") for k in ("model_sha256", "corpus_sha256")})
-        return summarise(cfg, outcomes, **run_provenance(outcomes))
-
     def render(self, summary: dict) -> str:
         return render_summary(summary)
-
-    def figures(self, summary, stem):
-        from numerics.engine.encoder_lora import save_figures
-
-        return save_figures(summary, stem)
 
 
 FAMILY = _EncoderLoRA()

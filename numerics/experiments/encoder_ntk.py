@@ -31,11 +31,11 @@ from dataclasses import dataclass
 
 from proofs.validation import InvalidArgument
 
-from .encoder_common import (MAX_LEN, MAX_PER_CLASS, folder, matrices, preflight_dirs,
+from .encoder_common import (MAX_LEN, MAX_PER_CLASS, EncoderFamily, folder, matrices, preflight_dirs,
                              show_folder, show_tasks, tasks)
 from .options import (MAX_ITERATIONS, MAX_RESTARTS, MAX_THREADS, MAX_TRIALS, at_most, device,
                       int_list, nonneg_int, option)
-from .protocol import Family, memory_limit
+from .protocol import memory_limit
 
 __all__ = ["FAMILY", "EncoderNTKConfig", "render_summary"]
 
@@ -80,7 +80,7 @@ class EncoderNTKConfig:
     threads: int = option(2, "torch CPU threads during the run", at_most(MAX_THREADS), role="run")
 
 
-class _EncoderNTK(Family):
+class _EncoderNTK(EncoderFamily):
     name = "encoder-ntk"
     command = "encoder-ntk"
     verdicts = "numerics.verdicts.encoder_ntk"
@@ -90,7 +90,7 @@ class _EncoderNTK(Family):
     title = "issue 15: empirical NTK features of a pretrained encoder (least rank, rho, spectrum)"
     grid_fields = ("tasks", "matrices", "per_class", "blocks")
     batch_invariant = False
-    needs_extra = True
+    engine_module = "numerics.engine.encoder_ntk"
 
     def engine_config(self, config, hashes=None):
         from numerics.engine.encoder_ntk import NTKConfig
@@ -103,23 +103,6 @@ class _EncoderNTK(Family):
                          trials=config.trials, seed=config.seed, device=config.device,
                          model_sha256=hashes.get("model_sha256", ""),
                          corpus_sha256=hashes.get("corpus_sha256", ""))
-
-    def _dirs(self, config):
-        from numerics.engine.encoder import resolve_dirs
-
-        return resolve_dirs(config.model_dir, config.corpus_dir)
-
-    def _hashes(self, config) -> dict:
-        from numerics.engine.encoder import corpus_digest, model_digest
-
-        model, corpus = self._dirs(config)
-        return {"model_sha256": model_digest(model), "corpus_sha256": corpus_digest(corpus)}
-
-    def validate(self, config) -> None:
-        if config.test_per_class + max(config.per_class) > MAX_PER_CLASS:
-            raise InvalidArgument(f"--per-class {max(config.per_class)} and --test-per-class "
-                                  f"{config.test_per_class} together exceed {MAX_PER_CLASS} "
-                                  "documents per class")
 
     def preflight(self, config) -> None:
         model, corpus, sizes = preflight_dirs(config, self.command)
@@ -145,12 +128,6 @@ class _EncoderNTK(Family):
 
         require_extra(f"lorank {self.command}")
 
-    def spec(self, config) -> dict:
-        return self.engine_config(config, self._hashes(config)).spec()
-
-    def matches_legacy_spec(self, spec) -> bool:
-        return False
-
     def from_spec(self, spec, **analysis):
         if not self.matches_spec(spec):
             raise InvalidArgument("the record's spec is not an encoder-ntk spec")
@@ -172,21 +149,8 @@ class _EncoderNTK(Family):
 
         return ntk_trials(self.engine_config(config), self._dirs(config), cell, trial_indices)
 
-    def summarise(self, config, outcomes) -> dict:
-        from numerics.engine.encoder_ntk import summarise
-        from numerics.experiments.records import run_provenance
-
-        spec = getattr(outcomes, "spec", None) or {}
-        cfg = self.engine_config(config, {k: spec.get(k, "") for k in ("model_sha256", "corpus_sha256")})
-        return summarise(cfg, outcomes, **run_provenance(outcomes))
-
     def render(self, summary: dict) -> str:
         return render_summary(summary)
-
-    def figures(self, summary, stem):
-        from numerics.engine.encoder_ntk import save_figures
-
-        return save_figures(summary, stem)
 
 
 FAMILY = _EncoderNTK()
