@@ -32,7 +32,39 @@ SIZES_R2=${SIZES_R2:-3x3,3x4,3x5,3x6,3x7,3x8,4x4,4x5,4x6,4x7,4x8,5x5,5x6,5x7,5x8
 SIZES_R3=${SIZES_R3:-4x4,4x5,4x6,4x7,4x8,5x5,5x6}
 SIZES_R4=${SIZES_R4:-5x5,5x6,5x7,5x8}
 TRIALS_R=${TRIALS_R:-1000}
-case "${1:?probe, e0, e0-r2, e0-r3, e0-r4 or summary}" in
+# The certificate of numerics.engine.homotopy_certify (second chart, --retries, monodromy start
+# solutions): runs "h200-v2-r<r>", one per rank, every cell m <= n <= 8 with degree <= 10000.
+# `v2` runs all seven ranks at once as separate processes sharing the GPU (their wall times are
+# therefore not benchmarks), each resumable: repeat until every one says "complete".
+V2_R1=${V2_R1:-$SIZES}
+V2_R2=${V2_R2:-3x3,3x4,3x5,3x6,3x7,3x8,4x4,4x5,4x6,4x7,4x8,5x5,5x6,5x7,5x8,6x6,6x7}
+V2_R3=${V2_R3:-4x4,4x5,4x6,4x7,4x8,5x5,5x6,5x7,5x8,6x6,6x7}
+V2_R4=${V2_R4:-5x5,5x6,5x7,5x8,6x6,6x7,6x8,7x7}
+V2_R5=${V2_R5:-6x6,6x7,6x8,7x7,7x8}
+V2_R6=${V2_R6:-7x7,7x8,8x8}
+V2_R7=${V2_R7:-8x8}
+TRIALS_V2_R1=${TRIALS_V2_R1:-1000}
+TRIALS_V2_R2=${TRIALS_V2_R2:-250}
+TRIALS_V2=${TRIALS_V2:-100}   # r >= 3 (the device budget of one session)
+# paths at once per rank: each batch well below half of the H200's memory (preflight), as seven
+# processes share it
+MAXP_V2=(0 200000 100000 30000 20000 15000 12000 20000)
+v2_one() {   # rank
+  local R=$1 var="V2_R$1" DR="$OUT/exact-existence/h200-v2-r$1" T=$TRIALS_V2
+  [ "$R" = 1 ] && T=$TRIALS_V2_R1
+  [ "$R" = 2 ] && T=$TRIALS_V2_R2
+  timeout --signal=INT "$LIMIT" python3 -m lorank exact --device "$DEVICE" --sizes "${!var}" \
+    --ranks "$R" --trials "$T" --restarts 8 --max-iters 200 --seed 0 --retries 1 \
+    --batch-size 128 --max-paths "${MAXP_V2[$R]}" --no-progress --out "$DR" $(resume "$DR") \
+    > "$OUT/v2-r$R.log" 2>&1 || echo "v2 r=$R: stopped (status $?); run again to continue" >> "$OUT/v2-r$R.log"
+  if [ -f "$DR/summary.json" ]; then echo "v2 r=$R: complete" >> "$OUT/v2-r$R.log"; fi
+}
+case "${1:?probe, e0, e0-r2, e0-r3, e0-r4, v2 or summary}" in
+  v2)
+    mkdir -p "$OUT"
+    for R in ${RANKS:-1 2 3 4 5 6 7}; do v2_one "$R" & done
+    wait
+    tail -n 3 "$OUT"/v2-r*.log ;;
   e0-r2|e0-r3|e0-r4)
     R=${1#e0-r}; var="SIZES_R$R"; DR="$OUT/exact-existence/h200-r$R"
     timeout --signal=INT "$LIMIT" python3 -m lorank exact --device "$DEVICE" --sizes "${!var}" \

@@ -14,7 +14,9 @@ Two homotopies, one path tracker (:func:`track`):
    linear-product start system ``g_i = (a_i . (1, u') ) (c_i . v - 1)`` (``C(m+n-1, m-1)``
    solutions, each two linear solves) by ``H = (1 - t) gamma g + t f_{p*}`` (gamma trick);
    the ``C(m+n-2, m-2)`` paths that diverge are dropped, the finite endpoints are refined,
-   alpha-tested and deduplicated, and their number must equal the degree.
+   alpha-tested and deduplicated, and their number must equal the degree (where a path failed
+   or jumped, monodromy loops complete the set:
+   :func:`numerics.engine.homotopy_rank.monodromy_complete`).
 2. **Parameter homotopy to every instance**: ``p(t) = (1 - t) p* + t p`` for the real
    instance ``p = (G, y)``; with ``p*`` random complex the segment misses the discriminant
    with probability 1, so all ``degree`` paths stay regular and end at the ``degree``
@@ -25,25 +27,21 @@ Tracking: an RK4 predictor on ``dz/dt = -J^{-1} dH/dt`` and a Newton corrector (
 on a failed correction, grown by 1.5 after two successes), all instances and paths in one
 batch (``(T, P, M)`` tensors).
 
-Certification of an instance (the test implemented, Smale's alpha theory in float64):
-for each endpoint ``x`` (after Newton refinement on the target), ``beta = ||J(x)^{-1} f(x)||``
-and ``gamma <= ||J(x)^{-1}|| * sqrt(sum_i ||G_i||_2^2)`` (the second derivative of a bilinear
-system is constant: ``D^2 f_i / 2`` is bounded by ``||G_i||_2``), ``alpha = beta * gamma``.
-An endpoint passes if ``alpha < ALPHA_0 = (13 - 3 sqrt 17) / 4`` (then ``x`` is an
-approximate zero and its zero lies within ``2 beta``, Smale 1986 / Blum-Cucker-Shub-Smale,
-ch. 8). The instance is certified iff every one of the ``degree`` endpoints passes and
-their ``2 beta`` balls are pairwise disjoint (so their zeros are distinct: ``degree``
-distinct zeros, hence all of them by Bezout), and every endpoint is classified:
-*real* if ``alpha < 0.03`` and ``||x - conj(x)|| < 1 / (20 gamma)`` (the zeros of ``x`` and
-``conj(x)`` then coincide, so that zero is real; Hauenstein-Sottile, alphaCertified, ACM TOMS
-2012, section 2), *non-real* if ``||Im x|| > 2 beta`` (a real zero lies within ``2 beta``).
-The arithmetic is float64 (not interval), so this is a numerical certificate, not a proof.
-Uncertified instances are reported as such, never counted.
+Certification of an instance: :mod:`numerics.engine.homotopy_certify` (shared by every rank).
+For each endpoint ``x`` (after Newton refinement on the target), ``beta = ||J(x)^{-1} f(x)||``,
+``gamma`` bounded from the constant second derivative of the bilinear system,
+``alpha = beta * gamma``; ``x`` passes if ``alpha < ALPHA_0 = (13 - 3 sqrt 17) / 4`` (then it
+is an approximate zero and its zero lies within ``2 beta``: Smale 1986 / Blum-Cucker-Shub-Smale,
+ch. 8), re-expressed in a better-conditioned chart where it fails in the tracking chart. The
+instance is certified iff ``degree`` endpoints pass, are pairwise distinct as matrices, and
+each is classified *real* (``alpha < 0.03`` and ``||x - conj(x)|| < 1 / (20 gamma)``:
+Hauenstein-Sottile, alphaCertified, ACM TOMS 2012, section 2) or *non-real* (``||Im x|| > 2
+beta``). An uncertified instance is tracked again from another start instance and decided from
+the union of its endpoints (``retries``). The arithmetic is float64 (not interval), so this is
+a numerical certificate, not a proof. Uncertified instances are reported as such, never counted.
 
 Device: tracking runs where ``device`` says (CPU or CUDA; the start system is tracked on the same
-device, once per (m, n, seed, device) in a process, and kept on the CPU). Only the CPU path has
-been run so far (tests/test_exact_existence.py has a CUDA-equals-CPU test that skips without a
-GPU); no GPU record exists yet.
+device, once per (m, n, seed, device) in a process, and kept on the CPU).
 
 Examples
 --------
@@ -67,7 +65,7 @@ import torch
 from proofs.exact_existence import determinantal_degree
 from proofs.validation import InvalidArgument, require_nonneg_int, require_positive_int
 
-__all__ = ["ALPHA_0", "HomotopyResult", "certify", "solve_rank_one", "start_solutions", "track", "e0_on_e1_instances",
+__all__ = ["ALPHA_0", "HomotopyResult", "solve_rank_one", "start_solutions", "track", "e0_on_e1_instances",
            "alpha_test", "residual", "dedupe_points", "random_complex", "solve_or_nan", "LAST_TRACK"]
 
 #: Smale's constant: alpha < ALPHA_0 makes x an approximate zero.
@@ -198,6 +196,11 @@ def _start(m: int, n: int, seed: int, device: str = "cpu"):
     keep = alpha[0] < ALPHA_0
     fin, beta = fin[0][keep], beta[0][keep]
     unique = dedupe_points(fin, beta).cpu()
+    if unique.shape[0] < degree:
+        # a path of the start system failed or jumped: complete by monodromy loops
+        from .homotopy_rank import monodromy_complete
+
+        unique, _ = monodromy_complete(G1, y1, unique, 1, degree, seed, device)
     if unique.shape[0] != degree:
         raise RuntimeError(f"start system of {m}x{n}: {unique.shape[0]} certified distinct "
                            f"solutions, expected the degree {degree} (seed {seed})")
@@ -223,10 +226,75 @@ def dedupe_points(points, beta):
     return points[kept]
 
 
+class _Coefficients:
+    """One coefficient tensor ``C`` (Tc, M, a, b) of the family, contracted with the active paths'
+    ``u`` (Na, a) and ``v`` (Na, b) without copying ``C`` once per path.
+
+    - ``Tc == 1`` (shared by every instance: the start instance of a parameter homotopy, or a
+      start system): one matrix product over all active paths.
+    - ``Tc == T``: the active paths are scattered into an instance-major ``(U, P, .)`` buffer
+      (``U`` instances with an active path), contracted by one batched product per instance, and
+      gathered back; or, when few paths of those instances are active, ``C`` is gathered per
+      path (whichever moves fewer bytes).
+
+    Each path's result is its own sum of products (another batch changes at most the rounding
+    order of a matrix product).
+    """
+
+    def __init__(self, C):
+        self.C = C
+        self.Tc, self.M, self.a, self.b = C.shape
+        if self.Tc == 1:
+            self.for_v = C[0].reshape(self.M * self.a, self.b).T.contiguous()
+            self.for_u = C[0].permute(1, 0, 2).reshape(self.a, self.M * self.b).contiguous()
+
+    def prepare(self, inst, slot, P):
+        """Per step: ``inst``/``slot`` (Na,) instance and path slot of each active path."""
+        self.per_path = None
+        if self.Tc == 1:
+            return
+        uniq, inv = torch.unique_consecutive(inst, return_inverse=True)
+        U, Na = uniq.numel(), inst.numel()
+        if U * P * (self.a + self.b) <= Na * self.a * self.b:
+            self.uniq, self.inv, self.slot, self.P = uniq, inv, slot, P
+            Cu = self.C[uniq]
+            self.for_v = Cu.reshape(U, self.M * self.a, self.b)
+            self.for_u = Cu.permute(0, 2, 1, 3).reshape(U, self.a, self.M * self.b)
+        else:
+            self.per_path = self.C[inst]
+
+    def gv(self, v):
+        """``C_i v`` (Na, M, a)."""
+        if self.Tc == 1:
+            return (v @ self.for_v).reshape(-1, self.M, self.a)
+        if self.per_path is not None:
+            return torch.einsum("piab,pb->pia", self.per_path, v)
+        buf = v.new_zeros(self.uniq.numel(), self.P, self.b)
+        buf[self.inv, self.slot] = v
+        full = torch.matmul(self.for_v, buf.transpose(1, 2))
+        return full.reshape(-1, self.M, self.a, self.P)[self.inv, :, :, self.slot]
+
+    def ug(self, u):
+        """``u^T C_i`` (Na, M, b)."""
+        if self.Tc == 1:
+            return (u @ self.for_u).reshape(-1, self.M, self.b)
+        if self.per_path is not None:
+            return torch.einsum("pa,piab->pib", u, self.per_path)
+        buf = u.new_zeros(self.uniq.numel(), self.P, self.a)
+        buf[self.inv, self.slot] = u
+        full = torch.matmul(buf, self.for_u)
+        return full.reshape(-1, self.P, self.M, self.b)[self.inv, self.slot]
+
+    def ugv(self, u, v):
+        """``u^T C_i v`` (Na, M)."""
+        return torch.einsum("pia,pa->pi", self.gv(v), u)
+
+
 def track(z0, p0, p1, *, max_steps: int = MAX_STEPS, tol: float = 1e-10):
     """Track ``z`` from ``t = 0`` to ``t = 1`` along ``H(z, t) = f(z; (1 - t) p0 + t p1)`` for
     the family ``f_i = u^T G_i v - L_i . u - y_i``, ``p = (G, L, y)`` with ``G`` (T, M, m, n),
-    ``L`` (T, M, m), ``y`` (T, M), complex128; ``z0`` (T, P, M) solutions of ``p0``.
+    ``L`` (T, M, m), ``y`` (T, M), complex128 (a leading dimension of 1 is shared by all ``T``
+    instances and is never copied per path); ``z0`` (T, P, M) solutions of ``p0``.
 
     Returns ``(z, done)``: endpoints and a (T, P) mask of the paths that reached ``t = 1``
     (the others failed: step below MIN_STEP, |z| beyond DIVERGED, or max_steps).
@@ -244,13 +312,17 @@ def track(z0, p0, p1, *, max_steps: int = MAX_STEPS, tol: float = 1e-10):
     (G0, L0, y0), (G1, L1, y1) = p0, p1
     m = G0.shape[-2]
     dev = z0.device
-    dG, dL, dy = G1 - G0, L1 - L0, y1 - y0
     T, P, M = z0.shape
+    # The parameters are affine in t: G(t) = G0 + t dG, contracted with (u, v) separately
+    # instead of materialising G(t); a shared (leading dimension 1) G0 is one matrix product.
+    g0, dg = _Coefficients(G0), _Coefficients(G1 - G0)
+    L0b, dLb = L0.expand(T, -1, -1), (L1 - L0).expand(T, -1, -1)
+    y0b, dyb = y0.expand(T, -1), (y1 - y0).expand(T, -1)
     # Paths are tracked flat (N = T P) and only the active ones are computed at each step
-    # (compaction): their instance's parameters are gathered by index. Every path's arithmetic
-    # is its own, so the result does not depend on which other paths are in the batch.
+    # (compaction).
     N = T * P
     inst = torch.arange(T, device=dev).repeat_interleave(P)
+    slot = torch.arange(P, device=dev).repeat(T)
     z = z0.reshape(N, M).clone()
     t = torch.zeros(N, dtype=torch.float64, device=dev)
     h = torch.full_like(t, INITIAL_STEP)
@@ -258,13 +330,11 @@ def track(z0, p0, p1, *, max_steps: int = MAX_STEPS, tol: float = 1e-10):
     active = torch.ones(N, dtype=torch.bool, device=dev)
     failed = torch.zeros_like(active)
 
-    def jac_res(zz, tt, g0, dg, l0, dl, y0_, dy_):
-        # The parameters are affine in t: contract G0 and dG with (u, v) separately instead of
-        # materialising G(t).
+    def jac_res(zz, tt, l0, dl, y0_, dy_):
         w = tt.to(zz.dtype)[:, None, None]
         u, v = _unpack(zz, m)
-        Gv = torch.einsum("piab,pb->pia", g0, v) + w * torch.einsum("piab,pb->pia", dg, v)
-        uG = torch.einsum("pa,piab->pib", u, g0) + w * torch.einsum("pa,piab->pib", u, dg)
+        Gv = g0.gv(v) + w * dg.gv(v)
+        uG = g0.ug(u) + w * dg.ug(u)
         Lt = l0 + w * dl
         J = torch.cat([(Gv - Lt)[..., 1:], uG], dim=-1)
         f = torch.einsum("pia,pa->pi", Gv - Lt, u) - (y0_ + w[:, :, 0] * dy_)
@@ -272,9 +342,9 @@ def track(z0, p0, p1, *, max_steps: int = MAX_STEPS, tol: float = 1e-10):
 
     def velocity(zz, tt, par):
         J, _ = jac_res(zz, tt, *par)
-        _, dg, _, dl, _, dy_ = par
+        _, dl, _, dy_ = par
         u, v = _unpack(zz, m)
-        Ht = (torch.einsum("pa,piab,pb->pi", u, dg, v) - torch.einsum("pia,pa->pi", dl, u) - dy_)
+        Ht = dg.ugv(u, v) - torch.einsum("pia,pa->pi", dl, u) - dy_
         return -solve_or_nan(J, Ht)
 
     def correct(zz, tt, par):
@@ -298,7 +368,9 @@ def track(z0, p0, p1, *, max_steps: int = MAX_STEPS, tol: float = 1e-10):
         steps += 1
         work += idx.numel()
         ii = inst[idx]
-        par = (G0[ii], dG[ii], L0[ii], dL[ii], y0[ii], dy[ii])
+        g0.prepare(ii, slot[idx], P)
+        dg.prepare(ii, slot[idx], P)
+        par = (L0b[ii], dLb[ii], y0b[ii], dyb[ii])
         za, ta, ha, sa = z[idx], t[idx], h[idx], streak[idx]
         hh = torch.minimum(ha, 1 - ta)
         hc = hh.to(za.dtype)[:, None]
@@ -357,40 +429,13 @@ class HomotopyResult:
     """(T,) bool: certified and ``real_count >= 1``."""
     max_alpha: torch.Tensor
     """(T,) float64: the largest alpha bound over the instance's endpoints."""
+    trackings: torch.Tensor | None = None
+    """(T,) int64: trackings of the instance (1 + retries used; :mod:`.homotopy_certify`)."""
+    recharted: torch.Tensor | None = None
+    """(T,) int64: endpoints of the first tracking certified only in a second chart."""
 
 
-def certify(degree: int, z, done, beta, gamma, alpha) -> HomotopyResult:
-    """The per-instance decision of the module docstring, from the ``(T, degree, M)`` endpoints
-    ``z`` (``done``: tracked to t = 1) and their alpha-test quantities: every endpoint an
-    approximate zero, their ``2 beta`` balls pairwise disjoint, each classified real or
-    non-real. Shared by every rank's homotopy (:mod:`numerics.engine.homotopy_rank`).
-
-    >>> z = torch.tensor([[[1.0 + 0j], [2.0 + 0j]]], dtype=torch.complex128)
-    >>> small = torch.full((1, 2), 1e-12, dtype=torch.float64)
-    >>> res = certify(2, z, torch.ones(1, 2, dtype=torch.bool), small, torch.ones(1, 2, dtype=torch.float64), small)
-    >>> res.certified.tolist(), res.real_count.tolist()
-    ([True], [2])
-    """
-    approx = done & (alpha < ALPHA_0) & torch.isfinite(alpha)
-    # distinct: pairwise distances exceed the sum of the 2-beta radii (cdist on the real
-    # embedding: a (T, degree, degree) matrix, never (T, degree, degree, M))
-    zr = torch.cat([z.real, z.imag], dim=-1)
-    dist = torch.cdist(zr, zr, compute_mode="donot_use_mm_for_euclid_dist")
-    radii = 2 * (beta[:, :, None] + beta[:, None, :])
-    eye = torch.eye(degree, dtype=torch.bool, device=z.device)[None]
-    distinct = ((dist > radii) | eye).all(-1).all(-1)
-    imag = z.imag.abs().pow(2).sum(-1).sqrt()
-    real = (alpha < ALPHA_REAL) & (2 * imag < 1 / (20 * gamma))
-    nonreal = imag > 2 * beta
-    classified = (real ^ nonreal).all(-1)
-    certified = approx.all(-1) & distinct & classified
-    real_count = real.sum(-1)
-    return HomotopyResult(degree, z, certified, real_count, certified & (real_count >= 1),
-                          torch.where(torch.isfinite(alpha), alpha,
-                                      torch.full_like(alpha, float("inf"))).amax(-1))
-
-
-def solve_rank_one(G, y, *, start_seed: int = 0, device=None) -> HomotopyResult:
+def solve_rank_one(G, y, *, start_seed: int = 0, device=None, retries: int = 1) -> HomotopyResult:
     """All complex solutions of ``u^T G_i v = y_i`` (``u_1 = 1``) for a batch of real
     instances ``G`` (T, M, m, n), ``y`` (T, M) with ``M = m + n - 1``, and whether a real one
     exists (certified as in the module docstring).
@@ -401,6 +446,9 @@ def solve_rank_one(G, y, *, start_seed: int = 0, device=None) -> HomotopyResult:
         Real (float64) or complex instances.
     start_seed : int
         Seed of the random complex start instance.
+    retries : int
+        Further trackings of an uncertified instance, from the start instances of
+        ``start_seed + 1``, ... (:func:`numerics.engine.homotopy_certify.solve_certified`).
     device : str or torch.device, optional
         Where to track (default: ``G``'s device); results come back on it.
 
@@ -431,22 +479,25 @@ def solve_rank_one(G, y, *, start_seed: int = 0, device=None) -> HomotopyResult:
     if not isinstance(y, torch.Tensor) or tuple(y.shape) != (T, M):
         raise InvalidArgument(f"y must have shape (T, M) = ({T}, {M}), got {tuple(getattr(y, 'shape', ()))}")
     dev = torch.device(device) if device is not None else G.device
+    retries = require_nonneg_int("retries", retries)
     degree = determinantal_degree(m, n, 1)
-    (Gs, ys), zs = start_solutions(m, n, start_seed, device=dev)
     Gc = G.to(dev, torch.complex128)
     yc = y.to(dev, torch.complex128)
-    G0 = Gs.to(dev)[None].expand(T, -1, -1, -1)
-    y0 = ys.to(dev)[None].expand(T, -1)
-    z0 = zs.to(dev)[None].expand(T, -1, -1).contiguous()
-    L = torch.zeros(T, M, m, dtype=torch.complex128, device=dev)
-    z, done = track(z0, (G0, L, y0), (Gc, L, yc))
-    z = _refine(z, Gc, yc)
-    beta, gamma, alpha = alpha_test(z, Gc, yc)
-    return certify(degree, z, done, beta, gamma, alpha)
+    L = torch.zeros(1, M, m, dtype=torch.complex128, device=dev)
+
+    def track_once(rows, seed):
+        (Gs, ys), zs = start_solutions(m, n, seed, device=dev)
+        z0 = zs.to(dev)[None].expand(rows.numel(), -1, -1).contiguous()
+        z, done = track(z0, (Gs.to(dev)[None], L, ys.to(dev)[None]), (Gc[rows], L, yc[rows]))
+        return _refine(z, Gc[rows], yc[rows]), done
+
+    from .homotopy_certify import solve_certified
+
+    return solve_certified(track_once, Gc, yc, 1, degree, start_seed=start_seed, retries=retries)
 
 
 def e0_on_e1_instances(m: int, n: int, trial_indices, *, global_seed: int = 0, device="cpu",
-                       start_seed: int = 0) -> HomotopyResult:
+                       start_seed: int = 0, retries: int = 1) -> HomotopyResult:
     """E0 on the very instances E1 sees in the cell ``(m, n, 1, m + n - 1)`` (Gaussian
     features): the seeds are :func:`numerics.engine.capacity.instance_seed`, the draws
     :func:`numerics.engine.instances.sample_instances` (float64, drawn on the CPU).
@@ -462,4 +513,4 @@ def e0_on_e1_instances(m: int, n: int, trial_indices, *, global_seed: int = 0, d
     M = m + n - 1
     seeds = [instance_seed(global_seed, "gaussian", m, n, M, None, int(t)) for t in trial_indices]
     op, y = sample_instances(seeds, m, n, M, device="cpu", dtype=torch.float64)
-    return solve_rank_one(op.dense(), y, start_seed=start_seed, device=device)
+    return solve_rank_one(op.dense(), y, start_seed=start_seed, device=device, retries=retries)

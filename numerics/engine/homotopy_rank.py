@@ -38,7 +38,6 @@ Examples
 
 from __future__ import annotations
 
-import itertools
 import math
 from functools import lru_cache
 
@@ -47,8 +46,9 @@ import torch
 from proofs.exact_existence import determinantal_degree
 from proofs.validation import InvalidArgument, require_nonneg_int, require_positive_int, require_rank
 
-from .homotopy import (ALPHA_0, HomotopyResult, certify, dedupe_points, random_complex,
-                       solve_or_nan, track)
+from .homotopy import (ALPHA_0, HomotopyResult, dedupe_points, random_complex, solve_or_nan,
+                       track)
+from .homotopy_certify import bilinear_coefficients, delta_of, solve_certified
 
 #: Start paths tracked at once.
 START_CHUNK = 20_000
@@ -66,41 +66,6 @@ def start_paths(m: int, n: int, r: int) -> int:
     """
     m, n = min(m, n), max(m, n)
     return math.comb(r * (m + n - r), (m - r) * r)
-
-
-def bilinear_coefficients(G, y, r: int):
-    """``A`` (T, M, 1 + p, 1 + q) of the module docstring for ``G`` (T, M, m, n), ``y`` (T, M).
-
-    >>> import torch
-    >>> G = torch.randn(1, 3, 2, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    >>> A = bilinear_coefficients(G, torch.zeros(1, 3, dtype=torch.float64), 1)
-    >>> bool((A[0, :, 0, 1:] == G[0, :, 0, :]).all() and (A[0, :, 1:, 1:] == G[0, :, 1:, :]).all())
-    True
-    """
-    T, M, m, n = G.shape
-    p, q = (m - r) * r, n * r
-    A = torch.zeros(T, M, 1 + p, 1 + q, dtype=G.dtype, device=G.device)
-    A[..., 0, 0] = -y
-    A[..., 0, 1:] = G[..., :r, :].transpose(-1, -2).reshape(T, M, q)
-    eye = torch.eye(r, dtype=G.dtype, device=G.device)
-    A[..., 1:, 1:] = torch.einsum("tijb,kl->tijkbl", G[..., r:, :], eye).reshape(T, M, p, q)
-    return A
-
-
-def delta_of(z, m: int, n: int, r: int):
-    """``Delta = [I_r; U'] V^T`` (..., m, n) of solutions ``z = (vec U', vec V)``.
-
-    >>> import torch
-    >>> z = torch.tensor([2.0, 3.0, 5.0])        # m = 2, n = 2, r = 1: u = (1, 2), v = (3, 5)
-    >>> delta_of(z, 2, 2, 1).tolist()
-    [[3.0, 5.0], [6.0, 10.0]]
-    """
-    p = (m - r) * r
-    Up = z[..., :p].reshape(*z.shape[:-1], m - r, r)
-    eye = torch.eye(r, dtype=z.dtype, device=z.device).expand(*z.shape[:-1], r, r)
-    U = torch.cat([eye, Up], dim=-2)
-    V = z[..., p:].reshape(*z.shape[:-1], n, r)
-    return U @ V.transpose(-1, -2)
 
 
 def _family(A):
@@ -145,42 +110,89 @@ def _refine(z, Gp, Lp, steps=3):
     return z
 
 
+#: Monodromy loops tracked at once (one round).
+LOOPS_PER_ROUND = 8
+#: Rounds without a new solution before the start solve gives up.
+STALL_ROUNDS = 4
+#: Most monodromy loops of one start solve.
+MAX_LOOPS = 400
+
+
+def _params(seed: int, M: int, m: int, n: int):
+    """A random complex instance ``(G, y)`` of the family, from a CPU generator."""
+    return random_complex((1, M, m, n), seed, "cpu"), random_complex((1, M), seed + 1, "cpu")
+
+
+def monodromy_complete(G1, y1, known, r: int, degree: int, seed: int, device):
+    """Known solutions ``known`` (K, M) of the complex instance ``(G1, y1)`` ((1, M, m, n),
+    (1, M)) of the rank-``r`` family (coordinates ``(vec U', vec V)``), completed by monodromy
+    loops (:func:`_start`) until they number ``degree`` or the loops stall; returns the
+    alpha-certified, distinct solutions found (CPU), possibly fewer than ``degree``."""
+    m, n = G1.shape[-2:]
+    M = G1.shape[1]
+    dev = torch.device(device)
+    fam = lambda G, y: tuple(t.to(dev) for t in _family(bilinear_coefficients(G, y, r)))
+    star = fam(G1, y1)
+    Gp1, Lp1, _ = star
+    known = known.to(dev)
+    stall = loops = 0
+    while known.shape[0] < degree and stall < STALL_ROUNDS and loops < MAX_LOOPS:
+        # LOOPS_PER_ROUND loops at once, one per "instance" of the tracker
+        L = LOOPS_PER_ROUND
+        cat = lambda ps: tuple(torch.cat(t) for t in zip(*ps))
+        base = 1_000_003 * (seed + 1)
+        pa = cat([fam(*_params(base + 4 * (loops + j), M, m, n)) for j in range(L)])
+        pb = cat([fam(*_params(base + 2 + 4 * (loops + j), M, m, n)) for j in range(L)])
+        loops += L
+        z = known[None].expand(L, -1, -1).contiguous()
+        ok = torch.ones(z.shape[:2], dtype=torch.bool, device=dev)
+        for src, dst in ((star, pa), (pa, pb), (pb, star)):
+            z, done = track(z, src, dst)
+            ok &= done
+            z = torch.where(ok[..., None], z, torch.zeros_like(z))   # failed paths stay put
+        fin = _refine(z[ok][None], Gp1, Lp1)
+        beta, _, alpha = _alpha(fin, Gp1, Lp1)
+        new, nb = fin[0][alpha[0] < ALPHA_0], beta[0][alpha[0] < ALPHA_0]
+        kb, _, _ = _alpha(known[None], Gp1, Lp1)
+        before = known.shape[0]
+        known = dedupe_points(torch.cat([known, new]), torch.cat([kb[0], nb]))
+        stall = stall + 1 if known.shape[0] == before else 0
+    beta, _, alpha = _alpha(known[None], Gp1, Lp1)
+    return dedupe_points(known[alpha[0] < ALPHA_0], beta[0][alpha[0] < ALPHA_0]).cpu(), loops
+
+
 @lru_cache(maxsize=32)
 def _start(m: int, n: int, r: int, seed: int, device: str):
+    """Monodromy solve of a random complex instance ``p*`` (HomotopyContinuation.jl's
+    ``monodromy_solve``, Duff et al., "Solving polynomial systems via homotopy continuation
+    and monodromy", IMA J. Numer. Anal. 2019): a random complex point ``z0`` and random ``G*``
+    fix ``y*`` so that ``z0`` solves ``p*``; each loop tracks every known solution along the
+    triangle ``p* -> p1 -> p2 -> p*`` through two fresh random complex instances and adds the
+    endpoints that are alpha-certified and distinct from the known ones; it stops when the known
+    solutions number the degree (the count that the linear-product start system of
+    :func:`start_paths` paths would have to reach). Loops run :data:`LOOPS_PER_ROUND` at a
+    time (one tracker batch); ``RuntimeError`` after :data:`STALL_ROUNDS` rounds without a new
+    solution or :data:`MAX_LOOPS` loops."""
     M = r * (m + n - r)
     p, q = (m - r) * r, n * r
     degree = determinantal_degree(m, n, r)
-    G1 = random_complex((1, M, m, n), seed, "cpu")
-    y1 = random_complex((1, M), seed + 1, "cpu")
-    a = random_complex((M, 1 + p), seed + 2, "cpu")
-    c = random_complex((M, 1 + q), seed + 3, "cpu")
-    starts = []
-    for rows in itertools.combinations(range(M), p):
-        rest = [i for i in range(M) if i not in rows]
-        x = (torch.linalg.solve(a[list(rows), 1:], -a[list(rows), 0]) if p else
-             torch.zeros(0, dtype=torch.complex128))
-        w = torch.linalg.solve(c[rest, 1:], -c[rest, 0])
-        starts.append(torch.cat([x, w]))
-    z0 = torch.stack(starts)[None]
-    gamma = complex(random_complex((1,), seed + 4, "cpu")[0])
-    A0 = gamma * torch.einsum("ia,ib->iab", a, c)[None]
-    A1 = bilinear_coefficients(G1, y1, r)
     dev = torch.device(device)
-    p0 = tuple(t.to(dev) for t in _family(A0))
-    Gp1, Lp1, zero = (t.to(dev) for t in _family(A1))
-    # in chunks of START_CHUNK paths (a start system has up to 200000; each path carries its
-    # gathered (M, 1 + p, q) coefficients)
-    ends = []
-    for s in range(0, z0.shape[1], START_CHUNK):
-        z, done = track(z0[:, s:s + START_CHUNK].to(dev), p0, (Gp1, Lp1, zero))
-        ends.append(z[0][done[0]])
-    fin = _refine(torch.cat(ends)[None], Gp1, Lp1)
-    beta, _, alpha = _alpha(fin, Gp1, Lp1)
-    keep = alpha[0] < ALPHA_0
-    unique = dedupe_points(fin[0][keep], beta[0][keep]).cpu()
+    G1, _ = _params(seed, M, m, n)
+    z0 = random_complex((1, 1, p + q), seed + 2, "cpu")
+    # y* = f(z0; G*, y = 0), so that f(z0; G*, y*) = 0
+    A_no_y = bilinear_coefficients(G1, torch.zeros(1, M, dtype=torch.complex128), r)
+    u = torch.cat([torch.ones(1, 1, 1, dtype=torch.complex128), z0[..., :p]], -1)
+    w = torch.cat([torch.ones(1, 1, 1, dtype=torch.complex128), z0[..., p:]], -1)
+    y1 = torch.einsum("tpa,tiab,tpb->ti", u, A_no_y, w)
+    fam = lambda G, y: tuple(t.to(dev) for t in _family(bilinear_coefficients(G, y, r)))
+    star = fam(G1, y1)
+    Gp1, Lp1, _ = star
+    known = _refine(z0.to(dev), Gp1, Lp1)[0]
+    unique, loops = monodromy_complete(G1, y1, known, r, degree, seed, dev)
     if unique.shape[0] != degree:
         raise RuntimeError(f"start system of {m}x{n} r={r}: {unique.shape[0]} certified distinct "
-                           f"solutions, expected the degree {degree} (seed {seed})")
+                           f"solutions after {loops} monodromy loops, expected the degree "
+                           f"{degree} (seed {seed})")
     return G1[0], y1[0], unique
 
 
@@ -199,7 +211,7 @@ def start_solutions_rank(m: int, n: int, r: int, seed: int = 0, device="cpu"):
     return (G, y), z
 
 
-def solve_rank(G, y, r: int, *, start_seed: int = 0, device=None) -> HomotopyResult:
+def solve_rank(G, y, r: int, *, start_seed: int = 0, device=None, retries: int = 1) -> HomotopyResult:
     """All complex rank-``<= r`` solutions of ``<G_i, Delta> = y_i`` for a batch of instances
     ``G`` (T, M, m, n), ``y`` (T, M) with ``M = r(m+n-r)``, certified as in
     :func:`numerics.engine.homotopy.solve_rank_one` (``solutions`` are ``(vec U', vec V)``;
@@ -223,23 +235,28 @@ def solve_rank(G, y, r: int, *, start_seed: int = 0, device=None) -> HomotopyRes
     if not isinstance(y, torch.Tensor) or tuple(y.shape) != (T, M):
         raise InvalidArgument(f"y must have shape (T, M) = ({T}, {M}), got {tuple(getattr(y, 'shape', ()))}")
     dev = torch.device(device) if device is not None else G.device
+    retries = require_nonneg_int("retries", retries)
     if m > n:
         G, m, n = G.transpose(-1, -2), n, m
     degree = determinantal_degree(m, n, r)
-    (Gs, ys), zs = start_solutions_rank(m, n, r, start_seed, device=dev)
-    A0 = bilinear_coefficients(Gs[None].to(dev), ys[None].to(dev), r).expand(T, -1, -1, -1)
-    A1 = bilinear_coefficients(G.to(dev, torch.complex128), y.to(dev, torch.complex128), r)
-    Gp0, Lp0, zero = _family(A0)
-    Gp1, Lp1, _ = _family(A1)
-    z0 = zs.to(dev)[None].expand(T, -1, -1).contiguous()
-    z, done = track(z0, (Gp0.contiguous(), Lp0.contiguous(), zero), (Gp1, Lp1, zero))
-    z = _refine(z, Gp1, Lp1)
-    beta, gamma, alpha = _alpha(z, Gp1, Lp1)
-    return certify(degree, z, done, beta, gamma, alpha)
+    Gc, yc = G.to(dev, torch.complex128), y.to(dev, torch.complex128)
+    A1 = bilinear_coefficients(Gc, yc, r)
+    Gp1, Lp1, zero = _family(A1)
+
+    def track_once(rows, seed):
+        (Gs, ys), zs = start_solutions_rank(m, n, r, seed, device=dev)
+        A0 = bilinear_coefficients(Gs[None].to(dev), ys[None].to(dev), r)   # shared by all rows
+        Gp0, Lp0, zero0 = _family(A0)
+        z0 = zs.to(dev)[None].expand(rows.numel(), -1, -1).contiguous()
+        z, done = track(z0, (Gp0.contiguous(), Lp0.contiguous(), zero0),
+                        (Gp1[rows], Lp1[rows], zero[rows]))
+        return _refine(z, Gp1[rows], Lp1[rows]), done
+
+    return solve_certified(track_once, Gc, yc, r, degree, start_seed=start_seed, retries=retries)
 
 
 def e0_rank_on_e1_instances(m: int, n: int, r: int, trial_indices, *, global_seed: int = 0,
-                            device="cpu", start_seed: int = 0) -> HomotopyResult:
+                            device="cpu", start_seed: int = 0, retries: int = 1) -> HomotopyResult:
     """E0 at rank ``r`` on the very instances E1 sees in the cell ``(m, n, r, r(m+n-r))``
     (Gaussian features; seeds :func:`numerics.engine.capacity.instance_seed`, draws
     :func:`numerics.engine.instances.sample_instances` in float64 on the CPU).
@@ -256,4 +273,4 @@ def e0_rank_on_e1_instances(m: int, n: int, r: int, trial_indices, *, global_see
     M = r * (m + n - r)
     seeds = [instance_seed(global_seed, "gaussian", m, n, M, None, int(t)) for t in trial_indices]
     op, y = sample_instances(seeds, m, n, M, device="cpu", dtype=torch.float64)
-    return solve_rank(op.dense(), y, r, start_seed=start_seed, device=device)
+    return solve_rank(op.dense(), y, r, start_seed=start_seed, device=device, retries=retries)

@@ -28,9 +28,12 @@ needs eight restarts. The grid flags (``--sizes``, ``--ranks``, ``--trials``, ``
 ``--device``) parse exactly as cstar's do, and the cell keys are the same.
 
 At r = 1 E0 is :func:`numerics.engine.homotopy.solve_rank_one` (the committed CPU run); at
-r >= 2 it is :func:`numerics.engine.homotopy_rank.solve_rank` (``Delta = [I; U'] V^T``, a
-linear-product start system of ``C(M, (min(m,n)-r) r)`` paths, far more than the degree, tracked
-once per size: at most :data:`MAX_START_PATHS`).
+r >= 2 it is :func:`numerics.engine.homotopy_rank.solve_rank` (``Delta = [I; U'] V^T``, start
+solutions found once per size by monodromy loops until they number the degree). Both certify
+as :mod:`numerics.engine.homotopy_certify` says (a second chart for endpoints that fail in the
+first; an uncertified instance is tracked again from ``--retries`` other start instances and
+decided from the union of its endpoints). Records made before that certificate (spec without
+``"certificate"``) are read and summarised as they are, never resumed by this version.
 
 Batched runs are not bitwise equal to one-trial runs (batched complex products may round their
 last bits differently); every decision agrees (the contract tests compare them so).
@@ -44,10 +47,10 @@ Examples
 True
 >>> FAMILY.cells(FAMILY.config(sizes=((3, 3), (3, 4)), ranks=(1, 2)))
 [(3, 3, 1, 5), (3, 3, 2, 8), (3, 4, 1, 6), (3, 4, 2, 10)]
->>> FAMILY.config(sizes=((6, 6),), ranks=(3,))
+>>> FAMILY.config(sizes=((7, 8),), ranks=(2,))
 Traceback (most recent call last):
 ...
-proofs.validation.InvalidArgument: --sizes 6x6 with --ranks 3: the start system has 4686825 start paths, more than 200000
+proofs.validation.InvalidArgument: --sizes 7x8 at r = 2 has degree above 20000 (paths per instance), more than E0 tracks
 """
 
 from __future__ import annotations
@@ -64,8 +67,9 @@ __all__ = ["FAMILY", "ExactConfig", "render_summary", "MAX_DEGREE", "summarise"]
 
 #: The largest degree (complex solutions, hence paths per instance) a cell may have.
 MAX_DEGREE = 20_000
-#: The most paths of a start system at r >= 2 (tracked once per size and process).
-MAX_START_PATHS = 200_000
+#: The certificate of :mod:`numerics.engine.homotopy_certify` (records without it in their spec
+#: were made by the tracking-chart-only certificate of lorank 0.5.0 and are never resumed).
+CERTIFICATE = "charts+union/2"
 #: At r >= 2 the degree is computed only for m + n up to this (its product has n - r factors).
 MAX_SUM_R2 = 400
 SUMMARY_FORMAT = "lorank.exact-existence-summary/1"
@@ -79,9 +83,8 @@ class ExactConfig:
                           "matrix sizes m x n, e.g. 3x3,4x5 (each cell has degree C(m+n-2, m-1) "
                           f"paths per instance at r = 1, at most {MAX_DEGREE})", sizes,
                           show=show_sizes)
-    ranks: tuple = option((1,), "LoRA ranks r, rho fixed at 1 (M = r(m+n-r)); r >= 2 tracks "
-                          f"C(M, (min(m,n)-r) r) start paths once per size (at most "
-                          f"{MAX_START_PATHS})", int_list)
+    ranks: tuple = option((1,), "LoRA ranks r, rho fixed at 1 (M = r(m+n-r)); r >= 2 finds its "
+                          "start solutions once per size by monodromy", int_list)
     trials: int = option(200, "instances per cell", at_most(MAX_TRIALS))
     restarts: int = option(8, "LM starts of the paired E1 on each instance (E1[k] reported for "
                            "k = 1 .. restarts)", at_most(MAX_RESTARTS))
@@ -89,6 +92,9 @@ class ExactConfig:
                             at_most(MAX_ITERATIONS))
     start_seed: int = option(0, "seed of the random complex start instance of the parameter "
                              "homotopy (one per size)", nonneg_int)
+    retries: int = option(1, "further trackings of an uncertified instance, from the start "
+                          "instances of seeds start_seed + 1, ...; decided from the union of its "
+                          "endpoints", at_most(8))
     seed: int = option(0, "global seed; every trial is seeded from it, its cell and its index",
                        nonneg_int)
     device: str = option("cpu", "cpu, cuda or cuda:k (float64/complex128 on either; instances "
@@ -148,13 +154,6 @@ class _Exact(Family):
                     if m + n > MAX_SUM_R2:
                         raise InvalidArgument(f"--sizes {m}x{n} with --ranks {r}: at r >= 2 sizes "
                                               f"with m + n above {MAX_SUM_R2} are not supported")
-                    from numerics.engine.homotopy_rank import start_paths
-
-                    paths = start_paths(m, n, r)
-                    if paths > MAX_START_PATHS:
-                        raise InvalidArgument(f"--sizes {m}x{n} with --ranks {r}: the start system "
-                                              f"has {paths} start paths, more than "
-                                              f"{MAX_START_PATHS}")
                     d = _degree(m, n, r)
                 if d > MAX_DEGREE:
                     raise InvalidArgument(f"--sizes {m}x{n} at r = {r} has degree above "
@@ -181,7 +180,7 @@ class _Exact(Family):
                 "trials": config.trials, "restarts": config.restarts,
                 "max_iters": config.max_iters, "start_seed": config.start_seed,
                 "seed": config.seed, "device": config.device, "features": "gaussian",
-                "dtype": "float64"}
+                "dtype": "float64", "certificate": CERTIFICATE, "retries": config.retries}
 
     def matches_legacy_spec(self, spec) -> bool:
         return False
@@ -191,7 +190,8 @@ class _Exact(Family):
             raise InvalidArgument("the record's spec is not an exact-existence spec")
         kw = dict(sizes=tuple(tuple(s) for s in spec["sizes"]), ranks=tuple(spec["ranks"]),
                   trials=spec["trials"], restarts=spec["restarts"], max_iters=spec["max_iters"],
-                  start_seed=spec["start_seed"], seed=spec["seed"], device=spec["device"])
+                  start_seed=spec["start_seed"], seed=spec["seed"], device=spec["device"],
+                  retries=spec.get("retries", 0))
         kw.update(analysis)
         return self.config(**kw)
 
@@ -217,10 +217,14 @@ class _Exact(Family):
             chunk = idx[start:start + step]
             if r == 1:
                 res = e0_on_e1_instances(m, n, chunk, global_seed=config.seed,
-                                         device=config.device, start_seed=config.start_seed)
+                                         device=config.device, start_seed=config.start_seed,
+                                         retries=config.retries)
             else:
                 res = e0_rank_on_e1_instances(m, n, r, chunk, global_seed=config.seed,
-                                              device=config.device, start_seed=config.start_seed)
+                                              device=config.device, start_seed=config.start_seed,
+                                              retries=config.retries)
+            tracks = res.trackings.cpu().tolist()
+            rech = res.recharted.cpu().tolist()
             cert = res.certified.cpu().tolist()
             real = res.real_count.cpu().tolist()
             alpha = res.max_alpha.cpu().tolist()
@@ -232,6 +236,7 @@ class _Exact(Family):
                             "exists": bool(real[j] >= 1) if ok else None,
                             "max_alpha": float(alpha[j]) if alpha[j] < float("inf") else None,
                             "e1_first_success": first,
+                            "trackings": int(tracks[j]), "recharted": int(rech[j]),
                             "e1": [first is not None and first < k
                                    for k in range(1, config.restarts + 1)]})
         return out
@@ -306,6 +311,10 @@ def summarise(config, outcomes, *, wall=None, environment=None) -> dict:
             "e1": e1,
             "max_alpha": max((o["max_alpha"] for o in cert if o["max_alpha"] is not None),
                              default=None)})
+        if rows and "trackings" in rows[0]:
+            # records with the certificate of numerics.engine.homotopy_certify
+            cells[-1]["certified_after_retry"] = sum(o["trackings"] > 1 for o in cert)
+            cells[-1]["with_recharted_endpoints"] = sum(o["recharted"] > 0 for o in cert)
     expected = len(FAMILY.cells(config)) * config.trials
     summary = {"format": SUMMARY_FORMAT, "family": FAMILY.name, "estimand": "E0",
                "definition": ("E0: a real matrix of rank <= r meets the M = r(m+n-r) affine "
@@ -323,6 +332,9 @@ def summarise(config, outcomes, *, wall=None, environment=None) -> dict:
                "wall_time": wall or {"wall_s": 0.0}, "environment": environment}
     from numerics.verdicts.exact_existence import claim_verdicts
 
+    spec = getattr(outcomes, "spec", None) or {}
+    if "certificate" in spec:
+        summary["certificate"] = {"version": spec["certificate"], "retries": spec["retries"]}
     summary["verdicts"] = claim_verdicts(summary)
     return summary
 
