@@ -338,6 +338,7 @@ def save_figures(summary: dict, stem) -> list:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     from pathlib import Path
 
     tasks = [t for t in summary["tasks"] if t["sizes"]]
@@ -360,6 +361,9 @@ def save_figures(summary: dict, stem) -> list:
                 ax.plot(*zip(*live), ls="--", marker=".", color=line.get_color(), lw=0.9,
                         label=f"{s['per_class']} per class: mean (live)")
         ax.set_xscale("log")
+        shown = sorted({p["lam"] for s in t["sizes"] for p in s["lams"]})
+        ax.set_xticks(shown, [f"{v:g}" for v in shown])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_yscale("symlog", linthresh=1)
         ax.set_title(f"{t['task']} (K = {t['K']})", fontsize=8)
         ax.set_xlabel("L1 weight lambda")
