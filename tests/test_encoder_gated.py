@@ -114,29 +114,54 @@ def test_ordering_is_open_when_a_task_is_guarded_and_method_check_names_it():
 
 
 @needs_encoder
-def test_gated_trial_shares_the_lora_arms_data_and_counts_live_gates(monkeypatch):
-    # Properties: (1) the gated arm starts from the encoder's own function (B = 0) on the LoRA
-    # arm's documents and head, so its starting loss equals the LoRA arm's to the last bit;
-    # (2) a lambda whose threshold exceeds every gate closes all of them in one step, and pruning
-    # leaves the function of the unadapted encoder (learned rank 0 everywhere); (3) without
-    # pruning pressure every matrix keeps its initial rank, the learned update's numerical rank
+def test_gated_trial_starts_from_the_encoder_and_counts_live_gates(monkeypatch):
+    # Properties: (1) the gated arm starts from the encoder's own function (B = 0) on the trial's
+    # documents and head (numerics.engine.encoder_lora.trial_data, shared with the LoRA arm), so
+    # its starting loss is that of the unadapted encoder, to the last bit; (2) a lambda whose
+    # threshold exceeds every gate closes all of them in one step, and pruning leaves the
+    # unadapted encoder (learned rank 0 everywhere, the loss back at its start); (3) without
+    # pruning pressure every matrix keeps its initial rank, the float64 update's numerical rank
     # never exceeds the live count, and the last pruning changes nothing.
+    import torch
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from numerics.engine import encoder as E
+    from numerics.engine.encoder_gated import GatedConfig, gated_trials
+    from numerics.engine.encoder_lora import loss, trial_data
+
+    dirs = E.resolve_dirs(None, None)
+    cfg = GatedConfig(tasks=(("business", "sports"),), per_class=(2,), steps=1, train_batch=2,
+                      max_len=8, test_per_class=1, trials=1, rank=2, lams=(1e-9, 1e3), gate_lr=1.0,
+                      prune_every=1, patience=1)
+    data = trial_data(cfg, dirs, ("business", "sports"), 2, 0)
+    with torch.no_grad():
+        base = float(loss(E.logits(data.base, data.a, data.ids, data.mask), data.labels, data.K))
+    keep, = gated_trials(cfg, dirs, (1, 2, 1, 1), [0])
+    shut, = gated_trials(cfg, dirs, (1, 2, 2, 1), [0])
+    assert keep["loss_start"] == shut["loss_start"] == base
+    assert keep["learned_ranks"] == [2] * 12 and keep["adapted"] == 12
+    assert all(d <= r for d, r in zip(keep["delta_ranks"], keep["learned_ranks"]))
+    assert keep["prune_change"] == 0.0 and math.isfinite(keep["loss_end"])
+    assert shut["learned_ranks"] == [0] * 12 and shut["gates"]["live"] == 0
+    assert shut["loss_end"] == pytest.approx(base, rel=1e-6)
+    assert shut["sr_mean"] is None and shut["rank_max"] == 0
+
+
+@pytest.mark.slow
+@needs_encoder
+def test_gated_and_lora_arms_train_on_the_same_documents(monkeypatch):
+    # Property: with the same seed, sizes and trial index, the two arms start from the same loss
+    # (the same documents, head and encoder), bit for bit.
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     from numerics.engine import encoder as E
     from numerics.engine.encoder_gated import GatedConfig, gated_trials
     from numerics.engine.encoder_lora import LoRAConfig, lora_trials
 
     dirs = E.resolve_dirs(None, None)
-    common = dict(tasks=(("business", "sports"),), per_class=(2,), steps=2, train_batch=2,
-                  max_len=16, test_per_class=2, trials=1)
-    lora, = lora_trials(LoRAConfig(ranks=(1,), **common), dirs, (1, 2, 2, 1), [0])
-    cfg = GatedConfig(rank=3, lams=(1e-9, 1e3), gate_lr=1.0, prune_every=1, patience=1, **common)
-    keep, = gated_trials(cfg, dirs, (1, 2, 1, 1), [0])
-    shut, = gated_trials(cfg, dirs, (1, 2, 2, 1), [0])
-    assert keep["loss_start"] == shut["loss_start"] == lora["loss_start"]
-    assert keep["learned_ranks"] == [3] * 12 and keep["adapted"] == 12
-    assert all(d <= r for d, r in zip(keep["delta_ranks"], keep["learned_ranks"]))
-    assert keep["prune_change"] == 0.0 and math.isfinite(keep["loss_end"])
-    assert shut["learned_ranks"] == [0] * 12 and shut["gates"]["live"] == 0
-    assert shut["loss_end"] == pytest.approx(shut["loss_start"], rel=1e-6)
-    assert shut["sr_mean"] is None and shut["rank_max"] == 0
+    common = dict(tasks=(("entertainment", "tech"),), per_class=(3,), steps=2, train_batch=2,
+                  max_len=16, test_per_class=2, trials=2)
+    lora = lora_trials(LoRAConfig(ranks=(2,), **common), dirs, (1, 3, 3, 1), [0, 1])
+    gated = gated_trials(GatedConfig(rank=2, lams=(0.1,), prune_every=1, patience=1, **common), dirs,
+                         (1, 3, 1, 1), [0, 1])
+    assert [x["loss_start"] for x in lora] == [x["loss_start"] for x in gated]
+    assert lora[0]["loss_start"] != lora[1]["loss_start"]  # two trials, two draws of documents

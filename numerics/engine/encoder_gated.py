@@ -176,7 +176,10 @@ def _one_trial(cfg: GatedConfig, dirs, cell, trial: int) -> dict:
     live = gates[gates > 0]
     srs, nranks = [], []
     for m in layers.values():
-        D = m.delta_weight().detach().double().cpu()[None]
+        # float64 product of the factors (as the LoRA arm): a float32 product's rounding would
+        # give the rank-r update spurious singular values far above the numerical-rank threshold
+        D = (m.scaling * (m.lora_B.detach().double().cpu() * m.gate.detach().double().cpu())
+             @ m.lora_A.detach().double().cpu())[None]
         if m.learned_rank == 0 or not bool(D.abs().max() > 0):
             srs.append(None)
             nranks.append(0)

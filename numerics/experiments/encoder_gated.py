@@ -66,7 +66,7 @@ class EncoderGatedConfig:
                               at_most(MAX_PER_CLASS, int_list))
     rank: int = option(16, "initial rank of every gated matrix (components before pruning; at "
                        "most the model's hidden size)", at_most(MAX_RANK))
-    lams: tuple = option((0.003, 0.03), "L1 weights lambda on the gates, comma list",
+    lams: tuple = option((0.01, 0.03), "L1 weights lambda on the gates, comma list",
                          at_most(MAX_SCALE, float_list))
     lora_alpha: float = option(16.0, "lora_alpha of the scaling s = lora_alpha / rank", _positive(1e4))
     lr: float = option(1e-3, "AdamW step of the factors A and B (the LoRA arm's --lr)",
