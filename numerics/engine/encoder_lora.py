@@ -37,7 +37,8 @@ from dataclasses import dataclass
 from numerics.engine.seeding import trial_seed
 
 __all__ = ["LoRAConfig", "SUMMARY_FORMAT", "lora_scaling", "lora_trials", "summarise",
-           "save_figures", "update_ranks"]
+           "save_figures", "update_ranks", "TrialData", "trial_data", "batch_order", "loss",
+           "accuracy", "TARGETS"]
 
 SUMMARY_FORMAT = "lorank.encoder-lora-summary/1"
 #: The adapted matrices (PEFT target_modules).
@@ -112,7 +113,9 @@ def update_ranks(model, base, r: int, alpha: float) -> list[tuple[float, int]]:
     return out
 
 
-def _loss(f, labels, K):
+def loss(f, labels, K):
+    """Logistic loss on the one logit (``K = 1``, labels 0/1 read as -1/+1) or softmax
+    cross-entropy (``K >= 3``), the mean over the batch."""
     import torch
 
     if K == 1:
@@ -121,7 +124,9 @@ def _loss(f, labels, K):
     return torch.nn.functional.cross_entropy(f, labels)
 
 
-def _accuracy(model, a, ids, mask, labels, K, batch=64) -> float:
+def accuracy(model, a, ids, mask, labels, K, batch=64) -> float:
+    """The share of documents whose predicted class (sign of the one logit, or the argmax) is
+    right, in batches of ``batch`` documents without gradients."""
     import torch
 
     right = 0
@@ -135,13 +140,34 @@ def _accuracy(model, a, ids, mask, labels, K, batch=64) -> float:
     return right / ids.shape[0]
 
 
-def _one_trial(cfg: LoRAConfig, dirs, cell, trial: int) -> dict:
+@dataclass
+class TrialData:
+    """What a trial of a task, training size and trial index trains on: the frozen encoder
+    ``base``, the fixed head ``a`` (``K x hidden``), the training documents (``ids``, ``mask`` on
+    the device, ``labels`` on the CPU) and the fixed test set (on the device, labels on the CPU)."""
+
+    base: object
+    a: object
+    K: int
+    ids: object
+    mask: object
+    labels: object
+    test_ids: object
+    test_mask: object
+    test_labels: object
+
+
+def trial_data(cfg, dirs, classes, per_class: int, trial: int) -> TrialData:
+    """The documents of one trial: ``per_class`` per class drawn from the training pool by a
+    seed made from the run's seed, the task, the size and the trial index (not the rank, nor
+    the arm: every rank of the LoRA sweep and every lambda of the gated sweep with the same
+    ``seed``, ``test_per_class`` and trial index trains on the same documents), and the shared
+    test set. ``cfg`` needs ``seed``, ``test_per_class``, ``max_len`` and ``device``."""
     import torch
 
     from numerics.engine import encoder as E
 
-    task, per_class, r = cell[0] - 1, cell[1], cell[2] - 1
-    classes = tuple(cfg.tasks[task])
+    classes = tuple(classes)
     dev = torch.device(cfg.device)
     tok, base = E.load_encoder(dirs[0], cfg.device)
     docs = E.read_corpus(dirs[1])
@@ -155,6 +181,39 @@ def _one_trial(cfg: LoRAConfig, dirs, cell, trial: int) -> dict:
     C = len(classes)
     K = 1 if C == 2 else C
     a = E.head(base.config.hidden_size, K, cfg.seed).to(dev)
+    return TrialData(base=base, a=a, K=K, ids=ids.to(dev), mask=mask.to(dev), labels=labels,
+                     test_ids=t_ids.to(dev), test_mask=t_mask.to(dev), test_labels=t_labels)
+
+
+def batch_order(cfg, classes, per_class: int, trial: int, n: int):
+    """The mini-batches of a trial, ``cfg.steps`` lists of ``cfg.train_batch`` indices into its
+    ``n`` training documents: epochs of seeded permutations (the seed made from the run's seed,
+    the task, the size and the trial index, so every rank and every lambda sees the same
+    batches)."""
+    import torch
+
+    from numerics.engine.encoder import task_name
+
+    g = torch.Generator().manual_seed(trial_seed(cfg.seed, "encoder-lora-order", task_name(classes),
+                                                 per_class, trial))
+    order: list = []
+    for _ in range(cfg.steps):
+        if len(order) < cfg.train_batch:
+            order += torch.randperm(n, generator=g).tolist()
+        b, order = order[:cfg.train_batch], order[cfg.train_batch:]
+        yield b
+
+
+def _one_trial(cfg: LoRAConfig, dirs, cell, trial: int) -> dict:
+    import torch
+
+    from numerics.engine import encoder as E
+
+    task, per_class, r = cell[0] - 1, cell[1], cell[2] - 1
+    classes = tuple(cfg.tasks[task])
+    dev = torch.device(cfg.device)
+    data = trial_data(cfg, dirs, classes, per_class, trial)
+    base, a, K, ids, mask, labels = data.base, data.a, data.K, data.ids, data.mask, data.labels
     model = copy.deepcopy(base)
     if r > 0:
         from peft import LoraConfig, get_peft_model
@@ -173,29 +232,22 @@ def _one_trial(cfg: LoRAConfig, dirs, cell, trial: int) -> dict:
         lr = cfg.full_lr
     model.eval()
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-    g = torch.Generator().manual_seed(trial_seed(cfg.seed, "encoder-lora-order", E.task_name(classes),
-                                                 per_class, trial))
-    n = ids.shape[0]
-    order: list = []
-    ids, mask, labels_d = ids.to(dev), mask.to(dev), labels.to(dev)
+    labels_d = labels.to(dev)
     with torch.no_grad():
-        start = float(_loss(E.logits(model, a, ids, mask), labels_d, K))
-    for _ in range(cfg.steps):
-        if len(order) < cfg.train_batch:
-            order += torch.randperm(n, generator=g).tolist()
-        b, order = order[:cfg.train_batch], order[cfg.train_batch:]
+        start = float(loss(E.logits(model, a, ids, mask), labels_d, K))
+    for b in batch_order(cfg, classes, per_class, trial, ids.shape[0]):
         idx = torch.tensor(b, device=dev)
-        loss = _loss(E.logits(model, a, ids[idx], mask[idx]), labels_d[idx], K)
+        step_loss = loss(E.logits(model, a, ids[idx], mask[idx]), labels_d[idx], K)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        step_loss.backward()
         opt.step()
     with torch.no_grad():
-        end = float(_loss(E.logits(model, a, ids, mask), labels_d, K))
+        end = float(loss(E.logits(model, a, ids, mask), labels_d, K))
     ranks = update_ranks(model, base, r, cfg.lora_alpha)
     srs = [s for s, _ in ranks]
     return {"trial": int(trial),
-            "test_acc": _accuracy(model, a, t_ids.to(dev), t_mask.to(dev), t_labels, K),
-            "train_acc": _accuracy(model, a, ids, mask, labels, K),
+            "test_acc": accuracy(model, a, data.test_ids, data.test_mask, data.test_labels, K),
+            "train_acc": accuracy(model, a, ids, mask, labels, K),
             "loss_start": start, "loss_end": end,
             "sr_mean": float(sum(srs) / len(srs)) if srs else None,
             "sr_max": float(max(srs)) if srs else None,

@@ -19,7 +19,7 @@ that run trials, so building the command line and summarising need no torch.
 Examples
 --------
 >>> sorted(f.name for f in families())
-['cstar-lm', 'cstar-recipe', 'encoder-lora', 'encoder-ntk', 'exact-existence', 'gradient-flow', 'jang', 'learnable-rank', 'pl', 'rademacher', 'rank-sweep', 'separability', 'stable-rank', 'xent']
+['cstar-lm', 'cstar-recipe', 'encoder-gated', 'encoder-lora', 'encoder-ntk', 'exact-existence', 'gradient-flow', 'jang', 'learnable-rank', 'pl', 'rademacher', 'rank-sweep', 'separability', 'stable-rank', 'xent']
 >>> family_named("pl").command
 'pl'
 >>> family_of_spec({"estimand": "pl", "format": "lorank.pl-summary/1"}).name
@@ -60,6 +60,7 @@ FAMILY_MODULES = (
     "numerics.experiments.exact_existence",
     "numerics.experiments.encoder_ntk",
     "numerics.experiments.encoder_lora",
+    "numerics.experiments.encoder_gated",
 )
 
 
@@ -273,7 +274,7 @@ def family_named(name: str) -> Family:
     >>> family_named("E5")
     Traceback (most recent call last):
     ...
-    proofs.validation.InvalidArgument: no experiment family 'E5'; known: cstar-lm, cstar-recipe, separability, pl, rademacher, xent, rank-sweep, gradient-flow, jang, stable-rank, learnable-rank, exact-existence, encoder-ntk, encoder-lora
+    proofs.validation.InvalidArgument: no experiment family 'E5'; known: cstar-lm, cstar-recipe, separability, pl, rademacher, xent, rank-sweep, gradient-flow, jang, stable-rank, learnable-rank, exact-existence, encoder-ntk, encoder-lora, encoder-gated
     """
     known = families()
     for f in known:

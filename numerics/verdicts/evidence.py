@@ -43,7 +43,7 @@ __all__ = ["MANIFEST_NAME", "MANIFEST_FORMAT", "FAMILIES", "record_digest", "fil
 MANIFEST_NAME = "MANIFEST.json"
 MANIFEST_FORMAT = "lorank.evidence-manifest/1"
 #: the result families whose summaries the ledger reads (``results/<family>/<run>/``)
-FAMILIES = ("cstar", "separability", "pl", "rademacher", "xent", "rank-sweep", "gradient-flow", "jang", "stable-rank", "learnable-rank", "exact-existence", "encoder-ntk", "encoder-lora")
+FAMILIES = ("cstar", "separability", "pl", "rademacher", "xent", "rank-sweep", "gradient-flow", "jang", "stable-rank", "learnable-rank", "exact-existence", "encoder-ntk", "encoder-lora", "encoder-gated")
 _CHUNK = 1 << 20
 
 
