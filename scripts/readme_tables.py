@@ -826,47 +826,64 @@ def stable_rank_table(results: Path, run: str = "cpu-default", statements: bool 
     return "\n".join(line for line in lines if line is not None)
 
 
-def exact_existence_table(results: Path, run: str = "e0-cpu") -> str:
+def exact_existence_table(results: Path, run="e0-cpu") -> str:
     """Issue 16: P(exists | rho = 1) of E0 per cell, the mean real count against Kac-Rice, and
-    the paired E1[k] shortfall for k = 1, 2, 4, 8, from ``results/exact-existence/<run>``, with
-    the ledger's statuses."""
-    s = json.loads((results / "exact-existence" / run / "summary.json").read_text())
-    env = (s.get("environment") or [{}])[0]
+    the paired E1[k] shortfall for k = 1, 2, 4, 8, from ``results/exact-existence/<run>`` (or
+    several runs, one table: ``run`` a tuple), with the ledger's statuses."""
+    runs = (run,) if isinstance(run, str) else tuple(run)
+    summaries = [json.loads((results / "exact-existence" / r / "summary.json").read_text())
+                 for r in runs]
+    s = summaries[0]
     c0 = s["config"]
     ks = [k for k in ("1", "2", "4", "8") if k in s["cells"][0]["e1"]]
 
     def w(x):
         return f"[{x[0]:.3f}, {x[1]:.3f}]"
 
-    ranks = ", ".join(str(r) for r in sorted({c["r"] for c in s["cells"]}))
-    lines = [f"E0 at rho = 1, r = {ranks} ({c0['trials']} Gaussian instances per cell, seed {c0['seed']}; "
+    ranks = ", ".join(str(r) for r in sorted({c["r"] for t in summaries for c in t["cells"]}))
+    trials = sorted({t["config"]["trials"] for t in summaries})
+    retry = any("certificate" in t for t in summaries)
+    lines = [f"E0 at rho = 1, r = {ranks} ({' or '.join(map(str, trials))} Gaussian instances per "
+             f"cell, seed {c0['seed']}; "
              f"E1 = LM with k restarts on the same instances). P(exists) and the shortfall "
              "(E0 certifies a real solution, E1[k] finds none) are among certified instances, "
              "with Wilson 95% intervals; the real count is a mean with its 95% t interval; "
-             "Kac-Rice is `proofs.exact_existence.expected_real_count_r1` (r = 1 only).", "",
-             "| cell | degree | certified | P(exists) | mean real count | Kac-Rice | "
+             "Kac-Rice is `proofs.exact_existence.expected_real_count_r1` (r = 1 only)."
+             + (" Certificate `charts+union/2` (`numerics/engine/homotopy_certify.py`): "
+                "\"retried\" counts the instances certified only from the union with a second "
+                "tracking." if retry else ""), "",
+             "| cell | degree | certified | " + ("retried | " if retry else "")
+             + "P(exists) | mean real count | Kac-Rice | "
              + " | ".join(f"shortfall E1[{k}]" for k in ks) + " |",
-             "|---|---|---|---|---|---|" + "---|" * len(ks)]
-    for c in s["cells"]:
-        e0, rc = c["e0"], c["real_count"]
-        kr = f"{c['kac_rice']:.3f}" if c["kac_rice"] is not None else "-"
-        cell = f"{c['m']}x{c['n']}" + (f" r={c['r']}" if c["r"] != 1 else "")
-        if not e0["trials"]:  # a cell an interrupted run did not reach
+             "|---|---|---|" + ("---|" if retry else "") + "---|---|---|" + "---|" * len(ks)]
+    for t in summaries:
+        for c in t["cells"]:
+            e0, rc = c["e0"], c["real_count"]
+            kr = f"{c['kac_rice']:.3f}" if c["kac_rice"] is not None else "-"
+            cell = f"{c['m']}x{c['n']}" + (f" r={c['r']}" if c["r"] != 1 else "")
+            rt = (f"{c.get('certified_after_retry', '-')} | " if retry else "")
+            if not e0["trials"]:  # a cell an interrupted run did not reach
+                lines.append(f"| {cell} | {c['degree']}{' (odd)' if c['degree_odd'] else ''} | "
+                             f"{c['certified']}/{c['trials']} | {rt}not reached | - | {kr} | "
+                             + " | ".join("-" for _ in ks) + " |")
+                continue
+            p = e0["successes"] / e0["trials"]
             lines.append(f"| {cell} | {c['degree']}{' (odd)' if c['degree_odd'] else ''} | "
-                         f"{c['certified']}/{c['trials']} | not reached | - | {kr} | "
-                         + " | ".join("-" for _ in ks) + " |")
-            continue
-        p = e0["successes"] / e0["trials"]
-        lines.append(f"| {cell} | {c['degree']}{' (odd)' if c['degree_odd'] else ''} | "
-                     f"{c['certified']}/{c['trials']} | {p:.3f} {w(e0['wilson'])} | "
-                     f"{rc['mean']:.3f} [{rc['lo']:.3f}, {rc['hi']:.3f}] | {kr} | "
-                     + " | ".join(f"{c['e1'][k]['shortfall']:.3f} {w(c['e1'][k]['shortfall_wilson'])}"
-                                  for k in ks) + " |")
-    lines += ["", f"Record `results/exact-existence/{run}` ({s['trials_found']} instances, "
-              f"{env.get('device_name', env.get('device', '?'))}, {s['wall_time']['wall_s']:.0f} s); "
-              f"figure `results/exact-existence/{run}/exact_existence.png`. Ledger:"]
+                         f"{c['certified']}/{c['trials']} | {rt}{p:.3f} {w(e0['wilson'])} | "
+                         f"{rc['mean']:.3f} [{rc['lo']:.3f}, {rc['hi']:.3f}] | {kr} | "
+                         + " | ".join(f"{c['e1'][k]['shortfall']:.3f} {w(c['e1'][k]['shortfall_wilson'])}"
+                                      for k in ks) + " |")
+    lines.append("")
+    for r, t in zip(runs, summaries):
+        env = (t.get("environment") or [{}])[0]
+        lines.append(f"Record `results/exact-existence/{r}` ({t['trials_found']} of "
+                     f"{t['trials_expected']} instances, "
+                     f"{env.get('device_name', env.get('device', '?'))}, "
+                     f"{t['wall_time']['wall_s']:.0f} s); figure "
+                     f"`results/exact-existence/{r}/exact_existence.png`.")
+    lines.append("Ledger:")
     lines += _ledger_lines(e for i, e in ledger_entries(results).items()
-                           if i.startswith("E0.") and i.endswith(f".{run}"))
+                           if i.startswith("E0.") and any(i.endswith(f".{r}") for r in runs))
     return "\n".join(lines)
 
 
@@ -1050,7 +1067,10 @@ BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default":
           "exact-existence": exact_existence_table, "encoder": encoder_table,
           "exact-existence-h200": lambda results: exact_existence_table(results, "h200"),
           "exact-existence-r2": lambda results: exact_existence_table(results, "r2-cpu"),
-          "exact-existence-r3": lambda results: exact_existence_table(results, "r3-cpu")}
+          "exact-existence-r3": lambda results: exact_existence_table(results, "r3-cpu"),
+          "exact-existence-v2": lambda results: exact_existence_table(results, "h200-v2-r1"),
+          "exact-existence-v2-rk": lambda results: exact_existence_table(
+              results, tuple(f"h200-v2-r{r}" for r in range(2, 8)))}
 
 
 def render_block(name: str, results: Path | None = None) -> str:

@@ -224,3 +224,85 @@ def test_rank_engine_cuda_equals_cpu():
     both = cpu.certified & gpu.certified.cpu()
     assert int(both.sum()) >= 7
     assert gpu.real_count.cpu()[both].tolist() == cpu.real_count[both].tolist()
+
+
+# ---------------------------------------------------------------- certificate v2
+def test_second_chart_certifies_a_zero_with_huge_coordinates():
+    # A real rank-one solution whose first row is tiny: in the tracking chart (u_1 = 1) its
+    # coordinates are ~1e5 and the alpha test fails; in the chart of its largest row it passes,
+    # is classified real, and its matrix is the same.
+    torch = pytest.importorskip("torch")
+    from numerics.engine.homotopy import alpha_test
+    from numerics.engine.homotopy_certify import delta_of, endpoint_certificates
+
+    g = torch.Generator().manual_seed(7)
+    m, n = 3, 4
+    M = m + n - 1
+    u = torch.tensor([1e-5, 0.8, -1.1], dtype=torch.float64)
+    v = torch.randn(n, generator=g, dtype=torch.float64)
+    G = torch.randn(1, M, m, n, generator=g, dtype=torch.float64)
+    y = torch.einsum("a,iab,b->i", u, G[0], v)[None]
+    z = torch.cat([u[1:] / u[0], v * u[0]]).to(torch.complex128)[None, None]
+    Gc, yc = G.to(torch.complex128), y.to(torch.complex128)
+    _, _, alpha = alpha_test(z, Gc, yc)
+    assert float(alpha) > 0.157          # fails in the tracking chart (ALPHA_0 = 0.157...)
+    e = endpoint_certificates(z, torch.ones(1, 1, dtype=torch.bool), Gc, yc, 1)
+    assert e.good.tolist() == [[True]] and e.real.tolist() == [[True]]
+    assert e.recharted_per.tolist() == [1]
+    assert torch.allclose(e.delta[0, 0].reshape(m, n), delta_of(z[0, 0], m, n, 1), rtol=1e-8)
+
+
+def test_rechart_is_the_same_matrix_at_rank_two():
+    torch = pytest.importorskip("torch")
+    from numerics.engine.homotopy_certify import delta_of, rechart
+
+    g = torch.Generator().manual_seed(3)
+    m, n, r = 5, 4, 2
+    z = torch.complex(torch.randn(6, (m - r) * r + n * r, generator=g, dtype=torch.float64),
+                      torch.randn(6, (m - r) * r + n * r, generator=g, dtype=torch.float64))
+    z[:, :2] *= 1e4                          # a nearly singular top block
+    perm, zt = rechart(z, m, n, r)
+    D, Dt = delta_of(z, m, n, r), delta_of(zt, m, n, r)
+    back = torch.gather(Dt, 1, torch.argsort(perm, -1)[..., None].expand(-1, m, n))
+    assert torch.allclose(back, D, rtol=1e-9, atol=1e-6)
+    # the chart's U' block is moderate (greedy volume pivoting), the tracking chart's was not
+    p = (m - r) * r
+    assert float(z[:, :p].abs().max()) > 1e3 and float(zt[:, :p].abs().max()) < 10
+
+
+def test_monodromy_finds_the_degree_and_completes_a_partial_set():
+    torch = pytest.importorskip("torch")
+    from numerics.engine.homotopy import start_solutions
+    from numerics.engine.homotopy_rank import monodromy_complete, start_solutions_rank
+
+    _, z = start_solutions_rank(3, 4, 2)
+    assert z.shape[0] == determinantal_degree(3, 4, 2)
+    (G, y), z1 = start_solutions(3, 3)
+    done, _ = monodromy_complete(G[None], y[None], z1[:2], 1, 6, 0, "cpu")
+    assert done.shape[0] == 6
+
+
+def test_records_of_the_first_certificate_are_summarised_but_never_resumed(tmp_path):
+    # A v1 record (no "certificate" in its spec) re-summarises to its committed summary (above)
+    # and a resume of it by this version is refused, naming the field.
+    import shutil
+
+    from numerics.experiments.records import read_record
+    from proofs.validation import InvalidArgument
+    from numerics.experiments.runner import run
+
+    src = gzip.decompress((RUN / "record.jsonl.gz").read_bytes())
+    (tmp_path / "record.jsonl").write_bytes(src)
+    spec = read_record(tmp_path / "record.jsonl").spec
+    assert "certificate" not in spec
+    cfg = FAMILY.from_spec(spec)
+    with pytest.raises(InvalidArgument, match="certificate|retries"):
+        run(FAMILY, cfg, tmp_path / "record.jsonl", resume=True)
+    shutil.rmtree(tmp_path)
+
+
+def test_new_spec_round_trips_with_its_certificate():
+    cfg = FAMILY.config(sizes=((2, 3),), trials=2, retries=2)
+    spec = FAMILY.record_spec(cfg)
+    assert spec["certificate"] == "charts+union/2" and spec["retries"] == 2
+    assert FAMILY.from_spec(spec) == cfg

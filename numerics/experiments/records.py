@@ -166,16 +166,36 @@ def _cpu_name() -> str:
 
 
 def _source_revision() -> dict:
-    """The git commit of the lorank source tree and whether it had uncommitted changes.
+    """The git commit of the lorank source tree, whether it had uncommitted changes, and
+    ``tree_sha256``: a hash of every ``.py`` file under ``numerics``, ``proofs`` and ``lorank``
+    (relative path and bytes, in sorted order), which identifies the code that ran even where
+    the git metadata does not describe the files (a copy of a working tree whose ``.git`` is
+    another state's: the records made on the device before this field said "clean" at the
+    last commit while running uncommitted code).
 
     ``{"commit": None, "dirty": None}`` outside a git checkout or without git (an installed
-    wheel): the package version then identifies the code.
+    wheel): the package version and ``tree_sha256`` then identify the code.
 
     Asked of git once per process (two subprocesses, tens of milliseconds, on every record
     opened and every summary otherwise): the code a process runs is the code it imported, so
     the first answer describes it for the rest of the process.
     """
-    return dict(_source_revision_once())
+    return {**dict(_source_revision_once()), "tree_sha256": _tree_sha256()}
+
+
+@functools.lru_cache(maxsize=None)
+def _tree_sha256() -> str:
+    import hashlib
+
+    root = Path(__file__).resolve().parents[2]
+    h = hashlib.sha256()
+    for top in ("numerics", "proofs", "lorank"):
+        for path in sorted((root / top).rglob("*.py")):
+            h.update(str(path.relative_to(root)).encode())
+            h.update(b"\0")
+            h.update(path.read_bytes())
+            h.update(b"\0")
+    return h.hexdigest()
 
 
 @functools.lru_cache(maxsize=None)
