@@ -6,7 +6,7 @@ K". Here it is read on a pretrained MiniLM-L6 fine-tuned (not NTK-linearised) on
 with a gated LoRA (:mod:`numerics.engine.encoder_gated`) on the 12 query and value matrices;
 each entry says so. Rules, fixed before the committed runs were made:
 
-``learned-rank.<task>.<n>.lam-<lambda>.<reading>`` (paper claim, one entry per task, size,
+``rank.<task>.<n>.lam-<lambda>.<max|live>`` (paper claim, one entry per task, size,
 lambda and reading)
     The theory's band is the learnable-rank family's
     (:func:`numerics.engine.learnable_rank.theory_band`): binary (one logit) ``[1, 1]``,
@@ -65,6 +65,8 @@ METHOD_SOURCE = "lorank's gated arm of the encoder LoRA sweep (numerics/engine/e
 TRAINED_ACC = 0.9
 #: The readings of the learned rank: summary key per reading.
 READINGS = {"max": "learned_max", "live-mean": "learned_live_mean"}
+#: The reading's name in an entry id (ids stay within the ledger's 80 columns).
+ID_READING = {"max": "max", "live-mean": "live"}
 SETUP = ("setup differs from the theory's: a pretrained MiniLM-L6 fine-tuned (not NTK-linearised) "
          "on BBC News, fixed random linear head, gated LoRA on query and value of every layer")
 
@@ -119,7 +121,7 @@ def claim_verdicts(summary: dict) -> list[dict]:
                     if reading == "max":
                         judged[(t["task"], s["per_class"], p["lam"])] = (t, iv, why)
                     out.append({
-                        "claim": f"learned-rank.{base}.{reading}", "kind": "paper claim",
+                        "claim": f"rank.{base}.{ID_READING[reading]}", "kind": "paper claim",
                         "source": SOURCE, "status": status,
                         "text": (f"on {t['task']} ({t['classes']} classes, K = {t['K']}) with "
                                  f"{s['per_class']} examples per class and lambda {_lam(p['lam'])}, "
