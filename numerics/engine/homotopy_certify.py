@@ -54,7 +54,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .homotopy import ALPHA_0, ALPHA_REAL, HomotopyResult, solve_or_nan
+from .homotopy_track import ALPHA_0, ALPHA_REAL, HomotopyResult, solve_or_nan
 
 __all__ = ["bilinear_coefficients", "delta_of", "endpoint_certificates", "decide",
            "merge_trackings", "rechart", "Endpoints", "solve_certified"]
