@@ -11,7 +11,8 @@
 - The pytest header prints the versions and the torch backend; the terminal summary prints the
   theorem ledger, so a test run doubles as a theorem check.
 - ``checked_verdicts`` and ``proof_entries``: every statement checked by both routes (a few
-  seconds), once per session, and the ledger's entries of that check; shared by the tests of the
+  seconds), once per session (in a fresh process, the first background job: see below), and the
+  ledger's entries of that check; shared by the tests of the
   verdicts and of what the ledger and the CLI do with them (``shared_proof_entries`` hands them
   to :mod:`lorank.ledger` in place of a fresh check). The session's check is timed
   (``test_check_all_is_fast_and_fresh``) and the console script runs one of its own; the terminal summary
@@ -59,17 +60,40 @@ def _reset_mpmath_precision():
 _SESSION: dict = {}
 
 
+def session_check(folder: Path):
+    """``proofs.check_all()`` in a fresh Python, timed there: (its verdicts, seconds).
+
+    The session's check of every statement runs as a background job (see :class:`Background`),
+    on the other core while the first tests run; the verdicts come back pickled (statements,
+    routes, counterexamples: plain data and sympy expressions)."""
+    import pickle
+    import subprocess
+    import sys
+
+    out = folder / "verdicts.pickle"
+    code = ("import pickle, sys, time; from proofs import check_all; start = time.perf_counter(); "
+            "verdicts = check_all(); seconds = time.perf_counter() - start; "
+            "pickle.dump((verdicts, seconds), open(sys.argv[1], 'wb'))")
+    proc = subprocess.run([sys.executable, "-c", code, str(out)], cwd=Path(__file__).parent.parent,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"check_all() failed in its process:\n{proc.stderr[-3000:]}")
+    return pickle.loads(out.read_bytes())
+
+
+#: The session's own background jobs (:class:`Background`): the check of every statement.
+BACKGROUND_JOBS = {"check-all": session_check}
+
+
 @pytest.fixture(scope="session")
 def checked_verdicts():
-    """``proofs.check_all()``: every statement checked afresh by both routes, once a session."""
-    import time
+    """``proofs.check_all()``: every statement checked afresh by both routes, once a session
+    (in a fresh process, as a background job started when collection ends: :func:`session_check`)."""
+    import sys
 
-    from proofs import check_all
-
-    start = time.perf_counter()
-    _SESSION["verdicts"] = check_all()
-    _SESSION["check_seconds"] = time.perf_counter() - start
-    return _SESSION["verdicts"]
+    verdicts, seconds = _BACKGROUND.result(sys.modules[__name__], "check-all")
+    _SESSION["verdicts"], _SESSION["check_seconds"] = verdicts, seconds
+    return verdicts
 
 
 @pytest.fixture(scope="session")
@@ -180,6 +204,13 @@ def _skipped(item) -> bool:
 def pytest_collection_finish(session):
     if session.config.option.collectonly:
         return
+    import sys
+
+    # The session's check first: the verdicts' tests need it early (the other jobs are read by
+    # tests that run last).
+    if any("checked_verdicts" in getattr(item, "fixturenames", ()) for item in session.items
+           if not _skipped(item)):
+        _BACKGROUND.start(sys.modules[__name__], "check-all")
     for item in session.items:
         for mark in item.iter_markers("background"):
             if not _skipped(item):
