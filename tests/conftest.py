@@ -64,8 +64,11 @@ def session_check(folder: Path):
     """``proofs.check_all()`` in a fresh Python, timed there: (its verdicts, seconds).
 
     The session's check of every statement runs as a background job (see :class:`Background`),
-    on the other core while the first tests run; the verdicts come back pickled (statements,
-    routes, counterexamples: plain data and sympy expressions)."""
+    on the other core while the first tests run; the verdicts come back pickled (routes and
+    counterexamples: plain data). Each verdict's statement is then this process's own build of
+    the statement with that id (``proofs.all_statements()``, the same build the subprocess
+    checked): unpickling re-evaluates some sympy expressions (a non-commutative ``Eq(..., 0)``
+    came back as ``True``), so the pickled statements are not used."""
     import pickle
     import subprocess
     import sys
@@ -78,7 +81,14 @@ def session_check(folder: Path):
                           capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"check_all() failed in its process:\n{proc.stderr[-3000:]}")
-    return pickle.loads(out.read_bytes())
+    import dataclasses
+
+    from proofs import all_statements
+
+    verdicts, seconds = pickle.loads(out.read_bytes())
+    statements = all_statements()
+    assert [v.id for v in verdicts] == [st.id for st in statements]
+    return [dataclasses.replace(v, statement=st) for v, st in zip(verdicts, statements)], seconds
 
 
 #: The session's own background jobs (:class:`Background`): the check of every statement.
