@@ -24,6 +24,29 @@ def no_proofs(monkeypatch):
     monkeypatch.setattr(ledger, "_proof_entries", lambda: [])
 
 
+@pytest.fixture(autouse=True)
+def _digests_by_content(monkeypatch):
+    """``evidence.record_digest`` remembered by the files' exact bytes (names and contents, as
+    stored), for the tests here, which read many copies of the same records: identical bytes
+    have the identical digest, and a damaged or recompressed copy has other bytes, so it is
+    digested afresh. The digest itself is tested below (gzip, names, order)."""
+    import hashlib
+
+    fresh = evidence.record_digest
+
+    def digest(paths):
+        paths = [Path(p) for p in paths]
+        key = tuple((p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in paths)
+        if key not in _DIGESTS:
+            _DIGESTS[key] = fresh(paths)
+        return _DIGESTS[key]
+
+    monkeypatch.setattr(evidence, "record_digest", digest)
+
+
+_DIGESTS: dict = {}
+
+
 @pytest.fixture(scope="module")
 def committed_entries():
     """The measured half of the ledger of the committed results, built once for the tests that
