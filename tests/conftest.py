@@ -11,7 +11,8 @@
 - The pytest header prints the versions and the torch backend; the terminal summary prints the
   theorem ledger, so a test run doubles as a theorem check.
 - ``checked_verdicts`` and ``proof_entries``: every statement checked by both routes (a few
-  seconds), once per session, and the ledger's entries of that check; shared by the tests of the
+  seconds), once per session (in a fresh process, the first background job: see below), and the
+  ledger's entries of that check; shared by the tests of the
   verdicts and of what the ledger and the CLI do with them (``shared_proof_entries`` hands them
   to :mod:`lorank.ledger` in place of a fresh check). The session's check is timed
   (``test_check_all_is_fast_and_fresh``) and the console script runs one of its own; the terminal summary
@@ -19,17 +20,17 @@
 - ``background``: work done in other processes (notebook kernels, Triton's interpreter, the console
   script, torchrun launches) starts as soon as collection ends and runs, one job at a time, on a
   helper thread while the tests run in this process; the tests that read a job's result run last
-  and wait for it (a module lists its jobs in ``BACKGROUND_JOBS``, a test names the one it reads
+  and wait for it, running the jobs not yet started meanwhile (a module lists its jobs in ``BACKGROUND_JOBS``, a test names the one it reads
   with ``@pytest.mark.background(key)``: see :class:`Background`). On two cores the waits mostly
   vanish.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import copy
 import os
 import platform
+import threading
 from pathlib import Path
 
 import mpmath
@@ -59,17 +60,50 @@ def _reset_mpmath_precision():
 _SESSION: dict = {}
 
 
+def session_check(folder: Path):
+    """``proofs.check_all()`` in a fresh Python, timed there: (its verdicts, seconds).
+
+    The session's check of every statement runs as a background job (see :class:`Background`),
+    on the other core while the first tests run; the verdicts come back pickled (routes and
+    counterexamples: plain data). Each verdict's statement is then this process's own build of
+    the statement with that id (``proofs.all_statements()``, the same build the subprocess
+    checked): unpickling re-evaluates some sympy expressions (a non-commutative ``Eq(..., 0)``
+    came back as ``True``), so the pickled statements are not used."""
+    import pickle
+    import subprocess
+    import sys
+
+    out = folder / "verdicts.pickle"
+    code = ("import pickle, sys, time; from proofs import check_all; start = time.perf_counter(); "
+            "verdicts = check_all(); seconds = time.perf_counter() - start; "
+            "pickle.dump((verdicts, seconds), open(sys.argv[1], 'wb'))")
+    proc = subprocess.run([sys.executable, "-c", code, str(out)], cwd=Path(__file__).parent.parent,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"check_all() failed in its process:\n{proc.stderr[-3000:]}")
+    import dataclasses
+
+    from proofs import all_statements
+
+    verdicts, seconds = pickle.loads(out.read_bytes())
+    statements = all_statements()
+    assert [v.id for v in verdicts] == [st.id for st in statements]
+    return [dataclasses.replace(v, statement=st) for v, st in zip(verdicts, statements)], seconds
+
+
+#: The session's own background jobs (:class:`Background`): the check of every statement.
+BACKGROUND_JOBS = {"check-all": session_check}
+
+
 @pytest.fixture(scope="session")
 def checked_verdicts():
-    """``proofs.check_all()``: every statement checked afresh by both routes, once a session."""
-    import time
+    """``proofs.check_all()``: every statement checked afresh by both routes, once a session
+    (in a fresh process, as a background job started when collection ends: :func:`session_check`)."""
+    import sys
 
-    from proofs import check_all
-
-    start = time.perf_counter()
-    _SESSION["verdicts"] = check_all()
-    _SESSION["check_seconds"] = time.perf_counter() - start
-    return _SESSION["verdicts"]
+    verdicts, seconds = _BACKGROUND.result(sys.modules[__name__], "check-all")
+    _SESSION["verdicts"], _SESSION["check_seconds"] = verdicts, seconds
+    return verdicts
 
 
 @pytest.fixture(scope="session")
@@ -105,8 +139,26 @@ def shared_proof_entries(proof_entries, monkeypatch):
     return proof_entries
 
 
+class _Job:
+    """One background job: its callable and folder, and once run its value or exception."""
+
+    def __init__(self, fn, folder):
+        self.fn, self.folder = fn, folder
+        self.done = threading.Event()
+        self.value = self.error = None
+
+    def run(self) -> None:
+        try:
+            self.value = self.fn(self.folder)
+        except BaseException as error:  # raised again in the test that asks for the result
+            self.error = error
+        finally:
+            self.done.set()
+
+
 class Background:
-    """Jobs run one at a time on a helper thread.
+    """Jobs run one at a time on a helper thread; a test that waits for one runs the next
+    pending job itself meanwhile.
 
     A test module names its jobs in a dict ``BACKGROUND_JOBS`` (key -> callable taking a fresh
     folder of its own, removed when the session ends; a job that needs none ignores it), and a
@@ -116,12 +168,16 @@ class Background:
     run while the other tests do. A job should spend its time in other
     processes (its thread then takes no CPU from the tests) and print nothing (tests read what
     is printed: capture the processes' output). :meth:`result` waits for a job, or runs it in
-    the test if it was not started; a job's exception is raised in the test that asks for it.
+    the test if it was not started; while it waits, it takes the next job that no thread has
+    started yet and runs it (at the end of the run the tests only wait, and the jobs left then
+    use both cores); a job's exception is raised in the test that asks for it.
     """
 
     def __init__(self):
-        self._pool = None
-        self._futures: dict = {}
+        self._jobs: dict = {}
+        self._pending: list = []  # started, in order, and not yet taken by a thread
+        self._lock = threading.Lock()
+        self._worker = None
         self._root = None
 
     def _folder(self) -> Path:
@@ -131,25 +187,53 @@ class Background:
             self._root = tempfile.mkdtemp(prefix="lorank-background-")
         return Path(tempfile.mkdtemp(dir=self._root))
 
+    def _take(self):
+        """The next job no thread has started (removed from the pending list), or None."""
+        with self._lock:
+            return self._pending.pop(0) if self._pending else None
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                if not self._pending:
+                    self._worker = None
+                    return
+                job = self._pending.pop(0)
+            job.run()
+
     def start(self, module, key) -> None:
-        if (module.__name__, key) not in self._futures:
-            if self._pool is None:
-                self._pool = concurrent.futures.ThreadPoolExecutor(1, "background")
-            job = module.BACKGROUND_JOBS[key]
-            self._futures[module.__name__, key] = self._pool.submit(job, self._folder())
+        if (module.__name__, key) not in self._jobs:
+            job = _Job(module.BACKGROUND_JOBS[key], self._folder())
+            self._jobs[module.__name__, key] = job
+            with self._lock:
+                self._pending.append(job)
+                if self._worker is None:
+                    self._worker = threading.Thread(target=self._work, name="background")
+                    self._worker.start()
 
     def result(self, module, key, job=None):
         """The result of ``module``'s job ``key``; if it was not started, of ``job`` (default:
         ``module.BACKGROUND_JOBS[key]``) run now."""
-        future = self._futures.get((module.__name__, key))
-        if future is not None:
-            return future.result()
-        return (job or module.BACKGROUND_JOBS[key])(self._folder())
+        found = self._jobs.get((module.__name__, key))
+        if found is None:
+            return (job or module.BACKGROUND_JOBS[key])(self._folder())
+        while not found.done.is_set():
+            other = self._take()  # the job itself, if no thread has started it yet
+            if other is None:
+                found.done.wait()
+            else:
+                other.run()
+        if found.error is not None:
+            raise found.error
+        return found.value
 
     def stop(self) -> None:
         """Drop the jobs not started, wait for the running one, remove the folders."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            self._pending.clear()
+            worker = self._worker
+        if worker is not None:
+            worker.join()
         if self._root is not None:
             import shutil
 
@@ -180,6 +264,13 @@ def _skipped(item) -> bool:
 def pytest_collection_finish(session):
     if session.config.option.collectonly:
         return
+    import sys
+
+    # The session's check first: the verdicts' tests need it early (the other jobs are read by
+    # tests that run last).
+    if any("checked_verdicts" in getattr(item, "fixturenames", ()) for item in session.items
+           if not _skipped(item)):
+        _BACKGROUND.start(sys.modules[__name__], "check-all")
     for item in session.items:
         for mark in item.iter_markers("background"):
             if not _skipped(item):

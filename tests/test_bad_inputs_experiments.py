@@ -842,13 +842,20 @@ def fx(tmp_path_factory):
 
 
 def _snapshot(*folders) -> dict:
+    """Every file and folder below ``folders`` (links not followed): path -> (size, mtime)."""
     out = {}
-    for folder in folders:
-        for dirpath, dirnames, filenames in os.walk(folder):
-            for name in dirnames + filenames:
-                p = os.path.join(dirpath, name)
-                st = os.lstat(p)
-                out[p] = (st.st_size, st.st_mtime_ns)
+    stack = [os.fspath(f) for f in folders]
+    while stack:
+        try:
+            entries = os.scandir(stack.pop())
+        except OSError:  # as os.walk: a folder that cannot be listed is skipped
+            continue
+        with entries:
+            for entry in entries:
+                st = entry.stat(follow_symlinks=False)
+                out[entry.path] = (st.st_size, st.st_mtime_ns)
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
     return out
 
 

@@ -24,6 +24,38 @@ def no_proofs(monkeypatch):
     monkeypatch.setattr(ledger, "_proof_entries", lambda: [])
 
 
+@pytest.fixture(autouse=True)
+def _digests_by_content(monkeypatch):
+    """``evidence.record_digest`` remembered by the files' exact bytes (names and contents, as
+    stored), for the tests here, which read many copies of the same records: identical bytes
+    have the identical digest, and a damaged or recompressed copy has other bytes, so it is
+    digested afresh. The digest itself is tested below (gzip, names, order)."""
+    import hashlib
+
+    fresh = evidence.record_digest
+
+    def digest(paths):
+        paths = [Path(p) for p in paths]
+        key = tuple((p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in paths)
+        if key not in _DIGESTS:
+            _DIGESTS[key] = fresh(paths)
+        return _DIGESTS[key]
+
+    monkeypatch.setattr(evidence, "record_digest", digest)
+
+
+_DIGESTS: dict = {}
+
+
+@pytest.fixture(scope="module")
+def committed_entries():
+    """The measured half of the ledger of the committed results, built once for the tests that
+    only read it (each test that renders or damages evidence builds its own)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ledger, "_proof_entries", lambda: [])
+        return ledger.build_ledger()
+
+
 @pytest.fixture
 def results_copy(tmp_path):
     """A copy of the committed summaries, records and manifest (no figures)."""
@@ -53,7 +85,7 @@ def test_packaged_evidence_resolves_and_matches_the_manifest():
         assert root.resolve() == (REPO / "results").resolve()
 
 
-def test_manifest_is_current_and_pins_every_entry(no_proofs):
+def test_manifest_is_current_and_pins_every_entry(committed_entries, no_proofs):
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("evidence_manifest",
@@ -65,7 +97,8 @@ def test_manifest_is_current_and_pins_every_entry(no_proofs):
     # (hashes, analysis settings and ledger ids), and it lists every measured entry.
     assert module.build(root) == json.loads((root / evidence.MANIFEST_NAME).read_text())
     pinned = {i for r in evidence.load_manifest(root)["runs"] for i in r["entries"]}
-    assert pinned == {e["id"] for e in ledger.build_ledger(root)}
+    same = root.resolve() == evidence.default_results_dir().resolve()  # what the fixture read
+    assert pinned == {e["id"] for e in (committed_entries if same else ledger.build_ledger(root))}
     # Property: each run's analysis settings are those its summary records about itself.
     for run in evidence.load_manifest(root)["runs"]:
         summary = json.loads((root / run["folder"] / "summary.json").read_text())
@@ -166,19 +199,19 @@ def test_missing_results_folder_is_refused(capsys):
     assert "--results /nonexistent/results" in capsys.readouterr().err
 
 
-def test_plain_output_in_80_columns_keeps_ids_whole(no_proofs, monkeypatch, capsys):
+def test_plain_output_in_80_columns_keeps_ids_whole(no_proofs, committed_entries, monkeypatch, capsys):
     monkeypatch.setenv("COLUMNS", "80")
     assert main(["check"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
-    ids = [e["id"] for e in ledger.build_ledger()]
+    ids = [e["id"] for e in committed_entries]
     # Property: no line is wider than 80 columns, and every id appears whole at the start of
     # its block's first line.
     assert max(map(len, lines)) <= 80
     starts = {line.split()[0] for line in lines if line and not line.startswith(" ")}
     assert set(ids) <= starts
     # Property: each entry's block opens with "id  status" on one line.
-    statuses = {e["id"]: e["status"] for e in ledger.build_ledger()}
+    statuses = {e["id"]: e["status"] for e in committed_entries}
     heads = [line for line in lines if line and not line.startswith(" ")]
     assert all(f"{i}  {statuses[i]}" in heads for i in ids)
 
@@ -202,11 +235,11 @@ def test_gzipped_record_keeps_its_derived_from_link(tmp_path):
     assert "was not made from this record" in evidence.check_summary_link(run)[0]
 
 
-def test_every_measured_entry_says_what_it_tests(no_proofs):
+def test_every_measured_entry_says_what_it_tests(committed_entries):
     # Property: every measured verdict names what it tests, from the measured kinds; Cover's
     # 1/2 and the rank-sweep's "tracks the teacher" are our heuristics, never paper claims; the
     # summary line counts the kinds apart.
-    entries = ledger.build_ledger()
+    entries = committed_entries
     measured = [e for e in entries if e.get("evidence")]
     assert measured and all(e["claim_kind"] in ledger.MEASURED_KINDS for e in measured)
     kinds = {e["id"].rsplit(".", 1)[0]: e["claim_kind"] for e in measured}

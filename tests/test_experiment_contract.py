@@ -208,12 +208,26 @@ def case(request):
     return family, family.config(**TINY[request.param])
 
 
-def test_spec_round_trips_through_the_record(case, tmp_path):
+@pytest.fixture(scope="module")
+def whole_runs(tmp_path_factory):
+    """Each family's uninterrupted one-process run of its tiny config, made once for the module
+    (the reference of the round-trip, resume and shard tests): family name -> (record, outcomes)."""
+    made = {}
+
+    def whole(family, config):
+        if family.name not in made:
+            path = tmp_path_factory.mktemp(family.name) / "whole.jsonl"
+            made[family.name] = path, runner.run(family, config, path, progress=False)
+        return made[family.name]
+
+    return whole
+
+
+def test_spec_round_trips_through_the_record(case, whole_runs):
     # Property: the config read back from a record's header has the same spec, and the header's
     # spec belongs to this family and no other.
     family, config = case
-    runner.run(family, config, tmp_path / "record.jsonl", progress=False)
-    spec = read_record(tmp_path / "record.jsonl").spec
+    spec = read_record(whole_runs(family, config)[0]).spec
     assert family_of_spec(spec) is family
     again = family.from_spec(spec, **family.analysis(config))
     run_fields = {f.name: getattr(config, f.name) for f in option_fields(type(config))
@@ -251,11 +265,11 @@ class _StopAfter:
         return self._family.run_batch(config, cell, trial_indices)
 
 
-def test_resume_equals_an_uninterrupted_run_and_a_kill_loses_nothing(case, tmp_path):
+def test_resume_equals_an_uninterrupted_run_and_a_kill_loses_nothing(case, whole_runs, tmp_path):
     # Property: an interrupted run keeps every finished batch; a killed one leaves at worst a
     # half-written last line; resuming either gives exactly the uninterrupted outcomes.
     family, config = case
-    whole = runner.run(family, config, tmp_path / "whole.jsonl", progress=False)
+    whole = whole_runs(family, config)[1]
     path = tmp_path / "part.jsonl"
     with pytest.raises(_Interrupt):
         runner.run(_StopAfter(family, 1), config, path, progress=False)
@@ -268,11 +282,12 @@ def test_resume_equals_an_uninterrupted_run_and_a_kill_loses_nothing(case, tmp_p
     assert family.summarise(config, resumed)["format"] == family.summary_format
 
 
-def test_shards_merge_into_the_single_process_run(case, tmp_path):
+def test_shards_merge_into_the_single_process_run(case, whole_runs, tmp_path):
     # Property: rank k of W runs the trials with index % W == k; the merge of all ranks'
     # records equals the one-process outcomes (what --distributed relies on).
     family, config = case
-    whole = runner.run(family, config, tmp_path / "whole.jsonl", progress=False)
+    record, whole = whole_runs(family, config)
+    shutil.copy(record, tmp_path / "whole.jsonl")  # a record of another name beside the shards
     parts = [tmp_path / f"record.rank{k}-of-2.jsonl" for k in range(2)]
     for k, p in enumerate(parts):
         runner.run(family, config, p, shard=(k, 2), progress=False)

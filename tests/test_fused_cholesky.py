@@ -104,17 +104,18 @@ KERNEL_CHECK = """
 """
 
 #: Under the interpreter: Levenberg-Marquardt with the library's and the fused system on 6 x 6,
-#: r = 1, at M = 8 (rho = 11/8, trials 1-3) and M = 14 (rho = 11/14, the given trials).
+#: r = 1, at M = 8 (rho = 11/8, trials 1-3, at most 60 iterations) and M = 14 (rho = 11/14, the
+#: given trials, at most ``failing_iters`` iterations).
 ENGINE_CHECK = """
-    def engine_check(failing_trials):
+    def engine_check(failing_trials, failing_iters=60):
         from numerics.engine.instances import sample_instances
         from numerics.engine.solvers import LMConfig, levenberg_marquardt, random_starts
         res = {}
-        for M, trials in ((8, [1, 2, 3]), (14, failing_trials)):
+        for M, trials, iters in ((8, [1, 2, 3], 60), (14, failing_trials, failing_iters)):
             op, y = sample_instances(trials, 6, 6, M)
             starts = random_starts([10 + t for t in trials], 6, 6, 1)
             for system in ("library", "fused"):
-                r = levenberg_marquardt(op, y, 1, starts, LMConfig(system=system, max_iter=60))
+                r = levenberg_marquardt(op, y, 1, starts, LMConfig(system=system, max_iter=iters))
                 res[f"{M}-{system}"] = [r.success.tolist(), r.iterations.tolist()]
         return res
 """
@@ -127,7 +128,7 @@ def interpreted_checks_job(folder=None):
         return None
     return _interpreted(KERNEL_CHECK + ENGINE_CHECK + """
     import json
-    print(json.dumps({"kernel": kernel_check(), "engine": engine_check([1])}))
+    print(json.dumps({"kernel": kernel_check(), "engine": engine_check([1], 20)}))
     """)
 
 
@@ -167,14 +168,17 @@ def test_interpreted_fused_engine_matches_the_library_engine(interpreted_checks)
     # Under the interpreter, the Levenberg-Marquardt solver with the fused system gives the same
     # certified outcomes and iteration counts as with the library's system, on a cell where
     # every trial succeeds (rho = 11/8, three trials) and on a trial of one where all fail
-    # (rho = 11/14, below 1; a failing trial runs about 45 interpreted steps, 4 s).
+    # (rho = 11/14, below 1), cut at 20 iterations (it runs about 45 of its 60, 4 s: the slow
+    # test below runs it and two more failing trials to the full budget).
     _assert_engines_agree(interpreted_checks["engine"], 1)
+    assert interpreted_checks["engine"]["14-fused"][1] == [20]  # the failing trial used its budget
 
 
 @pytest.mark.slow
 @needs_triton
 def test_interpreted_fused_engine_matches_the_library_engine_on_three_failing_trials():
-    # The same with three failing trials at rho = 11/14 (about 15 s under the interpreter).
+    # The same with three failing trials at rho = 11/14, each to the full budget of 60
+    # iterations (about 15 s under the interpreter).
     out = _interpreted(ENGINE_CHECK + """
     import json
     print(json.dumps(engine_check([1, 2, 3])))

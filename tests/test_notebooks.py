@@ -39,14 +39,21 @@ def _quiet_log():
     return log
 
 
-def _client(path):
+def _client(path, folder):
     notebook = nbformat.read(path, as_version=4)
     # Prepend a cell that records the kernel's environment, so we can check it is ours.
     probe = nbformat.v4.new_code_cell("import sys; print(sys.prefix)")
     notebook.cells.insert(0, probe)
+    # The kernels talk over IPC sockets in the job's folder (one set per notebook), not TCP: a TCP
+    # port the kernel manager found free can be taken by another process (a torchrun launch of a
+    # background job) before the kernel binds it ("Address already in use": the kernel dies).
+    from traitlets.config import Config
+
+    sockets = {"transport": "ipc", "ip": str(Path(folder) / f"{path.stem}-ipc")}
+
     return nbclient.NotebookClient(
         notebook, kernel_name="python3", timeout=TIMEOUT_S, resources={"metadata": {"path": str(NOTEBOOKS)}},
-        log=_quiet_log(),
+        log=_quiet_log(), config=Config({"KernelManager": sockets}),
     )
 
 
@@ -56,7 +63,7 @@ def execute_all(folder: Path) -> dict:
     kept in ``folder``)."""
     import asyncio
 
-    clients = [_client(path) for path in PATHS]
+    clients = [_client(path, folder) for path in PATHS]
     logs = [folder / f"{path.stem}.log" for path in PATHS]
     files = [open(log, "wb") for log in logs]
 

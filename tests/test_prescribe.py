@@ -317,49 +317,111 @@ def test_peft_keys_are_lora_config_fields(argv, tmp_path, capsys):
     assert set(cfg) <= LORA_CONFIG_FIELDS_0_10, set(cfg) - LORA_CONFIG_FIELDS_0_10
 
 
-@pytest.mark.parametrize("argv", PEFT_RUNS, ids=lambda a: " ".join(a[1:6:2]))
-def test_peft_file_is_lora_config_kwargs(argv, tmp_path, capsys):
+TINY_MODELS = {  # (ModelShapes, the transformers config of the same model)
+    "tiny-roberta": (ModelShapes("tiny-roberta", "roberta", 32, 64, 2, 4, 4, 8),
+                     ("RobertaModel", "RobertaConfig",
+                      dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                           vocab_size=50, max_position_embeddings=40))),
+    "tiny-llama": (ModelShapes("tiny-llama", "llama", 32, 64, 2, 4, 2, 8),
+                   ("LlamaModel", "LlamaConfig",
+                    dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                         num_key_value_heads=2, vocab_size=50))),
+}
+# K N = 400: 32 x 32 needs r(64 - r) > 540 -> 11; 64 x 32 needs r(96 - r) > 540 -> 7;
+#   the GQA key/value (16 x 32) cannot reach 540 (max 16 * 32 = 512): left out.
+# K N = 800 (roberta): 32 x 32 cannot reach 1080 (max 1024): attention left out.
+TINY_CASES = (("tiny-roberta", 200, False), ("tiny-roberta", 400, True), ("tiny-llama", 200, True))
+
+
+def peft_checks(folder: str) -> dict | None:
+    """What the real peft makes of our files and configurations (None without peft and
+    transformers). Runs in a fresh Python (:func:`peft_job`): importing peft and transformers
+    takes seconds, spent on the other core while the other tests run.
+
+    - ``runs``: for each of :data:`PEFT_RUNS`, the file ``prescribe --peft`` wrote, LoraConfig's
+      keyword names, and what ``LoraConfig(**json.load(file))`` holds;
+    - ``models``: for each of :data:`TINY_CASES`, every adapter's rank after
+      ``get_peft_model(model, LoraConfig(**cfg))`` on a tiny model built by transformers."""
+    import contextlib
+    import inspect
+    import io
+
+    try:
+        import peft
+        import transformers
+    except ImportError:
+        return None
+    runs = []
+    for i, argv in enumerate(PEFT_RUNS):
+        path = Path(folder) / f"lora{i}.json"
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert advisor.run(parser().parse_args(argv + ["--peft", str(path)])) == 0
+        with open(path, encoding="utf-8") as handle:
+            lora = peft.LoraConfig(**json.load(handle))
+        runs.append({"cfg": json.loads(path.read_text()),
+                     "fields": sorted(inspect.signature(peft.LoraConfig).parameters),
+                     "r": lora.r, "lora_alpha": lora.lora_alpha, "rank_pattern": dict(lora.rank_pattern),
+                     "target_modules": sorted(lora.target_modules)})
+    built = {name: getattr(transformers, model_class)(getattr(transformers, config_class)(**kwargs))
+             for name, (_, (model_class, config_class, kwargs)) in TINY_MODELS.items()}
+    models = []
+    for name, N, _ in TINY_CASES:  # each model adapted, read and unloaded in turn
+        shapes = TINY_MODELS[name][0]
+        cfg, _ = advisor.peft_config(advisor.prescribe(shapes.matrices(), 2, N), shapes, "manifold")
+        lora = peft.get_peft_model(built[name], peft.LoraConfig(**cfg))
+        models.append({module_name: module.lora_A["default"].out_features
+                       for module_name, module in lora.named_modules()
+                       if hasattr(module, "lora_A") and "default" in module.lora_A})
+        lora.unload()
+    return {"runs": runs, "models": models}
+
+
+def peft_job(folder: Path) -> dict | None:
+    """:func:`peft_checks` in a fresh Python, through JSON (a background job of the session,
+    ``conftest.Background``)."""
+    import subprocess
+    import sys
+
+    code = (f"import json, sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+            f"import test_prescribe as t; print('RESULT', json.dumps(t.peft_checks({str(folder)!r})))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=folder, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return json.loads(done.stdout.splitlines()[-1].removeprefix("RESULT "))
+
+
+BACKGROUND_JOBS = {"peft": peft_job}
+
+
+@pytest.fixture(scope="module")
+def real_peft(background, request):
+    out = background.result(request.module, "peft")
+    if out is None:
+        pytest.skip("needs peft and transformers (the `test` extra)")
+    return out
+
+
+@pytest.mark.background("peft")
+@pytest.mark.parametrize("i", range(len(PEFT_RUNS)), ids=[" ".join(a[1:6:2]) for a in PEFT_RUNS])
+def test_peft_file_is_lora_config_kwargs(i, real_peft, tmp_path, capsys):
     # The README's promise, against the installed peft (an extra of `test`): the file as it
     # stands is LoraConfig's keyword arguments, and the object carries our ranks.
-    peft = pytest.importorskip("peft")
-    import inspect
-
-    cfg = _written_peft(tmp_path, capsys, argv)
-    assert set(cfg) <= set(inspect.signature(peft.LoraConfig).parameters)
-    with open(tmp_path / "lora.json", encoding="utf-8") as handle:
-        lora = peft.LoraConfig(**json.load(handle))
-    assert lora.r == cfg["r"] and lora.lora_alpha == cfg["lora_alpha"]
-    assert dict(lora.rank_pattern) == cfg["rank_pattern"]
-    assert set(lora.target_modules) == set(cfg["target_modules"])
+    run = real_peft["runs"][i]
+    cfg = _written_peft(tmp_path, capsys, PEFT_RUNS[i])
+    assert run["cfg"] == cfg  # the file peft read is the one the command writes here
+    assert set(cfg) <= set(run["fields"])
+    assert run["r"] == cfg["r"] and run["lora_alpha"] == cfg["lora_alpha"]
+    assert run["rank_pattern"] == cfg["rank_pattern"]
+    assert set(run["target_modules"]) == set(cfg["target_modules"])
 
 
-def test_peft_with_real_library(tmp_path):
+@pytest.mark.background("peft")
+def test_peft_with_real_library(real_peft):
     # Build a tiny RoBERTa and a tiny GQA Llama, apply the advisor's configuration with PEFT
     # itself, and read back every adapter's rank.
-    pytest.importorskip("peft")
-    transformers = pytest.importorskip("transformers")
-    import peft
-
-    tiny_roberta = ModelShapes("tiny-roberta", "roberta", 32, 64, 2, 4, 4, 8)
-    tiny_llama = ModelShapes("tiny-llama", "llama", 32, 64, 2, 4, 2, 8)
-    models = {
-        "tiny-roberta": transformers.RobertaModel(transformers.RobertaConfig(
-            hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-            vocab_size=50, max_position_embeddings=40)),
-        "tiny-llama": transformers.LlamaModel(transformers.LlamaConfig(
-            hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-            num_key_value_heads=2, vocab_size=50)),
-    }
-    # K N = 400: 32 x 32 needs r(64 - r) > 540 -> 11; 64 x 32 needs r(96 - r) > 540 -> 7;
-    #   the GQA key/value (16 x 32) cannot reach 540 (max 16 * 32 = 512): left out.
-    # K N = 800 (roberta): 32 x 32 cannot reach 1080 (max 1024): attention left out.
-    for shapes, N, some_left_out in ((tiny_roberta, 200, False), (tiny_roberta, 400, True), (tiny_llama, 200, True)):
-        cfg, _ = advisor.peft_config(advisor.prescribe(shapes.matrices(), 2, N), shapes, "manifold")
-        model = models[shapes.name]
+    for (name, N, some_left_out), got in zip(TINY_CASES, real_peft["models"], strict=True):
+        shapes = TINY_MODELS[name][0]
         source = advisor.peft_provenance(advisor.prescribe(shapes.matrices(), 2, N), shapes, "manifold")
-        lora = peft.get_peft_model(model, peft.LoraConfig(**cfg))
-        got = {name: module.lora_A["default"].out_features for name, module in lora.named_modules()
-               if hasattr(module, "lora_A") and "default" in module.lora_A}
         expected = {}
         layer = "layers" if shapes.family == "llama" else "encoder.layer"
         for mk in shapes.matrices():
@@ -369,7 +431,6 @@ def test_peft_with_real_library(tmp_path):
         got = {re.sub(r"^base_model\.model\.", "", name): r for name, r in got.items()}
         assert got == {name: r for name, r in expected.items() if r is not None}, (shapes.name, N)
         assert any(r is None for r in expected.values()) is some_left_out
-        lora.unload()
 
 
 # ----------------------------------------------------------------------------- argparse / run

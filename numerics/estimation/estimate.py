@@ -44,6 +44,7 @@ log-likelihood (C*(0.5) = exp(-b0 / b1) for the logit link on the log scale):
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import warnings
@@ -264,10 +265,17 @@ def clopper_pearson_bound(successes: int, trials: int, side: str, confidence: fl
                               f"trials, trials >= 1; got {successes!r} of {trials!r}")
     alpha = 1.0 - conf
     if side == "lower":
-        return 0.0 if k == 0 else float(stats.beta.ppf(alpha, k, n - k + 1))
+        return 0.0 if k == 0 else _beta_ppf(alpha, k, n - k + 1)
     if side == "upper":
-        return 1.0 if k == n else float(stats.beta.ppf(1.0 - alpha, k + 1, n - k))
+        return 1.0 if k == n else _beta_ppf(1.0 - alpha, k + 1, n - k)
     raise InvalidArgument(f"side must be 'lower' or 'upper', got {side!r}")
+
+
+@functools.lru_cache(maxsize=65536)
+def _beta_ppf(q: float, a: int, b: int) -> float:
+    """``stats.beta.ppf(q, a, b)``, remembered: the ledger asks for the same few hundred
+    (level, count) pairs thousands of times (a pure function of its arguments)."""
+    return float(stats.beta.ppf(q, a, b))
 
 
 # --------------------------------------------------------------------------------------------
