@@ -55,7 +55,7 @@ def ledger_entries(results: Path) -> list[dict]:
 
 __all__ = ["cstar_table", "recipe_trend_table", "bench_table", "roofline_verdicts",
            "separability_table", "pl_table", "rademacher_table", "xent_table", "rank_sweep_table",
-           "gradient_flow_table", "jang_table", "stable_rank_table", "learnable_rank_table", "exact_existence_table", "encoder_table", "render_block", "BLOCKS", "refresh_readme"]
+           "gradient_flow_table", "jang_table", "stable_rank_table", "learnable_rank_table", "exact_existence_table", "exact_existence_bertini_table", "encoder_table", "render_block", "BLOCKS", "refresh_readme"]
 
 LM_VARIANTS = ("E1[k=4]", "E2")
 LM_SIZES = ((64, 64), (128, 128), (32, 128))
@@ -887,6 +887,44 @@ def exact_existence_table(results: Path, run="e0-cpu") -> str:
     return "\n".join(lines)
 
 
+def exact_existence_bertini_table(results: Path) -> str:
+    """Issue 16, the second route: E0 against Bertini 2 on the same instances, from
+    ``results/exact-existence/bertini-cpu/crosscheck.json.gz``."""
+    import gzip
+
+    r = json.loads(gzip.decompress((results / "exact-existence" / "bertini-cpu" /
+                                    "crosscheck.json.gz").read_bytes()))
+    lines = [f"E0 (lorank's tracker and certificate) against Bertini {r['bertini2']} "
+             f"(`numerics/engine/bertini_route.py`: its zero-dimensional solver, real = every "
+             f"coordinate's |imag| < {r['real_tol']:g}) on the same {r['trials']} instances per "
+             f"cell (r = 1, rho = 1, seed {r['seed']}):", "",
+             "| cell | degree | Bertini finds the degree | E0 certified | real counts agree | "
+             "disagreements (exact real count where a route exists) | seconds, E0 / Bertini |",
+             "|---|---|---|---|---|---|---|"]
+    for c in r["cells"]:
+        dis = "; ".join(f"trial {d['trial']}: E0 {d['e0_real']}, Bertini {d['bertini_real']}"
+                        + (f", exact {d['exact_real']} ({d.get('exact_route', 'sturm')})"
+                           if d.get("exact_real") is not None else "")
+                        for d in c["disagreements"]) or "-"
+        lines.append(f"| {c['m']}x{c['n']} | {c['degree']} | {c['bertini_finds_degree']}/"
+                     f"{c['trials']} | {c['e0_certified']}/{c['trials']} | "
+                     f"{c['real_counts_agree']}/{c['e0_certified']} | {dis} | "
+                     f"{c['e0_s']:.1f} / {c['bertini_s']:.1f} |")
+    dis = [(c, d) for c in r["cells"] for d in c["disagreements"]]
+    wrong_parity = sum((d["bertini_real"] - d["bertini_finite"]) % 2 != 0 for _, d in dis)
+    e0_parity = sum((d["e0_real"] - c["degree"]) % 2 == 0 for c, d in dis)
+    exact = [d for _, d in dis if d.get("exact_real") is not None]
+    lines += ["", f"In {len(dis)} disagreements Bertini's real count has the parity of its own "
+              f"finite count in {len(dis) - wrong_parity} (real solutions of a real system have "
+              f"the parity of the complex ones) and E0's has the parity of the degree in "
+              f"{e0_parity}; where an exact route decides ({len(exact)} instances) it agrees with "
+              f"E0 in {sum(d['exact_real'] == d['e0_real'] for d in exact)}."]
+    lines += ["", "Record `results/exact-existence/bertini-cpu/crosscheck.json.gz` "
+              f"({r['machine']}, Python {r['python']}, torch {r['torch']}), made by "
+              "`scripts/exact_existence_bertini.py`."]
+    return "\n".join(lines)
+
+
 def learnable_rank_table(results: Path, run: str = "cpu-default") -> str:
     """Seed 004: the learned rank per task and L1 weight from ``results/learnable-rank/<run>``
     with the theory's band and the ledger's statuses."""
@@ -1069,6 +1107,7 @@ BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default":
           "exact-existence-r2": lambda results: exact_existence_table(results, "r2-cpu"),
           "exact-existence-r3": lambda results: exact_existence_table(results, "r3-cpu"),
           "exact-existence-v2": lambda results: exact_existence_table(results, "h200-v2-r1"),
+          "exact-existence-bertini": exact_existence_bertini_table,
           "exact-existence-v2-rk": lambda results: exact_existence_table(
               results, tuple(f"h200-v2-r{r}" for r in range(2, 8)))}
 

@@ -1,0 +1,79 @@
+"""A second route for E0 at r = 1 (issue 16): the same rank-one systems solved by Bertini 2
+(``pip install 'lorank[bertini]'``; its ``ZeroDimSolver``: a multihomogeneous start system for
+the variable groups ``u' = (u_2..u_m)`` and ``v``, adaptive precision, the power-series
+endgame), independently of lorank's tracker and certificate.
+
+The system is written exactly: each float64 coefficient becomes the rational it equals
+(``Fraction(float)``), so Bertini solves the very instance E0 sees. Its answer is counted as
+Bertini reports it: the finite solutions, and among them those whose every coordinate has
+``|imag| < REAL_TOL`` (:func:`bertini.is_real`). That classification is Bertini's numerical one,
+not a certificate; the cross-check (:mod:`scripts.exact_existence_bertini`) compares the counts
+with E0's certified ones instance by instance and reports every disagreement.
+
+Examples
+--------
+>>> import numpy as np
+>>> G = np.zeros((3, 2, 2)); G[0, 0, 0] = G[1, 1, 1] = 1.0; G[2, 0, 1] = G[2, 1, 0] = 1.0
+>>> count_solutions(G, np.array([1.0, 1.0, 3.0]))   # doctest: +SKIP
+(2, 2)
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+__all__ = ["REAL_TOL", "count_solutions", "available"]
+
+#: Bertini's realness tolerance on every coordinate of a finite solution.
+REAL_TOL = 1e-8
+
+
+def available() -> bool:
+    """Whether the optional ``bertini2`` package imports.
+
+    >>> isinstance(available(), bool)
+    True
+    """
+    try:
+        import bertini  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def count_solutions(G, y, seed: int = 0) -> tuple[int, int]:
+    """``(finite, real)`` solutions of ``u^T G_i v = y_i`` with ``u_1 = 1`` for one instance
+    ``G`` (M, m, n), ``y`` (M,) (array-likes of floats), by Bertini 2, its random start system
+    drawn from ``seed`` (Bertini's ``random.set_random_seed``), with its records off (no
+    ``./bertini_output`` folder is written or read).
+
+    Raises ``ImportError`` naming the extra when ``bertini2`` is not installed.
+    """
+    import numpy as np
+
+    try:
+        import bertini
+    except ImportError as err:   # pragma: no cover - depends on the environment
+        raise ImportError("the bertini route needs the optional extra: pip install 'lorank[bertini]'") from err
+    bertini.recording(False)
+    bertini.random.set_random_seed(int(seed))
+    G, y = np.asarray(G, dtype=float), np.asarray(y, dtype=float)
+    M, m, n = G.shape
+    u = [bertini.Variable(f"u{a}") for a in range(1, m)]
+    v = [bertini.Variable(f"v{b}") for b in range(n)]
+    system = bertini.System()
+    for group in (u, v):
+        vg = bertini.VariableGroup()
+        for x in group:
+            vg.append(x)
+        system.add_variable_group(vg)
+    c = lambda x: bertini.coefficient(Fraction(float(x)))   # noqa: E731 - exact rational
+    for i in range(M):
+        f = c(-y[i])
+        for a in range(m):
+            for b in range(n):
+                f = f + (c(G[i, a, b]) * v[b] if a == 0 else c(G[i, a, b]) * u[a - 1] * v[b])
+        system.add_function(f)
+    result = bertini.ZeroDimSolver(system).solve()
+    points = [np.asarray(p, dtype=complex) for p in result]
+    return len(points), sum(1 for p in points if bertini.is_real(p, REAL_TOL))
