@@ -67,6 +67,22 @@ def show_folder(value) -> str:
     return "the installed package's folder" if value is None else str(value)
 
 
+def model_dir_option():
+    """The ``--model-dir`` option every encoder family shares (a fresh dataclass field each call)."""
+    from .options import option
+
+    return option(None, "encoder folder (config.json, model.safetensors, tokenizer.json); its "
+                  "sha256 goes into the record", folder, role="run", show=show_folder)
+
+
+def corpus_dir_option():
+    """The ``--corpus-dir`` option every encoder family shares."""
+    from .options import option
+
+    return option(None, "corpus folder with one folder of .txt files per BBC class; the sha256 of "
+                  "its file list goes into the record", folder, role="run", show=show_folder)
+
+
 def matrices(name: str, text: str) -> tuple:
     """A comma list of query, value, mlp (no repeats)."""
     from numerics.engine.encoder import MATRICES

@@ -39,8 +39,8 @@ from dataclasses import dataclass
 
 from proofs.validation import InvalidArgument
 
-from .encoder_common import (MAX_LEN, MAX_PER_CLASS, EncoderFamily, folder, preflight_dirs, show_folder,
-                             show_tasks, tasks)
+from .encoder_common import (MAX_LEN, MAX_PER_CLASS, EncoderFamily, corpus_dir_option,
+                             model_dir_option, preflight_dirs, show_tasks, tasks)
 from .options import (MAX_ITERATIONS, MAX_SCALE, MAX_THREADS, MAX_TRIALS, at_most, device,
                       float_list, int_list, nonneg_int, one_float, option)
 
@@ -86,11 +86,8 @@ class EncoderGatedConfig:
                          "shared by every lambda)", at_most(MAX_TRIALS))
     seed: int = option(0, "global seed (head, split, draws, gated init, batch order)", nonneg_int)
     device: str = option("cpu", "cpu, cuda or cuda:k (float32)", device)
-    model_dir: str = option(None, "encoder folder (config.json, model.safetensors, tokenizer.json);"
-                            " its sha256 goes into the record", folder, role="run", show=show_folder)
-    corpus_dir: str = option(None, "corpus folder with one folder of .txt files per BBC class; the "
-                             "sha256 of its file list goes into the record", folder, role="run",
-                             show=show_folder)
+    model_dir: str = model_dir_option()
+    corpus_dir: str = corpus_dir_option()
     batch_size: int = option(2, "trials per batch and per checkpoint", at_most(MAX_TRIALS), role="run")
     threads: int = option(2, "torch CPU threads during the run", at_most(MAX_THREADS), role="run")
 
