@@ -55,7 +55,7 @@ def ledger_entries(results: Path) -> list[dict]:
 
 __all__ = ["cstar_table", "recipe_trend_table", "bench_table", "roofline_verdicts",
            "separability_table", "pl_table", "rademacher_table", "xent_table", "rank_sweep_table",
-           "gradient_flow_table", "jang_table", "stable_rank_table", "learnable_rank_table", "exact_existence_table", "exact_existence_bertini_table", "encoder_table", "render_block", "BLOCKS", "refresh_readme"]
+           "gradient_flow_table", "jang_table", "stable_rank_table", "learnable_rank_table", "exact_existence_table", "exact_existence_bertini_table", "headline_shortfall", "encoder_table", "render_block", "BLOCKS", "refresh_readme"]
 
 LM_VARIANTS = ("E1[k=4]", "E2")
 LM_SIZES = ((64, 64), (128, 128), (32, 128))
@@ -887,6 +887,30 @@ def exact_existence_table(results: Path, run="e0-cpu") -> str:
     return "\n".join(lines)
 
 
+def headline_shortfall(results: Path, run: str = "h200-v2-r1", k: str = "4") -> str:
+    """Issue 16, item 4: what E0 says of the headline LM sweep's restarts (``scripts/gpu_headline.sh
+    lm``: 4 LM starts of 200 iterations, the estimator of E1[4]) at rho = 1, from the paired
+    record ``results/exact-existence/<run>``: the share of the instances with a real solution
+    that E1[k] misses, per cell, and its largest Wilson upper bound."""
+    s = json.loads((results / "exact-existence" / run / "summary.json").read_text())
+    cells = [c for c in s["cells"] if c["e1"][k].get("missed_of_existing")]
+    worst = max(cells, key=lambda c: c["e1"][k]["missed_of_existing"][1])
+    pts = [c["e1"][k]["missed"] / c["e0"]["successes"] for c in cells]
+    big = [c for c in cells if c["degree"] >= 100]
+    bw = max(big, key=lambda c: c["e1"][k]["missed_of_existing"][1]) if big else None
+    line = (f"By this record, the headline LM sweep (`scripts/gpu_headline.sh lm`: {k} starts of "
+            f"{s['config']['max_iters']} LM iterations, i.e. E1[{k}]) misses, at rho = 1 "
+            f"and r = {s['cells'][0]['r']}, {min(pts):.3f} to {max(pts):.3f} of the instances that "
+            f"have a real solution in these {len(cells)} cells (missed / existing); the largest "
+            f"Wilson 95% upper bound is {worst['e1'][k]['missed_of_existing'][1]:.3f} "
+            f"({worst['m']}x{worst['n']})")
+    if bw is not None:
+        line += (f", and {bw['e1'][k]['missed_of_existing'][1]:.3f} ({bw['m']}x{bw['n']}) over "
+                 f"the cells of degree 100 or more")
+    return line + (". Its own sizes (16x16 and up) are beyond E0's reach: this bounds the "
+                   "shortfall for m, n <= 8 only, not in the sweep's cells.")
+
+
 def exact_existence_bertini_table(results: Path) -> str:
     """Issue 16, the second route: E0 against Bertini 2 on the same instances, from
     ``results/exact-existence/bertini-cpu/crosscheck.json.gz``."""
@@ -1106,7 +1130,8 @@ BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default":
           "exact-existence-h200": lambda results: exact_existence_table(results, "h200"),
           "exact-existence-r2": lambda results: exact_existence_table(results, "r2-cpu"),
           "exact-existence-r3": lambda results: exact_existence_table(results, "r3-cpu"),
-          "exact-existence-v2": lambda results: exact_existence_table(results, "h200-v2-r1"),
+          "exact-existence-v2": lambda results: (exact_existence_table(results, "h200-v2-r1")
+                                                 + "\n\n" + headline_shortfall(results)),
           "exact-existence-bertini": exact_existence_bertini_table,
           "exact-existence-v2-rk": lambda results: exact_existence_table(
               results, tuple(f"h200-v2-r{r}" for r in range(2, 8)))}
