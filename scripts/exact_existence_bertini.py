@@ -27,9 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from numerics.engine.bertini_route import REAL_TOL, count_solutions  # noqa: E402
+from numerics.engine.bertini_route import REAL_TOL, count_solutions, count_solutions_rank  # noqa: E402
 from numerics.engine.capacity import instance_seed  # noqa: E402
 from numerics.engine.homotopy import solve_rank_one  # noqa: E402
+from numerics.engine.homotopy_rank import solve_rank  # noqa: E402
 from numerics.engine.instances import sample_instances  # noqa: E402
 from proofs.exact_existence import (determinantal_degree, real_solution_count_groebner,  # noqa: E402
                                     real_solution_count_two_rows)
@@ -52,29 +53,32 @@ def _adjudicate(row, G, y, m, n=None):
     return row
 
 
-def cell(m, n, trials, seed):
-    M = m + n - 1
+def cell(m, n, trials, seed, r=1):
+    M = r * (m + n - r)
     seeds = [instance_seed(seed, "gaussian", m, n, M, None, t) for t in range(trials)]
     op, y = sample_instances(seeds, m, n, M, device="cpu", dtype=torch.float64)
     G = op.dense()
     start = time.perf_counter()
-    e0 = solve_rank_one(G, y, retries=1)
+    e0 = solve_rank_one(G, y, retries=1) if r == 1 else solve_rank(G, y, r, retries=1)
     e0_s = time.perf_counter() - start
     rows, b_s = [], 0.0
     for t in range(trials):
         start = time.perf_counter()
-        finite, real = count_solutions(G[t].numpy(), y[t].numpy(), seed=seeds[t] % 2**31)
+        finite, real = (count_solutions(G[t].numpy(), y[t].numpy(), seed=seeds[t] % 2**31) if r == 1
+                        else count_solutions_rank(G[t].numpy(), y[t].numpy(), r, seed=seeds[t] % 2**31))
         b_s += time.perf_counter() - start
         rows.append({"trial": t, "e0_certified": bool(e0.certified[t]),
                      "e0_real": int(e0.real_count[t]) if bool(e0.certified[t]) else None,
                      "bertini_finite": finite, "bertini_real": real})
-    d = determinantal_degree(m, n, 1)
+    d = determinantal_degree(m, n, r)
+    rank = r
     cert = [r for r in rows if r["e0_certified"]]
-    return {"m": m, "n": n, "degree": d, "trials": trials,
+    return {"m": m, "n": n, "r": rank, "degree": d, "trials": trials,
             "bertini_finds_degree": sum(r["bertini_finite"] == d for r in rows),
             "e0_certified": len(cert),
             "real_counts_agree": sum(r["e0_real"] == r["bertini_real"] for r in cert),
-            "disagreements": [_adjudicate(r, G, y, m, n) for r in cert if r["e0_real"] != r["bertini_real"]],
+            "disagreements": [_adjudicate(r, G, y, m, n) if rank == 1 else dict(r)
+                              for r in cert if r["e0_real"] != r["bertini_real"]],
             "e0_s": round(e0_s, 2), "bertini_s": round(b_s, 2), "rows": rows}
 
 
@@ -83,6 +87,7 @@ def main(argv=None):
     ap.add_argument("--sizes", default="2x2,2x3,3x3")
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--rank", type=int, default=1, help="r (every size must have r < min(m, n))")
     ap.add_argument("--out", default=None)
     ap.add_argument("--adjudicate", default=None, metavar="RECORD",
                     help="re-adjudicate the disagreements of an existing record (same instances, "
@@ -106,13 +111,14 @@ def main(argv=None):
 
     sizes = [tuple(int(x) for x in s.split("x")) for s in a.sizes.split(",")]
     record = {"format": "lorank.exact-existence-bertini/1", "seed": a.seed, "trials": a.trials,
+              "rank": a.rank,
               "real_tol": REAL_TOL, "bertini2": version("bertini2"),
               "torch": torch.__version__, "python": platform.python_version(),
               "machine": platform.processor() or platform.machine(), "cells": []}
     for m, n in sizes:
-        c = cell(m, n, a.trials, a.seed)
+        c = cell(m, n, a.trials, a.seed, a.rank)
         record["cells"].append(c)
-        print(f"{m}x{n}: degree {c['degree']}; Bertini finds it on {c['bertini_finds_degree']}/"
+        print(f"{m}x{n} r={a.rank}: degree {c['degree']}; Bertini finds it on {c['bertini_finds_degree']}/"
               f"{c['trials']}; real counts agree on {c['real_counts_agree']}/{c['e0_certified']} "
               f"E0-certified instances ({c['e0_s']} s E0, {c['bertini_s']} s Bertini)", flush=True)
     text = json.dumps(record, indent=1)

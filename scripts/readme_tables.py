@@ -911,17 +911,17 @@ def headline_shortfall(results: Path, run: str = "h200-v2-r1", k: str = "4") -> 
                    "shortfall for m, n <= 8 only, not in the sweep's cells.")
 
 
-def exact_existence_bertini_table(results: Path) -> str:
+def exact_existence_bertini_table(results: Path, name: str = "crosscheck.json.gz") -> str:
     """Issue 16, the second route: E0 against Bertini 2 on the same instances, from
-    ``results/exact-existence/bertini-cpu/crosscheck.json.gz``."""
+    ``results/exact-existence/bertini-cpu/<name>``."""
     import gzip
 
     r = json.loads(gzip.decompress((results / "exact-existence" / "bertini-cpu" /
-                                    "crosscheck.json.gz").read_bytes()))
+                                    name).read_bytes()))
     lines = [f"E0 (lorank's tracker and certificate) against Bertini {r['bertini2']} "
              f"(`numerics/engine/bertini_route.py`: its zero-dimensional solver, real = every "
              f"coordinate's |imag| < {r['real_tol']:g}) on the same {r['trials']} instances per "
-             f"cell (r = 1, rho = 1, seed {r['seed']}):", "",
+             f"cell (r = {r.get('rank', 1)}, rho = 1, seed {r['seed']}):", "",
              "| cell | degree | Bertini finds the degree | E0 certified | real counts agree | "
              "disagreements (exact real count where a route exists) | seconds, E0 / Bertini |",
              "|---|---|---|---|---|---|---|"]
@@ -938,12 +938,13 @@ def exact_existence_bertini_table(results: Path) -> str:
     wrong_parity = sum((d["bertini_real"] - d["bertini_finite"]) % 2 != 0 for _, d in dis)
     e0_parity = sum((d["e0_real"] - c["degree"]) % 2 == 0 for c, d in dis)
     exact = [d for _, d in dis if d.get("exact_real") is not None]
-    lines += ["", f"In {len(dis)} disagreements Bertini's real count has the parity of its own "
-              f"finite count in {len(dis) - wrong_parity} (real solutions of a real system have "
-              f"the parity of the complex ones) and E0's has the parity of the degree in "
-              f"{e0_parity}; where an exact route decides ({len(exact)} instances) it agrees with "
-              f"E0 in {sum(d['exact_real'] == d['e0_real'] for d in exact)}."]
-    lines += ["", "Record `results/exact-existence/bertini-cpu/crosscheck.json.gz` "
+    lines += ["", (f"In {len(dis)} disagreements Bertini's real count has the parity of its own "
+                   f"finite count in {len(dis) - wrong_parity} (real solutions of a real system "
+                   f"have the parity of the complex ones) and E0's has the parity of the degree "
+                   f"in {e0_parity}; where an exact route decides ({len(exact)} instances) it "
+                   f"agrees with E0 in {sum(d['exact_real'] == d['e0_real'] for d in exact)}."
+                   if dis else "No disagreement.")]
+    lines += ["", f"Record `results/exact-existence/bertini-cpu/{name}` "
               f"({r['machine']}, Python {r['python']}, torch {r['torch']}), made by "
               "`scripts/exact_existence_bertini.py`."]
     return "\n".join(lines)
@@ -1133,6 +1134,8 @@ BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default":
           "exact-existence-v2": lambda results: (exact_existence_table(results, "h200-v2-r1")
                                                  + "\n\n" + headline_shortfall(results)),
           "exact-existence-bertini": exact_existence_bertini_table,
+          "exact-existence-bertini-r2": lambda results: exact_existence_bertini_table(
+              results, "crosscheck-r2.json.gz"),
           "exact-existence-v2-rk": lambda results: exact_existence_table(
               results, tuple(f"h200-v2-r{r}" for r in range(2, 8)))}
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-__all__ = ["REAL_TOL", "count_solutions", "available"]
+__all__ = ["REAL_TOL", "count_solutions", "count_solutions_rank", "available"]
 
 #: Bertini's realness tolerance on every coordinate of a finite solution.
 REAL_TOL = 1e-8
@@ -73,6 +73,54 @@ def count_solutions(G, y, seed: int = 0) -> tuple[int, int]:
         for a in range(m):
             for b in range(n):
                 f = f + (c(G[i, a, b]) * v[b] if a == 0 else c(G[i, a, b]) * u[a - 1] * v[b])
+        system.add_function(f)
+    result = bertini.ZeroDimSolver(system).solve()
+    points = [np.asarray(p, dtype=complex) for p in result]
+    return len(points), sum(1 for p in points if bertini.is_real(p, REAL_TOL))
+
+
+def count_solutions_rank(G, y, r: int, seed: int = 0) -> tuple[int, int]:
+    """``(finite, real)`` rank-``<= r`` solutions of ``<G_i, Delta> = y_i`` for one instance ``G``
+    (M, m, n), ``y`` (M,) with ``M = r(m + n - r)``, by Bertini 2, in E0's parametrisation
+    ``Delta = [I_r; U'] V^T`` (``m <= n``; variable groups ``vec U'`` and ``vec V``; the
+    equations ``(1, x)^T A_i (1, w)`` of
+    :func:`numerics.engine.homotopy_certify.bilinear_coefficients`). At ``r = 1`` it is the
+    system of :func:`count_solutions`.
+    """
+    import numpy as np
+    import torch
+
+    from .homotopy_certify import bilinear_coefficients
+
+    try:
+        import bertini
+    except ImportError as err:   # pragma: no cover - depends on the environment
+        raise ImportError("the bertini route needs the optional extra: pip install 'lorank[bertini]'") from err
+    bertini.recording(False)
+    bertini.random.set_random_seed(int(seed))
+    G, y = np.asarray(G, dtype=float), np.asarray(y, dtype=float)
+    if G.shape[1] > G.shape[2]:
+        G = G.transpose(0, 2, 1)
+    A = bilinear_coefficients(torch.from_numpy(G)[None], torch.from_numpy(y)[None], r)[0].numpy()
+    M, P1, Q1 = A.shape
+    x = [bertini.Variable(f"x{a}") for a in range(P1 - 1)]
+    w = [bertini.Variable(f"w{b}") for b in range(Q1 - 1)]
+    system = bertini.System()
+    for group in (x, w):
+        vg = bertini.VariableGroup()
+        for var in group:
+            vg.append(var)
+        system.add_variable_group(vg)
+    c = lambda v: bertini.coefficient(Fraction(float(v)))   # noqa: E731 - exact rational
+    for i in range(M):
+        f = c(A[i, 0, 0])
+        for b in range(1, Q1):
+            if A[i, 0, b] != 0:
+                f = f + c(A[i, 0, b]) * w[b - 1]
+        for a in range(1, P1):
+            for b in range(1, Q1):
+                if A[i, a, b] != 0:
+                    f = f + c(A[i, a, b]) * x[a - 1] * w[b - 1]
         system.add_function(f)
     result = bertini.ZeroDimSolver(system).solve()
     points = [np.asarray(p, dtype=complex) for p in result]
