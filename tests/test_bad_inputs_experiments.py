@@ -947,7 +947,7 @@ def test_enough_cases():
 
 
 @pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep",
-                                     "gradient-flow", "jang", "stable-rank", "learnable-rank", "exact",
+                                     "gradient-flow", "jang", "stable-rank", "learnable-rank", "exact", "exact-above",
                                      "encoder-ntk", "encoder-lora", "encoder-gated"])
 def test_every_flag_is_covered(command):
     """Every flag of every experiment command appears in at least one bad-input row."""
@@ -964,7 +964,7 @@ def test_every_flag_is_covered(command):
 
 
 @pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep",
-                                     "gradient-flow", "jang", "stable-rank", "learnable-rank", "exact",
+                                     "gradient-flow", "jang", "stable-rank", "learnable-rank", "exact", "exact-above",
                                      "encoder-ntk", "encoder-lora", "encoder-gated"])
 def test_help(command, capsys):
     """``--help`` of every experiment command prints its flags (it once raised "empty group")."""
