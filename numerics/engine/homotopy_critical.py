@@ -59,7 +59,12 @@ instance is *certified* when its ``N`` endpoints are approximate zeros (``alpha 
 each classified real (``alpha < ALPHA_REAL`` and ``||z - conj z|| < 1/(20 gamma)``,
 Hauenstein-Sottile) or non-real (``||Im z|| > 2 beta``), with pairwise disjoint ``2 beta``
 balls: then they are ``N`` distinct zeros, all of them (an instance has at most ``N``
-isolated ones), and the real count is exact. ``exists``: certified and a real critical point.
+isolated ones), and the real count is exact. Critical points with huge coordinates (near the
+boundary of the chart: ``|x|`` large, ``|lambda|`` larger) are ill-conditioned there; an
+endpoint that fails the test is tested again for ``G(z') = F(S z')``, ``S = diag(max(1, |z_k|))``
+(real and diagonal, so ``z`` is a zero of ``F`` iff ``S^-1 z`` is one of ``G``, and real iff it
+is), with ``gamma`` bounded by the Frobenius norm of ``(J S)^-1 S H S / 2``; its ball in the
+original coordinates has radius ``2 beta' max(s)``. ``exists``: certified and a real critical point.
 An uncertified instance is tracked again through random complex intermediate parameters
 (``retries``) and decided from the union of its certified endpoints; it is never counted.
 
@@ -70,9 +75,9 @@ Examples
 --------
 >>> import torch
 >>> from numerics.engine.instances import sample_instances
->>> res = critical_on_e1_instances(2, 3, 1, 3, [0, 1, 2])     # 2x3, r = 1, d = 1
+>>> res = critical_on_e1_instances(2, 2, 1, 2, [0, 1, 2])     # 2x2, r = 1, d = 1
 >>> res.degree, res.certified.tolist()
-(6, [True, True, True])
+(7, [True, True, True])
 """
 
 from __future__ import annotations
@@ -430,7 +435,7 @@ def critical_start(m: int, n: int, r: int, M: int, seed: int = 0, device="cpu"):
 
     >>> (A, th0), z, info = critical_start(2, 2, 1, 2)
     >>> z.shape[0], info["history"][-4:]
-    (4, (4, 4, 4, 4))
+    (7, (7, 7, 7, 7))
     """
     m, n, r, M = check_cell(m, n, r, M)
     if m > n:
@@ -443,8 +448,8 @@ def critical_start(m: int, n: int, r: int, M: int, seed: int = 0, device="cpu"):
 def critical_count(m: int, n: int, r: int, M: int, seed: int = 0) -> int:
     """``N(m, n, r, d)`` by monodromy (:func:`critical_start`, CPU).
 
-    >>> critical_count(2, 3, 1, 4), critical_count(2, 3, 1, 3)   # d = 0: the degree C(3, 1)
-    (3, 6)
+    >>> critical_count(2, 2, 1, 3), critical_count(2, 2, 1, 2)   # d = 0: the degree C(2, 1)
+    (2, 7)
     """
     return critical_start(m, n, r, M, seed)[1].shape[0]
 
@@ -453,10 +458,10 @@ def total_degree_count(m: int, n: int, r: int, M: int, seed: int = 0) -> int:
     """The critical count by a second route: the total-degree homotopy ``(1 - t) gamma (z_k^2 -
     1) + t F(z; p*)`` from the ``2^(D+M)`` solutions of ``z_k^2 = 1`` to the random complex
     instance ``p*`` of :func:`critical_start` (same seed), counting the certified distinct
-    finite endpoints (paths to infinity fail at ``|z| > 1e8``). Tiny cells only.
+    finite endpoints (paths to infinity fail at ``|z| >`` :data:`DIVERGED`). Tiny cells only.
 
     >>> total_degree_count(2, 2, 1, 2)
-    4
+    7
     """
     m, n, r, M = check_cell(m, n, r, M)
     if m > n:

@@ -23,9 +23,9 @@ written into every trial (``critical_points``), so a summary states it from the 
 
 Examples
 --------
->>> cfg = FAMILY.config(sizes=((2, 5), (3, 3)), ranks=(1, 2), trials=4)
+>>> cfg = FAMILY.config(sizes=((3, 3),), ranks=(1, 2), trials=4)
 >>> FAMILY.cells(cfg)
-[(2, 5, 1, 5), (3, 3, 1, 4), (3, 3, 2, 7)]
+[(3, 3, 1, 4), (3, 3, 2, 7)]
 >>> FAMILY.from_spec(FAMILY.record_spec(cfg)) == cfg
 True
 >>> FAMILY.config(sizes=((2, 2),), deficits=(3,))
