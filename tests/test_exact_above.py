@@ -30,13 +30,13 @@ def test_at_d0_the_critical_points_are_e0_s_solutions():
     from numerics.engine.homotopy import e0_on_e1_instances
     from proofs.exact_existence import determinantal_degree
 
-    trials = range(6)
+    trials = range(4)
     res = hc.critical_on_e1_instances(2, 2, 1, 3, trials)
     e0 = e0_on_e1_instances(2, 2, trials)
     assert res.degree == determinantal_degree(2, 2, 1) == 2
     assert bool(res.certified.all()) and bool(e0.certified.all())
     assert res.real_count.tolist() == e0.real_count.cpu().tolist()
-    for t in range(6):
+    for t in range(4):
         ours = res.solutions[t][:, :3]
         theirs = e0.solutions[t].cpu()
         dist = (ours[:, None, :] - theirs[None, :, :]).abs().amax(-1)
@@ -50,8 +50,8 @@ def test_every_e1_interpolant_has_a_certified_real_critical_point():
     from numerics.engine.homotopy_certify import bilinear_coefficients
     from numerics.engine.solvers import LMConfig
 
-    trials = list(range(12))
-    e1 = run_trials("lm", TINY, trials, global_seed=0, device="cpu", dtype="float64", restarts=3,
+    trials = list(range(8))
+    e1 = run_trials("lm", TINY, trials, global_seed=0, device="cpu", dtype="float64", restarts=2,
                     lm_config=LMConfig(max_iter=60), sample_device="cpu", cpu_threads=None)
     res = hc.critical_on_e1_instances(*TINY, trials)
     found = [j for j in range(len(trials)) if e1[j]["first_success"] is not None]
@@ -84,9 +84,9 @@ def test_bertini_counts_the_same_critical_points():
     pytest.importorskip("bertini", reason="the bertini route needs: pip install 'lorank[bertini]'")
     from numerics.engine.bertini_route import count_critical_points
 
-    G, y, th0 = _instances(TINY, [0, 1])
+    G, y, th0 = _instances(TINY, [0])
     res = hc.solve_critical(G, y, th0, 1)
-    for t in range(2):
+    for t in range(1):
         assert bool(res.certified[t])
         assert count_critical_points(G[t].numpy(), y[t].numpy(), th0[t].numpy(), 1) == (
             res.degree, int(res.real_count[t]))
@@ -110,7 +110,7 @@ def test_second_routes_at_larger_cells():
 
 
 def test_batched_equals_unbatched():
-    trials = [0, 1, 2, 3]
+    trials = [0, 1, 2]
     batched = hc.critical_on_e1_instances(*TINY, trials)
     for j, t in enumerate(trials):
         one = hc.critical_on_e1_instances(*TINY, [t])

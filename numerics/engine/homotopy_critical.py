@@ -240,15 +240,16 @@ def hessian_norm(A):
 
 def track(z0, system, *, max_steps: int = MAX_STEPS, tol: float = 1e-10):
     """Track ``z`` from ``t = 0`` to ``t = 1`` along ``H(z, t) = 0``: ``z0`` (N, K) start
-    solutions, ``system(z, t, idx) -> (H, J, H_t)`` for the paths ``idx`` (a LongTensor into
-    the N paths; ``t`` (Na,) float64). RK4 predictor on ``dz/dt = -J^-1 H_t``, three Newton
+    solutions, ``system(z, t, idx, need_t) -> (H, J, H_t)`` for the paths ``idx`` (a LongTensor
+    into the N paths; ``t`` (Na,) float64; ``H_t`` may be None where ``need_t`` is False: the
+    corrector does not use it). RK4 predictor on ``dz/dt = -J^-1 H_t``, three Newton
     corrector steps that must contract, step halved on failure and grown by 1.5 after two
     successes (the scheme of :func:`numerics.engine.homotopy_track.track`, for any system).
 
     Returns ``(z, done)``: endpoints (N, K) and the mask of paths that reached ``t = 1``.
 
     >>> import torch
-    >>> def sys(z, t, idx):          # z^2 - (1 + 3t) = 0
+    >>> def sys(z, t, idx, need_t):  # z^2 - (1 + 3t) = 0
     ...     tc = t.to(z.dtype)[:, None]
     ...     return z * z - (1 + 3 * tc), (2 * z)[:, :, None], -3 * torch.ones_like(z)
     >>> z, done = track(torch.tensor([[1 + 0j], [-1 + 0j]], dtype=torch.complex128), sys)
@@ -265,14 +266,14 @@ def track(z0, system, *, max_steps: int = MAX_STEPS, tol: float = 1e-10):
     failed = torch.zeros_like(active)
 
     def velocity(zz, tt, idx):
-        _, J, Ht = system(zz, tt, idx)
+        _, J, Ht = system(zz, tt, idx, True)
         return -solve_or_nan(J, Ht)
 
     def correct(zz, tt, idx):
         ok = torch.ones(zz.shape[0], dtype=torch.bool, device=dev)
         last = None
         for _ in range(CORRECTOR_STEPS):
-            H, J, _ = system(zz, tt, idx)
+            H, J, _ = system(zz, tt, idx, False)
             dz = solve_or_nan(J, H)
             zz = zz - dz
             size = dz.abs().pow(2).sum(-1).sqrt() / (1 + zz.abs().pow(2).sum(-1).sqrt())
@@ -312,13 +313,15 @@ def track(z0, system, *, max_steps: int = MAX_STEPS, tol: float = 1e-10):
 def _segment(A0, th0_0, A1, th0_1, inst0, inst1):
     """The parameter homotopy ``p(t) = (1 - t) p0 + t p1`` as a :func:`track` system; path
     ``k`` uses instance ``inst0[k]`` of ``p0`` and ``inst1[k]`` of ``p1``."""
-    def system(z, t, idx):
+    def system(z, t, idx, need_t=True):
         a0, a1 = A0[inst0[idx]], A1[inst1[idx]]
         b0, b1 = th0_0[inst0[idx]], th0_1[inst1[idx]]
         tc = t.to(z.dtype)
         At = a0 + tc[:, None, None, None] * (a1 - a0)
         bt = b0 + tc[:, None] * (b1 - b0)
         H, J = lagrange(z, At, bt)
+        if not need_t:
+            return H, J, None
         Ht, _ = lagrange(z, a1 - a0, b1 - b0, identity=False, jacobian=False)
         return H, J, Ht
     return system
@@ -474,7 +477,7 @@ def total_degree_count(m: int, n: int, r: int, M: int, seed: int = 0) -> int:
     z0 = torch.tensor(list(itertools.product((1.0, -1.0), repeat=K)), dtype=torch.complex128)
     gamma = complex(random_complex((1,), seed + 7, "cpu")[0])
 
-    def system(z, t, idx):
+    def system(z, t, idx, need_t=True):
         Na = z.shape[0]
         Ae, be = A.expand(Na, -1, -1, -1), th0.expand(Na, -1)
         F, JF = lagrange(z, Ae, be)
