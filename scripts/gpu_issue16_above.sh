@@ -2,6 +2,7 @@
 # Issue 16 item 5 on the GPU: exact real existence just above rho = 1 (critical points of the
 # distance, numerics/engine/homotopy_critical.py) paired with E1[k], k = 1..8, on the same
 # instances. Usage (one NVIDIA H200):
+#   OUT=runs/issue16-above bash scripts/gpu_issue16_above.sh probe                # CUDA = CPU test
 #   OUT=runs/issue16-above LIMIT=450 bash scripts/gpu_issue16_above.sh above-r1   # repeat until "complete"
 #   OUT=runs/issue16-above LIMIT=450 bash scripts/gpu_issue16_above.sh above-r2   # repeat until "complete"
 #   OUT=runs/issue16-above bash scripts/gpu_issue16_above.sh summary              # partial summaries
@@ -36,7 +37,10 @@ run_rank() {   # rank sizes trials run-name
     || echo "$4: stopped (status $?); run again to continue"
   if [ -f "$DR/summary.json" ]; then echo "$4: complete: $DR/summary.json"; fi
 }
-case "${1:?above-r1, above-r2 or summary}" in
+case "${1:?probe, above-r1, above-r2 or summary}" in
+  probe)
+    # the GPU decisions equal the CPU ones (2x2 r = 1 and 3x3 r = 2, 8 instances each)
+    LORANK_NO_LEDGER=1 python3 -m pytest -q -o addopts= -m cuda tests/test_exact_above.py -rs || true ;;
   above-r1) run_rank 1 "$SIZES_R1" "$TRIALS" h200-r1 ;;
   above-r2) run_rank 2 "$SIZES_R2" "$TRIALS_R2" h200-r2 ;;
   summary)
@@ -46,5 +50,5 @@ case "${1:?above-r1, above-r2 or summary}" in
       k=0; while [ -e "$DR-partial-$k" ]; do k=$((k + 1)); done
       python3 -m lorank exact-above --summarise "$DR" --out "$DR-partial-$k" --no-plot | tail -n 20
     done ;;
-  *) echo "unknown mode $1 (above-r1, above-r2 or summary)" >&2; exit 2 ;;
+  *) echo "unknown mode $1 (probe, above-r1, above-r2 or summary)" >&2; exit 2 ;;
 esac

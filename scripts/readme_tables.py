@@ -1192,7 +1192,7 @@ BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default":
           "exact-existence-bertini": exact_existence_bertini_table,
           "exact-existence-bertini-r2": lambda results: exact_existence_bertini_table(
               results, "crosscheck-r2.json.gz"),
-          "exact-above": lambda results: exact_above_table(results, ("cpu-small", "cpu-small-r2")),
+          "exact-above": lambda results: exact_above_table(results, ("cpu-small", "cpu-r1-more", "cpu-small-r2")),
           "exact-existence-v2-rk": lambda results: exact_existence_table(
               results, tuple(f"h200-v2-r{r}" for r in range(2, 8)))}
 

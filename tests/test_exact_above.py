@@ -144,3 +144,16 @@ def test_bad_inputs(call, needle):
     with pytest.raises(InvalidArgument) as err:
         call()
     assert needle in str(err.value)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_equals_cpu():
+    """The same decisions on the GPU (start solutions found on the CPU either way)."""
+    for cell in (TINY, (3, 3, 2, 7)):
+        G, y, th0 = _instances(cell, range(8))
+        cpu = hc.solve_critical(G, y, th0, cell[2])
+        gpu = hc.solve_critical(G, y, th0, cell[2], device="cuda")
+        assert cpu.degree == gpu.degree
+        assert cpu.certified.tolist() == gpu.certified.tolist()
+        assert cpu.real_count.tolist() == gpu.real_count.tolist()

@@ -635,7 +635,8 @@ def solve_critical(G, y, th0, r: int, *, start_seed: int = 0, device=None,
 
     everyone = torch.arange(T, device=dev)
     z, done = tracking(everyone, 0)
-    good, real, radius, alpha = _certify(z, done, A1, b1, hn)
+    # the greedy union of :func:`_decide` runs on the CPU (small per-instance loops)
+    z, (good, real, radius, alpha) = z.cpu(), (v.cpu() for v in _certify(z, done, A1, b1, hn))
     pools = [[(z[i], good[i], real[i], radius[i], alpha[i])] for i in range(T)]
     trackings = torch.ones(T, dtype=torch.int64)
     decided = [_decide(Nc, pools[i]) for i in range(T)]
@@ -645,7 +646,8 @@ def solve_critical(G, y, th0, r: int, *, start_seed: int = 0, device=None,
             break
         rows = torch.tensor(bad, device=dev)
         z, done = tracking(rows, k)
-        g2, r2, b2, a2 = _certify(z, done, A1[rows], b1[rows], hn[rows])
+        g2, r2, b2, a2 = (v.cpu() for v in _certify(z, done, A1[rows], b1[rows], hn[rows]))
+        z = z.cpu()
         for j, i in enumerate(bad):
             pools[i].append((z[j], g2[j], r2[j], b2[j], a2[j]))
             trackings[i] += 1
