@@ -19,6 +19,8 @@ import gzip
 import hashlib
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -364,19 +366,57 @@ def _record_spec(folder):
     return read_record(runner.records_in(folder)[0]).spec
 
 
+def committed_read_back(folder: Path) -> dict:
+    """What :func:`test_committed_records_read_back_and_hold_the_trials_their_summary_counts`
+    asserts of one committed run folder: the family its record names, whether every recorded
+    cell is one of that config's cells, and the finished trials against the summary's count
+    (an exception is returned as its text)."""
+    try:
+        records = [read_record(p) for p in runner.records_in(folder)]
+        family = family_of_spec(records[0].spec)
+        config = family.from_spec(records[0].spec)
+        cells = {tuple(c) for c in family.cells(config)}
+        summary = json.loads((folder / "summary.json").read_text())
+        return {"family": family.name,
+                "outside": sorted(str(c) for r in records for c in set(r.trials) - cells),
+                "found": sum(r.n_trials() for r in records),
+                "counted": summary.get("trials_found", summary.get("units_found"))}
+    except Exception as error:  # reported by the test of that folder
+        return {"error": f"{type(error).__name__}: {error}"}
+
+
+def committed_job(folder: Path) -> dict:
+    """:func:`committed_read_back` of every committed run, in a fresh Python (this file run as
+    a script): a background job (``tests/conftest.py``, ``Background``), so that reading every
+    committed record runs on the other core."""
+    out = folder / "committed.json"
+    proc = subprocess.run([sys.executable, __file__, str(out)], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    if proc.returncode != 0:
+        raise RuntimeError(f"reading the committed records failed in its process:\n"
+                           f"{proc.stderr[-3000:]}")
+    return json.loads(out.read_text())
+
+
+BACKGROUND_JOBS = {"committed": committed_job}
+
+
+@pytest.fixture(scope="module")
+def committed(background, request):
+    return background.result(request.module, "committed")
+
+
+@pytest.mark.background("committed")
 @pytest.mark.parametrize("folder", _committed())
-def test_committed_records_read_back_and_hold_the_trials_their_summary_counts(folder):
+def test_committed_records_read_back_and_hold_the_trials_their_summary_counts(folder, committed):
     # Property: every committed record's header names a registered family, its config reads
     # back, the record holds no cell outside that config's cells, and its number of finished
     # trials equals the summary's count.
-    records = [read_record(p) for p in runner.records_in(folder)]
-    family = family_of_spec(records[0].spec)
-    config = family.from_spec(records[0].spec)
-    cells = {tuple(c) for c in family.cells(config)}
-    assert all(set(r.trials) <= cells for r in records)
-    summary = json.loads((folder / "summary.json").read_text())
-    found = sum(r.n_trials() for r in records)
-    assert found == summary.get("trials_found", summary.get("units_found"))
+    found = committed[str(folder.relative_to(RESULTS))]
+    assert "error" not in found, found.get("error")
+    assert found["family"] in NAMES
+    assert found["outside"] == []
+    assert found["found"] == found["counted"]
 
 
 #: The fields of a summary that are counts or means of the record's outcomes (what a record
@@ -430,3 +470,9 @@ def test_a_gzipped_record_has_the_digest_of_its_content(tmp_path):
     assert evidence.record_digest([plain]) == evidence.record_digest([packed])
     assert evidence.record_digest([plain]) != evidence.record_digest([tmp_path / "packed" / "record.jsonl.gz",
                                                                    plain])
+
+
+if __name__ == "__main__":  # the background job's process: write every committed read-back
+    Path(sys.argv[1]).write_text(json.dumps(
+        {str(p.values[0].relative_to(RESULTS)): committed_read_back(p.values[0])
+         for p in _committed()}))

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import ast
 import functools
+import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("proofs", "numerics", "lorank")
@@ -92,14 +95,9 @@ def _cycle(graph) -> list[str] | None:
     return None
 
 
-def test_no_import_cycles():
-    # Property: the import graph of all modules (function-level imports included) is acyclic.
-    assert _cycle(_graph()) is None
-
-
-def test_no_private_name_crosses_a_module():
-    # Property: no module imports a _private name from another module, or reaches one through
-    # an imported module's attribute.
+def _private_crossings() -> list[str]:
+    """Every ``from m import _name`` across modules, and every ``alias._name`` read through an
+    imported module."""
     known = _modules()
     offences = []
     for name, path in known.items():
@@ -115,25 +113,78 @@ def test_no_private_name_crosses_a_module():
                     and node.value.id in aliases and node.attr.startswith("_") \
                     and not node.attr.startswith("__"):
                 offences.append(f"{name}: {node.value.id}.{node.attr}")
-    assert offences == []
+    return offences
 
 
-def test_dependence_runs_one_way():
-    # Property: proofs/ imports neither numerics/ nor lorank/; numerics/ never imports lorank/.
+def _backward_edges(graph) -> list[list[str]]:
+    """Imports against the direction proofs <- numerics <- lorank."""
+    return [[a, b] for a, deps in sorted(graph.items()) for b in sorted(deps)
+            if (a.startswith("proofs") and b.split(".")[0] in ("numerics", "lorank"))
+            or (a.startswith("numerics") and b.startswith("lorank"))]
+
+
+_FLAGS_CODE = ("import sys\nfrom lorank.cli import build_parser\n"
+               "for c in ('cstar', 'separability', 'pl', 'rademacher'):\n"
+               "    build_parser(c)\n"
+               "print(sorted(m for m in ('torch', 'sympy') if m in sys.modules))")
+
+
+def layout_facts() -> dict:
+    """What the tests below assert, computed in one go (parsing every file is most of it)."""
     graph = _graph()
-    bad = [(a, b) for a, deps in graph.items() for b in deps
-           if (a.startswith("proofs") and b.split(".")[0] in ("numerics", "lorank"))
-           or (a.startswith("numerics") and b.startswith("lorank"))]
-    assert bad == []
+    return {"cycle": _cycle(graph), "private": _private_crossings(),
+            "backward": _backward_edges(graph)}
 
 
-def test_experiment_commands_build_their_flags_without_torch_or_sympy():
+def layout_job(folder: Path) -> dict:
+    """:func:`layout_facts` in a fresh Python (this file run as a script), and the modules that
+    building the experiment commands' parsers loads (in a second fresh Python): a background
+    job (``tests/conftest.py``, ``Background``), so the parsing runs on the other core."""
+    out = folder / "layout.json"
+    proc = subprocess.run([sys.executable, __file__, str(out)], capture_output=True, text=True,
+                          cwd=ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the layout check failed in its process:\n{proc.stderr[-3000:]}")
+    facts = json.loads(out.read_text())
+    flags = subprocess.run([sys.executable, "-c", _FLAGS_CODE], capture_output=True, text=True,
+                           cwd=ROOT, check=True)
+    facts["parser_loads"] = flags.stdout.strip()
+    return facts
+
+
+BACKGROUND_JOBS = {"layout": layout_job}
+
+
+@pytest.fixture(scope="module")
+def facts(background, request):
+    return background.result(request.module, "layout")
+
+
+@pytest.mark.background("layout")
+def test_no_import_cycles(facts):
+    # Property: the import graph of all modules (function-level imports included) is acyclic.
+    assert facts["cycle"] is None
+
+
+@pytest.mark.background("layout")
+def test_no_private_name_crosses_a_module(facts):
+    # Property: no module imports a _private name from another module, or reaches one through
+    # an imported module's attribute.
+    assert facts["private"] == []
+
+
+@pytest.mark.background("layout")
+def test_dependence_runs_one_way(facts):
+    # Property: proofs/ imports neither numerics/ nor lorank/; numerics/ never imports lorank/.
+    assert facts["backward"] == []
+
+
+@pytest.mark.background("layout")
+def test_experiment_commands_build_their_flags_without_torch_or_sympy(facts):
     # Property: building every experiment command's parser loads neither torch nor sympy (the
     # CLI says how to install torch instead of failing inside an import).
-    code = ("import sys\nfrom lorank.cli import build_parser\n"
-            "for c in ('cstar', 'separability', 'pl', 'rademacher'):\n"
-            "    build_parser(c)\n"
-            "print(sorted(m for m in ('torch', 'sympy') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                         check=True).stdout.strip()
-    assert out == "[]"
+    assert facts["parser_loads"] == "[]"
+
+
+if __name__ == "__main__":  # the background job's process: write the facts to argv[1]
+    Path(sys.argv[1]).write_text(json.dumps(layout_facts()))

@@ -89,6 +89,19 @@ def executed(background, request):
     return background.result(request.module, "notebooks")
 
 
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+def test_notebook_file_is_valid_as_committed(path):
+    # Property: the committed file validates against its nbformat schema as it stands, with an
+    # id on every cell (nbformat >= 4.5 requires them; reading a file without them adds them in
+    # memory and warns that this will become an error).
+    import json
+
+    raw = json.loads(path.read_text())
+    assert (raw["nbformat"], raw["nbformat_minor"]) >= (4, 5)
+    assert [i for i, cell in enumerate(raw["cells"]) if "id" not in cell] == []
+    nbformat.validate(raw, version=raw["nbformat"], version_minor=raw["nbformat_minor"])
+
+
 @pytest.mark.background("notebooks")
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
 def test_notebook_executes(executed, path):

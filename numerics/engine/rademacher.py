@@ -834,7 +834,9 @@ def error_figure(summary: dict):
     from matplotlib.figure import Figure
 
     tasks = list(dict.fromkeys(e["task"] for e in summary["estimates"]))
-    fig = Figure(figsize=(4.2 * len(tasks) + 2.0, 6.4), layout="constrained")
+    # at least one column's width: a summary without estimates gets one empty panel pair, not
+    # axes squeezed to nothing beside the legend
+    fig = Figure(figsize=(4.2 * max(len(tasks), 1) + 2.0, 6.4), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(2, max(len(tasks), 1), squeeze=False, sharex=True)
     settings = list(dict.fromkeys((e["n_train"], e["noise"]) for e in summary["estimates"]))
