@@ -157,3 +157,13 @@ def test_cuda_equals_cpu():
         assert cpu.degree == gpu.degree
         assert cpu.certified.tolist() == gpu.certified.tolist()
         assert cpu.real_count.tolist() == gpu.real_count.tolist()
+
+
+def test_more_distinct_zeros_than_n_is_an_error():
+    """The union check of N from above: a pool with N + 1 distinct certified zeros raises."""
+    z = torch.arange(3, dtype=torch.complex128)[:, None]
+    ones = torch.ones(3, dtype=torch.bool)
+    small = torch.full((3,), 1e-12, dtype=torch.float64)
+    with pytest.raises(RuntimeError, match="undercounted"):
+        hc._decide(2, [(z, ones, ones, small, small)])
+    assert hc._decide(3, [(z, ones, ones, small, small)])[:3] == (True, 3, True)

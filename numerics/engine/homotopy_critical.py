@@ -69,7 +69,8 @@ An uncertified instance is tracked again through random complex intermediate par
 (``retries``) and decided from the union of its certified endpoints; it is never counted.
 
 What rests on numerics only: ``N`` (a non-existence decision needs all ``N``; an "exists"
-decision needs only its one certified real zero, whatever ``N`` is).
+decision needs only its one certified real zero, whatever ``N`` is). Every instance also checks
+it from above: more than ``N`` distinct certified critical points would raise ``RuntimeError``.
 
 Examples
 --------
@@ -669,6 +670,10 @@ def _decide(Nc, pool):
     radius = torch.cat([p[3] for p in pool])
     alpha = torch.cat([p[4] for p in pool])
     kept = _distinct_keep(z, radius, good)
+    if len(kept) > Nc:
+        # more distinct certified zeros than the critical count: N (monodromy) is wrong
+        raise RuntimeError(f"{len(kept)} distinct certified critical points, more than the "
+                           f"critical count N = {Nc} found by monodromy: N is undercounted")
     cert = len(kept) == Nc
     rc = int(real[kept].sum()) if kept else 0
     ma = float(alpha[kept].max()) if cert else float("inf")
