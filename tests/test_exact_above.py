@@ -161,7 +161,7 @@ def test_cuda_equals_cpu():
 
 def test_more_distinct_zeros_than_n_is_an_error():
     """The union check of N from above: a pool with N + 1 distinct certified zeros raises."""
-    z = torch.arange(3, dtype=torch.complex128)[:, None]
+    z = torch.arange(3, dtype=torch.float64).to(torch.complex128)[:, None]
     ones = torch.ones(3, dtype=torch.bool)
     small = torch.full((3,), 1e-12, dtype=torch.float64)
     with pytest.raises(RuntimeError, match="undercounted"):
