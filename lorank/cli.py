@@ -40,6 +40,7 @@ SUBCOMMANDS = {
     "stable-rank": ("lorank.experiment_cli", "seed 003: stable rank sr(Delta), sr(W0 + Delta) of learned LoRA updates against the nominal rank r, alpha/r and alpha/sqrt(r)"),
     "learnable-rank": ("lorank.experiment_cli", "seed 004: gated LoRA (B diag(g) A, proximal L1, pruning): learned rank per seed on binary and K-class NTK tasks"),
     "exact": ("lorank.experiment_cli", "E0 (issue 16): certified real existence at rho = 1 by homotopy continuation (all complex solutions), paired with E1[k] on the same instances"),
+    "exact-above": ("lorank.experiment_cli", "issue 16 item 5: certified real existence just above rho = 1 (critical points of the distance from a random point, by homotopy continuation), paired with E1[k] on the same instances"),
     "encoder-ntk": ("lorank.experiment_cli", "issue 15: empirical NTK features of a pretrained encoder on BBC News: least interpolating rank, transition in rho, spectrum vs Gaussian-iid (needs lorank[encoder])"),
     "encoder-lora": ("lorank.experiment_cli", "issue 15: PEFT LoRA rank sweep (query, value) of a pretrained encoder on BBC News tasks, with full fine-tuning as reference (needs lorank[encoder])"),
     "encoder-gated": ("lorank.experiment_cli", "issue 15: gated LoRA (SoRA's Delta = B diag(g) A, proximal L1 on g) on query and value of a pretrained encoder on BBC News tasks: the learned rank per matrix against lambda (needs lorank[encoder])"),

@@ -91,7 +91,7 @@ def verdict_providers() -> tuple[str, ...]:
     ``verdicts`` attribute), in registration order, each once.
 
     >>> verdict_providers()
-    ('numerics.verdicts.capacity', 'numerics.verdicts.pl', 'numerics.verdicts.rademacher', 'numerics.verdicts.xent', 'numerics.verdicts.rank_sweep', 'numerics.verdicts.gradient_flow', 'numerics.verdicts.jang', 'numerics.verdicts.stable_rank', 'numerics.verdicts.learnable_rank', 'numerics.verdicts.exact_existence', 'numerics.verdicts.encoder_ntk', 'numerics.verdicts.encoder_lora', 'numerics.verdicts.encoder_gated')
+    ('numerics.verdicts.capacity', 'numerics.verdicts.pl', 'numerics.verdicts.rademacher', 'numerics.verdicts.xent', 'numerics.verdicts.rank_sweep', 'numerics.verdicts.gradient_flow', 'numerics.verdicts.jang', 'numerics.verdicts.stable_rank', 'numerics.verdicts.learnable_rank', 'numerics.verdicts.exact_existence', 'numerics.verdicts.exact_above', 'numerics.verdicts.encoder_ntk', 'numerics.verdicts.encoder_lora', 'numerics.verdicts.encoder_gated')
     """
     from numerics.experiments.protocol import families
 

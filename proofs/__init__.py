@@ -47,6 +47,8 @@ _EXPORTS = {
     "exact_existence_statements": "exact_existence", "determinantal_degree": "exact_existence",
     "degree_r1_closed_form": "exact_existence", "dimension_count": "exact_existence",
     "groebner_count": "exact_existence",
+    # exact existence just above rho = 1 (issue 16 item 5)
+    "exact_above_statements": "exact_above", "lower_rank_margin": "exact_above",
     # input checks
     "InvalidArgument": "validation",
     # claimed constants

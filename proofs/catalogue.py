@@ -11,6 +11,7 @@ False
 
 from __future__ import annotations
 
+from .exact_above import exact_above_statements
 from .exact_existence import exact_existence_statements
 from .exact_rank import exact_rank_statements
 from .gradient_flow import gradient_flow_statements
@@ -35,7 +36,7 @@ def all_statements() -> list:
     return (rank_condition_statements() + instance_statements() + structured_statements()
             + pl_statements() + exact_rank_statements() + rademacher_statements()
             + gradient_flow_statements() + jang_statements() + exact_existence_statements()
-            + stable_rank_statements())
+            + stable_rank_statements() + exact_above_statements())
 
 
 def statement_by_id(sid: str) -> Statement:

@@ -55,7 +55,7 @@ def ledger_entries(results: Path) -> list[dict]:
 
 __all__ = ["cstar_table", "recipe_trend_table", "bench_table", "roofline_verdicts",
            "separability_table", "pl_table", "rademacher_table", "xent_table", "rank_sweep_table",
-           "gradient_flow_table", "jang_table", "stable_rank_table", "learnable_rank_table", "exact_existence_table", "exact_existence_bertini_table", "headline_shortfall", "encoder_table", "render_block", "BLOCKS", "refresh_readme"]
+           "gradient_flow_table", "jang_table", "stable_rank_table", "learnable_rank_table", "exact_existence_table", "exact_existence_bertini_table", "exact_above_table", "headline_shortfall", "encoder_table", "render_block", "BLOCKS", "refresh_readme"]
 
 LM_VARIANTS = ("E1[k=4]", "E2")
 LM_SIZES = ((64, 64), (128, 128), (32, 128))
@@ -887,6 +887,62 @@ def exact_existence_table(results: Path, run="e0-cpu") -> str:
     return "\n".join(lines)
 
 
+def exact_above_table(results: Path, run=("cpu-small",)) -> str:
+    """Issue 16 item 5: exact real existence just above rho = 1 per cell (critical count N,
+    certification, P(exists), mean real critical count, paired E1[k] shortfall), from
+    ``results/exact-above/<run>`` (several runs, one table), with the ledger's statuses."""
+    runs = (run,) if isinstance(run, str) else tuple(run)
+    runs = tuple(r for r in runs if (results / "exact-above" / r / "summary.json").exists())
+    if not runs:
+        return "No committed exact-above record yet."
+    summaries = [json.loads((results / "exact-above" / r / "summary.json").read_text())
+                 for r in runs]
+    c0 = summaries[0]["config"]
+    ks = [k for k in ("1", "2", "4", "8") if k in summaries[0]["cells"][0]["e1"]]
+
+    def w(x):
+        return f"[{x[0]:.3f}, {x[1]:.3f}]"
+
+    lines = [f"Exact existence just above rho = 1 (M = r(m+n-r) - d; Gaussian instances, seed "
+             f"{c0['seed']}; the very instances of `lorank cstar --estimand lm` at KN = M; "
+             "E1 = LM with k restarts on the same instances). N is the number of complex "
+             "critical points of the distance from a random point (found once per cell by "
+             "monodromy); an instance is certified when all N are alpha-certified and distinct. "
+             "P(exists) and the shortfall (a real solution exists, E1[k] finds none) are among "
+             "certified instances, with Wilson 95% intervals; the real critical count is a mean "
+             "with its 95% t interval.", "",
+             "| cell | M | rho | N | certified | P(exists) | mean real critical points | "
+             + " | ".join(f"shortfall E1[{k}]" for k in ks) + " |",
+             "|---|---|---|---|---|---|---|" + "---|" * len(ks)]
+    for t in summaries:
+        for c in t["cells"]:
+            cell = f"{c['m']}x{c['n']} r={c['r']}"
+            e, rc = c["exists"], c["real_count"]
+            if not e["trials"]:
+                lines.append(f"| {cell} | {c['M']} | {c['rho']:.3f} | {c['critical_points']} | "
+                             f"{c['certified']}/{c['trials']} | not reached | - | "
+                             + " | ".join("-" for _ in ks) + " |")
+                continue
+            p = e["successes"] / e["trials"]
+            lines.append(f"| {cell} | {c['M']} | {c['rho']:.3f} | {c['critical_points']} | "
+                         f"{c['certified']}/{c['trials']} | {p:.3f} {w(e['wilson'])} | "
+                         f"{rc['mean']:.2f} [{rc['lo']:.2f}, {rc['hi']:.2f}] | "
+                         + " | ".join(f"{c['e1'][k]['shortfall']:.3f} {w(c['e1'][k]['shortfall_wilson'])}"
+                                      for k in ks) + " |")
+    lines.append("")
+    for r, t in zip(runs, summaries):
+        env = (t.get("environment") or [{}])[0]
+        lines.append(f"Record `results/exact-above/{r}` ({t['trials_found']} of "
+                     f"{t['trials_expected']} instances, "
+                     f"{env.get('device_name', env.get('device', '?'))}, "
+                     f"{t['wall_time']['wall_s']:.0f} s); figure "
+                     f"`results/exact-above/{r}/exact_above.png`.")
+    lines.append("Ledger:")
+    lines += _ledger_lines(e for i, e in ledger_entries(results).items()
+                           if i.startswith("E0-ABOVE.") and any(i.endswith(f".{r}") for r in runs))
+    return "\n".join(lines)
+
+
 def headline_shortfall(results: Path, run: str = "h200-v2-r1", k: str = "4") -> str:
     """Issue 16, item 4: what E0 says of the headline LM sweep's restarts (``scripts/gpu_headline.sh
     lm``: 4 LM starts of 200 iterations, the estimator of E1[4]) at rho = 1, from the paired
@@ -1136,6 +1192,7 @@ BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default":
           "exact-existence-bertini": exact_existence_bertini_table,
           "exact-existence-bertini-r2": lambda results: exact_existence_bertini_table(
               results, "crosscheck-r2.json.gz"),
+          "exact-above": lambda results: exact_above_table(results, ("cpu-small", "cpu-r1-more", "cpu-small-r2")),
           "exact-existence-v2-rk": lambda results: exact_existence_table(
               results, tuple(f"h200-v2-r{r}" for r in range(2, 8)))}
 

@@ -659,6 +659,43 @@ CASES = [
     ("exact", "--summarise {rad_run} --out " + NEW + " --trials 3", ["--trials", "'3'"]),
     ("learnable-rank", "--summarise {rad_run} --out " + NEW, ["{rad_run}/record.jsonl", "rademacher",
                                                              "learnable-rank"]),
+    # ---------------------------------------------------------------- exact-above (issue 16 item 5)
+    ("exact-above", "--sizes abc", ["--sizes", "'abc'"]),
+    ("exact-above", "--sizes 0x3", ["--sizes", "'0x3'"]),
+    ("exact-above", "--sizes 2x3,2x3", ["--sizes", "'2x3,2x3'"]),
+    ("exact-above", "--sizes 9x9 --ranks 4", ["--deficits", "9x9", "unknowns"]),
+    ("exact-above", "--sizes 2x2 --ranks 3", ["--ranks", "r=3", "2x2"]),
+    ("exact-above", "--sizes 3x3 --ranks 2 --deficits 3", ["--deficits", "d=3", "3x3", "rank below r"]),
+    ("exact-above", "--sizes 2x2 --deficits 3", ["--deficits", "d=3", "M = 0"]),
+    ("exact-above", "--deficits 0", ["--deficits", "'0'"]),
+    ("exact-above", "--deficits 1,1", ["--deficits", "'1,1'"]),
+    ("exact-above", "--deficits x", ["--deficits", "'x'"]),
+    ("exact-above", "--ranks 0", ["--ranks", "'0'"]),
+    ("exact-above", "--ranks 1,1", ["--ranks", "'1,1'"]),
+    ("exact-above", "--trials 0", ["--trials", "'0'"]),
+    ("exact-above", "--trials " + BIG, ["--trials", BIG]),
+    ("exact-above", "--restarts 0", ["--restarts", "'0'"]),
+    ("exact-above", "--restarts 5000", ["--restarts", "'5000'"]),
+    ("exact-above", "--max-iters 0", ["--max-iters", "'0'"]),
+    ("exact-above", "--max-iters " + BIG, ["--max-iters", BIG]),
+    ("exact-above", "--start-seed -1", ["--start-seed", "'-1'"]),
+    ("exact-above", "--start-seed x", ["--start-seed", "'x'"]),
+    ("exact-above", "--retries -1", ["--retries", "'-1'"]),
+    ("exact-above", "--retries 9", ["--retries", "'9'"]),
+    ("exact-above", "--seed -1", ["--seed", "'-1'"]),
+    ("exact-above", "--device tpu", ["--device", "'tpu'"]),
+    ("exact-above", "--device cuda:99", ["--device", "'cuda:99'"]),
+    ("exact-above", "--batch-size 0", ["--batch-size", "'0'"]),
+    ("exact-above", "--threads 0", ["--threads", "'0'"]),
+    ("exact-above", "--resume=no", ["--resume", "'no'"]),
+    ("exact-above", "--json=1", ["--json", "'1'"]),
+    ("exact-above", "--no-plot=1", ["--no-plot", "'1'"]),
+    ("exact-above", "--no-progress=1", ["--no-progress", "'1'"]),
+    ("exact-above", "--distributed=4", ["--distributed", "'4'"]),
+    ("exact-above", "--out {results}/exact-above/x", ["--out", "results/"]),
+    ("exact-above", "--summarise {rad_run} --out " + NEW, ["{rad_run}/record.jsonl", "rademacher",
+                                                           "exact-above"]),
+    ("exact-above", "--summarise {rad_run} --out " + NEW + " --trials 3", ["--trials", "'3'"]),
     # ---------------------------------------------------------------- encoder-ntk (issue 15)
     # Rows that reach the preflight give a stand-in model folder ({fake_model}: config.json of
     # MiniLM-L6's sizes, empty weight files) and corpus folder ({fake_corpus}), so that they fail
@@ -947,7 +984,7 @@ def test_enough_cases():
 
 
 @pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep",
-                                     "gradient-flow", "jang", "stable-rank", "learnable-rank", "exact",
+                                     "gradient-flow", "jang", "stable-rank", "learnable-rank", "exact", "exact-above",
                                      "encoder-ntk", "encoder-lora", "encoder-gated"])
 def test_every_flag_is_covered(command):
     """Every flag of every experiment command appears in at least one bad-input row."""
@@ -964,7 +1001,7 @@ def test_every_flag_is_covered(command):
 
 
 @pytest.mark.parametrize("command", ["cstar", "separability", "pl", "rademacher", "xent", "rank-sweep",
-                                     "gradient-flow", "jang", "stable-rank", "learnable-rank", "exact",
+                                     "gradient-flow", "jang", "stable-rank", "learnable-rank", "exact", "exact-above",
                                      "encoder-ntk", "encoder-lora", "encoder-gated"])
 def test_help(command, capsys):
     """``--help`` of every experiment command prints its flags (it once raised "empty group")."""

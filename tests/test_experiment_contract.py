@@ -64,6 +64,7 @@ TINY = {
                            prune_every=10, patience=5, trials=4, batch_size=2),
     "exact-existence": dict(sizes=((2, 2), (2, 3)), trials=4, restarts=2, max_iters=30, batch_size=2,
                             max_paths=4),
+    "exact-above": dict(sizes=((2, 2),), trials=4, restarts=2, max_iters=30, batch_size=2),
     # issue 15 (need lorank[encoder]: a pretrained encoder and the BBC corpus; slow, seconds each)
     "encoder-ntk": dict(tasks=(("business", "sports"),), matrices=("query",), per_class=(2,),
                         blocks=(4,), ranks=(1,), restarts=1, max_iters=30, max_len=16, trials=4,
@@ -109,6 +110,8 @@ TINY_ARGS = {
                        "--patience", "5", "--trials", "4"],
     "exact-existence": ["exact", "--sizes", "2x2,2x3", "--trials", "4", "--restarts", "2",
                         "--max-iters", "30"],
+    "exact-above": ["exact-above", "--sizes", "2x2", "--trials", "4", "--restarts", "2",
+                    "--max-iters", "30"],
     "encoder-ntk": ["encoder-ntk", "--tasks", "business/sports", "--matrices", "query", "--per-class",
                     "2", "--blocks", "4", "--ranks", "1", "--restarts", "1", "--max-iters", "30",
                     "--max-len", "16", "--trials", "4"],

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-__all__ = ["REAL_TOL", "count_solutions", "count_solutions_rank", "available"]
+__all__ = ["REAL_TOL", "count_solutions", "count_solutions_rank", "count_critical_points", "available"]
 
 #: Bertini's realness tolerance on every coordinate of a finite solution.
 REAL_TOL = 1e-8
@@ -122,6 +122,74 @@ def count_solutions_rank(G, y, r: int, seed: int = 0) -> tuple[int, int]:
                 if A[i, a, b] != 0:
                     f = f + c(A[i, a, b]) * x[a - 1] * w[b - 1]
         system.add_function(f)
+    result = bertini.ZeroDimSolver(system).solve()
+    points = [np.asarray(p, dtype=complex) for p in result]
+    return len(points), sum(1 for p in points if bertini.is_real(p, REAL_TOL))
+
+
+def count_critical_points(G, y, theta0, r: int, seed: int = 0) -> tuple[int, int]:
+    """``(finite, real)`` solutions of the Lagrange system of
+    :mod:`numerics.engine.homotopy_critical` (critical points of the distance from ``theta0``
+    to ``{f = 0}`` in the chart ``Delta = [I_r; U'] V^T``) for one real instance ``G`` (M, m, n)
+    (``m <= n``), ``y`` (M,), ``theta0`` (r(m+n-r),), by Bertini 2 (one variable group, total
+    degree start system), every coefficient the rational its float64 equals. For generic data
+    ``finite`` is the critical count ``N`` of the cell.
+    """
+    import numpy as np
+    import torch
+
+    from .homotopy_certify import bilinear_coefficients
+
+    try:
+        import bertini
+    except ImportError as err:   # pragma: no cover - depends on the environment
+        raise ImportError("the bertini route needs the optional extra: pip install 'lorank[bertini]'") from err
+    bertini.recording(False)
+    bertini.random.set_random_seed(int(seed))
+    G, y = np.asarray(G, dtype=float), np.asarray(y, dtype=float)
+    th0 = np.asarray(theta0, dtype=float)
+    A = bilinear_coefficients(torch.from_numpy(G)[None], torch.from_numpy(y)[None], r)[0].numpy()
+    M, P1, Q1 = A.shape
+    x = [bertini.Variable(f"x{a}") for a in range(P1 - 1)]
+    w = [bertini.Variable(f"w{b}") for b in range(Q1 - 1)]
+    lam = [bertini.Variable(f"l{i}") for i in range(M)]
+    system = bertini.System()
+    vg = bertini.VariableGroup()
+    for var in x + w + lam:
+        vg.append(var)
+    system.add_variable_group(vg)
+    c = lambda v: bertini.coefficient(Fraction(float(v)))   # noqa: E731 - exact rational
+    u, wv = [None] + x, [None] + w      # index 0 is the constant 1
+
+    def term(i, a, b):
+        t = c(A[i, a, b])
+        if a:
+            t = t * u[a]
+        if b:
+            t = t * wv[b]
+        return t
+
+    for i in range(M):                   # f_i = (1, x)^T A_i (1, w)
+        f = c(0)
+        for a in range(P1):
+            for b in range(Q1):
+                if A[i, a, b] != 0:
+                    f = f + term(i, a, b)
+        system.add_function(f)
+    for a in range(1, P1):               # x_a - x0_a - sum_i lam_i (A_i[a, :] . (1, w))
+        e = x[a - 1] - c(th0[a - 1])
+        for i in range(M):
+            for b in range(Q1):
+                if A[i, a, b] != 0:
+                    e = e - lam[i] * (c(A[i, a, b]) * wv[b] if b else c(A[i, a, b]))
+        system.add_function(e)
+    for b in range(1, Q1):               # w_b - w0_b - sum_i lam_i (A_i[:, b] . (1, x))
+        e = w[b - 1] - c(th0[P1 - 1 + b - 1])
+        for i in range(M):
+            for a in range(P1):
+                if A[i, a, b] != 0:
+                    e = e - lam[i] * (c(A[i, a, b]) * u[a] if a else c(A[i, a, b]))
+        system.add_function(e)
     result = bertini.ZeroDimSolver(system).solve()
     points = [np.asarray(p, dtype=complex) for p in result]
     return len(points), sum(1 for p in points if bertini.is_real(p, REAL_TOL))

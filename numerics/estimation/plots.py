@@ -37,7 +37,8 @@ from proofs.claims import CLAIMED_CSTAR
 from proofs.validation import InvalidArgument
 
 __all__ = ["default_variant", "phase_transition_figure", "finite_size_figure", "trend_figure",
-           "save_figure", "plot_summary", "exact_existence_figure", "plot_exact_existence"]
+           "save_figure", "plot_summary", "exact_existence_figure", "plot_exact_existence",
+           "exact_above_figure", "plot_exact_above"]
 
 _CLAIM_STYLE = {"color": "crimson", "linestyle": "--", "linewidth": 1.2}
 _ONE_STYLE = {"color": "0.35", "linestyle": ":", "linewidth": 1.2}
@@ -597,3 +598,63 @@ def exact_existence_figure(summary: dict) -> Figure:
 def plot_exact_existence(summary: dict, stem) -> list[Path]:
     """:func:`exact_existence_figure` saved as ``stem.png`` and ``stem.pdf``."""
     return save_figure(exact_existence_figure(summary), stem)
+
+
+def exact_above_figure(summary: dict) -> Figure:
+    """Two panels of an exact-above summary (``lorank exact-above``): P(exists) (certified,
+    Wilson 95%) and E1 at its largest k against rho, one series per (m, n, r); and the mean
+    number of real critical points (95% t) against the critical count N.
+
+    >>> c = {"m": 2, "n": 5, "r": 1, "M": 5, "rho": 1.2, "critical_points": 16, "certified": 4,
+    ...      "exists": {"successes": 4, "trials": 4, "wilson": [0.5, 1.0]},
+    ...      "real_count": {"mean": 5.0, "lo": 4.0, "hi": 6.0},
+    ...      "e1": {"2": {"successes": 3, "trials": 4, "wilson": [0.3, 0.9]}}}
+    >>> len(exact_above_figure({"config": {"restarts": 2}, "cells": [c]}).axes)
+    2
+    """
+    fig = Figure(figsize=(10, 4.2))
+    FigureCanvasAgg(fig)
+    ax1, ax2 = fig.subplots(1, 2)
+    cells = [c for c in summary["cells"] if c.get("certified")]
+    R = str(summary["config"]["restarts"])
+    groups: dict = {}
+    for c in cells:
+        groups.setdefault((c["m"], c["n"], c["r"]), []).append(c)
+    for g, ((m, n, r), cs) in enumerate(groups.items()):
+        cs = sorted(cs, key=lambda c: c["rho"])
+        x = [c["rho"] + 0.002 * g for c in cs]     # a small offset per series: equal rho overlap
+        p = [c["exists"]["successes"] / c["exists"]["trials"] for c in cs]
+        err = np.array([[q - c["exists"]["wilson"][0], c["exists"]["wilson"][1] - q]
+                        for q, c in zip(p, cs)]).T
+        line = ax1.errorbar(x, p, yerr=err, fmt="o-", ms=4, capsize=2,
+                            label=f"{m}x{n} r={r} exact")[0]
+        pk = [c["e1"][R]["successes"] / c["e1"][R]["trials"] for c in cs]
+        ax1.plot([v + 0.003 for v in x], pk, "s", mfc="none", color=line.get_color(), ms=5)
+    ax1.axvline(1.0, **_ONE_STYLE)
+    ax1.set_ylim(-0.02, 1.05)
+    ax1.set_xlabel("rho = r(m+n-r) / M (series offset by 0.002 each)")
+    ax1.set_ylabel("P(real solution exists)")
+    ax1.set_title(f"exact (certified, Wilson 95%); open squares: E1[{R}]", fontsize=9)
+    ax1.legend(fontsize=6, ncol=2)
+    rc = [c for c in cells if c.get("real_count")]
+    if rc:
+        N = [c["critical_points"] for c in rc]
+        mean = [c["real_count"]["mean"] for c in rc]
+        err = np.array([[c["real_count"]["mean"] - (c["real_count"]["lo"] or c["real_count"]["mean"]),
+                         (c["real_count"]["hi"] or c["real_count"]["mean"]) - c["real_count"]["mean"]]
+                        for c in rc]).T
+        ax2.errorbar(N, mean, yerr=err, fmt="o", color="k", capsize=2)
+        for c in rc:
+            ax2.annotate(f"{c['m']}x{c['n']} r={c['r']} M={c['M']}",
+                         (c["critical_points"], c["real_count"]["mean"]), fontsize=6,
+                         xytext=(3, 3), textcoords="offset points")
+    ax2.set_xlabel("N (complex critical points)")
+    ax2.set_ylabel("real critical points per instance")
+    ax2.set_title("mean real critical count, 95% t", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_exact_above(summary: dict, stem) -> list[Path]:
+    """:func:`exact_above_figure` saved as ``stem.png`` and ``stem.pdf``."""
+    return save_figure(exact_above_figure(summary), stem)

@@ -19,7 +19,7 @@ that run trials, so building the command line and summarising need no torch.
 Examples
 --------
 >>> sorted(f.name for f in families())
-['cstar-lm', 'cstar-recipe', 'encoder-gated', 'encoder-lora', 'encoder-ntk', 'exact-existence', 'gradient-flow', 'jang', 'learnable-rank', 'pl', 'rademacher', 'rank-sweep', 'separability', 'stable-rank', 'xent']
+['cstar-lm', 'cstar-recipe', 'encoder-gated', 'encoder-lora', 'encoder-ntk', 'exact-above', 'exact-existence', 'gradient-flow', 'jang', 'learnable-rank', 'pl', 'rademacher', 'rank-sweep', 'separability', 'stable-rank', 'xent']
 >>> family_named("pl").command
 'pl'
 >>> family_of_spec({"estimand": "pl", "format": "lorank.pl-summary/1"}).name
@@ -58,6 +58,7 @@ FAMILY_MODULES = (
     "numerics.experiments.stable_rank",
     "numerics.experiments.learnable_rank",
     "numerics.experiments.exact_existence",
+    "numerics.experiments.exact_above",
     "numerics.experiments.encoder_ntk",
     "numerics.experiments.encoder_lora",
     "numerics.experiments.encoder_gated",
@@ -274,7 +275,7 @@ def family_named(name: str) -> Family:
     >>> family_named("E5")
     Traceback (most recent call last):
     ...
-    proofs.validation.InvalidArgument: no experiment family 'E5'; known: cstar-lm, cstar-recipe, separability, pl, rademacher, xent, rank-sweep, gradient-flow, jang, stable-rank, learnable-rank, exact-existence, encoder-ntk, encoder-lora, encoder-gated
+    proofs.validation.InvalidArgument: no experiment family 'E5'; known: cstar-lm, cstar-recipe, separability, pl, rademacher, xent, rank-sweep, gradient-flow, jang, stable-rank, learnable-rank, exact-existence, exact-above, encoder-ntk, encoder-lora, encoder-gated
     """
     known = families()
     for f in known:

@@ -43,7 +43,7 @@ __all__ = ["MANIFEST_NAME", "MANIFEST_FORMAT", "FAMILIES", "record_digest", "fil
 MANIFEST_NAME = "MANIFEST.json"
 MANIFEST_FORMAT = "lorank.evidence-manifest/1"
 #: the result families whose summaries the ledger reads (``results/<family>/<run>/``)
-FAMILIES = ("cstar", "separability", "pl", "rademacher", "xent", "rank-sweep", "gradient-flow", "jang", "stable-rank", "learnable-rank", "exact-existence", "encoder-ntk", "encoder-lora", "encoder-gated")
+FAMILIES = ("cstar", "separability", "pl", "rademacher", "xent", "rank-sweep", "gradient-flow", "jang", "stable-rank", "learnable-rank", "exact-existence", "exact-above", "encoder-ntk", "encoder-lora", "encoder-gated")
 _CHUNK = 1 << 20
 
 
@@ -365,6 +365,18 @@ _MEASURED_ASSUMED = (
                         "minimiser", "the paired differences over seeds are t-distributed (the "
                         "one-sided tests)", "Gaussian-iid features: every rank up to min(m, n) "
                         "can change the fit")),
+    ("E0-ABOVE.", ("generic data: y is a regular value, so a non-empty real solution set has a "
+                   "point nearest theta0, a real critical point of the distance; solutions "
+                   "outside the chart Delta = [I_r; U'] V^T form a set of lower dimension "
+                   "(rank < r is excluded exactly: EXA.lower-rank-excluded)",
+                   "the critical count N of a cell: found by monodromy on one random complex "
+                   "instance (checked against a total-degree homotopy and Bertini at small "
+                   "cells); a 'no real solution' decision needs all N",
+                   "the certificate: float64 alpha theory of the Lagrange system "
+                   "(numerics/engine/homotopy_critical.py), not interval arithmetic; an "
+                   "uncertified instance is excluded, not counted",
+                   "the instances of a cell are independent draws (the binomial model of the "
+                   "Wilson intervals)", "E1's certificate: a float64 relative residual <= 1e-10")),
     ("E0.kac-rice.", ("the integral-geometry formula (Howard 1993; Buergisser-Lerario) and the "
                       "volumes of spheres that expected_real_count_r1 evaluates; its "
                       "O(mn+1)-invariant Gaussian law is the instances' law",

@@ -1,0 +1,169 @@
+"""Exact existence just above rho = 1 (issue 16, item 5): the critical-point decision of
+numerics/engine/homotopy_critical.py against E0 (d = 0), E1 (every interpolant E1 finds is a
+real solution, so a real critical point must be certified), second routes for the critical
+count, batching, and bad inputs."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from numerics.engine import homotopy_critical as hc  # noqa: E402
+from proofs.validation import InvalidArgument  # noqa: E402
+
+TINY = (2, 2, 1, 2)          # 2x2, r = 1, d = 1: N = 7 (monodromy; total degree and Bertini agree)
+
+
+def _instances(cell, trials, seed=0):
+    from numerics.engine.capacity import instance_seed
+    from numerics.engine.instances import sample_instances
+
+    m, n, r, M = cell
+    seeds = [instance_seed(seed, "gaussian", m, n, M, None, t) for t in trials]
+    op, y = sample_instances(seeds, m, n, M, device="cpu", dtype=torch.float64)
+    th0 = torch.stack([hc.theta0_of(seed, m, n, r, M, t) for t in trials])
+    return op.dense(), y, th0
+
+
+def test_at_d0_the_critical_points_are_e0_s_solutions():
+    """d = 0: J_f is square, so theta - theta0 = J_f^T lambda fixes lambda: the critical points'
+    theta-parts are exactly E0's solutions, N is the determinantal degree, real counts agree."""
+    from numerics.engine.homotopy import e0_on_e1_instances
+    from proofs.exact_existence import determinantal_degree
+
+    trials = range(4)
+    res = hc.critical_on_e1_instances(2, 2, 1, 3, trials)
+    e0 = e0_on_e1_instances(2, 2, trials)
+    assert res.degree == determinantal_degree(2, 2, 1) == 2
+    assert bool(res.certified.all()) and bool(e0.certified.all())
+    assert res.real_count.tolist() == e0.real_count.cpu().tolist()
+    for t in range(4):
+        ours = res.solutions[t][:, :3]
+        theirs = e0.solutions[t].cpu()
+        dist = (ours[:, None, :] - theirs[None, :, :]).abs().amax(-1)
+        assert bool((dist.amin(1) < 1e-8).all()) and bool((dist.amin(0) < 1e-8).all())
+
+
+def test_every_e1_interpolant_has_a_certified_real_critical_point():
+    """Falsifiable: an instance where E1 certified an interpolant has a real solution, so the
+    decision must find a certified real critical point there (and certify its theta solves f)."""
+    from numerics.engine.capacity import run_trials
+    from numerics.engine.homotopy_certify import bilinear_coefficients
+    from numerics.engine.solvers import LMConfig
+
+    trials = list(range(8))
+    e1 = run_trials("lm", TINY, trials, global_seed=0, device="cpu", dtype="float64", restarts=2,
+                    lm_config=LMConfig(max_iter=60), sample_device="cpu", cpu_threads=None)
+    res = hc.critical_on_e1_instances(*TINY, trials)
+    found = [j for j in range(len(trials)) if e1[j]["first_success"] is not None]
+    assert found, "E1 found no interpolant: the check would be empty"
+    G, y, _ = _instances(TINY, trials)
+    A = bilinear_coefficients(G, y, 1)
+    for j in found:
+        assert bool(res.real_found[j])
+        assert bool(res.exists[j]) or not bool(res.certified[j])
+    # the real critical points are real solutions: f(theta) = 0 to float precision
+    for j in range(len(trials)):
+        z = res.solutions[j]
+        real = z[(z.imag.abs().amax(-1) < 1e-8)].real
+        u = torch.cat([torch.ones(real.shape[0], 1, dtype=torch.float64), real[:, :1]], -1)
+        w = torch.cat([torch.ones(real.shape[0], 1, dtype=torch.float64), real[:, 1:3]], -1)
+        f = torch.einsum("pa,iab,pb->pi", u, A[j], w)
+        assert not f.numel() or float(f.abs().amax()) < 1e-8
+    # parity: complex critical points come in conjugate pairs
+    for j in range(len(trials)):
+        if bool(res.certified[j]):
+            assert int(res.real_count[j]) % 2 == res.degree % 2
+
+
+def test_the_critical_count_by_a_second_route():
+    """N by monodromy equals the total-degree homotopy's count (2^5 paths) at the tiniest cell."""
+    assert hc.critical_count(*TINY) == hc.total_degree_count(*TINY) == 7
+
+
+def test_bertini_counts_the_same_critical_points():
+    pytest.importorskip("bertini", reason="the bertini route needs: pip install 'lorank[bertini]'")
+    from numerics.engine.bertini_route import count_critical_points
+
+    G, y, th0 = _instances(TINY, [0])
+    res = hc.solve_critical(G, y, th0, 1)
+    for t in range(1):
+        assert bool(res.certified[t])
+        assert count_critical_points(G[t].numpy(), y[t].numpy(), th0[t].numpy(), 1) == (
+            res.degree, int(res.real_count[t]))
+
+
+@pytest.mark.slow
+def test_second_routes_at_larger_cells():
+    """2x3 r = 1 d = 1 (N = 10): total degree (2^7 paths) and Bertini; 3x3 r = 2 d = 1."""
+    assert hc.critical_count(2, 3, 1, 3) == hc.total_degree_count(2, 3, 1, 3) == 10
+    try:
+        from numerics.engine.bertini_route import count_critical_points
+        import bertini  # noqa: F401
+    except ImportError:
+        return
+    for cell in ((2, 3, 1, 3), (3, 3, 2, 7)):
+        G, y, th0 = _instances(cell, [0])
+        res = hc.solve_critical(G, y, th0, cell[2])
+        assert bool(res.certified[0])
+        assert count_critical_points(G[0].numpy(), y[0].numpy(), th0[0].numpy(), cell[2]) == (
+            res.degree, int(res.real_count[0]))
+
+
+def test_batched_equals_unbatched():
+    trials = [0, 1, 2]
+    batched = hc.critical_on_e1_instances(*TINY, trials)
+    for j, t in enumerate(trials):
+        one = hc.critical_on_e1_instances(*TINY, [t])
+        assert bool(one.certified[0]) == bool(batched.certified[j])
+        assert int(one.real_count[0]) == int(batched.real_count[j])
+        assert bool(one.exists[0]) == bool(batched.exists[j])
+
+
+def test_monodromy_start_is_a_solution_set_of_its_instance():
+    (A, th0), z, info = hc.critical_start(*TINY)
+    K = z.shape[0]
+    F, _ = hc.lagrange(z, A.expand(K, -1, -1, -1), th0.expand(K, -1), jacobian=False)
+    assert float(F.abs().max()) < 1e-9
+    assert len(info["history"]) >= hc.STALL_ROUNDS and len(set(info["history"][-hc.STALL_ROUNDS:])) == 1
+
+
+@pytest.mark.parametrize("call, needle", [
+    (lambda: hc.check_cell(3, 3, 2, 5), "(r-1)(m+n-r+1) = 5"),
+    (lambda: hc.check_cell(2, 2, 1, 4), "M = 4 exceeds r(m+n-r) = 3"),
+    (lambda: hc.check_cell(2, 2, 3, 1), "r"),
+    (lambda: hc.check_cell(2, 2, 1, 0), "M"),
+    (lambda: hc.check_cell(9, 9, 4, 55), "unknowns"),
+    (lambda: hc.solve_critical(torch.zeros(2, 2, 2), torch.zeros(2, 2), torch.zeros(2, 3), 1), "4-d"),
+    (lambda: hc.solve_critical(torch.zeros(2, 2, 2, 2), torch.zeros(2, 3), torch.zeros(2, 3), 1), "y must"),
+    (lambda: hc.solve_critical(torch.zeros(2, 2, 2, 2), torch.zeros(2, 2), torch.zeros(2, 4), 1), "theta0"),
+    (lambda: hc.solve_critical(torch.zeros(2, 2, 2, 2), torch.zeros(2, 2), torch.zeros(2, 3), 1,
+                               retries=-1), "retries"),
+    (lambda: hc.critical_start(2, 2, 1, 2, seed=-1), "seed"),
+])
+def test_bad_inputs(call, needle):
+    with pytest.raises(InvalidArgument) as err:
+        call()
+    assert needle in str(err.value)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_equals_cpu():
+    """The same decisions on the GPU (start solutions found on the CPU either way)."""
+    for cell in (TINY, (3, 3, 2, 7)):
+        G, y, th0 = _instances(cell, range(8))
+        cpu = hc.solve_critical(G, y, th0, cell[2])
+        gpu = hc.solve_critical(G, y, th0, cell[2], device="cuda")
+        assert cpu.degree == gpu.degree
+        assert cpu.certified.tolist() == gpu.certified.tolist()
+        assert cpu.real_count.tolist() == gpu.real_count.tolist()
+
+
+def test_more_distinct_zeros_than_n_is_an_error():
+    """The union check of N from above: a pool with N + 1 distinct certified zeros raises."""
+    z = torch.arange(3, dtype=torch.float64).to(torch.complex128)[:, None]
+    ones = torch.ones(3, dtype=torch.bool)
+    small = torch.full((3,), 1e-12, dtype=torch.float64)
+    with pytest.raises(RuntimeError, match="undercounted"):
+        hc._decide(2, [(z, ones, ones, small, small)])
+    assert hc._decide(3, [(z, ones, ones, small, small)])[:3] == (True, 3, True)
