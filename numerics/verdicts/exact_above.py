@@ -51,6 +51,8 @@ Examples
 from __future__ import annotations
 
 from numerics.verdicts.capacity import committed_summaries, measured_entry
+from numerics.verdicts.exact_existence import (CERTIFIED_BAR, SHORTFALL_BOUND, TYPICAL,
+                                               shortfall_status)
 
 __all__ = ["SUMMARY_FORMAT", "SOURCE", "METHOD_SOURCE", "CERTIFIED_BAR", "SHORTFALL_BOUND",
            "TYPICAL", "shortfall_status", "claim_verdicts", "ledger_entries"]
@@ -60,25 +62,10 @@ SOURCE = ("THEORY.md section 2 (E0 exact existence at the dimension count), read
           "issue 16 item 5")
 METHOD_SOURCE = ("lorank's exact-above decision (numerics/engine/homotopy_critical.py: "
                  "alpha-certified critical points of the distance)")
-#: The fraction of instances each cell must certify (as E0: issue 16's "more than 99%").
-CERTIFIED_BAR = 0.99
-#: The largest acceptable fraction of instances where a real solution exists and E1 at its full
-#: restart budget finds none. Fixed before any run (E0's bound).
-SHORTFALL_BOUND = 0.05
-#: "Most instances": P(exists) above this.
-TYPICAL = 0.5
-
-
-def shortfall_status(interval) -> str:
-    """``supported`` if the interval lies below :data:`SHORTFALL_BOUND`, ``contradicted`` if
-    above, ``open`` otherwise (also without an interval)."""
-    if not interval:
-        return "open"
-    if interval[1] < SHORTFALL_BOUND:
-        return "supported"
-    if interval[0] > SHORTFALL_BOUND:
-        return "contradicted"
-    return "open"
+# The thresholds and the shortfall rule are E0's (numerics/verdicts/exact_existence.py), fixed
+# there before any run: CERTIFIED_BAR (each cell certifies more than 99%), SHORTFALL_BOUND (5% of
+# the instances where a real solution exists missed by E1 at its full budget), TYPICAL (1/2,
+# "most instances").
 
 
 def _w(x):
