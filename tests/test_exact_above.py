@@ -24,15 +24,53 @@ def _instances(cell, trials, seed=0):
     return op.dense(), y, th0
 
 
-def test_at_d0_the_critical_points_are_e0_s_solutions():
+def paired_runs() -> dict:
+    """The two pairings the tests below read: E0 and the critical points at d = 0 (2x2, r = 1,
+    trials 0-3), and E1 and the critical points at :data:`TINY` (trials 0-7)."""
+    from numerics.engine.capacity import run_trials
+    from numerics.engine.homotopy import e0_on_e1_instances
+    from numerics.engine.solvers import LMConfig
+
+    d0 = (hc.critical_on_e1_instances(2, 2, 1, 3, range(4)), e0_on_e1_instances(2, 2, range(4)))
+    trials = list(range(8))
+    e1 = run_trials("lm", TINY, trials, global_seed=0, device="cpu", dtype="float64", restarts=2,
+                    lm_config=LMConfig(max_iter=60), sample_device="cpu", cpu_threads=None)
+    return {"d0": d0, "e1": ([t["first_success"] for t in e1],
+                             hc.critical_on_e1_instances(*TINY, trials))}
+
+
+def paired_job(folder) -> dict:
+    """:func:`paired_runs` in a fresh Python (this file run as a script), results pickled back:
+    a background job (``tests/conftest.py``, ``Background``), so its homotopies (a monodromy
+    start at d = 0 included) run on the other core while the other tests do."""
+    import pickle
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = Path(folder) / "paired.pickle"
+    proc = subprocess.run([sys.executable, __file__, str(out)], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the paired runs failed in their process:\n{proc.stderr[-3000:]}")
+    return pickle.loads(out.read_bytes())
+
+
+BACKGROUND_JOBS = {"paired": paired_job}
+
+
+@pytest.fixture(scope="module")
+def paired(background, request):
+    return background.result(request.module, "paired")
+
+
+@pytest.mark.background("paired")
+def test_at_d0_the_critical_points_are_e0_s_solutions(paired):
     """d = 0: J_f is square, so theta - theta0 = J_f^T lambda fixes lambda: the critical points'
     theta-parts are exactly E0's solutions, N is the determinantal degree, real counts agree."""
-    from numerics.engine.homotopy import e0_on_e1_instances
     from proofs.exact_existence import determinantal_degree
 
-    trials = range(4)
-    res = hc.critical_on_e1_instances(2, 2, 1, 3, trials)
-    e0 = e0_on_e1_instances(2, 2, trials)
+    res, e0 = paired["d0"]
     assert res.degree == determinantal_degree(2, 2, 1) == 2
     assert bool(res.certified.all()) and bool(e0.certified.all())
     assert res.real_count.tolist() == e0.real_count.cpu().tolist()
@@ -43,18 +81,15 @@ def test_at_d0_the_critical_points_are_e0_s_solutions():
         assert bool((dist.amin(1) < 1e-8).all()) and bool((dist.amin(0) < 1e-8).all())
 
 
-def test_every_e1_interpolant_has_a_certified_real_critical_point():
+@pytest.mark.background("paired")
+def test_every_e1_interpolant_has_a_certified_real_critical_point(paired):
     """Falsifiable: an instance where E1 certified an interpolant has a real solution, so the
     decision must find a certified real critical point there (and certify its theta solves f)."""
-    from numerics.engine.capacity import run_trials
     from numerics.engine.homotopy_certify import bilinear_coefficients
-    from numerics.engine.solvers import LMConfig
 
     trials = list(range(8))
-    e1 = run_trials("lm", TINY, trials, global_seed=0, device="cpu", dtype="float64", restarts=2,
-                    lm_config=LMConfig(max_iter=60), sample_device="cpu", cpu_threads=None)
-    res = hc.critical_on_e1_instances(*TINY, trials)
-    found = [j for j in range(len(trials)) if e1[j]["first_success"] is not None]
+    first_success, res = paired["e1"]
+    found = [j for j in range(len(trials)) if first_success[j] is not None]
     assert found, "E1 found no interpolant: the check would be empty"
     G, y, _ = _instances(TINY, trials)
     A = bilinear_coefficients(G, y, 1)
@@ -167,3 +202,11 @@ def test_more_distinct_zeros_than_n_is_an_error():
     with pytest.raises(RuntimeError, match="undercounted"):
         hc._decide(2, [(z, ones, ones, small, small)])
     assert hc._decide(3, [(z, ones, ones, small, small)])[:3] == (True, 3, True)
+
+
+if __name__ == "__main__":  # the background job's process: pickle the paired runs to argv[1]
+    import pickle
+    import sys
+
+    with open(sys.argv[1], "wb") as f:
+        pickle.dump(paired_runs(), f)
