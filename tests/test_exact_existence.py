@@ -156,65 +156,16 @@ def test_odd_degree_always_has_a_real_solution(m, n):
     assert bool(res.exists[res.certified].all())
 
 
-#: The instances of the two exact routes below: (m, n, instances).
-TWO_ROW_CASES = [(2, 2, 16), (2, 3, 6), (3, 2, 6)]
-GROEBNER_CASES = [(3, 3, 3), (2, 4, 3)]
-
-
-def exact_route_counts() -> dict:
-    """The exact side of the two route tests below (sympy, rational inputs): per case
-    ``"mxnxT"``, every instance's ``(real count, number of solutions)`` or ``None``."""
-    from proofs.exact_existence import real_solution_count_groebner
-
-    out = {"two-row": {}, "groebner": {}}
-    for m, n, T in TWO_ROW_CASES:
-        G, y = _instances(m, n, T, seed=17)
-        Gt = G if m == 2 else G.transpose(-1, -2)
-        out["two-row"][f"{m}x{n}x{T}"] = [real_solution_count_two_rows(Gt[k].tolist(), y[k].tolist())
-                                          for k in range(T)]
-    for m, n, T in GROEBNER_CASES:
-        G, y = _integer_instances(m, n, T, seed=21)
-        out["groebner"][f"{m}x{n}x{T}"] = [real_solution_count_groebner(G[k].tolist(),
-                                                                        y[k].tolist(), 1)
-                                           for k in range(T)]
-    return out
-
-
-def exact_routes_job(folder) -> dict:
-    """:func:`exact_route_counts` in a fresh Python (this file run as a script): a background
-    job (``tests/conftest.py``, ``Background``), so the exact routes' seconds of sympy run on the
-    other core while the homotopy side runs here."""
-    import json
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    out = Path(folder) / "exact.json"
-    proc = subprocess.run([sys.executable, __file__, str(out)], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parent.parent)
-    if proc.returncode != 0:
-        raise RuntimeError(f"the exact routes failed in their process:\n{proc.stderr[-3000:]}")
-    return json.loads(out.read_text())
-
-
-BACKGROUND_JOBS = {"exact-routes": exact_routes_job}
-
-
-@pytest.fixture(scope="module")
-def exact_routes(background, request):
-    return background.result(request.module, "exact-routes")
-
-
-@pytest.mark.background("exact-routes")
-@pytest.mark.parametrize("m, n, T", TWO_ROW_CASES)
-def test_real_counts_agree_with_the_two_row_route(m, n, T, exact_routes):
+@pytest.mark.parametrize("m, n, T", [(2, 2, 16), (2, 3, 6), (3, 2, 6)])
+def test_real_counts_agree_with_the_two_row_route(m, n, T):
     # Second route: for two rows the solutions are the roots of one univariate polynomial,
     # real ones counted exactly by Sturm sequences (sympy, rational inputs). 3x2 is 2x3
     # transposed (Delta -> Delta^T, G_i -> G_i^T).
     G, y = _instances(m, n, T, seed=17)
     res = solve_rank_one(G, y)
-    exact = exact_routes["two-row"][f"{m}x{n}x{T}"]
-    assert len(exact) == T and all(e is not None for e in exact)
+    Gt = G if m == 2 else G.transpose(-1, -2)
+    exact = [real_solution_count_two_rows(Gt[k].tolist(), y[k].tolist()) for k in range(T)]
+    assert all(e is not None for e in exact)
     assert bool(res.certified.all())
     assert [e[0] for e in exact] == res.real_count.tolist()
     assert {e[1] for e in exact} == {res.degree}
@@ -311,15 +262,16 @@ def _integer_instances(m, n, T, seed):
             torch.randint(-9, 10, (T, M), generator=g).to(torch.float64))
 
 
-@pytest.mark.background("exact-routes")
-@pytest.mark.parametrize("m, n, T", GROEBNER_CASES)
-def test_real_counts_agree_with_the_groebner_route(m, n, T, exact_routes):
+@pytest.mark.parametrize("m, n, T", [(3, 3, 3), (2, 4, 3)])
+def test_real_counts_agree_with_the_groebner_route(m, n, T):
     # Second route at sizes the two-row reduction does not cover: a lex Groebner basis over Q
     # in shape position, real solutions = real roots of its univariate polynomial (Sturm).
+    from proofs.exact_existence import real_solution_count_groebner
+
     G, y = _integer_instances(m, n, T, seed=21)
     res = solve_rank_one(G, y)
-    exact = exact_routes["groebner"][f"{m}x{n}x{T}"]
-    assert len(exact) == T and all(e is not None and e[1] == res.degree for e in exact)
+    exact = [real_solution_count_groebner(G[k].tolist(), y[k].tolist(), 1) for k in range(T)]
+    assert all(e is not None and e[1] == res.degree for e in exact)
     assert bool(res.certified.all())
     assert [e[0] for e in exact] == res.real_count.tolist()
 
@@ -335,11 +287,3 @@ def test_real_counts_agree_with_the_groebner_route_more(m, n, T):
     decided = [k for k in range(T) if exact[k] is not None and bool(res.certified[k])]
     assert len(decided) >= T - 1
     assert [exact[k][0] for k in decided] == [int(res.real_count[k]) for k in decided]
-
-
-if __name__ == "__main__":  # the background job's process: the exact route counts to argv[1]
-    import json
-    import sys
-
-    with open(sys.argv[1], "w") as f:
-        json.dump(exact_route_counts(), f)
