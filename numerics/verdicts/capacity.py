@@ -121,6 +121,37 @@ def measured_entry(entry_id: str, source: str, statement: str, status: str, deta
             "notes": "", "claim_kind": claim_kind, **measured_provenance(entry_id)}
 
 
+def seed_and_device(summary: dict, record: CommittedSummary) -> str:
+    """The tail most families append to each entry's statement: the run's global seed and
+    device."""
+    return f" [seed {summary['seeds']['global_seed']}; device {record.device}]"
+
+
+def device_only(summary: dict, record: CommittedSummary) -> str:
+    """The tail of families whose summaries name no global seed in ``seeds``: the device."""
+    return f" [device {record.device}]"
+
+
+def claim_entries(results_dir, folder: str, summary_format: str, prefix: str, claim_verdicts,
+                  tail=seed_and_device) -> list[dict]:
+    """One entry ``<prefix>.<claim>.<run>`` per claim of every committed
+    ``results_dir/<folder>/*/summary.json``: ``claim_verdicts(summary)`` gives the claims
+    (dicts with ``claim``, ``source``, ``text``, ``status``, ``detail``, ``kind``), re-derived
+    from the stored numbers; ``tail(summary, record)`` is appended to each statement.
+
+    >>> claim_entries("/nonexistent", "x", "f", "X", lambda s: [])
+    []
+    """
+    entries = []
+    for record in committed_summaries(results_dir, folder, summary_format):
+        end = tail(record.summary, record)
+        for v in claim_verdicts(record.summary):
+            entries.append(measured_entry(f"{prefix}.{v['claim']}.{record.run}", v["source"],
+                                          v["text"] + end, v["status"], v["detail"], record,
+                                          claim_kind=v["kind"]))
+    return entries
+
+
 def group_status(positions) -> str:
     """``supported`` if every group's interval passes the equivalence test (position
     ``equivalent``: inside ``value +- EQUIVALENCE_MARGIN``), ``contradicted`` if the value lies

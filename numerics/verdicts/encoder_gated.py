@@ -51,7 +51,7 @@ Examples
 
 from __future__ import annotations
 
-from numerics.verdicts.capacity import committed_summaries, measured_entry
+from numerics.verdicts.capacity import claim_entries
 from numerics.verdicts.learnable_rank import band_status
 
 __all__ = ["SUMMARY_FORMAT", "SOURCE", "METHOD_SOURCE", "TRAINED_ACC", "READINGS", "guard",
@@ -74,8 +74,8 @@ SETUP = ("setup differs from the theory's: a pretrained MiniLM-L6 fine-tuned (no
 def guard(entry: dict, reading: str = "max") -> str | None:
     """Why a task, size and lambda cannot be judged (module docstring), or None."""
     if not entry["budget_closes"]:
-        return (f"the L1 steps cannot close a gate within the budget (steps x gate_lr x lambda "
-                f"< the initial gate)")
+        return ("the L1 steps cannot close a gate within the budget (steps x gate_lr x lambda "
+                "< the initial gate)")
     if not entry["pruned_any"]:
         return "no gate reached 0 in any seed (the L1 weight did not engage)"
     if entry["train_acc"]["mean"] < TRAINED_ACC:
@@ -180,12 +180,4 @@ def ledger_entries(results_dir) -> list[dict]:
     >>> ledger_entries("/nonexistent")
     []
     """
-    entries = []
-    for record in committed_summaries(results_dir, "encoder-gated", SUMMARY_FORMAT):
-        s = record.summary
-        tail = f" [seed {s['seeds']['global_seed']}; device {record.device}]"
-        for v in claim_verdicts(s):
-            entries.append(measured_entry(f"ENC-GATED.{v['claim']}.{record.run}", v["source"],
-                                          v["text"] + tail, v["status"], v["detail"], record,
-                                          claim_kind=v["kind"]))
-    return entries
+    return claim_entries(results_dir, "encoder-gated", SUMMARY_FORMAT, "ENC-GATED", claim_verdicts)

@@ -43,7 +43,7 @@ Examples
 
 from __future__ import annotations
 
-from numerics.verdicts.capacity import committed_summaries, measured_entry
+from numerics.verdicts.capacity import claim_entries
 
 __all__ = ["SUMMARY_FORMAT", "SOURCE", "MARGIN", "TRAINED_ACC", "paired", "trained",
            "claim_verdicts", "ledger_entries"]
@@ -225,12 +225,4 @@ def ledger_entries(results_dir) -> list[dict]:
     >>> ledger_entries("/nonexistent")
     []
     """
-    entries = []
-    for record in committed_summaries(results_dir, "encoder-lora", SUMMARY_FORMAT):
-        s = record.summary
-        tail = f" [seed {s['seeds']['global_seed']}; device {record.device}]"
-        for v in claim_verdicts(s):
-            entries.append(measured_entry(f"ENC-LORA.{v['claim']}.{record.run}", v["source"],
-                                          v["text"] + tail, v["status"], v["detail"], record,
-                                          claim_kind=v["kind"]))
-    return entries
+    return claim_entries(results_dir, "encoder-lora", SUMMARY_FORMAT, "ENC-LORA", claim_verdicts)

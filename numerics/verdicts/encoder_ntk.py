@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 
-from numerics.verdicts.capacity import committed_summaries, measured_entry
+from numerics.verdicts.capacity import claim_entries
 
 __all__ = ["SUMMARY_FORMAT", "SOURCE", "CLAIMED", "claim_verdicts", "ledger_entries", "j1_bound",
            "gaussian_brackets"]
@@ -170,12 +170,4 @@ def ledger_entries(results_dir) -> list[dict]:
     >>> ledger_entries("/nonexistent")
     []
     """
-    entries = []
-    for record in committed_summaries(results_dir, "encoder-ntk", SUMMARY_FORMAT):
-        s = record.summary
-        tail = f" [seed {s['seeds']['global_seed']}; device {record.device}]"
-        for v in claim_verdicts(s):
-            entries.append(measured_entry(f"ENC-NTK.{v['claim']}.{record.run}", v["source"],
-                                          v["text"] + tail, v["status"], v["detail"], record,
-                                          claim_kind=v["kind"]))
-    return entries
+    return claim_entries(results_dir, "encoder-ntk", SUMMARY_FORMAT, "ENC-NTK", claim_verdicts)

@@ -50,7 +50,7 @@ Examples
 
 from __future__ import annotations
 
-from numerics.verdicts.capacity import committed_summaries, measured_entry
+from numerics.verdicts.capacity import claim_entries, device_only
 from numerics.verdicts.exact_existence import (CERTIFIED_BAR, SHORTFALL_BOUND, TYPICAL,
                                                shortfall_status)
 
@@ -169,12 +169,4 @@ def ledger_entries(results_dir) -> list[dict]:
     >>> ledger_entries("/nonexistent")
     []
     """
-    entries = []
-    for record in committed_summaries(results_dir, "exact-above", SUMMARY_FORMAT):
-        s = record.summary
-        tail = f" [device {record.device}]"
-        for v in claim_verdicts(s):
-            entries.append(measured_entry(f"E0-ABOVE.{v['claim']}.{record.run}", v["source"],
-                                          v["text"] + tail, v["status"], v["detail"], record,
-                                          claim_kind=v["kind"]))
-    return entries
+    return claim_entries(results_dir, "exact-above", SUMMARY_FORMAT, "E0-ABOVE", claim_verdicts, tail=device_only)

@@ -68,7 +68,7 @@ Examples
 
 from __future__ import annotations
 
-from numerics.verdicts.capacity import committed_summaries, measured_entry
+from numerics.verdicts.capacity import claim_entries
 
 __all__ = ["SUMMARY_FORMAT", "SOURCE", "HEURISTIC_SOURCE", "REFERENCE_RATIO",
            "AUTOGRAD_TOL", "ZERO_LOSS", "BOUND_TOL", "STALL", "TRACELESS_ZERO",
@@ -325,12 +325,4 @@ def ledger_entries(results_dir) -> list[dict]:
     >>> ledger_entries("/nonexistent")
     []
     """
-    entries = []
-    for record in committed_summaries(results_dir, "gradient-flow", SUMMARY_FORMAT):
-        s = record.summary
-        tail = f" [seed {s['seeds']['global_seed']}; device {record.device}]"
-        for v in claim_verdicts(s):
-            entries.append(measured_entry(f"GF.{v['claim']}.{record.run}", v["source"],
-                                          v["text"] + tail, v["status"], v["detail"], record,
-                                          claim_kind=v["kind"]))
-    return entries
+    return claim_entries(results_dir, "gradient-flow", SUMMARY_FORMAT, "GF", claim_verdicts)

@@ -68,7 +68,7 @@ Examples
 from __future__ import annotations
 
 from numerics.estimation.estimate import wilson_interval
-from numerics.verdicts.capacity import committed_summaries, measured_entry
+from numerics.verdicts.capacity import claim_entries, seed_and_device
 
 __all__ = ["SUMMARY_FORMAT", "SOURCE", "SCOPE_SOURCE", "METHOD_SOURCE", "FEAS_TOL", "VALUE_DRIFT",
            "WILSON_MIN", "BUDGET_MAX", "wilson_lower", "claim_verdicts", "ledger_entries"]
@@ -257,6 +257,15 @@ def claim_verdicts(summary: dict) -> list[dict]:
     return _exist_verdicts(summary) + _land_verdicts(summary)
 
 
+def _tail(summary: dict, record) -> str:
+    """Seed and device, and for an interrupted run what it covers."""
+    tail = seed_and_device(summary, record)
+    if not summary.get("complete", True):
+        tail += (f" [INCOMPLETE run: {summary['units_found']} of {summary['units_expected']} "
+                 f"units; a claim whose units are missing has no entry]")
+    return tail
+
+
 def ledger_entries(results_dir) -> list[dict]:
     """One entry ``J.<claim>.<run>`` per claim of every committed
     ``results_dir/jang/*/summary.json``, statuses re-derived from the stored numbers.
@@ -264,15 +273,4 @@ def ledger_entries(results_dir) -> list[dict]:
     >>> ledger_entries("/nonexistent")
     []
     """
-    entries = []
-    for record in committed_summaries(results_dir, "jang", SUMMARY_FORMAT):
-        s = record.summary
-        tail = f" [seed {s['seeds']['global_seed']}; device {record.device}]"
-        if not s.get("complete", True):  # an interrupted run: say what it covers
-            tail += (f" [INCOMPLETE run: {s['units_found']} of {s['units_expected']} units; a claim "
-                     f"whose units are missing has no entry]")
-        for v in claim_verdicts(s):
-            entries.append(measured_entry(f"J.{v['claim']}.{record.run}", v["source"],
-                                          v["text"] + tail, v["status"], v["detail"], record,
-                                          claim_kind=v["kind"]))
-    return entries
+    return claim_entries(results_dir, "jang", SUMMARY_FORMAT, "J", claim_verdicts, tail=_tail)

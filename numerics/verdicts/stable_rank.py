@@ -43,7 +43,7 @@ Examples
 
 from __future__ import annotations
 
-from numerics.verdicts.capacity import committed_summaries, measured_entry
+from numerics.verdicts.capacity import claim_entries
 
 __all__ = ["SUMMARY_FORMAT", "SOURCE", "METHOD_SOURCE", "FAR_SLOPE", "PROPORTIONAL_SLOPE",
            "BOUND_TOL", "slope_status", "claim_verdicts", "ledger_entries"]
@@ -180,12 +180,4 @@ def ledger_entries(results_dir) -> list[dict]:
     >>> ledger_entries("/nonexistent")
     []
     """
-    entries = []
-    for record in committed_summaries(results_dir, "stable-rank", SUMMARY_FORMAT):
-        s = record.summary
-        tail = f" [seed {s['seeds']['global_seed']}; device {record.device}]"
-        for v in claim_verdicts(s):
-            entries.append(measured_entry(f"SR.{v['claim']}.{record.run}", v["source"],
-                                          v["text"] + tail, v["status"], v["detail"], record,
-                                          claim_kind=v["kind"]))
-    return entries
+    return claim_entries(results_dir, "stable-rank", SUMMARY_FORMAT, "SR", claim_verdicts)
