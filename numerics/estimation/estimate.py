@@ -57,7 +57,7 @@ from scipy import optimize, special, stats
 from proofs.claims import CLAIMED_CSTAR
 from proofs.validation import InvalidArgument
 
-__all__ = [
+__all__ = ["wilson_or_none", 
     "wilson_interval",
     "mean_t_interval",
     "format_interval",
@@ -238,6 +238,19 @@ def wilson_interval(successes, trials, confidence=0.95):
         return float(lo), float(hi)
     return lo, hi
 
+
+
+def wilson_or_none(successes: int, trials: int) -> list[float] | None:
+    """The 95% :func:`wilson_interval` as a JSON-ready ``[low, high]``, or ``None`` without
+    trials (a summary's cell with nothing to count).
+
+    >>> wilson_or_none(0, 0) is None, wilson_or_none(5, 5)[1]
+    (True, 1.0)
+    """
+    if not trials:
+        return None
+    low, high = wilson_interval(successes, trials)
+    return [float(low), float(high)]
 
 def clopper_pearson_bound(successes: int, trials: int, side: str, confidence: float = 0.95) -> float:
     """One-sided Clopper-Pearson (exact) confidence bound for a binomial proportion.

@@ -193,20 +193,11 @@ class _Above(Family):
 FAMILY = _Above()
 
 
-def _wilson(s, t):
-    from numerics.estimation.estimate import wilson_interval
-
-    if not t:
-        return None
-    lo, hi = wilson_interval(s, t)
-    return [float(lo), float(hi)]
-
-
 def summarise(config, outcomes, *, wall=None, environment=None) -> dict:
     """The summary of an exact-above run (torch-free): per cell, ``N``, the certification
     count, P(exists) among certified instances, the mean real critical count, E1[k] and its
     paired shortfall, and the check "every E1 success has a certified real critical point"."""
-    from numerics.estimation.estimate import mean_t_interval
+    from numerics.estimation.estimate import mean_t_interval, wilson_or_none
 
     cells = []
     found = 0
@@ -224,9 +215,9 @@ def summarise(config, outcomes, *, wall=None, environment=None) -> dict:
             s = sum(ok)
             missed = sum(bool(o["exists"]) and not x for o, x in zip(cert, ok))
             contra = sum(x and not o["exists"] for o, x in zip(cert, ok))
-            e1[str(k)] = {"successes": s, "trials": T, "wilson": _wilson(s, T),
+            e1[str(k)] = {"successes": s, "trials": T, "wilson": wilson_or_none(s, T),
                           "missed": missed, "shortfall": (missed / T) if T else None,
-                          "shortfall_wilson": _wilson(missed, T),
+                          "shortfall_wilson": wilson_or_none(missed, T),
                           "contradictions": contra}
         # the falsifiable check over every trial (certified or not): an E1 interpolant is a
         # real solution, so a real critical point must have been certified
@@ -242,7 +233,7 @@ def summarise(config, outcomes, *, wall=None, environment=None) -> dict:
             "trials": len(rows), "certified": T, "uncertified": len(rows) - T,
             "uncertified_trials": [o["trial"] for o in rows if not o["certified"]][:50],
             "certified_after_retry": sum(o["trackings"] > 1 for o in cert),
-            "exists": {"successes": exists, "trials": T, "wilson": _wilson(exists, T)},
+            "exists": {"successes": exists, "trials": T, "wilson": wilson_or_none(exists, T)},
             "real_count": mean_t_interval(counts) if counts else None,
             "real_count_histogram": dict(sorted(hist.items(), key=lambda kv: int(kv[0]))),
             "e1": e1,

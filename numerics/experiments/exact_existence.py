@@ -258,20 +258,11 @@ class _Exact(Family):
 FAMILY = _Exact()
 
 
-def _wilson(s, t):
-    from numerics.estimation.estimate import wilson_interval
-
-    if not t:
-        return None
-    lo, hi = wilson_interval(s, t)
-    return [float(lo), float(hi)]
-
-
 def summarise(config, outcomes, *, wall=None, environment=None) -> dict:
     """The summary of an E0 run (torch-free): per cell, E0 and E1[k] with Wilson intervals
     among certified instances, the paired shortfall, real counts against Kac-Rice, and the
     verdicts of :mod:`numerics.verdicts.exact_existence`."""
-    from numerics.estimation.estimate import mean_t_interval
+    from numerics.estimation.estimate import mean_t_interval, wilson_or_none
     from proofs.exact_existence import expected_real_count_r1
 
     cells = []
@@ -289,10 +280,10 @@ def summarise(config, outcomes, *, wall=None, environment=None) -> dict:
             s = sum(ok)
             missed = sum(bool(o["exists"]) and not x for o, x in zip(cert, ok))
             contra = sum(x and not o["exists"] for o, x in zip(cert, ok))
-            e1[str(k)] = {"successes": s, "trials": T, "wilson": _wilson(s, T),
+            e1[str(k)] = {"successes": s, "trials": T, "wilson": wilson_or_none(s, T),
                           "missed": missed, "shortfall": (missed / T) if T else None,
-                          "shortfall_wilson": _wilson(missed, T),
-                          "missed_of_existing": _wilson(missed, exists) if exists else None,
+                          "shortfall_wilson": wilson_or_none(missed, T),
+                          "missed_of_existing": wilson_or_none(missed, exists) if exists else None,
                           "contradictions": contra}
         counts = [o["real_count"] for o in cert]
         hist: dict = {}
@@ -303,7 +294,7 @@ def summarise(config, outcomes, *, wall=None, environment=None) -> dict:
             "m": m, "n": n, "r": r, "M": M, "rho": 1.0, "degree": d, "degree_odd": d % 2 == 1,
             "trials": len(rows), "certified": T, "uncertified": len(rows) - T,
             "uncertified_trials": [o["trial"] for o in rows if not o["certified"]][:50],
-            "e0": {"successes": exists, "trials": T, "wilson": _wilson(exists, T)},
+            "e0": {"successes": exists, "trials": T, "wilson": wilson_or_none(exists, T)},
             "real_count": mean_t_interval(counts) if counts else None,
             "real_count_histogram": dict(sorted(hist.items(), key=lambda kv: int(kv[0]))),
             "real_count_max": max(counts) if counts else None,
