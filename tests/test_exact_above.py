@@ -3,6 +3,9 @@ numerics/engine/homotopy_critical.py against E0 (d = 0), E1 (every interpolant E
 real solution, so a real critical point must be certified), second routes for the critical
 count, batching, and bad inputs."""
 
+import re
+from pathlib import Path
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -46,7 +49,6 @@ def paired_job(folder) -> dict:
     import pickle
     import subprocess
     import sys
-    from pathlib import Path
 
     out = Path(folder) / "paired.pickle"
     proc = subprocess.run([sys.executable, __file__, str(out)], capture_output=True, text=True,
@@ -110,9 +112,51 @@ def test_every_e1_interpolant_has_a_certified_real_critical_point(paired):
             assert int(res.real_count[j]) % 2 == res.degree % 2
 
 
-def test_the_critical_count_by_a_second_route():
-    """N by monodromy equals the total-degree homotopy's count (2^5 paths) at the tiniest cell."""
-    assert hc.critical_count(*TINY) == hc.total_degree_count(*TINY) == 7
+def _second_route_script():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "exact_above_total_degree.py"
+    spec = importlib.util.spec_from_file_location("exact_above_total_degree", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_critical_count_by_a_second_route(tmp_path):
+    """N by monodromy equals the total-degree homotopy's count (2^5 paths) at the tiniest cell,
+    point by point; the script that makes the committed second-route record writes it and, run
+    again, keeps the cells it has (resume) instead of recomputing them."""
+    import json
+
+    script = _second_route_script()
+    out = tmp_path / "td.json"
+    assert script.main(["2x2:1:1", "--out", str(out)]) == 0
+    first = json.loads(out.read_text())
+    (cell,) = first["cells"]
+    assert cell["monodromy"]["count"] == cell["total_degree"]["count"] == cell["matched"] == 7
+    assert cell["paths"] == 2 ** 5 and cell["agree"]
+    assert script.main(["2x2:1:1", "--out", str(out)]) == 0
+    assert json.loads(out.read_text()) == first
+    assert hc.total_degree_count(*TINY) == 7
+    with pytest.raises(InvalidArgument, match="max_exponent"):
+        hc.total_degree_points(*TINY, max_exponent=4)   # 2^5 paths
+    with pytest.raises(InvalidArgument, match="max_exponent"):
+        hc.total_degree_points(*TINY, max_exponent=-1)
+
+
+@pytest.mark.parametrize("argv, names", [
+    (["2x5"], "2x5"), (["2x5:1"], "2x5:1"), (["axb:1:1"], "axb:1:1"), (["2x2:2:1"], "2x2:2:1"),
+    (["2x2:1:5"], "2x2:1:5"), (["3x4:2:1"], "2\\^19"), (["2x2:1:1", "--seed", "-1"], "--seed"),
+    (["2x2:1:1", "--max-exponent", "x"], "--max-exponent"), (["2x2:1:1"], "--out"),
+])
+def test_second_route_script_rejects_bad_input_before_any_work(tmp_path, capsys, argv, names):
+    """Every bad argument: exit code 2 and a message naming it, no traceback, no record."""
+    out = [] if "--out" == names else ["--out", str(tmp_path / "td.json")]
+    with pytest.raises(SystemExit) as exit_:
+        _second_route_script().main(argv + out)
+    assert exit_.value.code == 2
+    assert re.search(names, capsys.readouterr().err)
+    assert not (tmp_path / "td.json").exists()
 
 
 def test_bertini_counts_the_same_critical_points():

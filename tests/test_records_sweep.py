@@ -524,3 +524,30 @@ def test_plots_write_png_and_pdf(swept):
     assert finite_size_figure(s, "E2", p=0.95).axes[0].get_ylabel() == "C*(0.95)"
     with pytest.raises(InvalidArgument, match="variant"):
         phase_transition_figure(s, "E7")
+
+
+def test_git_revision_sees_uncommitted_changes_only_at_a_checkout_root(tmp_path):
+    # Property: at a repository's root, "dirty" is False on a clean tree and True after a
+    # tracked file under numerics/ changes; a folder below the root (an installed copy inside
+    # some repository) gets no commit at all, rather than that repository's.
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), "-c", "user.email=t@t", "-c", "user.name=t",
+                        *args], check=True, capture_output=True)
+
+    (tmp_path / "numerics").mkdir()
+    (tmp_path / "numerics" / "a.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "one")
+    clean = dict(records.git_revision(tmp_path))
+    commit = clean["commit"]
+    assert len(commit) == 40 and clean["dirty"] is False
+    (tmp_path / "numerics" / "a.py").write_text("x = 2\n")
+    assert dict(records.git_revision(tmp_path)) == {"commit": commit, "dirty": True}
+    assert dict(records.git_revision(tmp_path / "numerics")) == {"commit": None, "dirty": None}

@@ -47,8 +47,11 @@ us), is found once per cell on a random complex instance by monodromy
 lambda*)`` and random complex ``G*`` fix ``y*`` and ``theta0*`` (both enter linearly) so that it
 solves; loops ``p* -> p1 -> p2 -> p*`` through random complex parameters add the certified,
 distinct endpoints until the count has not grown for :data:`STALL_ROUNDS` rounds. It is a
-lower bound made by loops; :func:`total_degree_count` (a ``2^(D+M)``-path total-degree
-homotopy, tiny cells) and Bertini 2 (``lorank[bertini]``) are the second routes. At ``d = 0``
+lower bound made by loops. The second routes: :func:`total_degree_points` (a ``2^(D+M)``-path
+total-degree homotopy to the same ``p*``, small cells; ``scripts/exact_above_total_degree.py``
+recounts the committed cells point by point, record
+``results/exact-above/second-route/total-degree.json``) and Bertini 2 (``lorank[bertini]``,
+tiny cells). At ``d = 0``
 the critical points are E0's solutions (``J_f`` square and invertible fixes ``lambda``), so
 ``N`` is the determinantal degree.
 
@@ -83,7 +86,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -96,7 +98,7 @@ from .homotopy_track import ALPHA_0, ALPHA_REAL, random_complex, solve_or_nan
 
 __all__ = ["CriticalResult", "lagrange", "track", "critical_start", "critical_count",
            "solve_critical", "critical_on_e1_instances", "theta0_of", "total_degree_count",
-           "lower_rank_excluded", "check_cell"]
+           "total_degree_points", "lower_rank_excluded", "check_cell"]
 
 CORRECTOR_STEPS = 3
 MAX_STEPS = 6000
@@ -381,10 +383,10 @@ def _track_params(z, src, dst):
 def _start(m: int, n: int, r: int, M: int, seed: int, device: str):
     dev = torch.device(device)
     D = r * (m + n - r)
-    p, q = (m - r) * r, n * r
+    p = (m - r) * r
     G = random_complex((1, M, m, n), seed, "cpu")
     zs = random_complex((1, D + M), seed + 3, "cpu")
-    x, w, lam = zs[:, :p], zs[:, p:D], zs[:, D:]
+    x, w = zs[:, :p], zs[:, p:D]
     one = torch.ones(1, 1, dtype=torch.complex128)
     A_no_y = bilinear_coefficients(G, torch.zeros(1, M, dtype=torch.complex128), r)
     u, wv = torch.cat([one, x], -1), torch.cat([one, w], -1)
@@ -458,22 +460,27 @@ def critical_count(m: int, n: int, r: int, M: int, seed: int = 0) -> int:
     return critical_start(m, n, r, M, seed)[1].shape[0]
 
 
-def total_degree_count(m: int, n: int, r: int, M: int, seed: int = 0) -> int:
-    """The critical count by a second route: the total-degree homotopy ``(1 - t) gamma (z_k^2 -
-    1) + t F(z; p*)`` from the ``2^(D+M)`` solutions of ``z_k^2 = 1`` to the random complex
-    instance ``p*`` of :func:`critical_start` (same seed), counting the certified distinct
-    finite endpoints (paths to infinity fail at ``|z| >`` :data:`DIVERGED`). Tiny cells only.
+def total_degree_points(m: int, n: int, r: int, M: int, seed: int = 0,
+                        max_exponent: int = 16) -> torch.Tensor:
+    """The critical points of :func:`critical_start`'s random complex instance ``p*`` (same
+    seed) by a second route: the total-degree homotopy ``(1 - t) gamma (z_k^2 - 1) + t F(z;
+    p*)`` from the ``2^(D+M)`` solutions of ``z_k^2 = 1``. Returns the certified (alpha test)
+    distinct finite endpoints (K, D + M); paths to infinity fail at ``|z| >``
+    :data:`DIVERGED`. Small cells only: ``D + M`` above ``max_exponent`` is refused (``2^15``
+    paths took ten minutes on one core of an AMD EPYC).
 
-    >>> total_degree_count(2, 2, 1, 2)
-    7
+    >>> total_degree_points(2, 2, 1, 2).shape
+    torch.Size([7, 5])
     """
     m, n, r, M = check_cell(m, n, r, M)
     if m > n:
         m, n = n, m
-    (A, th0), _, _ = critical_start(m, n, r, M, seed)
+    max_exponent = require_nonneg_int("max_exponent", max_exponent)
     K = r * (m + n - r) + M
-    if K > 14:
-        raise InvalidArgument(f"total_degree_count: 2^{K} paths is too many")
+    if K > max_exponent:
+        raise InvalidArgument(f"total_degree_points: 2^{K} paths is more than 2^max_exponent = "
+                              f"2^{max_exponent}")
+    (A, th0), _, _ = critical_start(m, n, r, M, seed)
     import itertools
     z0 = torch.tensor(list(itertools.product((1.0, -1.0), repeat=K)), dtype=torch.complex128)
     gamma = complex(random_complex((1,), seed + 7, "cpu")[0])
@@ -494,7 +501,17 @@ def total_degree_count(m: int, n: int, r: int, M: int, seed: int = 0) -> int:
     z = _refine(z, Ae, be)
     beta, _, alpha = _alpha(z, Ae, be, hessian_norm(A).expand(z.shape[0]))
     good = (alpha < ALPHA_0) & torch.isfinite(z.abs()).all(-1)
-    return len(_distinct_keep(z, 2 * beta, good))
+    return z[_distinct_keep(z, 2 * beta, good)]
+
+
+def total_degree_count(m: int, n: int, r: int, M: int, seed: int = 0,
+                       max_exponent: int = 16) -> int:
+    """The critical count by the second route: the number of :func:`total_degree_points`.
+
+    >>> total_degree_count(2, 2, 1, 2)
+    7
+    """
+    return total_degree_points(m, n, r, M, seed, max_exponent).shape[0]
 
 
 # --------------------------------------------------------------------------- real instances

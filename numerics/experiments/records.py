@@ -59,6 +59,7 @@ __all__ = [
     "wall_time",
     "session_environments",
     "environment_info",
+    "git_revision",
     "write_json_atomic",
     "RecordContents",
     "read_record",
@@ -200,19 +201,40 @@ def _tree_sha256() -> str:
 
 @functools.lru_cache(maxsize=None)
 def _source_revision_once() -> tuple:
+    return git_revision(Path(__file__).resolve().parents[2])
+
+
+def git_revision(root) -> tuple:
+    """``(("commit", sha), ("dirty", bool))`` of the git checkout at ``root`` (the repository
+    root: ``dirty`` asks about tracked changes under ``root/numerics``, ``root/proofs`` and
+    ``root/lorank``); ``None`` for each where git cannot say.
+
+    Until this function, ``root`` was ``numerics/`` (one level short), so the pathspecs named
+    ``numerics/numerics`` etc.: git found nothing there and every record made since the
+    ``numerics/experiments`` layout (cd1978f) says ``"dirty": false``, changed or not; their
+    ``tree_sha256`` (added later) identifies the code that ran.
+
+    >>> git_revision("/nonexistent")
+    (('commit', None), ('dirty', None))
+    """
     import subprocess
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(root)
+    if not root.is_dir():
+        return (("commit", None), ("dirty", None))
     try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=10)
-        if commit.returncode != 0:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel", "HEAD"],
+                                capture_output=True, text=True, timeout=10)
+        lines = commit.stdout.split()
+        # not a checkout's root (an installed copy in a virtual environment inside some
+        # repository): that repository's commit would not describe the code
+        if commit.returncode != 0 or len(lines) != 2 or Path(lines[0]).resolve() != root.resolve():
             return (("commit", None), ("dirty", None))
         status = subprocess.run(["git", "-C", str(root), "status", "--porcelain",
                                  "--untracked-files=no", "--", "numerics", "proofs", "lorank"],
                                 capture_output=True, text=True, timeout=10)
         dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
-        return (("commit", commit.stdout.strip()), ("dirty", dirty))
+        return (("commit", lines[1]), ("dirty", dirty))
     except (OSError, subprocess.SubprocessError):
         return (("commit", None), ("dirty", None))
 
