@@ -138,6 +138,12 @@ def test_the_critical_count_by_a_second_route(tmp_path):
     assert script.main(["2x2:1:1", "--out", str(out)]) == 0
     assert json.loads(out.read_text()) == first
     assert hc.total_degree_count(*TINY) == 7
+    mh = tmp_path / "mh.json"
+    assert script.main(["--route", "multihomogeneous", "2x2:1:1", "--out", str(mh)]) == 0
+    (cell,) = json.loads(mh.read_text())["cells"]
+    assert cell["multihomogeneous"]["count"] == cell["matched"] == 7 and cell["paths"] == 9
+    with pytest.raises(SystemExit):   # a record of another route is not resumed
+        script.main(["--route", "multihomogeneous", "2x2:1:1", "--out", str(out)])
     with pytest.raises(InvalidArgument, match="max_exponent"):
         hc.total_degree_points(*TINY, max_exponent=4)   # 2^5 paths
     with pytest.raises(InvalidArgument, match="max_exponent"):
@@ -148,6 +154,9 @@ def test_the_critical_count_by_a_second_route(tmp_path):
     (["2x5"], "2x5"), (["2x5:1"], "2x5:1"), (["axb:1:1"], "axb:1:1"), (["2x2:2:1"], "2x2:2:1"),
     (["2x2:1:5"], "2x2:1:5"), (["3x4:2:1"], "2\\^19"), (["2x2:1:1", "--seed", "-1"], "--seed"),
     (["2x2:1:1", "--max-exponent", "x"], "--max-exponent"), (["2x2:1:1"], "--out"),
+    (["--route", "homotopy", "2x2:1:1"], "--route"),
+    (["--route", "multihomogeneous", "3x4:2:1", "--max-paths", "100"], "--max-paths"),
+    (["--route", "multihomogeneous", "2x2:1:1", "--max-paths", "0"], "--max-paths"),
 ])
 def test_second_route_script_rejects_bad_input_before_any_work(tmp_path, capsys, argv, names):
     """Every bad argument: exit code 2 and a message naming it, no traceback, no record."""
@@ -157,6 +166,36 @@ def test_second_route_script_rejects_bad_input_before_any_work(tmp_path, capsys,
     assert exit_.value.code == 2
     assert re.search(names, capsys.readouterr().err)
     assert not (tmp_path / "td.json").exists()
+
+
+@pytest.mark.parametrize("cell", [(2, 2, 1, 2), (2, 3, 1, 3), (3, 3, 2, 7), (3, 4, 2, 9), (4, 5, 1, 7),
+                                  (3, 3, 1, 5)])
+def test_multihomogeneous_bezout_is_the_coefficient_of_the_multidegrees(cell):
+    """The path count C(D, M) C(D, p) is the coefficient of a^p b^q c^M in (a+b+c)^D (a+b)^M,
+    expanded by sympy."""
+    import sympy
+
+    m, n, r, M = cell
+    p, D = (m - r) * r, r * (m + n - r)
+    a, b, c = sympy.symbols("a b c")
+    poly = sympy.Poly(sympy.expand((a + b + c) ** D * (a + b) ** M), a, b, c)
+    assert hc.multihomogeneous_bezout(*cell) == poly.coeff_monomial(a ** p * b ** (D - p) * c ** M)
+
+
+def test_multihomogeneous_route_finds_monodromy_s_points_and_the_degree_at_d0():
+    """The linear-product homotopy's certified points are monodromy's, one to one, at the
+    tiniest cell (N = 7 of 9 paths); at d = 0 it counts the determinantal degree (3x3, r = 1:
+    6 = C(4, 2)); more paths than max_paths is refused."""
+    from proofs.exact_existence import determinantal_degree
+
+    _, mono, _ = hc.critical_start(*TINY)
+    z = hc.multihomogeneous_points(*TINY)
+    dist = (z[:, None, :] - mono[None, :, :]).abs().pow(2).sum(-1).sqrt()
+    assert z.shape[0] == mono.shape[0] == 7
+    assert sorted(dist.argmin(1).tolist()) == list(range(7)) and float(dist.amin(1).max()) < 1e-8
+    assert hc.multihomogeneous_points(3, 3, 1, 5).shape[0] == determinantal_degree(3, 3, 1) == 6
+    with pytest.raises(InvalidArgument, match="max_paths"):
+        hc.multihomogeneous_points(*TINY, max_paths=8)
 
 
 def test_bertini_counts_the_same_critical_points():
