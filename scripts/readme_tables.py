@@ -890,13 +890,35 @@ def exact_existence_table(results: Path, run="e0-cpu") -> str:
 def exact_above_table(results: Path, run=("cpu-small",)) -> str:
     """Issue 16 item 5: exact real existence just above rho = 1 per cell (critical count N,
     certification, P(exists), mean real critical count, paired E1[k] shortfall), from
-    ``results/exact-above/<run>`` (several runs, one table), with the ledger's statuses."""
+    ``results/exact-above/<run>`` (several runs, one table), with the ledger's statuses; N by
+    the other routes where ``results/exact-above/second-route/<route>.json`` has the cell."""
     runs = (run,) if isinstance(run, str) else tuple(run)
     runs = tuple(r for r in runs if (results / "exact-above" / r / "summary.json").exists())
     if not runs:
         return "No committed exact-above record yet."
     summaries = [json.loads((results / "exact-above" / r / "summary.json").read_text())
                  for r in runs]
+    routes = {}   # route -> its record (results/exact-above/second-route/<route>.json)
+    for route, key in (("total-degree", "total_degree"), ("multihomogeneous", "multihomogeneous")):
+        path = results / "exact-above" / "second-route" / f"{route}.json"
+        if path.exists():
+            routes[route] = (key, json.loads(path.read_text()))
+
+    def td(c, t):
+        """``total degree / multihomogeneous`` counts of the cell, ``-`` where a route lacks
+        it (or was run on another complex instance p*), and a flag where a count or the
+        one-to-one match differs from the summary's N."""
+        parts = []
+        for key, record in routes.values():
+            x = next((x for x in record["cells"] if (x["m"], x["n"], x["r"], x["M"])
+                      == (c["m"], c["n"], c["r"], c["M"])), None)
+            if x is None or t["config"]["start_seed"] != record["seed"]:
+                parts.append("-")
+            else:
+                same = x[key]["count"] == x["matched"] == c["critical_points"]
+                parts.append(f"{x[key]['count']}" + ("" if same else f" (matched {x['matched']})"))
+        return " / ".join(parts) if parts else "-"
+
     c0 = summaries[0]["config"]
     ks = [k for k in ("1", "2", "4", "8") if k in summaries[0]["cells"][0]["e1"]]
 
@@ -910,22 +932,26 @@ def exact_above_table(results: Path, run=("cpu-small",)) -> str:
              "monodromy); an instance is certified when all N are alpha-certified and distinct. "
              "P(exists) and the shortfall (a real solution exists, E1[k] finds none) are among "
              "certified instances, with Wilson 95% intervals; the real critical count is a mean "
-             "with its 95% t interval.", "",
-             "| cell | M | rho | N | certified | P(exists) | mean real critical points | "
+             "with its 95% t interval. \"N, other routes\": the counts on the same complex "
+             "instance by a total-degree homotopy (2^(D+M) paths) / a multihomogeneous one "
+             "(C(D, M) C(D, p) paths), each point matched one to one with monodromy's unless "
+             "stated.", "",
+             "| cell | M | rho | N | N, other routes | certified | P(exists) | "
+             "mean real critical points | "
              + " | ".join(f"shortfall E1[{k}]" for k in ks) + " |",
-             "|---|---|---|---|---|---|---|" + "---|" * len(ks)]
+             "|---|---|---|---|---|---|---|---|" + "---|" * len(ks)]
     for t in summaries:
         for c in t["cells"]:
             cell = f"{c['m']}x{c['n']} r={c['r']}"
             e, rc = c["exists"], c["real_count"]
             if not e["trials"]:
                 lines.append(f"| {cell} | {c['M']} | {c['rho']:.3f} | {c['critical_points']} | "
-                             f"{c['certified']}/{c['trials']} | not reached | - | "
+                             f"{td(c, t)} | {c['certified']}/{c['trials']} | not reached | - | "
                              + " | ".join("-" for _ in ks) + " |")
                 continue
             p = e["successes"] / e["trials"]
             lines.append(f"| {cell} | {c['M']} | {c['rho']:.3f} | {c['critical_points']} | "
-                         f"{c['certified']}/{c['trials']} | {p:.3f} {w(e['wilson'])} | "
+                         f"{td(c, t)} | {c['certified']}/{c['trials']} | {p:.3f} {w(e['wilson'])} | "
                          f"{rc['mean']:.2f} [{rc['lo']:.2f}, {rc['hi']:.2f}] | "
                          + " | ".join(f"{c['e1'][k]['shortfall']:.3f} {w(c['e1'][k]['shortfall_wilson'])}"
                                       for k in ks) + " |")
@@ -937,6 +963,15 @@ def exact_above_table(results: Path, run=("cpu-small",)) -> str:
                      f"{env.get('device_name', env.get('device', '?'))}, "
                      f"{t['wall_time']['wall_s']:.0f} s); figure "
                      f"`results/exact-above/{r}/exact_above.png`.")
+    for route, (key, record) in routes.items():
+        env = record["environment"]
+        agree = sum(c["agree"] for c in record["cells"])
+        lines.append(f"Route {route}: record `results/exact-above/second-route/{route}.json` "
+                     f"({env.get('device_name', '?')}, one thread, "
+                     f"{sum(c['monodromy']['seconds'] + c[key]['seconds'] for c in record['cells']):.0f} s, "
+                     f"commit {str((env.get('lorank_source') or {}).get('commit'))[:7]}; "
+                     f"`{record['command']}`): the counts agree and every point matches at "
+                     f"{agree} of {len(record['cells'])} cells.")
     lines.append("Ledger:")
     lines += _ledger_lines(e for i, e in ledger_entries(results).items()
                            if i.startswith("E0-ABOVE.") and any(i.endswith(f".{r}") for r in runs))
@@ -1165,9 +1200,9 @@ def sweep_bench_table(results: Path) -> str:
                 f"{k} {v:.1f} s" for k, v in top) + ")")
         ratios = "; ".join(f"{name}/{first} {t['seconds'] / totals[first]['seconds']:.2f}x"
                            for name, t in totals.items() if name != first)
-        rows.append(f"The headline LM grid (`scripts/gpu_headline.sh sweep-bench`, records "
+        rows.append("The headline LM grid (`scripts/gpu_headline.sh sweep-bench`, records "
                     + ", ".join(f"`{r}`" for r in totals[first]["records"])
-                    + f"), sweep seconds summed over its records: " + "; ".join(parts)
+                    + "), sweep seconds summed over its records: " + "; ".join(parts)
                     + (f". Ratio: {ratios}." if ratios else "."))
     return "\n".join(rows).rstrip()
 

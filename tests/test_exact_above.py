@@ -122,6 +122,11 @@ def _second_route_script():
     return module
 
 
+SECOND_ROUTES = Path(__file__).resolve().parents[1] / "results" / "exact-above" / "second-route"
+ROUTE_KEYS = {"lorank.exact-above-total-degree/1": "total_degree",
+              "lorank.exact-above-multihomogeneous/1": "multihomogeneous"}
+
+
 def test_the_critical_count_by_a_second_route(tmp_path):
     """N by monodromy equals the total-degree homotopy's count (2^5 paths) at the tiniest cell,
     point by point; the script that makes the committed second-route record writes it and, run
@@ -196,6 +201,59 @@ def test_multihomogeneous_route_finds_monodromy_s_points_and_the_degree_at_d0():
     assert hc.multihomogeneous_points(3, 3, 1, 5).shape[0] == determinantal_degree(3, 3, 1) == 6
     with pytest.raises(InvalidArgument, match="max_paths"):
         hc.multihomogeneous_points(*TINY, max_paths=8)
+
+
+@pytest.mark.parametrize("name", ["total-degree.json", "multihomogeneous.json"])
+def test_committed_second_route_record_confirms_every_committed_n_it_covers(name):
+    """Falsifiable: in each committed record of another route, every cell's count equals
+    monodromy's and every point matches one to one, and monodromy's count there is the N
+    (critical_points) of every committed exact-above summary of that cell made from the same
+    complex instance (start seed); every cell of the record is a committed cell. The
+    multihomogeneous record covers every committed cell."""
+    import json
+
+    record = json.loads((SECOND_ROUTES / name).read_text())
+    key = ROUTE_KEYS[record["format"]]
+    for c in record["cells"]:
+        D = c["r"] * (c["m"] + c["n"] - c["r"])
+        assert c["unknowns"] == D + c["M"] and c["M"] == D - c["d"]
+        assert c["paths"] == (2 ** c["unknowns"] if key == "total_degree" else
+                              hc.multihomogeneous_bezout(c["m"], c["n"], c["r"], c["M"]))
+        assert c["agree"] and c["monodromy"]["count"] == c[key]["count"] == c["matched"]
+    by_cell = {(c["m"], c["n"], c["r"], c["M"]): c["monodromy"]["count"] for c in record["cells"]}
+    committed, covered = set(), set()
+    for path in SECOND_ROUTES.parent.glob("*/summary.json"):
+        summary = json.loads(path.read_text())
+        if summary["config"]["start_seed"] != record["seed"]:
+            continue
+        for c in summary["cells"]:
+            cell = (c["m"], c["n"], c["r"], c["M"])
+            committed.add(cell)
+            if cell in by_cell:
+                assert c["critical_points"] == by_cell[cell], (path, cell)
+                covered.add(cell)
+    assert covered == set(by_cell) and len(covered) >= 1
+    if key == "multihomogeneous":
+        assert covered == committed
+
+
+@pytest.mark.slow
+def test_second_route_records_reproduce_from_their_command(tmp_path):
+    """Each committed record's smallest cell (2x5, r = 1, d = 1), made again: same counts and
+    matches."""
+    import json
+
+    for route, name in (("total-degree", "total-degree.json"),
+                        ("multihomogeneous", "multihomogeneous.json")):
+        record = json.loads((SECOND_ROUTES / name).read_text())
+        key = ROUTE_KEYS[record["format"]]
+        committed = next(c for c in record["cells"] if (c["m"], c["n"], c["r"], c["d"]) == (2, 5, 1, 1))
+        out = tmp_path / name
+        assert _second_route_script().main(["--route", route, "2x5:1:1", "--out", str(out)]) == 0
+        (cell,) = json.loads(out.read_text())["cells"]
+        assert cell["monodromy"]["count"] == committed["monodromy"]["count"]
+        assert cell[key]["count"] == committed[key]["count"]
+        assert cell["matched"] == committed["matched"]
 
 
 def test_bertini_counts_the_same_critical_points():

@@ -47,11 +47,11 @@ us), is found once per cell on a random complex instance by monodromy
 lambda*)`` and random complex ``G*`` fix ``y*`` and ``theta0*`` (both enter linearly) so that it
 solves; loops ``p* -> p1 -> p2 -> p*`` through random complex parameters add the certified,
 distinct endpoints until the count has not grown for :data:`STALL_ROUNDS` rounds. It is a
-lower bound made by loops. The second routes: :func:`total_degree_points` (a ``2^(D+M)``-path
-total-degree homotopy to the same ``p*``, small cells; ``scripts/exact_above_total_degree.py``
-recounts the committed cells point by point, record
-``results/exact-above/second-route/total-degree.json``) and Bertini 2 (``lorank[bertini]``,
-tiny cells). At ``d = 0``
+lower bound made by loops. The other routes, on the same ``p*``:
+:func:`multihomogeneous_points` (a linear-product homotopy, ``C(D, M) C(D, p)`` paths),
+:func:`total_degree_points` (``2^(D+M)`` paths, small cells) and Bertini 2
+(``lorank[bertini]``, tiny cells); ``scripts/exact_above_total_degree.py`` recounts the
+committed cells point by point (records in ``results/exact-above/second-route/``). At ``d = 0``
 the critical points are E0's solutions (``J_f`` square and invertible fixes ``lambda``), so
 ``N`` is the determinantal degree.
 

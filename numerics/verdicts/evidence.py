@@ -370,8 +370,10 @@ _MEASURED_ASSUMED = (
                    "outside the chart Delta = [I_r; U'] V^T form a set of lower dimension "
                    "(rank < r is excluded exactly: EXA.lower-rank-excluded)",
                    "the critical count N of a cell: found by monodromy on one random complex "
-                   "instance (checked against a total-degree homotopy and Bertini at small "
-                   "cells); a 'no real solution' decision needs all N",
+                   "instance (recounted point by point on that instance by a multihomogeneous and, "
+                   "where D + M <= 15, a total-degree homotopy: "
+                   "results/exact-above/second-route/; by Bertini at 2x2); a 'no real "
+                   "solution' decision needs all N",
                    "the certificate: float64 alpha theory of the Lagrange system "
                    "(numerics/engine/homotopy_critical.py), not interval arithmetic; an "
                    "uncertified instance is excluded, not counted",

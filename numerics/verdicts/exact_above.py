@@ -12,7 +12,8 @@ Gaussian data, so ``y`` is a regular value and a non-empty real solution set has
 (r-1)(m+n-r+1)`` (exact: EXA.lower-rank-excluded) and those outside the chart form a set of
 lower dimension. What is machine-checked per instance: the alpha tests (float64) of the ``N``
 endpoints, their distinctness and their real/non-real classes. What rests on numerics: the
-critical count ``N`` of a cell (monodromy, with the second routes of the tests); a "no real
+critical count ``N`` of a cell (monodromy; recounted by a multihomogeneous and, where ``D + M
+<= 15``, a total-degree homotopy: ``results/exact-above/second-route/``); a "no real
 solution" decision needs all ``N``, an "exists" decision only its certified real critical point.
 
 ``certified`` (method check: the decision covers the instances it is run on)
