@@ -380,9 +380,11 @@ def _track_params(z, src, dst):
     return track(z, _segment(src[0], src[1], dst[0], dst[1], zero, zero))
 
 
-@lru_cache(maxsize=32)
-def _start(m: int, n: int, r: int, M: int, seed: int, device: str):
-    dev = torch.device(device)
+def _pstar(m: int, n: int, r: int, M: int, seed: int):
+    """The random complex instance ``p* = (A*, theta0*)`` of the cell (``m <= n``) and its
+    known critical point ``z*`` (CPU): a random ``(theta*, lambda*)`` and random ``G*`` fix
+    ``y*`` and ``theta0*`` so that ``z*`` solves (module docstring). The start of monodromy
+    (:func:`critical_start`) and the instance the other routes solve."""
     D = r * (m + n - r)
     p = (m - r) * r
     G = random_complex((1, M, m, n), seed, "cpu")
@@ -395,7 +397,13 @@ def _start(m: int, n: int, r: int, M: int, seed: int, device: str):
     A = bilinear_coefficients(G, y, r)
     # theta0* = theta* - J_f^T lambda*: E_x = E_w = 0 at z*
     F, _ = lagrange(zs, A, torch.zeros(1, D, dtype=torch.complex128), jacobian=False)
-    th0 = F[:, :D]
+    return A, F[:, :D], zs
+
+
+@lru_cache(maxsize=32)
+def _start(m: int, n: int, r: int, M: int, seed: int, device: str):
+    dev = torch.device(device)
+    A, th0, zs = _pstar(m, n, r, M, seed)
     star = (A.to(dev), th0.to(dev))
     hn = hessian_norm(star[0])
     known = _refine(zs.to(dev), *star)
@@ -481,7 +489,7 @@ def total_degree_points(m: int, n: int, r: int, M: int, seed: int = 0,
     if K > max_exponent:
         raise InvalidArgument(f"total_degree_points: 2^{K} paths is more than 2^max_exponent = "
                               f"2^{max_exponent}")
-    (A, th0), _, _ = critical_start(m, n, r, M, seed)
+    A, th0, _ = _pstar(m, n, r, M, seed)
     import itertools
     z0 = torch.tensor(list(itertools.product((1.0, -1.0), repeat=K)), dtype=torch.complex128)
     gamma = complex(random_complex((1,), seed + 7, "cpu")[0])
@@ -559,7 +567,7 @@ def multihomogeneous_points(m: int, n: int, r: int, M: int, seed: int = 0,
     if paths > max_paths:
         raise InvalidArgument(f"multihomogeneous_points: {paths} paths is more than max_paths = "
                               f"{max_paths}")
-    (A, th0), _, _ = critical_start(m, n, r, M, seed)
+    A, th0, _ = _pstar(m, n, r, M, seed)
     p, D = (m - r) * r, r * (m + n - r)
     K = D + M
     groups = [(0, p), (p, D), (D, K)]
