@@ -489,16 +489,24 @@ def total_degree_points(m: int, n: int, r: int, M: int, seed: int = 0,
     if K > max_exponent:
         raise InvalidArgument(f"total_degree_points: 2^{K} paths is more than 2^max_exponent = "
                               f"2^{max_exponent}")
-    A, th0, _ = _pstar(m, n, r, M, seed)
     import itertools
+
     z0 = torch.tensor(list(itertools.product((1.0, -1.0), repeat=K)), dtype=torch.complex128)
+    return _solve_from_start(_pstar(m, n, r, M, seed)[:2], z0,
+                             lambda z: (z * z - 1, torch.diag_embed(2 * z)), seed)
+
+
+def _solve_from_start(pstar, z0, start_system, seed: int) -> torch.Tensor:
+    """Track the solutions ``z0`` of ``start_system(z) -> (g, J_g)`` to the Lagrange system of
+    ``pstar = (A, theta0)`` along ``(1 - t) gamma g + t F`` (``gamma`` random from ``seed``:
+    the gamma trick) and return the certified (alpha test) distinct finite endpoints."""
+    A, th0 = pstar
     gamma = complex(random_complex((1,), seed + 7, "cpu")[0])
 
     def system(z, t, idx, need_t=True):
         Na = z.shape[0]
-        Ae, be = A.expand(Na, -1, -1, -1), th0.expand(Na, -1)
-        F, JF = lagrange(z, Ae, be)
-        g, Jg = z * z - 1, torch.diag_embed(2 * z)
+        F, JF = lagrange(z, A.expand(Na, -1, -1, -1), th0.expand(Na, -1))
+        g, Jg = start_system(z)
         tc = t.to(z.dtype)
         H = (1 - tc)[:, None] * gamma * g + tc[:, None] * F
         J = (1 - tc)[:, None, None] * gamma * Jg + tc[:, None, None] * JF
@@ -567,7 +575,6 @@ def multihomogeneous_points(m: int, n: int, r: int, M: int, seed: int = 0,
     if paths > max_paths:
         raise InvalidArgument(f"multihomogeneous_points: {paths} paths is more than max_paths = "
                               f"{max_paths}")
-    A, th0, _ = _pstar(m, n, r, M, seed)
     p, D = (m - r) * r, r * (m + n - r)
     K = D + M
     groups = [(0, p), (p, D), (D, K)]
@@ -580,7 +587,6 @@ def multihomogeneous_points(m: int, n: int, r: int, M: int, seed: int = 0,
     for g, (lo, hi) in enumerate(groups):
         coef[:, g, lo:hi] = forms[:, lo:hi] * degree[:, g:g + 1]
     const = torch.where(degree, const, torch.ones_like(const))
-    gamma = complex(random_complex((1,), seed + 7, "cpu")[0])
     # start solutions: rows S (of the first D) take lambda; of the rest, rows X take x
     starts = []
     for lam_rows in itertools.combinations(range(D), M):
@@ -594,26 +600,13 @@ def multihomogeneous_points(m: int, n: int, r: int, M: int, seed: int = 0,
             starts.append(z)
     z0 = torch.stack(starts)
 
-    def system(z, t, idx, need_t=True):
-        Na = z.shape[0]
-        F, JF = lagrange(z, A.expand(Na, -1, -1, -1), th0.expand(Na, -1))
+    def start_system(z):
         L = torch.einsum("kgj,pj->pkg", coef, z) + const          # (Na, K, 3) affine factors
-        g = L.prod(-1)
         others = torch.stack([L[..., 1] * L[..., 2], L[..., 0] * L[..., 2],
                               L[..., 0] * L[..., 1]], -1)
-        Jg = torch.einsum("pkg,kgj->pkj", others, coef)
-        tc = t.to(z.dtype)
-        H = (1 - tc)[:, None] * gamma * g + tc[:, None] * F
-        J = (1 - tc)[:, None, None] * gamma * Jg + tc[:, None, None] * JF
-        return H, J, F - gamma * g
+        return L.prod(-1), torch.einsum("pkg,kgj->pkj", others, coef)
 
-    z, done = track(z0, system)
-    z = z[done]
-    Ae, be = A.expand(z.shape[0], -1, -1, -1), th0.expand(z.shape[0], -1)
-    z = _refine(z, Ae, be)
-    beta, _, alpha = _alpha(z, Ae, be, hessian_norm(A).expand(z.shape[0]))
-    good = (alpha < ALPHA_0) & torch.isfinite(z.abs()).all(-1)
-    return z[_distinct_keep(z, 2 * beta, good)]
+    return _solve_from_start(_pstar(m, n, r, M, seed)[:2], z0, start_system, seed)
 
 
 # --------------------------------------------------------------------------- real instances
