@@ -154,6 +154,13 @@ def check_cell(m: int, n: int, r: int, M: int):
     return m, n, r, M
 
 
+def _oriented_cell(m: int, n: int, r: int, M: int):
+    """:func:`check_cell`, then ``m <= n`` (the routes solve the transposed cell, whose
+    critical points correspond one to one)."""
+    m, n, r, M = check_cell(m, n, r, M)
+    return (n, m, r, M) if m > n else (m, n, r, M)
+
+
 # --------------------------------------------------------------------------- the system
 
 
@@ -452,9 +459,7 @@ def critical_start(m: int, n: int, r: int, M: int, seed: int = 0, device="cpu"):
     >>> z.shape[0], info["history"][-4:]
     (7, (7, 7, 7, 7))
     """
-    m, n, r, M = check_cell(m, n, r, M)
-    if m > n:
-        m, n = n, m
+    m, n, r, M = _oriented_cell(m, n, r, M)
     seed = require_nonneg_int("seed", seed)
     A, th0, z, history, loops = _start(m, n, r, M, seed, str(torch.device(device)))
     return (A, th0), z, {"loops": loops, "history": history, "seed": seed}
@@ -481,9 +486,7 @@ def total_degree_points(m: int, n: int, r: int, M: int, seed: int = 0,
     >>> total_degree_points(2, 2, 1, 2).shape
     torch.Size([7, 5])
     """
-    m, n, r, M = check_cell(m, n, r, M)
-    if m > n:
-        m, n = n, m
+    m, n, r, M = _oriented_cell(m, n, r, M)
     max_exponent = require_nonneg_int("max_exponent", max_exponent)
     K = r * (m + n - r) + M
     if K > max_exponent:
@@ -543,9 +546,7 @@ def multihomogeneous_bezout(m: int, n: int, r: int, M: int) -> int:
     """
     from math import comb
 
-    m, n, r, M = check_cell(m, n, r, M)
-    if m > n:
-        m, n = n, m
+    m, n, r, M = _oriented_cell(m, n, r, M)
     p, D = (m - r) * r, r * (m + n - r)
     return comb(D, M) * comb(D, p)
 
@@ -567,9 +568,7 @@ def multihomogeneous_points(m: int, n: int, r: int, M: int, seed: int = 0,
     """
     import itertools
 
-    m, n, r, M = check_cell(m, n, r, M)
-    if m > n:
-        m, n = n, m
+    m, n, r, M = _oriented_cell(m, n, r, M)
     max_paths = require_positive_int("max_paths", max_paths)
     paths = multihomogeneous_bezout(m, n, r, M)
     if paths > max_paths:
