@@ -887,47 +887,66 @@ def exact_existence_table(results: Path, run="e0-cpu") -> str:
     return "\n".join(lines)
 
 
-def exact_above_table(results: Path, run=("cpu-small",)) -> str:
+ROUTE_FORMATS = {"lorank.exact-above-total-degree/1": ("total-degree", "total_degree"),
+                 "lorank.exact-above-multihomogeneous/1": ("multihomogeneous", "multihomogeneous")}
+
+
+def second_route_records(results: Path) -> list:
+    """Every committed record of another route for exact-above's N
+    (``results/exact-above/second-route/*.json``), as ``(file name, route, key, record)``
+    sorted by route (total degree first) then file name."""
+    out = []
+    for path in sorted((results / "exact-above" / "second-route").glob("*.json")):
+        record = json.loads(path.read_text())
+        route, key = ROUTE_FORMATS[record["format"]]
+        out.append((path.name, route, key, record))
+    return sorted(out, key=lambda x: (x[1] != "total-degree", x[0]))
+
+
+def exact_above_table(results: Path, run=None) -> str:
     """Issue 16 item 5: exact real existence just above rho = 1 per cell (critical count N,
     certification, P(exists), mean real critical count, paired E1[k] shortfall), from
-    ``results/exact-above/<run>`` (several runs, one table), with the ledger's statuses; N by
-    the other routes where ``results/exact-above/second-route/<route>.json`` has the cell."""
+    ``results/exact-above/<run>`` (several runs, one table; by default every committed run),
+    rows ordered by rank, size and rho, with the ledger's statuses; N by the other routes where
+    a record in ``results/exact-above/second-route/`` has the cell."""
+    if run is None:
+        run = tuple(p.parent.name for p in sorted((results / "exact-above").glob("*/summary.json")))
     runs = (run,) if isinstance(run, str) else tuple(run)
     runs = tuple(r for r in runs if (results / "exact-above" / r / "summary.json").exists())
     if not runs:
         return "No committed exact-above record yet."
     summaries = [json.loads((results / "exact-above" / r / "summary.json").read_text())
                  for r in runs]
-    routes = {}   # route -> its record (results/exact-above/second-route/<route>.json)
-    for route, key in (("total-degree", "total_degree"), ("multihomogeneous", "multihomogeneous")):
-        path = results / "exact-above" / "second-route" / f"{route}.json"
-        if path.exists():
-            routes[route] = (key, json.loads(path.read_text()))
+    records = second_route_records(results)
+    routes = list(dict.fromkeys(route for _, route, _, _ in records))
 
     def td(c, t):
-        """``total degree / multihomogeneous`` counts of the cell, ``-`` where a route lacks
-        it (or was run on another complex instance p*), and a flag where a count or the
-        one-to-one match differs from the summary's N."""
+        """``total degree / multihomogeneous`` counts of the cell, ``-`` where no record of a
+        route has it (or was run on another complex instance p*), and a flag where a count or
+        the one-to-one match differs from the summary's N."""
         parts = []
-        for key, record in routes.values():
-            x = next((x for x in record["cells"] if (x["m"], x["n"], x["r"], x["M"])
-                      == (c["m"], c["n"], c["r"], c["M"])), None)
-            if x is None or t["config"]["start_seed"] != record["seed"]:
+        for route in routes:
+            x = next(((x, key) for _, rt, key, record in records if rt == route
+                      and t["config"]["start_seed"] == record["seed"] for x in record["cells"]
+                      if (x["m"], x["n"], x["r"], x["M"]) == (c["m"], c["n"], c["r"], c["M"])),
+                     None)
+            if x is None:
                 parts.append("-")
             else:
+                x, key = x
                 same = x[key]["count"] == x["matched"] == c["critical_points"]
                 parts.append(f"{x[key]['count']}" + ("" if same else f" (matched {x['matched']})"))
         return " / ".join(parts) if parts else "-"
 
-    c0 = summaries[0]["config"]
-    ks = [k for k in ("1", "2", "4", "8") if k in summaries[0]["cells"][0]["e1"]]
+    seeds = sorted({t["config"]["seed"] for t in summaries})
+    ks = [k for k in ("1", "2", "4", "8") if all(k in c["e1"] for t in summaries for c in t["cells"])]
 
     def w(x):
         return f"[{x[0]:.3f}, {x[1]:.3f}]"
 
     lines = [f"Exact existence just above rho = 1 (M = r(m+n-r) - d; Gaussian instances, seed "
-             f"{c0['seed']}; the very instances of `lorank cstar --estimand lm` at KN = M; "
-             "E1 = LM with k restarts on the same instances). N is the number of complex "
+             f"{', '.join(map(str, seeds))}; the very instances of `lorank cstar --estimand lm` at "
+             "KN = M; E1 = LM with k restarts on the same instances). N is the number of complex "
              "critical points of the distance from a random point (found once per cell by "
              "monodromy); an instance is certified when all N are alpha-certified and distinct. "
              "P(exists) and the shortfall (a real solution exists, E1[k] finds none) are among "
@@ -935,26 +954,30 @@ def exact_above_table(results: Path, run=("cpu-small",)) -> str:
              "with its 95% t interval. \"N, other routes\": the counts on the same complex "
              "instance by a total-degree homotopy (2^(D+M) paths) / a multihomogeneous one "
              "(C(D, M) C(D, p) paths), each point matched one to one with monodromy's unless "
-             "stated.", "",
-             "| cell | M | rho | N | N, other routes | certified | P(exists) | "
+             "stated. Rows by rank, size and rho; \"record\" names the run under "
+             "`results/exact-above/`.", "",
+             "| cell | d | M | rho | N | N, other routes | certified | P(exists) | "
              "mean real critical points | "
-             + " | ".join(f"shortfall E1[{k}]" for k in ks) + " |",
-             "|---|---|---|---|---|---|---|---|" + "---|" * len(ks)]
-    for t in summaries:
+             + " | ".join(f"shortfall E1[{k}]" for k in ks) + " | record |",
+             "|---|---|---|---|---|---|---|---|---|" + "---|" * len(ks) + "---|"]
+    rows = []
+    for r, t in zip(runs, summaries):
         for c in t["cells"]:
             cell = f"{c['m']}x{c['n']} r={c['r']}"
             e, rc = c["exists"], c["real_count"]
+            head = (f"| {cell} | {c['d']} | {c['M']} | {c['rho']:.3f} | {c['critical_points']} | "
+                    f"{td(c, t)} | {c['certified']}/{c['trials']} | ")
             if not e["trials"]:
-                lines.append(f"| {cell} | {c['M']} | {c['rho']:.3f} | {c['critical_points']} | "
-                             f"{td(c, t)} | {c['certified']}/{c['trials']} | not reached | - | "
-                             + " | ".join("-" for _ in ks) + " |")
-                continue
-            p = e["successes"] / e["trials"]
-            lines.append(f"| {cell} | {c['M']} | {c['rho']:.3f} | {c['critical_points']} | "
-                         f"{td(c, t)} | {c['certified']}/{c['trials']} | {p:.3f} {w(e['wilson'])} | "
-                         f"{rc['mean']:.2f} [{rc['lo']:.2f}, {rc['hi']:.2f}] | "
-                         + " | ".join(f"{c['e1'][k]['shortfall']:.3f} {w(c['e1'][k]['shortfall_wilson'])}"
-                                      for k in ks) + " |")
+                body = "not reached | - | " + " | ".join("-" for _ in ks)
+            else:
+                p = e["successes"] / e["trials"]
+                body = (f"{p:.3f} {w(e['wilson'])} | {rc['mean']:.2f} [{rc['lo']:.2f}, "
+                        f"{rc['hi']:.2f}] | " + " | ".join(
+                            f"{c['e1'][k]['shortfall']:.3f} {w(c['e1'][k]['shortfall_wilson'])}"
+                            for k in ks))
+            rows.append(((c["r"], c["m"] + c["n"], c["m"], c["n"], c["rho"]),
+                         head + body + f" | {r} |"))
+    lines += [row for _, row in sorted(rows, key=lambda x: x[0])]
     lines.append("")
     for r, t in zip(runs, summaries):
         env = (t.get("environment") or [{}])[0]
@@ -963,10 +986,10 @@ def exact_above_table(results: Path, run=("cpu-small",)) -> str:
                      f"{env.get('device_name', env.get('device', '?'))}, "
                      f"{t['wall_time']['wall_s']:.0f} s); figure "
                      f"`results/exact-above/{r}/exact_above.png`.")
-    for route, (key, record) in routes.items():
+    for name, route, key, record in records:
         env = record["environment"]
         agree = sum(c["agree"] for c in record["cells"])
-        lines.append(f"Route {route}: record `results/exact-above/second-route/{route}.json` "
+        lines.append(f"Route {route}: record `results/exact-above/second-route/{name}` "
                      f"({env.get('device_name', '?')}, one thread, "
                      f"{sum(c['monodromy']['seconds'] + c[key]['seconds'] for c in record['cells']):.0f} s, "
                      f"commit {str((env.get('lorank_source') or {}).get('commit'))[:7]}; "
@@ -975,6 +998,30 @@ def exact_above_table(results: Path, run=("cpu-small",)) -> str:
     lines.append("Ledger:")
     lines += _ledger_lines(e for i, e in ledger_entries(results).items()
                            if i.startswith("E0-ABOVE.") and any(i.endswith(f".{r}") for r in runs))
+    return "\n".join(lines)
+
+
+def exact_above_curve_table(results: Path) -> str:
+    """Issue 16 item 5: the exact existence curve from rho = 1 (E0) to just above it, per size,
+    from :func:`numerics.verdicts.exact_above.existence_curves` (committed records only)."""
+    from numerics.verdicts.exact_above import existence_curves
+
+    curves = existence_curves(results)
+    if not curves:
+        return "No size has both an E0 and an exact-above record yet."
+    most = max(len(p) for p in curves.values())
+    lines = ["P(a real solution exists) per size, from rho = 1 (E0, M = r(m+n-r) conditions) to "
+             "just above it (exact-above, M - d conditions, one point per d); certified instances "
+             "only, Wilson 95% intervals; other instances at each rho. The rho = 1 point is the "
+             "committed E0 cell with the current certificate and the most certified instances. "
+             "Sizes ordered by rank, then size. Figure: notebook 06, section 7.", "",
+             "| size | " + " | ".join(f"point {i}: rho, P(exists)" for i in range(most))
+             + " | records |", "|---|" + "---|" * most + "---|"]
+    for (m, n, r), pts in sorted(curves.items(), key=lambda kv: (kv[0][2], kv[0][0] + kv[0][1], kv[0])):
+        cells = [f"{rho:.3f}: {s}/{t} [{w[0]:.3f}, {w[1]:.3f}]" for rho, s, t, w, _ in pts]
+        cells += ["-"] * (most - len(pts))
+        recs = ", ".join(dict.fromkeys(f"`{rec}`" for *_, rec in pts))
+        lines.append(f"| {m}x{n} r={r} | " + " | ".join(cells) + f" | {recs} |")
     return "\n".join(lines)
 
 
@@ -1227,7 +1274,7 @@ BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default":
           "exact-existence-bertini": exact_existence_bertini_table,
           "exact-existence-bertini-r2": lambda results: exact_existence_bertini_table(
               results, "crosscheck-r2.json.gz"),
-          "exact-above": lambda results: exact_above_table(results, ("cpu-small", "cpu-r1-more", "cpu-small-r2")),
+          "exact-above": exact_above_table, "exact-above-curve": exact_above_curve_table,
           "exact-existence-v2-rk": lambda results: exact_existence_table(
               results, tuple(f"h200-v2-r{r}" for r in range(2, 8)))}
 

@@ -204,13 +204,30 @@ def test_multihomogeneous_route_finds_monodromy_s_points_and_the_degree_at_d0():
         hc.multihomogeneous_points(*TINY, max_paths=8)
 
 
-@pytest.mark.parametrize("name", ["total-degree.json", "multihomogeneous.json"])
+def _committed_cells(seed):
+    """Every committed exact-above cell (m, n, r, M) whose N was found from start seed ``seed``,
+    with the summaries that give it: {cell: [(summary path, N)]}."""
+    import json
+
+    out = {}
+    for path in SECOND_ROUTES.parent.glob("*/summary.json"):
+        summary = json.loads(path.read_text())
+        if summary["config"]["start_seed"] == seed:
+            for c in summary["cells"]:
+                out.setdefault((c["m"], c["n"], c["r"], c["M"]), []).append(
+                    (path, c["critical_points"]))
+    return out
+
+
+SECOND_ROUTE_RECORDS = sorted(p.name for p in SECOND_ROUTES.glob("*.json"))
+
+
+@pytest.mark.parametrize("name", SECOND_ROUTE_RECORDS)
 def test_committed_second_route_record_confirms_every_committed_n_it_covers(name):
     """Falsifiable: in each committed record of another route, every cell's count equals
     monodromy's and every point matches one to one, and monodromy's count there is the N
     (critical_points) of every committed exact-above summary of that cell made from the same
-    complex instance (start seed); every cell of the record is a committed cell. The
-    multihomogeneous record covers every committed cell."""
+    complex instance (start seed); every cell of the record is a committed cell."""
     import json
 
     record = json.loads((SECOND_ROUTES / name).read_text())
@@ -221,21 +238,29 @@ def test_committed_second_route_record_confirms_every_committed_n_it_covers(name
         assert c["paths"] == (2 ** c["unknowns"] if key == "total_degree" else
                               hc.multihomogeneous_bezout(c["m"], c["n"], c["r"], c["M"]))
         assert c["agree"] and c["monodromy"]["count"] == c[key]["count"] == c["matched"]
-    by_cell = {(c["m"], c["n"], c["r"], c["M"]): c["monodromy"]["count"] for c in record["cells"]}
-    committed, covered = set(), set()
-    for path in SECOND_ROUTES.parent.glob("*/summary.json"):
-        summary = json.loads(path.read_text())
-        if summary["config"]["start_seed"] != record["seed"]:
-            continue
-        for c in summary["cells"]:
-            cell = (c["m"], c["n"], c["r"], c["M"])
-            committed.add(cell)
-            if cell in by_cell:
-                assert c["critical_points"] == by_cell[cell], (path, cell)
-                covered.add(cell)
-    assert covered == set(by_cell) and len(covered) >= 1
-    if key == "multihomogeneous":
-        assert covered == committed
+    committed = _committed_cells(record["seed"])
+    for c in record["cells"]:
+        cell = (c["m"], c["n"], c["r"], c["M"])
+        assert cell in committed, cell
+        for path, n in committed[cell]:
+            assert n == c["monodromy"]["count"], (path, cell)
+
+
+def test_the_multihomogeneous_records_together_cover_every_committed_cell():
+    """Every committed exact-above cell has its N recounted by the multihomogeneous route on
+    the same complex instance, in one of the committed records of that route."""
+    import json
+
+    assert {"total-degree.json", "multihomogeneous.json"} <= set(SECOND_ROUTE_RECORDS)
+    covered, seeds = set(), set()
+    for name in SECOND_ROUTE_RECORDS:
+        record = json.loads((SECOND_ROUTES / name).read_text())
+        if ROUTE_KEYS[record["format"]] == "multihomogeneous":
+            seeds.add(record["seed"])
+            covered |= {(c["m"], c["n"], c["r"], c["M"]) for c in record["cells"]}
+    assert seeds == {0}
+    committed = set(_committed_cells(0))
+    assert committed and committed <= covered, sorted(committed - covered)
 
 
 @pytest.mark.slow
@@ -352,3 +377,37 @@ if __name__ == "__main__":  # the background job's process: pickle the paired ru
 
     with open(sys.argv[1], "wb") as f:
         pickle.dump(paired_runs(), f)
+
+
+def test_existence_curves_pair_e0_at_rho_1_with_the_points_above(tmp_path):
+    """existence_curves: per size, rho = 1 from the E0 summary with the current certificate and
+    the most certified instances (an older certificate is ignored even with more), then one
+    point per exact-above cell, sorted by rho; sizes without an E0 cell are left out."""
+    import json
+
+    from numerics.verdicts.exact_above import E0_CERTIFICATE, existence_curves
+
+    def write(folder, summary):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "summary.json").write_text(json.dumps(summary))
+
+    def e0_cell(m, n, r, s, t):
+        return {"m": m, "n": n, "r": r, "e0": {"successes": s, "trials": t, "wilson": [0.1, 0.9]}}
+
+    def above_cell(m, n, r, rho, s, t):
+        return {"m": m, "n": n, "r": r, "rho": rho,
+                "exists": {"successes": s, "trials": t, "wilson": [0.2, 1.0]}}
+
+    write("exact-existence/old", {"cells": [e0_cell(3, 4, 1, 999, 999)]})
+    write("exact-existence/a", {"certificate": {"version": E0_CERTIFICATE},
+                                "cells": [e0_cell(3, 4, 1, 90, 100), e0_cell(2, 5, 1, 5, 5)]})
+    write("exact-existence/b", {"certificate": {"version": E0_CERTIFICATE},
+                                "cells": [e0_cell(3, 4, 1, 190, 200)]})
+    write("exact-above/x", {"cells": [above_cell(3, 4, 1, 1.2, 50, 50),
+                                      above_cell(3, 4, 1, 1.1, 49, 50),
+                                      above_cell(4, 4, 1, 1.1, 50, 50)]})
+    curves = existence_curves(tmp_path)
+    assert list(curves) == [(3, 4, 1)]
+    assert [(rho, s, t, rec) for rho, s, t, _, rec in curves[(3, 4, 1)]] == [
+        (1.0, 190, 200, "exact-existence/b"), (1.1, 49, 50, "exact-above/x"),
+        (1.2, 50, 50, "exact-above/x")]

@@ -56,7 +56,7 @@ from numerics.verdicts.exact_existence import (CERTIFIED_BAR, SHORTFALL_BOUND, T
                                                shortfall_status)
 
 __all__ = ["SUMMARY_FORMAT", "SOURCE", "METHOD_SOURCE", "CERTIFIED_BAR", "SHORTFALL_BOUND",
-           "TYPICAL", "shortfall_status", "claim_verdicts", "ledger_entries"]
+           "TYPICAL", "shortfall_status", "claim_verdicts", "ledger_entries", "existence_curves"]
 
 SUMMARY_FORMAT = "lorank.exact-above-summary/1"
 SOURCE = ("THEORY.md section 2 (E0 exact existence at the dimension count), read just above it; "
@@ -171,3 +171,44 @@ def ledger_entries(results_dir) -> list[dict]:
     []
     """
     return claim_entries(results_dir, "exact-above", SUMMARY_FORMAT, "E0-ABOVE", claim_verdicts, tail=device_only)
+
+
+E0_CERTIFICATE = "charts+union/2"   # numerics.experiments.exact_existence.CERTIFICATE (torch-free copy)
+
+
+def existence_curves(results_dir) -> dict:
+    """P(a real solution exists) against rho per size, from rho = 1 to just above it: for every
+    size (m, n, r) of a committed exact-above summary that a committed E0 summary (certificate
+    :data:`E0_CERTIFICATE`, the current one; of those, the cell with the most certified
+    instances, ties to the first run by name) also has, the points ``(rho, successes, trials,
+    wilson, record)`` sorted by rho, rho = 1 from E0 and the rest from exact-above (one point per
+    deficit d; a cell run twice gives two points at one rho). Different instances at each rho:
+    E0's cells have M = r(m+n-r) conditions, exact-above's M - d. Counts are among certified
+    instances; cells without any are left out.
+
+    >>> existence_curves("/nonexistent")
+    {}
+    """
+    import json
+    from pathlib import Path
+
+    root = Path(results_dir)
+    e0 = {}
+    for path in sorted(root.glob("exact-existence/*/summary.json")):
+        s = json.loads(path.read_text())
+        if (s.get("certificate") or {}).get("version") != E0_CERTIFICATE:
+            continue
+        for c in s["cells"]:
+            key, a = (c["m"], c["n"], c["r"]), c["e0"]
+            if a["trials"] and (key not in e0 or a["trials"] > e0[key][2]):
+                e0[key] = (1.0, a["successes"], a["trials"], tuple(a["wilson"]),
+                           f"exact-existence/{path.parent.name}")
+    curves = {}
+    for path in sorted(root.glob("exact-above/*/summary.json")):
+        for c in json.loads(path.read_text())["cells"]:
+            key, b = (c["m"], c["n"], c["r"]), c["exists"]
+            if key in e0 and b["trials"]:
+                curves.setdefault(key, [e0[key]]).append(
+                    (c["rho"], b["successes"], b["trials"], tuple(b["wilson"]),
+                     f"exact-above/{path.parent.name}"))
+    return {key: sorted(pts) for key, pts in sorted(curves.items())}
