@@ -367,16 +367,26 @@ def test_more_distinct_zeros_than_n_is_an_error():
     ones = torch.ones(3, dtype=torch.bool)
     small = torch.full((3,), 1e-12, dtype=torch.float64)
     with pytest.raises(RuntimeError, match="undercounted"):
-        hc._decide(2, [(z, ones, ones, small, small)])
-    assert hc._decide(3, [(z, ones, ones, small, small)])[:3] == (True, 3, True)
+        hc._decide(2, [(z, ones, ones, small, small, small)])
+    assert hc._decide(3, [(z, ones, ones, small, small, small)])[:3] == (True, 3, True)
 
 
-if __name__ == "__main__":  # the background job's process: pickle the paired runs to argv[1]
-    import pickle
-    import sys
-
-    with open(sys.argv[1], "wb") as f:
-        pickle.dump(paired_runs(), f)
+def test_two_endpoints_of_one_zero_count_once_even_where_float64_radii_are_disjoint():
+    """The trial that found it (4x4, r = 2, d = 1, trial 42): two trackings each reach a zero
+    with |z| near 1e3, 1.7e-11 apart, with 2 beta radii (from residuals at rounding level)
+    summing to 1.5e-11. Inside one point's uniqueness ball (1 / (20 gamma), about 6e-8) they
+    are one zero: the union has N distinct zeros, not N + 1, and the instance is certified."""
+    first = torch.tensor([[1332.0 + 0j], [5.0 + 0j]], dtype=torch.complex128)
+    second = torch.tensor([[1332.0 + 1.7e-11 + 0j], [5.0 + 0j]], dtype=torch.complex128)
+    ones = torch.ones(2, dtype=torch.bool)
+    radius = torch.tensor([5.1e-12, 1e-13], dtype=torch.float64)
+    alpha = torch.tensor([2e-6, 1e-12], dtype=torch.float64)
+    same = torch.tensor([6e-8, 1e-2], dtype=torch.float64)
+    pool = [(first, ones, ones, radius, alpha, same), (second, ones, ones, 2 * radius, alpha, same)]
+    assert hc._decide(2, pool)[:3] == (True, 2, True)
+    no_uniqueness = [(a, b, c, d, e, torch.zeros_like(f)) for a, b, c, d, e, f in pool]
+    with pytest.raises(RuntimeError, match="undercounted"):      # the radii alone: 3 > N = 2
+        hc._decide(2, no_uniqueness)
 
 
 def test_existence_curves_pair_e0_at_rho_1_with_the_points_above(tmp_path):
@@ -411,3 +421,11 @@ def test_existence_curves_pair_e0_at_rho_1_with_the_points_above(tmp_path):
     assert [(rho, s, t, rec) for rho, s, t, _, rec in curves[(3, 4, 1)]] == [
         (1.0, 190, 200, "exact-existence/b"), (1.1, 49, 50, "exact-above/x"),
         (1.2, 50, 50, "exact-above/x")]
+
+
+if __name__ == "__main__":  # the background job's process: pickle the paired runs to argv[1]
+    import pickle
+    import sys
+
+    with open(sys.argv[1], "wb") as f:
+        pickle.dump(paired_runs(), f)

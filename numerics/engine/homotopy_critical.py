@@ -61,8 +61,10 @@ one, the role of the gamma trick) carries the ``N`` start solutions to each inst
 instance is *certified* when its ``N`` endpoints are approximate zeros (``alpha < ALPHA_0``),
 each classified real (``alpha < ALPHA_REAL`` and ``||z - conj z|| < 1/(20 gamma)``,
 Hauenstein-Sottile) or non-real (``||Im z|| > 2 beta``), with pairwise disjoint ``2 beta``
-balls: then they are ``N`` distinct zeros, all of them (an instance has at most ``N``
-isolated ones), and the real count is exact. Critical points with huge coordinates (near the
+balls and none inside another's uniqueness ball (``1 / (20 gamma)`` where ``alpha < 0.03``;
+float64 residuals at rounding level can make ``beta`` too small for the first test alone:
+:func:`_distinct_keep`): then they are ``N`` distinct zeros, all of them (an instance has at
+most ``N`` isolated ones), and the real count is exact. Critical points with huge coordinates (near the
 boundary of the chart: ``|x|`` large, ``|lambda|`` larger) are ill-conditioned there; an
 endpoint that fails the test is tested again for ``G(z') = F(S z')``, ``S = diag(max(1, |z_k|))``
 (real and diagonal, so ``z`` is a zero of ``F`` iff ``S^-1 z`` is one of ``G``, and real iff it
@@ -355,15 +357,41 @@ def _alpha(z, A, th0, hnorm):
     return beta, gamma, beta * gamma
 
 
-def _distinct_keep(z, radius, good):
+def _same_radius(alpha, gamma):
+    """Per endpoint, the radius within which any point has the *same* associated zero:
+    ``1 / (20 gamma)`` where ``alpha < ALPHA_REAL`` (0.03; Hauenstein-Sottile, alphaCertified,
+    the uniqueness test), else 0."""
+    return torch.where(alpha < ALPHA_REAL, 1 / (20 * gamma), torch.zeros_like(gamma))
+
+
+def _distinct_keep(z, radius, good, same=None):
     """Greedy: indices of ``good`` endpoints whose balls (``radius``: ``2 beta``, around which
-    the zero lies) miss every kept one."""
+    the zero lies) miss every kept one, and which lie outside every kept one's uniqueness ball
+    and have no kept one inside their own (``same``: :func:`_same_radius`).
+
+    In exact arithmetic the two conditions agree (disjoint ``2 beta`` balls put two zeros
+    apart; a point within ``1 / (20 gamma)`` of an approximate zero with ``alpha < 0.03`` has
+    its zero). In float64 ``beta`` is computed from a residual at rounding level: two endpoints
+    of one ill-conditioned zero (``|z|`` near 1e3) were 1.7e-11 apart with radii summing to
+    1.5e-11, so the radii alone called them distinct (4x4, r = 2, d = 1, trial 42: 161
+    "distinct" zeros of a count of 160). The uniqueness ball is far larger there (about 6e-8)
+    and merges them: an endpoint counts as a new zero only when both tests say so.
+
+    >>> import torch
+    >>> z = torch.tensor([[1.0 + 0j], [1.0 + 1.7e-11 + 0j], [2.0 + 0j]], dtype=torch.complex128)
+    >>> good, radius = torch.ones(3, dtype=torch.bool), torch.full((3,), 7e-12, dtype=torch.float64)
+    >>> _distinct_keep(z, radius, good), _distinct_keep(z, radius, good, torch.full((3,), 6e-8, dtype=torch.float64))
+    ([0, 1, 2], [0, 2])
+    """
+    if same is None:
+        same = torch.zeros_like(radius)
     kept = []
     for k in good.nonzero().squeeze(1).tolist():
         if kept:
             kz = z[kept]
             dist = (kz - z[k]).abs().pow(2).sum(-1).sqrt()
-            if bool((dist <= radius[kept] + radius[k] + 1e-12).any()):
+            if bool(((dist <= radius[kept] + radius[k] + 1e-12)
+                     | (dist < torch.maximum(same[kept], same[k]))).any()):
                 continue
         kept.append(k)
     return kept
@@ -436,10 +464,10 @@ def _start(m: int, n: int, r: int, M: int, seed: int, device: str):
         fin = _refine(z[ok], star[0].expand(nk, -1, -1, -1), star[1].expand(nk, -1))
         allz = torch.cat([known, fin])
         T = allz.shape[0]
-        beta, _, alpha = _alpha(allz, star[0].expand(T, -1, -1, -1), star[1].expand(T, -1),
-                                hn.expand(T))
+        beta, gamma, alpha = _alpha(allz, star[0].expand(T, -1, -1, -1), star[1].expand(T, -1),
+                                    hn.expand(T))
         good = (alpha < ALPHA_0) & torch.isfinite(allz.abs()).all(-1)
-        known = allz[_distinct_keep(allz, 2 * beta, good)]
+        known = allz[_distinct_keep(allz, 2 * beta, good, _same_radius(alpha, gamma))]
         loops += L
         history.append(known.shape[0])
         stall = stall + 1 if known.shape[0] == before else 0
@@ -519,9 +547,9 @@ def _solve_from_start(pstar, z0, start_system, seed: int) -> torch.Tensor:
     z = z[done]
     Ae, be = A.expand(z.shape[0], -1, -1, -1), th0.expand(z.shape[0], -1)
     z = _refine(z, Ae, be)
-    beta, _, alpha = _alpha(z, Ae, be, hessian_norm(A).expand(z.shape[0]))
+    beta, gamma, alpha = _alpha(z, Ae, be, hessian_norm(A).expand(z.shape[0]))
     good = (alpha < ALPHA_0) & torch.isfinite(z.abs()).all(-1)
-    return z[_distinct_keep(z, 2 * beta, good)]
+    return z[_distinct_keep(z, 2 * beta, good, _same_radius(alpha, gamma))]
 
 
 def total_degree_count(m: int, n: int, r: int, M: int, seed: int = 0,
@@ -642,8 +670,10 @@ def _scaled_test(z, A, th0, H):
     kept), at endpoints ``z`` (K, N) with per-endpoint ``A``, ``th0`` and Hessians ``H`` (K, N,
     N, N): ``beta' = ||(J S)^-1 F||``, ``gamma' <= ||(J S)^-1 S H S / 2||_F`` (the Frobenius
     norm of the 3-tensor bounds the bilinear operator norm). Returns ``(radius, alpha, real,
-    nonreal)`` with ``radius = 2 beta' max(s)`` in the original coordinates (``||S u|| <=
-    max(s) ||u||``)."""
+    nonreal, same)`` with ``radius = 2 beta' max(s)`` in the original coordinates (``||S u|| <=
+    max(s) ||u||``) and ``same`` the uniqueness radius ``1 / (20 gamma')`` of
+    :func:`_same_radius`, valid in the original coordinates too (``||S u|| >= ||u||``, as
+    ``s >= 1``)."""
     s = z.abs().clamp(min=1.0)
     F, J = lagrange(z, A, th0)
     JS = J * s.to(J.dtype)[:, None, :]
@@ -658,12 +688,12 @@ def _scaled_test(z, A, th0, H):
     imag = zs.imag.abs().pow(2).sum(-1).sqrt()
     real = (alpha < ALPHA_REAL) & (2 * imag < 1 / (20 * gamma))
     nonreal = imag > 2 * beta
-    return 2 * beta * s.amax(-1), alpha, real, nonreal
+    return 2 * beta * s.amax(-1), alpha, real, nonreal, _same_radius(alpha, gamma)
 
 
 def _certify(z, done, A, th0, hn):
-    """``(good, real, radius, alpha)`` of endpoints ``z`` (T, P, K) of instances ``A``,
-    ``th0``: the test with the constant Hessian bound ``hn``, and for the endpoints that fail
+    """``(good, real, radius, alpha, same)`` of endpoints ``z`` (T, P, K) of instances ``A``,
+    ``th0`` (``same``: :func:`_same_radius`): the test with the constant Hessian bound ``hn``, and for the endpoints that fail
     it, the test in the scaled chart (:func:`_scaled_test`; critical points with huge
     coordinates, near the boundary of the chart, are ill-conditioned in the first)."""
     T, P, K = z.shape
@@ -677,19 +707,22 @@ def _certify(z, done, A, th0, hn):
     fin = done.reshape(-1) & torch.isfinite(zf.abs()).all(-1)
     good = fin & (alpha < ALPHA_0) & (real ^ nonreal)
     radius = 2 * beta
+    same = _same_radius(alpha, gamma)
     again = (fin & ~good).nonzero().squeeze(1)
     if again.numel():
         H = hessians(A)
         inst = again // P
         for c in range(0, again.numel(), SCALED_CHUNK):
             e, i = again[c:c + SCALED_CHUNK], inst[c:c + SCALED_CHUNK]
-            rad2, a2, re2, nr2 = _scaled_test(zf[e], A[i], th0[i], H[i])
+            rad2, a2, re2, nr2, same2 = _scaled_test(zf[e], A[i], th0[i], H[i])
             ok = (a2 < ALPHA_0) & (re2 ^ nr2)
             upd = e[ok]
             good[upd], real[upd], radius[upd], alpha[upd] = True, re2[ok], rad2[ok], a2[ok]
+            same[upd] = same2[ok]
     alpha = torch.where(fin & torch.isfinite(alpha), alpha, torch.full_like(alpha, float("inf")))
     rs = lambda v: v.reshape(T, P)
-    return rs(good), rs(real & good), rs(radius), rs(alpha)
+    same = torch.where(good, same, torch.zeros_like(same))
+    return rs(good), rs(real & good), rs(radius), rs(alpha), rs(same)
 
 
 def solve_critical(G, y, th0, r: int, *, start_seed: int = 0, device=None,
@@ -748,8 +781,8 @@ def solve_critical(G, y, th0, r: int, *, start_seed: int = 0, device=None,
     everyone = torch.arange(T, device=dev)
     z, done = tracking(everyone, 0)
     # the greedy union of :func:`_decide` runs on the CPU (small per-instance loops)
-    z, (good, real, radius, alpha) = z.cpu(), (v.cpu() for v in _certify(z, done, A1, b1, hn))
-    pools = [[(z[i], good[i], real[i], radius[i], alpha[i])] for i in range(T)]
+    z, (good, real, radius, alpha, same) = z.cpu(), (v.cpu() for v in _certify(z, done, A1, b1, hn))
+    pools = [[(z[i], good[i], real[i], radius[i], alpha[i], same[i])] for i in range(T)]
     trackings = torch.ones(T, dtype=torch.int64)
     decided = [_decide(Nc, pools[i]) for i in range(T)]
     for k in range(1, retries + 1):
@@ -758,10 +791,10 @@ def solve_critical(G, y, th0, r: int, *, start_seed: int = 0, device=None,
             break
         rows = torch.tensor(bad, device=dev)
         z, done = tracking(rows, k)
-        g2, r2, b2, a2 = (v.cpu() for v in _certify(z, done, A1[rows], b1[rows], hn[rows]))
+        g2, r2, b2, a2, s2 = (v.cpu() for v in _certify(z, done, A1[rows], b1[rows], hn[rows]))
         z = z.cpu()
         for j, i in enumerate(bad):
-            pools[i].append((z[j], g2[j], r2[j], b2[j], a2[j]))
+            pools[i].append((z[j], g2[j], r2[j], b2[j], a2[j], s2[j]))
             trackings[i] += 1
             decided[i] = _decide(Nc, pools[i])
     cert = torch.tensor([d[0] for d in decided], dtype=torch.bool)
@@ -780,7 +813,8 @@ def _decide(Nc, pool):
     real = torch.cat([p[2] for p in pool])
     radius = torch.cat([p[3] for p in pool])
     alpha = torch.cat([p[4] for p in pool])
-    kept = _distinct_keep(z, radius, good)
+    same = torch.cat([p[5] for p in pool])
+    kept = _distinct_keep(z, radius, good, same)
     if len(kept) > Nc:
         # more distinct certified zeros than the critical count: N (monodromy) is wrong
         raise RuntimeError(f"{len(kept)} distinct certified critical points, more than the "
