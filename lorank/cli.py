@@ -12,7 +12,7 @@ import argparse
 import importlib
 import sys
 
-from proofs.validation import InvalidArgument
+from proofs.validation import InvalidArgument, MethodFailure
 
 __all__ = ["main", "build_parser", "DESCRIPTION"]
 
@@ -127,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     except InvalidArgument as error:
         print(f"lorank {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except MethodFailure as error:   # a check of our own method failed: say so, no traceback
+        print(f"lorank {args.command}: stopped: a check of lorank's own method failed: {error} "
+              "(a run keeps its finished trials in its record)", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"lorank {args.command}: interrupted", file=sys.stderr)
         return 130

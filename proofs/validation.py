@@ -21,6 +21,7 @@ from fractions import Fraction
 
 __all__ = [
     "InvalidArgument",
+    "MethodFailure",
     "require_positive_int",
     "require_rank",
     "require_positive_fraction",
@@ -34,6 +35,13 @@ __all__ = [
 
 class InvalidArgument(ValueError):
     """A bad argument; the message names the argument and the value."""
+
+
+class MethodFailure(RuntimeError):
+    """A check of lorank's own method failed (for example more distinct certified zeros than
+    the count they are checked against): the computation stops rather than report a result it
+    cannot stand behind; the message says which check and where. The CLI reports it in one
+    line with exit status 1; a run's finished trials stay in its record."""
 
 
 def require_positive_int(name: str, value) -> int:

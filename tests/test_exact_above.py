@@ -423,6 +423,39 @@ def test_existence_curves_pair_e0_at_rho_1_with_the_points_above(tmp_path):
         (1.2, 50, 50, "exact-above/x")]
 
 
+def test_a_failed_method_check_stops_the_run_in_one_line_and_keeps_its_trials(tmp_path, capsys,
+                                                                             monkeypatch):
+    """When a check of the method fails mid-run (here: more distinct certified zeros than N,
+    forced on the second batch), ``lorank exact-above`` says so in one line with exit status 1,
+    no traceback, and the record keeps the finished batch and ends with an error session."""
+    import json
+
+    from lorank.cli import main
+    from proofs.validation import MethodFailure
+
+    real = hc.critical_on_e1_instances
+    calls = []
+
+    def second_batch_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            raise MethodFailure("3 distinct certified critical points, more than the critical "
+                                "count N = 2 found by monodromy: N is undercounted")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hc, "critical_on_e1_instances", second_batch_fails)
+    out = tmp_path / "run"
+    code = main(["exact-above", "--sizes", "2x2", "--trials", "4", "--batch-size", "2",
+                 "--restarts", "1", "--out", str(out), "--no-plot", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "stopped" in err and "N is undercounted" in err
+    rows = [json.loads(line) for line in (out / "record.jsonl").read_text().splitlines()]
+    assert sum(r.get("kind") == "trial" for r in rows) == 2
+    assert rows[-1].get("event") == "end" and rows[-1].get("status") == "error"
+
+
 if __name__ == "__main__":  # the background job's process: pickle the paired runs to argv[1]
     import pickle
     import sys

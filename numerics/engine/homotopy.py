@@ -61,7 +61,8 @@ from functools import lru_cache
 import torch
 
 from proofs.exact_existence import determinantal_degree
-from proofs.validation import InvalidArgument, require_nonneg_int, require_positive_int
+from proofs.validation import (InvalidArgument, MethodFailure, require_nonneg_int,
+                               require_positive_int)
 
 from .homotopy_track import (ALPHA_0, LAST_TRACK, HomotopyResult, unpack_uv,
                              dedupe_points, random_complex, solve_or_nan, track)
@@ -167,7 +168,7 @@ def _start(m: int, n: int, seed: int, device: str = "cpu"):
 
         unique, _ = monodromy_complete(G1, y1, unique, 1, degree, seed, device)
     if unique.shape[0] != degree:
-        raise RuntimeError(f"start system of {m}x{n}: {unique.shape[0]} certified distinct "
+        raise MethodFailure(f"start system of {m}x{n}: {unique.shape[0]} certified distinct "
                            f"solutions, expected the degree {degree} (seed {seed})")
     return G1[0], y1[0], unique
 

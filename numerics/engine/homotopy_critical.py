@@ -93,7 +93,8 @@ from functools import lru_cache
 
 import torch
 
-from proofs.validation import InvalidArgument, require_nonneg_int, require_positive_int, require_rank
+from proofs.validation import (InvalidArgument, MethodFailure, require_nonneg_int,
+                               require_positive_int, require_rank)
 
 from .homotopy_certify import bilinear_coefficients
 from .homotopy_track import ALPHA_0, ALPHA_REAL, random_complex, solve_or_nan
@@ -472,7 +473,7 @@ def _start(m: int, n: int, r: int, M: int, seed: int, device: str):
         history.append(known.shape[0])
         stall = stall + 1 if known.shape[0] == before else 0
     if stall < STALL_ROUNDS:
-        raise RuntimeError(f"critical points of {m}x{n} r={r} M={M}: the monodromy count "
+        raise MethodFailure(f"critical points of {m}x{n} r={r} M={M}: the monodromy count "
                            f"{known.shape[0]} still grew after {loops} loops (seed {seed})")
     return star[0].cpu(), star[1].cpu(), known.cpu(), tuple(history), loops
 
@@ -817,7 +818,7 @@ def _decide(Nc, pool):
     kept = _distinct_keep(z, radius, good, same)
     if len(kept) > Nc:
         # more distinct certified zeros than the critical count: N (monodromy) is wrong
-        raise RuntimeError(f"{len(kept)} distinct certified critical points, more than the "
+        raise MethodFailure(f"{len(kept)} distinct certified critical points, more than the "
                            f"critical count N = {Nc} found by monodromy: N is undercounted")
     cert = len(kept) == Nc
     rc = int(real[kept].sum()) if kept else 0

@@ -44,7 +44,8 @@ from functools import lru_cache
 import torch
 
 from proofs.exact_existence import determinantal_degree
-from proofs.validation import InvalidArgument, require_nonneg_int, require_positive_int, require_rank
+from proofs.validation import (InvalidArgument, MethodFailure, require_nonneg_int,
+                               require_positive_int, require_rank)
 
 from .homotopy_track import (ALPHA_0, HomotopyResult, dedupe_points, random_complex,
                              solve_or_nan, track)
@@ -190,7 +191,7 @@ def _start(m: int, n: int, r: int, seed: int, device: str):
     known = _refine(z0.to(dev), Gp1, Lp1)[0]
     unique, loops = monodromy_complete(G1, y1, known, r, degree, seed, dev)
     if unique.shape[0] != degree:
-        raise RuntimeError(f"start system of {m}x{n} r={r}: {unique.shape[0]} certified distinct "
+        raise MethodFailure(f"start system of {m}x{n} r={r}: {unique.shape[0]} certified distinct "
                            f"solutions after {loops} monodromy loops, expected the degree "
                            f"{degree} (seed {seed})")
     return G1[0], y1[0], unique
