@@ -287,3 +287,51 @@ def test_real_counts_agree_with_the_groebner_route_more(m, n, T):
     decided = [k for k in range(T) if exact[k] is not None and bool(res.certified[k])]
     assert len(decided) >= T - 1
     assert [exact[k][0] for k in decided] == [int(res.real_count[k]) for k in decided]
+
+
+def _separation_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "e0_separation_check.py"
+    spec = importlib.util.spec_from_file_location("e0_separation_check", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_e0_separation_script_measures_certified_instances_and_resumes(tmp_path):
+    """The separation check (scripts/e0_separation_check.py) of E0's certified instances at
+    two tiny cells: every certified instance's endpoints are far apart (no duplicate of one
+    zero), the counts add up, and a second call keeps the record instead of recomputing."""
+    import json
+
+    script = _separation_script()
+    out = tmp_path / "sep.json"
+    assert script.main(["2x2:1", "3x3:2", "--trials", "6", "--out", str(out)]) == 0
+    first = json.loads(out.read_text())
+    assert [(c["m"], c["n"], c["r"], c["degree"]) for c in first["cells"]] == [(2, 2, 1, 2),
+                                                                              (3, 3, 2, 3)]
+    for c in first["cells"]:
+        assert 0 < c["certified"] <= c["trials"] == 6 and c["below"] == 0
+        assert c["least_relative_separation"] > first["threshold"]
+    assert script.main(["2x2:1", "3x3:2", "--trials", "6", "--out", str(out)]) == 0
+    assert json.loads(out.read_text()) == first
+
+
+@pytest.mark.parametrize("argv, names", [
+    (["2x2"], "2x2"), (["2x2:2"], "2x2:2"), (["axb:1"], "axb:1"),
+    (["2x2:1", "--trials", "0"], "--trials"), (["2x2:1", "--trials", "x"], "--trials"),
+    (["2x2:1", "--threshold", "0"], "--threshold"), (["2x2:1", "--threshold", "2"], "--threshold"),
+    (["2x2:1"], "--out"),
+])
+def test_e0_separation_script_rejects_bad_input_before_any_work(tmp_path, capsys, argv, names):
+    """Every bad argument: exit code 2 and a message naming it, no record."""
+    import re
+
+    out = [] if names == "--out" else ["--out", str(tmp_path / "sep.json")]
+    with pytest.raises(SystemExit) as exit_:
+        _separation_script().main(argv + out)
+    assert exit_.value.code == 2
+    assert re.search(names, capsys.readouterr().err)
+    assert not (tmp_path / "sep.json").exists()
