@@ -1001,6 +1001,34 @@ def exact_above_table(results: Path, run=None) -> str:
     return "\n".join(lines)
 
 
+def e0_separation_table(results: Path, name: str = "cpu.json") -> str:
+    """E0's distinctness test checked from outside (``scripts/e0_separation_check.py``): per
+    cell, the certified instances and the least relative separation of their kept endpoints,
+    from ``results/exact-existence/separation/<name>``."""
+    path = results / "exact-existence" / "separation" / name
+    if not path.exists():
+        return "No committed separation record yet."
+    record = json.loads(path.read_text())
+    env = record["environment"]
+    cells = record["cells"]
+    lines = ["Least relative separation `min ||z_i - z_j|| / (1 + max(||z_i||, ||z_j||))` of the "
+             "kept endpoints of each certified E0 instance (a zero counted twice would show near "
+             f"1e-11); \"below\": certified instances under {record['threshold']:g}. Instances: "
+             f"{record['instances']}.", "",
+             "| cell | degree | certified | retried | least relative separation | below |",
+             "|---|---|---|---|---|---|"]
+    for c in cells:
+        lines.append(f"| {c['m']}x{c['n']} r={c['r']} | {c['degree']} | {c['certified']}/"
+                     f"{c['trials']} | {c['retried']} | {c['least_relative_separation']:.2e} | "
+                     f"{c['below']} |")
+    lines += ["", f"Record `results/exact-existence/separation/{name}` ({env.get('device_name', '?')}, "
+              f"one thread, {sum(c['seconds'] for c in cells):.0f} s, commit "
+              f"{str((env.get('lorank_source') or {}).get('commit'))[:7]}; `{record['command']}`): "
+              f"{sum(c['certified'] for c in cells)} certified instances in {len(cells)} cells, "
+              f"{sum(c['below'] for c in cells)} below {record['threshold']:g}."]
+    return "\n".join(lines)
+
+
 def exact_above_curve_table(results: Path) -> str:
     """Issue 16 item 5: the exact existence curve from rho = 1 (E0) to just above it, per size,
     from :func:`numerics.verdicts.exact_above.existence_curves` (committed records only)."""
@@ -1275,6 +1303,7 @@ BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default":
           "exact-existence-bertini-r2": lambda results: exact_existence_bertini_table(
               results, "crosscheck-r2.json.gz"),
           "exact-above": exact_above_table, "exact-above-curve": exact_above_curve_table,
+          "e0-separation": e0_separation_table,
           "exact-existence-v2-rk": lambda results: exact_existence_table(
               results, tuple(f"h200-v2-r{r}" for r in range(2, 8)))}
 
