@@ -965,7 +965,8 @@ def exact_above_table(results: Path, run=None) -> str:
         for c in t["cells"]:
             cell = f"{c['m']}x{c['n']} r={c['r']}"
             e, rc = c["exists"], c["real_count"]
-            head = (f"| {cell} | {c['d']} | {c['M']} | {c['rho']:.3f} | {c['critical_points']} | "
+            n_cell = "-" if c["critical_points"] is None else c["critical_points"]
+            head = (f"| {cell} | {c['d']} | {c['M']} | {c['rho']:.3f} | {n_cell} | "
                     f"{td(c, t)} | {c['certified']}/{c['trials']} | ")
             if not e["trials"]:
                 body = "not reached | - | " + " | ".join("-" for _ in ks)

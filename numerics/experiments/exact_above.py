@@ -229,7 +229,8 @@ def summarise(config, outcomes, *, wall=None, environment=None) -> dict:
         Ns = sorted({o["critical_points"] for o in rows})
         cells.append({
             "m": m, "n": n, "r": r, "M": M, "d": D - M, "rho": D / M,
-            "critical_points": Ns[0] if len(Ns) == 1 else Ns,
+            # one N per cell; None where no trial of the cell has run (a partial record)
+            "critical_points": Ns[0] if len(Ns) == 1 else (Ns or None),
             "trials": len(rows), "certified": T, "uncertified": len(rows) - T,
             "uncertified_trials": [o["trial"] for o in rows if not o["certified"]][:50],
             "certified_after_retry": sum(o["trackings"] > 1 for o in cert),
@@ -287,7 +288,7 @@ def render_summary(summary: dict) -> str:
         short = "  ".join(f"{c['e1'][k]['missed']}" for k in ks)
         rc = format_interval(c["real_count"], 3) if c["real_count"] else "-"
         lines.append(f"  {c['m']:>4}x{c['n']:<2}r{c['r']:<1}M{c['M']:<3} {c['rho']:>6.3f} "
-                     f"{str(c['critical_points']):>5}  {c['certified']:>4}/{c['trials']:<4}  "
+                     f"{'-' if c['critical_points'] is None else str(c['critical_points']):>5}  {c['certified']:>4}/{c['trials']:<4}  "
                      f"{e0['successes']:>4}/{e0['trials']:<4} {_w(e0['wilson']):>14}  {rc:>22}  "
                      f"{short}")
     lines.append("")
