@@ -1002,31 +1002,36 @@ def exact_above_table(results: Path, run=None) -> str:
     return "\n".join(lines)
 
 
-def e0_separation_table(results: Path, name: str = "cpu.json") -> str:
+def e0_separation_table(results: Path) -> str:
     """E0's distinctness test checked from outside (``scripts/e0_separation_check.py``): per
     cell, the certified instances and the least relative separation of their kept endpoints,
-    from ``results/exact-existence/separation/<name>``."""
-    path = results / "exact-existence" / "separation" / name
-    if not path.exists():
+    from every record ``results/exact-existence/separation/*.json`` (one table)."""
+    paths = sorted((results / "exact-existence" / "separation").glob("*.json"))
+    if not paths:
         return "No committed separation record yet."
-    record = json.loads(path.read_text())
-    env = record["environment"]
-    cells = record["cells"]
+    records = [(p.name, json.loads(p.read_text())) for p in paths]
+    first = records[0][1]
     lines = ["Least relative separation `min ||z_i - z_j|| / (1 + max(||z_i||, ||z_j||))` of the "
              "kept endpoints of each certified E0 instance (a zero counted twice would show near "
-             f"1e-11); \"below\": certified instances under {record['threshold']:g}. Instances: "
-             f"{record['instances']}.", "",
-             "| cell | degree | certified | retried | least relative separation | below |",
-             "|---|---|---|---|---|---|"]
-    for c in cells:
-        lines.append(f"| {c['m']}x{c['n']} r={c['r']} | {c['degree']} | {c['certified']}/"
-                     f"{c['trials']} | {c['retried']} | {c['least_relative_separation']:.2e} | "
-                     f"{c['below']} |")
-    lines += ["", f"Record `results/exact-existence/separation/{name}` ({env.get('device_name', '?')}, "
-              f"one thread, {sum(c['seconds'] for c in cells):.0f} s, commit "
-              f"{str((env.get('lorank_source') or {}).get('commit'))[:7]}; `{record['command']}`): "
-              f"{sum(c['certified'] for c in cells)} certified instances in {len(cells)} cells, "
-              f"{sum(c['below'] for c in cells)} below {record['threshold']:g}."]
+             f"1e-11); \"below\": certified instances under {first['threshold']:g}. Instances: "
+             f"{first['instances']}.", "",
+             "| cell | degree | certified | retried | least relative separation | below | record |",
+             "|---|---|---|---|---|---|---|"]
+    for name, record in records:
+        for c in record["cells"]:
+            lines.append(f"| {c['m']}x{c['n']} r={c['r']} | {c['degree']} | {c['certified']}/"
+                         f"{c['trials']} | {c['retried']} | {c['least_relative_separation']:.2e} | "
+                         f"{c['below']} | {name} |")
+    lines.append("")
+    for name, record in records:
+        env, cells = record["environment"], record["cells"]
+        lines.append(f"Record `results/exact-existence/separation/{name}` "
+                     f"({env.get('device_name', '?')}, one thread, "
+                     f"{sum(c['seconds'] for c in cells):.0f} s, commit "
+                     f"{str((env.get('lorank_source') or {}).get('commit'))[:7]}; "
+                     f"`{record['command']}`): {sum(c['certified'] for c in cells)} certified "
+                     f"instances in {len(cells)} cells, {sum(c['below'] for c in cells)} below "
+                     f"{record['threshold']:g}.")
     return "\n".join(lines)
 
 
