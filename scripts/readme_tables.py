@@ -891,6 +891,14 @@ ROUTE_FORMATS = {"lorank.exact-above-total-degree/1": ("total-degree", "total_de
                  "lorank.exact-above-multihomogeneous/1": ("multihomogeneous", "multihomogeneous")}
 
 
+def _script_record(path: str, record: dict, seconds: float) -> str:
+    """```path` (device, one thread, seconds, commit; `command`)``: how the README names a
+    record written by a CPU script (second routes, E0's separation check)."""
+    env = record["environment"]
+    return (f"`{path}` ({env.get('device_name', '?')}, one thread, {seconds:.0f} s, commit "
+            f"{str((env.get('lorank_source') or {}).get('commit'))[:7]}; `{record['command']}`)")
+
+
 def second_route_records(results: Path) -> list:
     """Every committed record of another route for exact-above's N
     (``results/exact-above/second-route/*.json``), as ``(file name, route, key, record)``
@@ -988,14 +996,12 @@ def exact_above_table(results: Path, run=None) -> str:
                      f"{t['wall_time']['wall_s']:.0f} s); figure "
                      f"`results/exact-above/{r}/exact_above.png`.")
     for name, route, key, record in records:
-        env = record["environment"]
         agree = sum(c["agree"] for c in record["cells"])
-        lines.append(f"Route {route}: record `results/exact-above/second-route/{name}` "
-                     f"({env.get('device_name', '?')}, one thread, "
-                     f"{sum(c['monodromy']['seconds'] + c[key]['seconds'] for c in record['cells']):.0f} s, "
-                     f"commit {str((env.get('lorank_source') or {}).get('commit'))[:7]}; "
-                     f"`{record['command']}`): the counts agree and every point matches at "
-                     f"{agree} of {len(record['cells'])} cells.")
+        seconds = sum(c["monodromy"]["seconds"] + c[key]["seconds"] for c in record["cells"])
+        lines.append(f"Route {route}: record "
+                     + _script_record(f"results/exact-above/second-route/{name}", record, seconds)
+                     + f": the counts agree and every point matches at {agree} of "
+                     f"{len(record['cells'])} cells.")
     lines.append("Ledger:")
     lines += _ledger_lines(e for i, e in ledger_entries(results).items()
                            if i.startswith("E0-ABOVE.") and any(i.endswith(f".{r}") for r in runs))
@@ -1024,13 +1030,11 @@ def e0_separation_table(results: Path) -> str:
                          f"{c['below']} | {name} |")
     lines.append("")
     for name, record in records:
-        env, cells = record["environment"], record["cells"]
-        lines.append(f"Record `results/exact-existence/separation/{name}` "
-                     f"({env.get('device_name', '?')}, one thread, "
-                     f"{sum(c['seconds'] for c in cells):.0f} s, commit "
-                     f"{str((env.get('lorank_source') or {}).get('commit'))[:7]}; "
-                     f"`{record['command']}`): {sum(c['certified'] for c in cells)} certified "
-                     f"instances in {len(cells)} cells, {sum(c['below'] for c in cells)} below "
+        cells = record["cells"]
+        lines.append("Record " + _script_record(f"results/exact-existence/separation/{name}",
+                                                record, sum(c["seconds"] for c in cells))
+                     + f": {sum(c['certified'] for c in cells)} certified instances in "
+                     f"{len(cells)} cells, {sum(c['below'] for c in cells)} below "
                      f"{record['threshold']:g}.")
     return "\n".join(lines)
 
