@@ -9,6 +9,7 @@ from pathlib import Path
 
 import mpmath
 import pytest
+import torch
 
 from numerics.experiments.exact_existence import FAMILY, summarise
 from numerics.verdicts.exact_existence import claim_verdicts, ledger_entries
@@ -306,3 +307,66 @@ def test_new_spec_round_trips_with_its_certificate():
     spec = FAMILY.record_spec(cfg)
     assert spec["certificate"] == "charts+union/2" and spec["retries"] == 2
     assert FAMILY.from_spec(spec) == cfg
+
+
+# --- monodromy start solutions: chunked merge and the on-disk cache -------------------------
+
+def test_merge_distinct_is_the_greedy_rule_of_dedupe_points():
+    """Property: for distinct known points and any candidates (near-duplicates included, and
+    chunks smaller than the input), merge_distinct keeps exactly what dedupe_points keeps from
+    the concatenation, in the same order."""
+    from numerics.engine.homotopy_rank import merge_distinct
+    from numerics.engine.homotopy_track import dedupe_points
+
+    for seed in range(20):
+        g = torch.Generator().manual_seed(seed)
+        base = torch.complex(torch.randn(12, 3, generator=g, dtype=torch.float64),
+                             torch.randn(12, 3, generator=g, dtype=torch.float64))
+        beta = torch.rand(12, generator=g, dtype=torch.float64) * 1e-9
+        known = dedupe_points(base[:4], beta[:4])
+        kb = torch.stack([beta[:4][(base[:4] == p).all(-1)][0] for p in known])
+        pick = torch.randint(0, 12, (30,), generator=g)
+        cand = base[pick] + 1e-13 * torch.randn(30, 3, generator=g, dtype=torch.float64)
+        cb = beta[pick]
+        want = dedupe_points(torch.cat([known, cand]), torch.cat([kb, cb]))
+        for chunk in (1, 7, 64):
+            got, got_b = merge_distinct(known, kb, cand, cb, chunk=chunk)
+            assert got.shape == want.shape and torch.equal(got, want), (seed, chunk)
+            assert got_b.shape[0] == got.shape[0]
+
+
+def _same_set(a, b, tol=1e-9):
+    d = torch.cdist(torch.cat([a.real, a.imag], -1), torch.cat([b.real, b.imag], -1))
+    return a.shape == b.shape and bool((d.min(1).values < tol).all()) and bool((d.min(0).values < tol).all())
+
+
+def test_start_cache_is_reused_and_recertified(tmp_path, monkeypatch):
+    """Property: with $LORANK_START_CACHE set, a solved start is written once and read back by a
+    later process (the lru cache cleared here) as the same solution set; a file that is not a
+    certified solution set (garbage, points that solve nothing, or a duplicate in place of a solution) is ignored and
+    the start is solved anew, still with degree distinct solutions."""
+    import numerics.engine.homotopy_rank as HR
+
+    monkeypatch.setenv(HR.START_CACHE_ENV, str(tmp_path))
+    HR._start.cache_clear()
+    (_, _), z = HR.start_solutions_rank(3, 4, 2, seed=7)      # degree 6
+    files = list(tmp_path.glob("rank-start-3x4-r2-seed7.pt"))
+    assert len(files) == 1 and z.shape[0] == 6
+    HR._start.cache_clear()
+    calls = []
+    monkeypatch.setattr(HR, "monodromy_complete", lambda *a, **k: calls.append(1) or (_ for _ in ()).throw(AssertionError("solved anew")))
+    (_, _), z2 = HR.start_solutions_rank(3, 4, 2, seed=7)
+    assert not calls and _same_set(z, z2)
+    monkeypatch.undo()
+    monkeypatch.setenv(HR.START_CACHE_ENV, str(tmp_path))
+    bad = [b"not a tensor", torch.randn(6, z.shape[1], dtype=torch.float64).to(torch.complex128),
+           torch.cat([z[:5], z[:1]])]                      # a duplicate in place of a solution
+    for content in bad:
+        if isinstance(content, bytes):
+            files[0].write_bytes(content)
+        else:
+            torch.save(content, files[0])
+        HR._start.cache_clear()
+        (_, _), z3 = HR.start_solutions_rank(3, 4, 2, seed=7)
+        assert _same_set(z, z3)
+    HR._start.cache_clear()

@@ -39,8 +39,11 @@ Examples
 from __future__ import annotations
 
 import math
+import os
 from functools import lru_cache
+from pathlib import Path
 
+import numpy as np
 import torch
 
 from proofs.exact_existence import determinantal_degree
@@ -124,11 +127,56 @@ def _params(seed: int, M: int, m: int, n: int):
     return random_complex((1, M, m, n), seed, "cpu"), random_complex((1, M), seed + 1, "cpu")
 
 
+def merge_distinct(known, kbeta, cand, cbeta, chunk: int = 2048):
+    """``(points, beta)``: the distinct points ``known`` (K, M) followed by those of ``cand``
+    (C, M) whose ``2 beta`` balls (plus ``1e-8``) are disjoint from every point kept before
+    them, greedily in order: the rule of :func:`dedupe_points` applied to
+    ``cat([known, cand])``, computed chunk by chunk (memory ``O(chunk (K + C))`` instead of
+    ``O((K + C)^2)``, and one host synchronisation per chunk instead of one per point).
+
+    >>> import torch
+    >>> k = torch.tensor([[0j]], dtype=torch.complex128)
+    >>> c = torch.tensor([[1e-12 + 0j], [1 + 0j], [1 + 1e-12j]], dtype=torch.complex128)
+    >>> b = lambda n: torch.full((n,), 1e-10, dtype=torch.float64)
+    >>> merge_distinct(k, b(1), c, b(3))[0].tolist()
+    [[0j], [(1+0j)]]
+    """
+    kept, kb = known, kbeta
+    for s in range(0, cand.shape[0], chunk):
+        c, cb = cand[s:s + chunk], cbeta[s:s + chunk]
+        cr = torch.cat([c.real, c.imag], -1)
+        if kept.shape[0]:
+            kr = torch.cat([kept.real, kept.imag], -1)
+            d = torch.cdist(cr, kr, compute_mode="donot_use_mm_for_euclid_dist")
+            far = (d > 2 * (cb[:, None] + kb[None, :]) + 1e-8).all(1)
+            c, cb, cr = c[far], cb[far], cr[far]
+        if not c.shape[0]:
+            continue
+        dc = torch.cdist(cr, cr, compute_mode="donot_use_mm_for_euclid_dist")
+        apart = (dc > 2 * (cb[:, None] + cb[None, :]) + 1e-8).cpu().numpy()
+        keep = np.zeros(c.shape[0], dtype=bool)
+        for k in range(c.shape[0]):        # greedy within the chunk, in order
+            keep[k] = bool(apart[k, keep].all())
+        keep_t = torch.from_numpy(keep).to(c.device)
+        kept, kb = torch.cat([kept, c[keep_t]]), torch.cat([kb, cb[keep_t]])
+    return kept, kb
+
+
 def monodromy_complete(G1, y1, known, r: int, degree: int, seed: int, device):
     """Known solutions ``known`` (K, M) of the complex instance ``(G1, y1)`` ((1, M, m, n),
     (1, M)) of the rank-``r`` family (coordinates ``(vec U', vec V)``), completed by monodromy
     loops (:func:`_start`) until they number ``degree`` or the loops stall; returns the
-    alpha-certified, distinct solutions found (CPU), possibly fewer than ``degree``."""
+    alpha-certified, distinct solutions found (CPU), possibly fewer than ``degree``, and the
+    number of loops used.
+
+    The loops are fixed once drawn (groups of :data:`LOOPS_PER_ROUND` triangles
+    ``p* -> p1 -> p2 -> p*``), and each known solution is tracked along each loop of a group
+    once: a round tracks only the solutions found since the group's last round (the image of a
+    solution under a fixed loop does not change). When every group has tracked every known
+    solution and the count is short, a fresh group is drawn; :data:`STALL_ROUNDS` fresh groups
+    in a row without a new solution, or :data:`MAX_LOOPS` loops, end the search. The work is
+    about ``3 * degree`` paths per loop drawn, instead of one full triangle per known solution
+    per loop per round."""
     m, n = G1.shape[-2:]
     M = G1.shape[1]
     dev = torch.device(device)
@@ -136,30 +184,91 @@ def monodromy_complete(G1, y1, known, r: int, degree: int, seed: int, device):
     star = fam(G1, y1)
     Gp1, Lp1, _ = star
     known = known.to(dev)
+    kbeta = _alpha(known[None], Gp1, Lp1)[0][0]
+    cat = lambda ps: tuple(torch.cat(t) for t in zip(*ps))
+    base = 1_000_003 * (seed + 1)
+    groups = []                      # [loops a, loops b, solutions already tracked along them]
     stall = loops = 0
-    while known.shape[0] < degree and stall < STALL_ROUNDS and loops < MAX_LOOPS:
-        # LOOPS_PER_ROUND loops at once, one per "instance" of the tracker
-        L = LOOPS_PER_ROUND
-        cat = lambda ps: tuple(torch.cat(t) for t in zip(*ps))
-        base = 1_000_003 * (seed + 1)
-        pa = cat([fam(*_params(base + 4 * (loops + j), M, m, n)) for j in range(L)])
-        pb = cat([fam(*_params(base + 2 + 4 * (loops + j), M, m, n)) for j in range(L)])
-        loops += L
-        z = known[None].expand(L, -1, -1).contiguous()
-        ok = torch.ones(z.shape[:2], dtype=torch.bool, device=dev)
-        for src, dst in ((star, pa), (pa, pb), (pb, star)):
-            z, done = track(z, src, dst)
-            ok &= done
-            z = torch.where(ok[..., None], z, torch.zeros_like(z))   # failed paths stay put
-        fin = _refine(z[ok][None], Gp1, Lp1)
-        beta, _, alpha = _alpha(fin, Gp1, Lp1)
-        new, nb = fin[0][alpha[0] < ALPHA_0], beta[0][alpha[0] < ALPHA_0]
-        kb, _, _ = _alpha(known[None], Gp1, Lp1)
-        before = known.shape[0]
-        known = dedupe_points(torch.cat([known, new]), torch.cat([kb[0], nb]))
-        stall = stall + 1 if known.shape[0] == before else 0
+    while known.shape[0] < degree and loops < MAX_LOOPS:
+        K = known.shape[0]
+        pending = [g for g in groups if g[2] < K]
+        if not pending:
+            if stall >= STALL_ROUNDS:
+                break
+            L = LOOPS_PER_ROUND
+            pa = cat([fam(*_params(base + 4 * (loops + j), M, m, n)) for j in range(L)])
+            pb = cat([fam(*_params(base + 2 + 4 * (loops + j), M, m, n)) for j in range(L)])
+            groups.append([pa, pb, 0])
+            loops += L
+            stall += 1
+            continue
+        for g in pending:
+            pa, pb, done_k = g
+            L = pa[0].shape[0]
+            z = known[done_k:K][None].expand(L, -1, -1).contiguous()
+            ok = torch.ones(z.shape[:2], dtype=torch.bool, device=dev)
+            for src, dst in ((star, pa), (pa, pb), (pb, star)):
+                z, done = track(z, src, dst)
+                ok &= done
+                z = torch.where(ok[..., None], z, torch.zeros_like(z))   # failed paths stay put
+            g[2] = K
+            fin = _refine(z[ok][None], Gp1, Lp1)
+            beta, _, alpha = _alpha(fin, Gp1, Lp1)
+            good = alpha[0] < ALPHA_0
+            before = known.shape[0]
+            known, kbeta = merge_distinct(known, kbeta, fin[0][good], beta[0][good])
+            if known.shape[0] > before:
+                stall = 0
     beta, _, alpha = _alpha(known[None], Gp1, Lp1)
-    return dedupe_points(known[alpha[0] < ALPHA_0], beta[0][alpha[0] < ALPHA_0]).cpu(), loops
+    good = alpha[0] < ALPHA_0
+    empty = known[:0]
+    unique, _ = merge_distinct(empty, beta[0][:0], known[good], beta[0][good])
+    return unique.cpu(), loops
+
+
+#: Environment variable naming a folder where start solutions are kept between processes.
+START_CACHE_ENV = "LORANK_START_CACHE"
+
+
+def _start_cache_file(m: int, n: int, r: int, seed: int):
+    folder = os.environ.get(START_CACHE_ENV)
+    return Path(folder) / f"rank-start-{m}x{n}-r{r}-seed{seed}.pt" if folder else None
+
+
+def _cached_start(m: int, n: int, r: int, seed: int, degree: int, Gp1, Lp1):
+    """The start solutions kept in ``$LORANK_START_CACHE`` for ``(m, n, r, seed)``, re-certified
+    here against ``p*`` (regenerated from the seed, never read from the file): refined by
+    Newton, every point alpha-certified, and ``degree`` of them distinct. A missing, unreadable
+    or failing file is ignored (the caller solves anew), so a cache can make a start faster but
+    never different in kind: a set of ``degree`` certified distinct solutions is the whole
+    solution set of ``p*`` whatever produced it."""
+    path = _start_cache_file(m, n, r, seed)
+    if path is None or not path.is_file():
+        return None
+    try:
+        z = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:                   # unreadable: solve anew
+        return None
+    M = Gp1.shape[1]
+    if not isinstance(z, torch.Tensor) or z.dtype != torch.complex128 or tuple(z.shape) != (degree, M):
+        return None
+    z = _refine(z.to(Gp1.device)[None], Gp1, Lp1)
+    beta, _, alpha = _alpha(z, Gp1, Lp1)
+    if not bool((alpha[0] < ALPHA_0).all()):
+        return None
+    unique, _ = merge_distinct(z[0][:0], beta[0][:0], z[0], beta[0])
+    return unique.cpu() if unique.shape[0] == degree else None
+
+
+def _store_start(m: int, n: int, r: int, seed: int, z) -> None:
+    """Keep ``z`` in ``$LORANK_START_CACHE`` (atomically: a temporary file, then a rename)."""
+    path = _start_cache_file(m, n, r, seed)
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(z.cpu().contiguous(), tmp)
+    os.replace(tmp, path)
 
 
 @lru_cache(maxsize=32)
@@ -168,12 +277,12 @@ def _start(m: int, n: int, r: int, seed: int, device: str):
     ``monodromy_solve``, Duff et al., "Solving polynomial systems via homotopy continuation
     and monodromy", IMA J. Numer. Anal. 2019): a random complex point ``z0`` and random ``G*``
     fix ``y*`` so that ``z0`` solves ``p*``; each loop tracks every known solution along the
-    triangle ``p* -> p1 -> p2 -> p*`` through two fresh random complex instances and adds the
-    endpoints that are alpha-certified and distinct from the known ones; it stops when the known
-    solutions number the degree (the count that the linear-product start system of
-    :func:`start_paths` paths would have to reach). Loops run :data:`LOOPS_PER_ROUND` at a
-    time (one tracker batch); ``RuntimeError`` after :data:`STALL_ROUNDS` rounds without a new
-    solution or :data:`MAX_LOOPS` loops."""
+    triangle ``p* -> p1 -> p2 -> p*`` through two random complex instances and adds the
+    endpoints that are alpha-certified and distinct from the known ones
+    (:func:`monodromy_complete`); it stops when the known solutions number the degree (the
+    count that the linear-product start system of :func:`start_paths` paths would have to
+    reach); ``MethodFailure`` otherwise. Where ``$LORANK_START_CACHE`` names a folder, a
+    solved start is kept there and re-certified when read (:func:`_cached_start`)."""
     M = r * (m + n - r)
     p, q = (m - r) * r, n * r
     degree = determinantal_degree(m, n, r)
@@ -188,8 +297,13 @@ def _start(m: int, n: int, r: int, seed: int, device: str):
     fam = lambda G, y: tuple(t.to(dev) for t in _family(bilinear_coefficients(G, y, r)))
     star = fam(G1, y1)
     Gp1, Lp1, _ = star
+    cached = _cached_start(m, n, r, seed, degree, Gp1, Lp1)
+    if cached is not None:
+        return G1[0], y1[0], cached
     known = _refine(z0.to(dev), Gp1, Lp1)[0]
     unique, loops = monodromy_complete(G1, y1, known, r, degree, seed, dev)
+    if unique.shape[0] == degree:
+        _store_start(m, n, r, seed, unique)
     if unique.shape[0] != degree:
         raise MethodFailure(f"start system of {m}x{n} r={r}: {unique.shape[0]} certified distinct "
                            f"solutions after {loops} monodromy loops, expected the degree "
