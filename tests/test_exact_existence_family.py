@@ -349,24 +349,24 @@ def test_start_cache_is_reused_and_recertified(tmp_path, monkeypatch):
 
     monkeypatch.setenv(HR.START_CACHE_ENV, str(tmp_path))
     HR._start.cache_clear()
-    (_, _), z = HR.start_solutions_rank(3, 4, 2, seed=7)      # degree 6
-    files = list(tmp_path.glob("rank-start-3x4-r2-seed7.pt"))
-    assert len(files) == 1 and z.shape[0] == 6
+    (_, _), z = HR.start_solutions_rank(3, 3, 2, seed=7)      # degree 3
+    files = list(tmp_path.glob("rank-start-3x3-r2-seed7.pt"))
+    assert len(files) == 1 and z.shape[0] == 3
     HR._start.cache_clear()
     calls = []
     monkeypatch.setattr(HR, "monodromy_complete", lambda *a, **k: calls.append(1) or (_ for _ in ()).throw(AssertionError("solved anew")))
-    (_, _), z2 = HR.start_solutions_rank(3, 4, 2, seed=7)
+    (_, _), z2 = HR.start_solutions_rank(3, 3, 2, seed=7)
     assert not calls and _same_set(z, z2)
     monkeypatch.undo()
     monkeypatch.setenv(HR.START_CACHE_ENV, str(tmp_path))
-    bad = [b"not a tensor", torch.randn(6, z.shape[1], dtype=torch.float64).to(torch.complex128),
-           torch.cat([z[:5], z[:1]])]                      # a duplicate in place of a solution
+    bad = [b"not a tensor", torch.randn(3, z.shape[1], dtype=torch.float64).to(torch.complex128),
+           torch.cat([z[:2], z[:1]])]                      # a duplicate in place of a solution
     for content in bad:
         if isinstance(content, bytes):
             files[0].write_bytes(content)
         else:
             torch.save(content, files[0])
         HR._start.cache_clear()
-        (_, _), z3 = HR.start_solutions_rank(3, 4, 2, seed=7)
+        (_, _), z3 = HR.start_solutions_rank(3, 3, 2, seed=7)
         assert _same_set(z, z3)
     HR._start.cache_clear()
