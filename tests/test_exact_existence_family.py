@@ -343,8 +343,9 @@ def _same_set(a, b, tol=1e-9):
 def test_start_cache_is_reused_and_recertified(tmp_path, monkeypatch):
     """Property: with $LORANK_START_CACHE set, a solved start is written once and read back by a
     later process (the lru cache cleared here) as the same solution set; a file that is not a
-    certified solution set (garbage, points that solve nothing, or a duplicate in place of a solution) is ignored and
-    the start is solved anew, still with degree distinct solutions."""
+    certified solution set (garbage, points that solve nothing, or a duplicate in place of a
+    solution) is refused by the check, and the start is then solved anew, still with degree
+    distinct solutions."""
     import numerics.engine.homotopy_rank as HR
 
     monkeypatch.setenv(HR.START_CACHE_ENV, str(tmp_path))
@@ -359,6 +360,9 @@ def test_start_cache_is_reused_and_recertified(tmp_path, monkeypatch):
     assert not calls and _same_set(z, z2)
     monkeypatch.undo()
     monkeypatch.setenv(HR.START_CACHE_ENV, str(tmp_path))
+    (G1, y1), _ = HR.start_solutions_rank(3, 3, 2, seed=7)
+    Gp1, Lp1, _ = HR._family(HR.bilinear_coefficients(G1[None], y1[None], 2))
+    assert HR._cached_start(3, 3, 2, 7, 3, Gp1, Lp1) is not None     # the good file passes
     bad = [b"not a tensor", torch.randn(3, z.shape[1], dtype=torch.float64).to(torch.complex128),
            torch.cat([z[:2], z[:1]])]                      # a duplicate in place of a solution
     for content in bad:
@@ -366,7 +370,8 @@ def test_start_cache_is_reused_and_recertified(tmp_path, monkeypatch):
             files[0].write_bytes(content)
         else:
             torch.save(content, files[0])
-        HR._start.cache_clear()
-        (_, _), z3 = HR.start_solutions_rank(3, 3, 2, seed=7)
-        assert _same_set(z, z3)
+        assert HR._cached_start(3, 3, 2, 7, 3, Gp1, Lp1) is None
+    HR._start.cache_clear()                                # the last bad file: solved anew
+    (_, _), z3 = HR.start_solutions_rank(3, 3, 2, seed=7)
+    assert _same_set(z, z3)
     HR._start.cache_clear()
