@@ -9,7 +9,6 @@ from pathlib import Path
 
 import mpmath
 import pytest
-import torch
 
 from numerics.experiments.exact_existence import FAMILY, summarise
 from numerics.verdicts.exact_existence import claim_verdicts, ledger_entries
@@ -315,6 +314,7 @@ def test_merge_distinct_is_the_greedy_rule_of_dedupe_points():
     """Property: for distinct known points and any candidates (near-duplicates included, and
     chunks smaller than the input), merge_distinct keeps exactly what dedupe_points keeps from
     the concatenation, in the same order."""
+    torch = pytest.importorskip("torch")
     from numerics.engine.homotopy_rank import merge_distinct
     from numerics.engine.homotopy_track import dedupe_points
 
@@ -336,6 +336,8 @@ def test_merge_distinct_is_the_greedy_rule_of_dedupe_points():
 
 
 def _same_set(a, b, tol=1e-9):
+    import torch
+
     d = torch.cdist(torch.cat([a.real, a.imag], -1), torch.cat([b.real, b.imag], -1))
     return a.shape == b.shape and bool((d.min(1).values < tol).all()) and bool((d.min(0).values < tol).all())
 
@@ -346,6 +348,7 @@ def test_start_cache_is_reused_and_recertified(tmp_path, monkeypatch):
     certified solution set (garbage, points that solve nothing, or a duplicate in place of a
     solution) is refused by the check, and the start is then solved anew, still with degree
     distinct solutions."""
+    torch = pytest.importorskip("torch")
     import numerics.engine.homotopy_rank as HR
 
     monkeypatch.setenv(HR.START_CACHE_ENV, str(tmp_path))

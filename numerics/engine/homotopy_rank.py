@@ -50,8 +50,7 @@ from proofs.exact_existence import determinantal_degree
 from proofs.validation import (InvalidArgument, MethodFailure, require_nonneg_int,
                                require_positive_int, require_rank)
 
-from .homotopy_track import (ALPHA_0, HomotopyResult, dedupe_points, random_complex,
-                             solve_or_nan, track)
+from .homotopy_track import ALPHA_0, HomotopyResult, random_complex, solve_or_nan, track
 from .homotopy_certify import bilinear_coefficients, delta_of, solve_certified
 
 #: Start paths tracked at once.
