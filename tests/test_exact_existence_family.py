@@ -310,29 +310,40 @@ def test_new_spec_round_trips_with_its_certificate():
 
 # --- monodromy start solutions: chunked merge and the on-disk cache -------------------------
 
-def test_merge_distinct_is_the_greedy_rule_of_dedupe_points():
+def _greedy_distinct(points, beta):
+    """The reference rule, point by point: keep a point when its 2-beta ball (plus 1e-8) is
+    disjoint from that of every point kept before it."""
+    kept = []
+    for k in range(points.shape[0]):
+        if all(float((points[k] - points[j]).abs().pow(2).sum().sqrt())
+               > 2 * float(beta[k] + beta[j]) + 1e-8 for j in kept):
+            kept.append(k)
+    return points[kept]
+
+
+def test_merge_distinct_is_the_greedy_rule():
     """Property: for distinct known points and any candidates (near-duplicates included, and
-    chunks smaller than the input), merge_distinct keeps exactly what dedupe_points keeps from
-    the concatenation, in the same order."""
+    chunks smaller than the input), merge_distinct keeps exactly what the point-by-point greedy
+    rule keeps from the concatenation, in the same order; dedupe_points is that rule too."""
     torch = pytest.importorskip("torch")
-    from numerics.engine.homotopy_rank import merge_distinct
-    from numerics.engine.homotopy_track import dedupe_points
+    from numerics.engine.homotopy_track import dedupe_points, merge_distinct
 
     for seed in range(20):
         g = torch.Generator().manual_seed(seed)
         base = torch.complex(torch.randn(12, 3, generator=g, dtype=torch.float64),
                              torch.randn(12, 3, generator=g, dtype=torch.float64))
         beta = torch.rand(12, generator=g, dtype=torch.float64) * 1e-9
-        known = dedupe_points(base[:4], beta[:4])
-        kb = torch.stack([beta[:4][(base[:4] == p).all(-1)][0] for p in known])
+        known, kb = base[:4], beta[:4]                     # distinct (random points)
         pick = torch.randint(0, 12, (30,), generator=g)
         cand = base[pick] + 1e-13 * torch.randn(30, 3, generator=g, dtype=torch.float64)
         cb = beta[pick]
-        want = dedupe_points(torch.cat([known, cand]), torch.cat([kb, cb]))
+        want = _greedy_distinct(torch.cat([known, cand]), torch.cat([kb, cb]))
+        assert want.shape[0] == len(set(range(4)) | set(pick.tolist()))   # each point once
         for chunk in (1, 7, 64):
             got, got_b = merge_distinct(known, kb, cand, cb, chunk=chunk)
-            assert got.shape == want.shape and torch.equal(got, want), (seed, chunk)
+            assert torch.equal(got, want), (seed, chunk)
             assert got_b.shape[0] == got.shape[0]
+        assert torch.equal(dedupe_points(torch.cat([known, cand]), torch.cat([kb, cb])), want)
 
 
 def _same_set(a, b, tol=1e-9):

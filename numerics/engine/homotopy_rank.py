@@ -43,14 +43,14 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from proofs.exact_existence import determinantal_degree
 from proofs.validation import (InvalidArgument, MethodFailure, require_nonneg_int,
                                require_positive_int, require_rank)
 
-from .homotopy_track import ALPHA_0, HomotopyResult, random_complex, solve_or_nan, track
+from .homotopy_track import (ALPHA_0, HomotopyResult, merge_distinct, random_complex,
+                             solve_or_nan, track)
 from .homotopy_certify import bilinear_coefficients, delta_of, solve_certified
 
 #: Start paths tracked at once.
@@ -124,41 +124,6 @@ MAX_LOOPS = 400
 def _params(seed: int, M: int, m: int, n: int):
     """A random complex instance ``(G, y)`` of the family, from a CPU generator."""
     return random_complex((1, M, m, n), seed, "cpu"), random_complex((1, M), seed + 1, "cpu")
-
-
-def merge_distinct(known, kbeta, cand, cbeta, chunk: int = 2048):
-    """``(points, beta)``: the distinct points ``known`` (K, M) followed by those of ``cand``
-    (C, M) whose ``2 beta`` balls (plus ``1e-8``) are disjoint from every point kept before
-    them, greedily in order: the rule of :func:`dedupe_points` applied to
-    ``cat([known, cand])``, computed chunk by chunk (memory ``O(chunk (K + C))`` instead of
-    ``O((K + C)^2)``, and one host synchronisation per chunk instead of one per point).
-
-    >>> import torch
-    >>> k = torch.tensor([[0j]], dtype=torch.complex128)
-    >>> c = torch.tensor([[1e-12 + 0j], [1 + 0j], [1 + 1e-12j]], dtype=torch.complex128)
-    >>> b = lambda n: torch.full((n,), 1e-10, dtype=torch.float64)
-    >>> merge_distinct(k, b(1), c, b(3))[0].tolist()
-    [[0j], [(1+0j)]]
-    """
-    kept, kb = known, kbeta
-    for s in range(0, cand.shape[0], chunk):
-        c, cb = cand[s:s + chunk], cbeta[s:s + chunk]
-        cr = torch.cat([c.real, c.imag], -1)
-        if kept.shape[0]:
-            kr = torch.cat([kept.real, kept.imag], -1)
-            d = torch.cdist(cr, kr, compute_mode="donot_use_mm_for_euclid_dist")
-            far = (d > 2 * (cb[:, None] + kb[None, :]) + 1e-8).all(1)
-            c, cb, cr = c[far], cb[far], cr[far]
-        if not c.shape[0]:
-            continue
-        dc = torch.cdist(cr, cr, compute_mode="donot_use_mm_for_euclid_dist")
-        apart = (dc > 2 * (cb[:, None] + cb[None, :]) + 1e-8).cpu().numpy()
-        keep = np.zeros(c.shape[0], dtype=bool)
-        for k in range(c.shape[0]):        # greedy within the chunk, in order
-            keep[k] = bool(apart[k, keep].all())
-        keep_t = torch.from_numpy(keep).to(c.device)
-        kept, kb = torch.cat([kept, c[keep_t]]), torch.cat([kb, cb[keep_t]])
-    return kept, kb
 
 
 def monodromy_complete(G1, y1, known, r: int, degree: int, seed: int, device):

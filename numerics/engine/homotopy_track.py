@@ -18,10 +18,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 __all__ = ["ALPHA_0", "ALPHA_REAL", "HomotopyResult", "track", "solve_or_nan", "random_complex", "unpack_uv",
-           "dedupe_points", "LAST_TRACK"]
+           "dedupe_points", "merge_distinct", "LAST_TRACK"]
 
 #: Smale's constant: alpha < ALPHA_0 makes x an approximate zero.
 ALPHA_0 = (13 - 3 * math.sqrt(17)) / 4
@@ -59,23 +60,51 @@ def random_complex(shape, seed, device):
     return torch.complex(re, im).to(device) / math.sqrt(2)
 
 
+def merge_distinct(known, kbeta, cand, cbeta, chunk: int = 2048):
+    """``(points, beta)``: the distinct points ``known`` (K, M) followed by those of ``cand``
+    (C, M) whose ``2 beta`` balls (plus ``1e-8``) are disjoint from every point kept before
+    them, greedily in order: the rule of :func:`dedupe_points` applied to
+    ``cat([known, cand])`` when ``known`` is itself distinct, computed chunk by chunk (memory ``O(chunk (K + C))`` instead of
+    ``O((K + C)^2)``, and one host synchronisation per chunk instead of one per point).
+
+    >>> import torch
+    >>> k = torch.tensor([[0j]], dtype=torch.complex128)
+    >>> c = torch.tensor([[1e-12 + 0j], [1 + 0j], [1 + 1e-12j]], dtype=torch.complex128)
+    >>> b = lambda n: torch.full((n,), 1e-10, dtype=torch.float64)
+    >>> merge_distinct(k, b(1), c, b(3))[0].tolist()
+    [[0j], [(1+0j)]]
+    """
+    kept, kb = known, kbeta
+    for s in range(0, cand.shape[0], chunk):
+        c, cb = cand[s:s + chunk], cbeta[s:s + chunk]
+        cr = torch.cat([c.real, c.imag], -1)
+        if kept.shape[0]:
+            kr = torch.cat([kept.real, kept.imag], -1)
+            d = torch.cdist(cr, kr, compute_mode="donot_use_mm_for_euclid_dist")
+            far = (d > 2 * (cb[:, None] + kb[None, :]) + 1e-8).all(1)
+            c, cb, cr = c[far], cb[far], cr[far]
+        if not c.shape[0]:
+            continue
+        dc = torch.cdist(cr, cr, compute_mode="donot_use_mm_for_euclid_dist")
+        apart = (dc > 2 * (cb[:, None] + cb[None, :]) + 1e-8).cpu().numpy()
+        keep = np.zeros(c.shape[0], dtype=bool)
+        for k in range(c.shape[0]):        # greedy within the chunk, in order
+            keep[k] = bool(apart[k, keep].all())
+        keep_t = torch.from_numpy(keep).to(c.device)
+        kept, kb = torch.cat([kept, c[keep_t]]), torch.cat([kb, cb[keep_t]])
+    return kept, kb
+
+
 def dedupe_points(points, beta):
     """Points whose 2-beta balls are disjoint from all earlier kept points (pairwise; greedy in
-    order, vectorised over the kept set).
+    order): :func:`merge_distinct` from an empty set.
 
     >>> import torch
     >>> p = torch.tensor([[0j], [1e-12 + 0j], [1 + 0j]], dtype=torch.complex128)
     >>> dedupe_points(p, torch.full((3,), 1e-10, dtype=torch.float64)).shape[0]
     2
     """
-    pr = torch.cat([points.real, points.imag], dim=-1)
-    dist = torch.cdist(pr, pr, compute_mode="donot_use_mm_for_euclid_dist")
-    apart = dist > 2 * (beta[:, None] + beta[None, :]) + 1e-8
-    kept = torch.zeros(points.shape[0], dtype=torch.bool, device=points.device)
-    for k in range(points.shape[0]):
-        if bool(apart[k][kept].all()):
-            kept[k] = True
-    return points[kept]
+    return merge_distinct(points[:0], beta[:0], points, beta)[0]
 
 
 class _Coefficients:
