@@ -25,6 +25,9 @@ TRIALS=${TRIALS:-2000}
 PROBE=${PROBE:-4x4:256,6x6:64,7x7:32,8x8:32}
 SIZES=${SIZES:-2x2,2x3,2x4,2x5,3x3,2x6,2x7,2x8,3x4,3x5,4x4,3x6,3x7,4x5,3x8,4x6,5x5,4x7,5x6,4x8,5x7,6x6,5x8,6x7,6x8,7x7,7x8,8x8}
 D="$OUT/exact-existence/h200"
+# start solutions of r >= 2 (monodromy) are kept here between calls and re-certified when read
+# (numerics.engine.homotopy_rank._cached_start), so a resumed call does not solve them again
+export LORANK_START_CACHE=${LORANK_START_CACHE:-$OUT/start-cache}
 resume() { [ -f "$1/record.jsonl" ] && echo --resume || true; }
 # r >= 2 (numerics/engine/homotopy_rank.py): every m <= n <= 8 whose start system has at most
 # 200000 paths, one run per rank (the cells of a run are all sizes x all ranks)
