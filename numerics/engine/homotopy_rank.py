@@ -49,8 +49,8 @@ from proofs.exact_existence import determinantal_degree
 from proofs.validation import (InvalidArgument, MethodFailure, require_nonneg_int,
                                require_positive_int, require_rank)
 
-from .homotopy_track import (ALPHA_0, HomotopyResult, merge_distinct, random_complex,
-                             solve_or_nan, track)
+from .homotopy_track import (ALPHA_0, HomotopyResult, dedupe_points, merge_distinct,
+                             random_complex, solve_or_nan, track)
 from .homotopy_certify import bilinear_coefficients, delta_of, solve_certified
 
 #: Start paths tracked at once.
@@ -185,9 +185,7 @@ def monodromy_complete(G1, y1, known, r: int, degree: int, seed: int, device):
                 stall = 0
     beta, _, alpha = _alpha(known[None], Gp1, Lp1)
     good = alpha[0] < ALPHA_0
-    empty = known[:0]
-    unique, _ = merge_distinct(empty, beta[0][:0], known[good], beta[0][good])
-    return unique.cpu(), loops
+    return dedupe_points(known[good], beta[0][good]).cpu(), loops
 
 
 #: Environment variable naming a folder where start solutions are kept between processes.
@@ -220,7 +218,7 @@ def _cached_start(m: int, n: int, r: int, seed: int, degree: int, Gp1, Lp1):
     beta, _, alpha = _alpha(z, Gp1, Lp1)
     if not bool((alpha[0] < ALPHA_0).all()):
         return None
-    unique, _ = merge_distinct(z[0][:0], beta[0][:0], z[0], beta[0])
+    unique = dedupe_points(z[0], beta[0])
     return unique.cpu() if unique.shape[0] == degree else None
 
 
