@@ -856,23 +856,31 @@ def exact_existence_table(results: Path, run="e0-cpu") -> str:
              + "P(exists) | mean real count | Kac-Rice | "
              + " | ".join(f"shortfall E1[{k}]" for k in ks) + " |",
              "|---|---|---|" + ("---|" if retry else "") + "---|---|---|" + "---|" * len(ks)]
+    # one row per cell: a cell that one run did not reach and a later run of the table did
+    # (a run of the remaining cells) shows the later run's row, in the first run's place
+    rows: dict = {}
     for t in summaries:
         for c in t["cells"]:
             e0, rc = c["e0"], c["real_count"]
             kr = f"{c['kac_rice']:.3f}" if c["kac_rice"] is not None else "-"
             cell = f"{c['m']}x{c['n']}" + (f" r={c['r']}" if c["r"] != 1 else "")
             rt = (f"{c.get('certified_after_retry', '-')} | " if retry else "")
+            key = (c["m"], c["n"], c["r"])
             if not e0["trials"]:  # a cell an interrupted run did not reach
-                lines.append(f"| {cell} | {c['degree']}{' (odd)' if c['degree_odd'] else ''} | "
-                             f"{c['certified']}/{c['trials']} | {rt}not reached | - | {kr} | "
-                             + " | ".join("-" for _ in ks) + " |")
+                rows.setdefault(key, (False, f"| {cell} | {c['degree']}{' (odd)' if c['degree_odd'] else ''} | "
+                                      f"{c['certified']}/{c['trials']} | {rt}not reached | - | {kr} | "
+                                      + " | ".join("-" for _ in ks) + " |"))
                 continue
             p = e0["successes"] / e0["trials"]
-            lines.append(f"| {cell} | {c['degree']}{' (odd)' if c['degree_odd'] else ''} | "
-                         f"{c['certified']}/{c['trials']} | {rt}{p:.3f} {w(e0['wilson'])} | "
-                         f"{rc['mean']:.3f} [{rc['lo']:.3f}, {rc['hi']:.3f}] | {kr} | "
-                         + " | ".join(f"{c['e1'][k]['shortfall']:.3f} {w(c['e1'][k]['shortfall_wilson'])}"
-                                      for k in ks) + " |")
+            row = (f"| {cell} | {c['degree']}{' (odd)' if c['degree_odd'] else ''} | "
+                   f"{c['certified']}/{c['trials']} | {rt}{p:.3f} {w(e0['wilson'])} | "
+                   f"{rc['mean']:.3f} [{rc['lo']:.3f}, {rc['hi']:.3f}] | {kr} | "
+                   + " | ".join(f"{c['e1'][k]['shortfall']:.3f} {w(c['e1'][k]['shortfall_wilson'])}"
+                                for k in ks) + " |")
+            if rows.get(key, (False,))[0]:
+                raise ValueError(f"cell {cell} has trials in two runs of one table: {runs}")
+            rows[key] = (True, row)
+    lines += [row for _, row in rows.values()]
     lines.append("")
     for r, t in zip(runs, summaries):
         env = (t.get("environment") or [{}])[0]
@@ -1315,7 +1323,8 @@ BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default":
           "exact-above": exact_above_table, "exact-above-curve": exact_above_curve_table,
           "e0-separation": e0_separation_table,
           "exact-existence-v2-rk": lambda results: exact_existence_table(
-              results, tuple(f"h200-v2-r{r}" for r in range(2, 8)))}
+              results, tuple(f"h200-v2-r{r}" for r in range(2, 8))
+              + ("h200-v2-r3-rest", "h200-v2-r5-rest"))}
 
 
 def render_block(name: str, results: Path | None = None) -> str:
