@@ -11,6 +11,7 @@
 # record is complete the e0 call itself writes summary.json beside it; until then `summary`
 # summarises the partial record into "$OUT/exact-existence/<run>-partial-<n>" (never the run
 # folder).
+#   OUT=runs/issue16 REST="3:150 5:150" bash scripts/gpu_issue16.sh rest   # the cells v2 did not reach
 # Tested on the CPU at tiny sizes with:
 #   DEVICE=cpu PROBE=2x3:4,3x3:4 SIZES=2x2,2x3 TRIALS=4 OUT=/tmp/i16 bash scripts/gpu_issue16.sh probe|e0|summary
 # (results/ is written by no command; a run is committed by copying its folder there, with the
@@ -62,7 +63,32 @@ v2_one() {   # rank
     > "$OUT/v2-r$R.log" 2>&1 || echo "v2 r=$R: stopped (status $?); run again to continue" >> "$OUT/v2-r$R.log"
   if [ -f "$DR/summary.json" ]; then echo "v2 r=$R: complete" >> "$OUT/v2-r$R.log"; fi
 }
-case "${1:?probe, e0, e0-r2, e0-r3, e0-r4, v2 or summary}" in
+# `rest`: the cells the v2 runs had not reached, one run per rank ("h200-v2-r<r>-rest"), run
+# ONE PROCESS AT A TIME (processes sharing the GPU time-slice it: in stop 25, five at once were
+# 20x slower per path than one alone), with the v2 options and the same instances, in batches
+# of REST_BATCH instances so that a call cut off by its LIMIT keeps what it finished. r = 3 and
+# r = 5 continue the committed runs, tracked in the identity chart; r = 2, 4 and 6 start new
+# ones in a random complex chart (--tracking-chart random: fewer failed paths, the same
+# certificate). REST="<r>:<seconds> ..." gives each rank's share of LIMIT, in order.
+REST_R2=${REST_R2:-5x8,6x6,6x7} REST_R3=${REST_R3:-5x8,6x6,6x7} REST_R4=${REST_R4:-6x7,6x8,7x7}
+REST_R5=${REST_R5:-7x7,7x8} REST_R6=${REST_R6:-8x8}
+REST_CHART=(- - random identity random identity random)
+REST_MAXP=(0 0 80000 40000 15000 5000 10000)
+rest_one() {   # rank, seconds
+  local R=$1 var="REST_R$1" DR="$OUT/exact-existence/h200-v2-r$1-rest" T=$TRIALS_V2
+  [ "$R" = 2 ] && T=$TRIALS_V2_R2
+  timeout --signal=INT "$2" python3 -m lorank exact --device "$DEVICE" --sizes "${!var}" \
+    --ranks "$R" --trials "$T" --restarts 8 --max-iters 200 --seed 0 --retries 1 \
+    --tracking-chart "${REST_CHART[$R]}" --batch-size "${REST_BATCH:-20}" \
+    --max-paths "${REST_MAXP[$R]}" --no-progress --out "$DR" $(resume "$DR") \
+    >> "$OUT/rest-r$R.log" 2>&1 || echo "rest r=$R: stopped (status $?); run again to continue" >> "$OUT/rest-r$R.log"
+  if [ -f "$DR/summary.json" ]; then echo "rest r=$R: complete" >> "$OUT/rest-r$R.log"; fi
+}
+case "${1:?probe, e0, e0-r2, e0-r3, e0-r4, v2, rest or summary}" in
+  rest)
+    mkdir -p "$OUT"
+    for job in ${REST:-3:120 5:120 4:120 2:120 6:120}; do rest_one "${job%%:*}" "${job##*:}"; done
+    tail -n 3 "$OUT"/rest-r*.log ;;
   v2)
     mkdir -p "$OUT"
     for R in ${RANKS:-1 2 3 4 5 6 7}; do v2_one "$R" & done

@@ -1300,6 +1300,29 @@ def sweep_bench_table(results: Path) -> str:
     return "\n".join(rows).rstrip()
 
 
+def tracking_chart_lines(results: Path) -> str:
+    """Issue 16: failed paths of one tracking in the identity chart against a random complex
+    chart, from every ``results/bench/tracking-chart-*.json`` (``benchmarks/tracking_chart.py``)."""
+    rows = ["| cell | instances | chart | failed paths | certified from one tracking | seconds |",
+            "|---|---|---|---|---|---|"]
+    notes = []
+    for path in sorted((results / "bench").glob("tracking-chart-*.json")):
+        rec = json.loads(path.read_text())
+        m, n, r, M = rec["cell"]
+        for c in rec["charts"]:
+            rows.append(f"| {m}x{n} r={r} (M = {M}) | {rec['trials']} | {c['chart']} | "
+                        f"{c['failed_paths']} of {c['paths']} | {c['certified_first_tracking']}/"
+                        f"{rec['trials']} | {c['seconds']:.0f} |")
+        env = rec["environment"]
+        notes.append(f"Record `results/bench/{path.name}` ({env.get('device_name', '?')}, "
+                     f"{rec['threads']} thread(s), commit "
+                     f"{str((env.get('lorank_source') or {}).get('commit'))[:7]}; "
+                     f"`{rec['command']}`): real counts "
+                     + ("agree" if rec["real_counts_agree"] else "**differ**")
+                     + f" on the {rec['both_certified']} instances both charts certify.")
+    return "\n".join(rows + [""] + notes)
+
+
 BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default": cpu_default_line, "recipe-trend": recipe_trend_table,
           "bench": bench_table, "separability": separability_table, "pl": pl_table,
           "rademacher": rademacher_table, "xent": xent_table, "rank-sweep": rank_sweep_table,
@@ -1321,7 +1344,7 @@ BLOCKS = {"sweep-bench": sweep_bench_table, "cstar": cstar_table, "cpu-default":
           "exact-existence-bertini-r2": lambda results: exact_existence_bertini_table(
               results, "crosscheck-r2.json.gz"),
           "exact-above": exact_above_table, "exact-above-curve": exact_above_curve_table,
-          "e0-separation": e0_separation_table,
+          "e0-separation": e0_separation_table, "tracking-chart": tracking_chart_lines,
           "exact-existence-v2-rk": lambda results: exact_existence_table(
               results, tuple(f"h200-v2-r{r}" for r in range(2, 8))
               + ("h200-v2-r3-rest", "h200-v2-r5-rest"))}

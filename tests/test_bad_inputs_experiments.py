@@ -628,6 +628,8 @@ CASES = [
     ("exact", "--retries -1", ["--retries", "'-1'"]),
     ("exact", "--retries 9", ["--retries", "'9'"]),
     ("exact", "--retries x", ["--retries", "'x'"]),
+    ("exact", "--tracking-chart bogus", ["--tracking-chart", "'bogus'"]),
+    ("exact", "--tracking-chart ''", ["--tracking-chart", "''"]),
     ("exact", "--sizes 200x201 --ranks 2", ["--sizes", "200x201", "m + n"]),
     ("exact", "--ranks 0", ["--ranks", "'0'"]),
     ("exact", "--ranks 1,1", ["--ranks", "'1,1'"]),

@@ -212,6 +212,74 @@ def test_rank_start_systems_have_the_degree(m, n, r):
     assert int(res.certified.sum()) >= 7
 
 
+def test_random_tracking_chart_gives_the_same_certified_counts():
+    # Tracking in a random complex chart Q [I; U'] V^T and certifying in the identity chart must
+    # decide every instance that both charts certify alike: the same real counts (3x3, r = 2,
+    # degree 3; 4x3 is solved transposed, as 3x4, degree 6; the CUDA test adds 4x4, degree 20).
+    torch = pytest.importorskip("torch")
+    from numerics.engine.homotopy_rank import delta_of, solve_rank
+
+    for m, n in ((3, 3), (4, 3)):
+        M = 2 * (m + n - 2)
+        g = torch.Generator().manual_seed(11)
+        G = torch.randn(4, M, m, n, generator=g, dtype=torch.float64)
+        y = torch.randn(4, M, generator=g, dtype=torch.float64)
+        a, b = solve_rank(G, y, 2), solve_rank(G, y, 2, chart="random")
+        both = a.certified & b.certified
+        assert int(both.sum()) >= 3
+        assert a.real_count[both].tolist() == b.real_count[both].tolist()
+        # the random chart's endpoints are solutions in the identity chart
+        mm, nn = min(m, n), max(m, n)
+        D = delta_of(b.solutions[b.certified], mm, nn, 2)
+        Gc = (G if m <= n else G.transpose(-1, -2))[b.certified].to(D.dtype)
+        fit = torch.einsum("tiab,tpab->tpi", Gc, D) - y[b.certified][:, None, :]
+        assert float(fit.abs().max()) < 1e-8
+
+
+def test_a_cut_path_continued_in_another_chart_ends_where_it_would_have():
+    # continue_in_better_charts takes a path on from where it stopped, along the same parameter
+    # segment, in the chart of its largest-volume rows: paths cut after 8 steps and continued
+    # that way end where the uncut paths end (3x4, r = 2, degree 6, two instances).
+    torch = pytest.importorskip("torch")
+    from numerics.engine.homotopy_certify import bilinear_coefficients
+    from numerics.engine.homotopy_rank import (_family, continue_in_better_charts,
+                                               start_solutions_rank)
+    from numerics.engine.homotopy_track import track
+
+    (Gs, ys), zs = start_solutions_rank(3, 4, 2)
+    g = torch.Generator().manual_seed(3)
+    G = torch.randn(2, 10, 3, 4, generator=g, dtype=torch.float64).to(torch.complex128)
+    y = torch.randn(2, 10, generator=g, dtype=torch.float64).to(torch.complex128)
+    start = _family(bilinear_coefficients(Gs[None], ys[None], 2))
+    target = _family(bilinear_coefficients(G, y, 2))
+    z0 = zs[None].expand(2, -1, -1).contiguous()
+    full, done_full = track(z0, start, target)
+    cut, done_cut, t = track(z0, start, target, max_steps=8, return_t=True)
+    assert not bool(done_cut.any()) and bool(((t > 0) & (t < 1)).all())
+    z, done, rescued = continue_in_better_charts(cut, done_cut, t, (Gs, ys), (G, y), 3, 4, 2)
+    assert bool(done.all()) and rescued.tolist() == [6, 6] and bool(done_full.all())
+    assert float((z - full).abs().max()) < 1e-6
+
+
+def test_tracking_chart_is_refused_unless_known():
+    torch = pytest.importorskip("torch")
+    from numerics.engine.homotopy_rank import solve_rank
+    from proofs.validation import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="chart"):
+        solve_rank(torch.zeros(1, 8, 3, 3), torch.zeros(1, 8), 2, chart="upper")
+
+
+def test_tracking_chart_enters_the_spec_only_when_random():
+    # identity: the spec of every earlier record (they resume unchanged); random: named
+    ident = FAMILY.config(sizes=((3, 3),), ranks=(2,), trials=2)
+    rand = FAMILY.config(sizes=((3, 3),), ranks=(2,), trials=2, tracking_chart="random")
+    assert "tracking_chart" not in FAMILY.record_spec(ident)
+    assert FAMILY.record_spec(rand)["tracking_chart"] == "random"
+    assert FAMILY.from_spec(FAMILY.record_spec(rand)) == rand
+    assert FAMILY.from_spec(FAMILY.record_spec(ident)) == ident
+
+
 @pytest.mark.cuda
 def test_rank_engine_cuda_equals_cpu():
     torch = pytest.importorskip("torch")
@@ -219,11 +287,12 @@ def test_rank_engine_cuda_equals_cpu():
         pytest.skip("needs CUDA")
     from numerics.engine.homotopy_rank import e0_rank_on_e1_instances
 
-    cpu = e0_rank_on_e1_instances(4, 4, 2, range(8))
-    gpu = e0_rank_on_e1_instances(4, 4, 2, range(8), device="cuda")
-    both = cpu.certified & gpu.certified.cpu()
-    assert int(both.sum()) >= 7
-    assert gpu.real_count.cpu()[both].tolist() == cpu.real_count[both].tolist()
+    for chart in ("identity", "random"):
+        cpu = e0_rank_on_e1_instances(4, 4, 2, range(8), chart=chart)
+        gpu = e0_rank_on_e1_instances(4, 4, 2, range(8), device="cuda", chart=chart)
+        both = cpu.certified & gpu.certified.cpu()
+        assert int(both.sum()) >= 7
+        assert gpu.real_count.cpu()[both].tolist() == cpu.real_count[both].tolist()
 
 
 # ---------------------------------------------------------------- certificate v2

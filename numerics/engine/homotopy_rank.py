@@ -51,13 +51,14 @@ from proofs.validation import (InvalidArgument, MethodFailure, require_nonneg_in
 
 from .homotopy_track import (ALPHA_0, HomotopyResult, dedupe_points, merge_distinct,
                              random_complex, solve_or_nan, track)
-from .homotopy_certify import bilinear_coefficients, delta_of, solve_certified
+from .homotopy_certify import bilinear_coefficients, delta_of, rechart, solve_certified
 
 #: Start paths tracked at once.
 START_CHUNK = 20_000
 
 __all__ = ["bilinear_coefficients", "solve_rank", "start_solutions_rank", "delta_of",
-           "start_paths", "e0_rank_on_e1_instances"]
+           "start_paths", "e0_rank_on_e1_instances", "tracking_chart", "to_identity_chart",
+           "continue_in_better_charts", "TRACKING_CHARTS"]
 
 
 def start_paths(m: int, n: int, r: int) -> int:
@@ -288,13 +289,129 @@ def start_solutions_rank(m: int, n: int, r: int, seed: int = 0, device="cpu"):
     return (G, y), z
 
 
-def solve_rank(G, y, r: int, *, start_seed: int = 0, device=None, retries: int = 1) -> HomotopyResult:
+#: Charts a rank-``r`` instance can be tracked in (:func:`solve_rank`).
+TRACKING_CHARTS = ("identity", "random")
+#: Offset of the seed of a random tracking chart (its start seed added), apart from the seeds
+#: of the start instances.
+CHART_SEED = 7_000_003
+
+
+def tracking_chart(m: int, seed: int, chart: str = "random", device="cpu"):
+    """The ``m x m`` unitary ``Q`` of the tracking chart ``Delta = Q [I_r; U'] V^T``: the
+    identity (``chart="identity"``), or Haar-random (QR of a complex Gaussian, phases fixed) from
+    a CPU generator seeded ``CHART_SEED + seed``.
+
+    >>> Q = tracking_chart(4, 0)
+    >>> bool(torch.allclose(Q.conj().T @ Q, torch.eye(4, dtype=Q.dtype)))
+    True
+    >>> bool((tracking_chart(3, 5, "identity") == torch.eye(3)).all())
+    True
+    """
+    if chart not in TRACKING_CHARTS:
+        raise InvalidArgument(f"chart must be one of {', '.join(TRACKING_CHARTS)}, got {chart!r}")
+    if chart == "identity":
+        return torch.eye(m, dtype=torch.complex128, device=device)
+    Q, R = torch.linalg.qr(random_complex((m, m), CHART_SEED + seed, "cpu"))
+    d = R.diagonal()
+    return (Q * (d / d.abs())).to(device)
+
+
+def to_identity_chart(z, Q, m: int, n: int, r: int):
+    """The coordinates ``(vec U', vec V)`` in the chart "top ``r`` rows of ``U`` are the
+    identity" of the matrices ``Delta = Q [I_r; U'] V^T`` given by ``z`` (..., M) in the chart
+    of ``Q``; NaN where the top ``r x r`` block of ``Q [I_r; U']`` is singular.
+
+    >>> g = torch.Generator().manual_seed(1)
+    >>> z = torch.randn(2, 8, dtype=torch.complex128, generator=g)      # 3x3, r = 2
+    >>> Q = tracking_chart(3, 0)
+    >>> zi = to_identity_chart(z, Q, 3, 3, 2)
+    >>> bool(torch.allclose(delta_of(zi, 3, 3, 2), Q @ delta_of(z, 3, 3, 2)))
+    True
+    """
+    p = (m - r) * r
+    Up = z[..., :p].reshape(*z.shape[:-1], m - r, r)
+    eye = torch.eye(r, dtype=z.dtype, device=z.device).expand(*z.shape[:-1], r, r)
+    U = Q @ torch.cat([eye, Up], dim=-2)
+    V = z[..., p:].reshape(*z.shape[:-1], n, r)
+    top = U[..., :r, :]
+    Ui, info = torch.linalg.solve_ex(top, U, left=False)            # U top^-1
+    Vi = V @ top.transpose(-1, -2)
+    zi = torch.cat([Ui[..., r:, :].reshape(*z.shape[:-1], p), Vi.reshape(*z.shape[:-1], n * r)], -1)
+    return torch.where((info == 0)[..., None], zi, torch.full_like(zi, float("nan")))
+
+
+#: Re-charted continuations of a failed path (``chart="adaptive"``).
+RESCUE_ROUNDS = 2
+
+
+def continue_in_better_charts(z, done, t, start, target, m: int, n: int, r: int,
+                              rounds: int = RESCUE_ROUNDS):
+    """Paths that failed in their chart, continued in a better one: a path ``(z, t)`` that
+    stopped before ``t = 1`` (its last accepted point, ``done`` False, finite) is re-expressed
+    in the chart of the ``r`` rows of ``U`` of largest volume (:func:`rechart`; a permutation
+    ``P`` of the rows, the instance's ``G`` permuted alike), and tracked on along the *same*
+    parameter segment, from ``p(t) = (1 - t) p_start + t p_target`` to ``p_target``; its endpoint
+    is expressed back in the identity chart of ``z``. At most ``rounds`` times per path.
+    ``start`` = ``(G*, y*)`` ((M, m, n), (M,)) and ``target`` = ``(G, y)`` ((T, M, m, n), (T, M))
+    as matrices, in the coordinates of ``z`` (T, P, M). Returns ``(z, done, rescued)``, with
+    ``rescued`` (T,) the paths of each instance that reached ``t = 1`` this way.
+
+    A failed path's step size collapses where its coordinates grow huge (the top ``r x r``
+    block of ``U`` nearly singular: the chart's boundary) or where the path nearly meets
+    another; the first is removed by the chart change, the second is not (the path then fails
+    again and stays failed). The certificate judges endpoints only, so this changes which
+    paths end, never what counts as certified."""
+    Gs, ys = start
+    G1, y1 = target
+    T, P, M = z.shape
+    z, done, t = z.clone(), done.clone(), t.clone()
+    rescued = torch.zeros(T, dtype=torch.int64, device=z.device)
+    for _ in range(rounds):
+        bad = (~done & torch.isfinite(z.abs()).all(-1)).nonzero()
+        if not bad.shape[0]:
+            break
+        ti, pi = bad.unbind(-1)
+        tf = t[ti, pi].to(z.dtype)
+        Gf = (1 - tf)[:, None, None, None] * Gs[None] + tf[:, None, None, None] * G1[ti]
+        yf = (1 - tf)[:, None] * ys[None] + tf[:, None] * y1[ti]
+        perm, zt = rechart(z[ti, pi], m, n, r)
+        rows = perm[:, None, :, None].expand(-1, M, m, n)
+        A0 = bilinear_coefficients(torch.gather(Gf, 2, rows), yf, r)
+        A1 = bilinear_coefficients(torch.gather(G1[ti], 2, rows), y1[ti], r)
+        ze, de, te = track(zt[:, None], _family(A0), _family(A1), return_t=True)
+        # back[k][perm[k, j], j] = 1: Delta = back @ Delta~ (Delta~ = Delta with rows perm)
+        back = torch.zeros(perm.shape[0], m, m, dtype=z.dtype, device=z.device)
+        back[torch.arange(perm.shape[0], device=z.device)[:, None], perm,
+             torch.arange(m, device=z.device)[None, :]] = 1
+        z[ti, pi] = to_identity_chart(ze[:, 0], back, m, n, r)
+        ok = de[:, 0] & torch.isfinite(z[ti, pi].abs()).all(-1)
+        done[ti, pi] = ok
+        t[ti, pi] = torch.where(ok, torch.ones_like(t[ti, pi]), t[ti, pi] + (1 - t[ti, pi]) * te[:, 0])
+        rescued.index_add_(0, ti[ok], torch.ones_like(ti[ok]))
+    return z, done, rescued
+
+
+def solve_rank(G, y, r: int, *, start_seed: int = 0, device=None, retries: int = 1,
+               chart: str = "identity") -> HomotopyResult:
     """All complex rank-``<= r`` solutions of ``<G_i, Delta> = y_i`` for a batch of instances
     ``G`` (T, M, m, n), ``y`` (T, M) with ``M = r(m+n-r)``, certified as in
     :func:`numerics.engine.homotopy.solve_rank_one` (``solutions`` are ``(vec U', vec V)``;
     :func:`delta_of` gives the matrices). An instance with ``m > n`` is solved transposed
     (``<G_i^T, Delta^T> = y_i``: the same real and complex counts, and ``C(M, (n-r) r)`` start
     paths instead of ``C(M, (m-r) r)``); its ``solutions`` then parametrise ``Delta^T``.
+
+    ``chart``: where the paths are tracked. ``"identity"``: in the chart ``Delta = [I_r; U']
+    V^T`` itself (the committed v2 runs). ``"random"``: in ``Delta = Q [I_r; U'] V^T`` with
+    ``Q = tracking_chart(m, seed)`` unitary and complex (one per tracking: the instance becomes
+    ``<Q^T G_i, [I_r; U'] V^T> = y_i``), and a path that fails there is continued in the chart
+    of its largest-volume rows (:func:`continue_in_better_charts`); endpoints are then expressed
+    in the identity chart (:func:`to_identity_chart`) and certified exactly as with
+    ``"identity"``. A real solution's top ``r x r`` block of ``U`` is nearly singular with
+    probability of order ``eps`` (a real hypersurface), so paths ending there are tracked
+    through huge coordinates and can fail; in a complex chart that block is nearly singular with
+    probability of order ``eps^2`` only, and a path passing near a chart's boundary on the way
+    is taken on in another chart. The certificate is the same for both: it judges endpoints,
+    not paths.
 
     >>> import torch
     >>> solve_rank(torch.zeros(2, 7, 3, 3), torch.zeros(2, 7), 2)
@@ -313,6 +430,8 @@ def solve_rank(G, y, r: int, *, start_seed: int = 0, device=None, retries: int =
         raise InvalidArgument(f"y must have shape (T, M) = ({T}, {M}), got {tuple(getattr(y, 'shape', ()))}")
     dev = torch.device(device) if device is not None else G.device
     retries = require_nonneg_int("retries", retries)
+    if chart not in TRACKING_CHARTS:
+        raise InvalidArgument(f"chart must be one of {', '.join(TRACKING_CHARTS)}, got {chart!r}")
     if m > n:
         G, m, n = G.transpose(-1, -2), n, m
     degree = determinantal_degree(m, n, r)
@@ -325,15 +444,26 @@ def solve_rank(G, y, r: int, *, start_seed: int = 0, device=None, retries: int =
         A0 = bilinear_coefficients(Gs[None].to(dev), ys[None].to(dev), r)   # shared by all rows
         Gp0, Lp0, zero0 = _family(A0)
         z0 = zs.to(dev)[None].expand(rows.numel(), -1, -1).contiguous()
-        z, done = track(z0, (Gp0.contiguous(), Lp0.contiguous(), zero0),
-                        (Gp1[rows], Lp1[rows], zero[rows]))
+        if chart == "identity":
+            z, done = track(z0, (Gp0.contiguous(), Lp0.contiguous(), zero0),
+                            (Gp1[rows], Lp1[rows], zero[rows]))
+        else:
+            Q = tracking_chart(m, seed, chart, dev)
+            Gt = torch.einsum("ab,tiac->tibc", Q, Gc[rows])
+            Gq, Lq, zq = _family(bilinear_coefficients(Gt, yc[rows], r))
+            z, done, t = track(z0, (Gp0.contiguous(), Lp0.contiguous(), zero0), (Gq, Lq, zq),
+                               return_t=True)
+            z, done, _ = continue_in_better_charts(z, done, t, (Gs.to(dev), ys.to(dev)),
+                                                   (Gt, yc[rows]), m, n, r)
+            z = to_identity_chart(z, Q, m, n, r)
         return _refine(z, Gp1[rows], Lp1[rows]), done
 
     return solve_certified(track_once, Gc, yc, r, degree, start_seed=start_seed, retries=retries)
 
 
 def e0_rank_on_e1_instances(m: int, n: int, r: int, trial_indices, *, global_seed: int = 0,
-                            device="cpu", start_seed: int = 0, retries: int = 1) -> HomotopyResult:
+                            device="cpu", start_seed: int = 0, retries: int = 1,
+                            chart: str = "identity") -> HomotopyResult:
     """E0 at rank ``r`` on the very instances E1 sees in the cell ``(m, n, r, r(m+n-r))``
     (Gaussian features; seeds :func:`numerics.engine.capacity.instance_seed`, draws
     :func:`numerics.engine.instances.sample_instances` in float64 on the CPU).
@@ -350,4 +480,5 @@ def e0_rank_on_e1_instances(m: int, n: int, r: int, trial_indices, *, global_see
     M = r * (m + n - r)
     seeds = [instance_seed(global_seed, "gaussian", m, n, M, None, int(t)) for t in trial_indices]
     op, y = sample_instances(seeds, m, n, M, device="cpu", dtype=torch.float64)
-    return solve_rank(op.dense(), y, r, start_seed=start_seed, device=device, retries=retries)
+    return solve_rank(op.dense(), y, r, start_seed=start_seed, device=device, retries=retries,
+                      chart=chart)

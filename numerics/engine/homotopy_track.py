@@ -33,8 +33,8 @@ MAX_STEPS = 4000
 INITIAL_STEP = 0.02
 MIN_STEP = 1e-9
 DIVERGED = 1e8
-#: Counters of the last :func:`track` call (steps, paths, and the sum over steps of the paths
-#: still active), for timing estimates.
+#: Counters of the last :func:`track` call (steps, paths, the sum over steps of the paths still
+#: active, and the paths that did not reach ``t = 1``), for timing estimates and diagnoses.
 LAST_TRACK: dict = {}
 
 
@@ -171,14 +171,16 @@ class _Coefficients:
         return torch.einsum("pia,pa->pi", self.gv(v), u)
 
 
-def track(z0, p0, p1, *, max_steps: int = MAX_STEPS, tol: float = 1e-10):
+def track(z0, p0, p1, *, max_steps: int = MAX_STEPS, tol: float = 1e-10, return_t: bool = False):
     """Track ``z`` from ``t = 0`` to ``t = 1`` along ``H(z, t) = f(z; (1 - t) p0 + t p1)`` for
     the family ``f_i = u^T G_i v - L_i . u - y_i``, ``p = (G, L, y)`` with ``G`` (T, M, m, n),
     ``L`` (T, M, m), ``y`` (T, M), complex128 (a leading dimension of 1 is shared by all ``T``
     instances and is never copied per path); ``z0`` (T, P, M) solutions of ``p0``.
 
     Returns ``(z, done)``: endpoints and a (T, P) mask of the paths that reached ``t = 1``
-    (the others failed: step below MIN_STEP, |z| beyond DIVERGED, or max_steps).
+    (the others failed: step below MIN_STEP, |z| beyond DIVERGED, or max_steps); with
+    ``return_t``, ``(z, done, t)``, ``t`` (T, P) where each path stopped (a failed path's ``z`` is
+    its last accepted point, at that ``t``).
 
     >>> import torch
     >>> g = torch.Generator().manual_seed(3)
@@ -275,7 +277,10 @@ def track(z0, p0, p1, *, max_steps: int = MAX_STEPS, tol: float = 1e-10):
         z[idx], t[idx], h[idx], streak[idx] = za, ta, ha, sa
         failed[idx] = fail
         active[idx] = ~finished & ~fail
-    LAST_TRACK.update(steps=steps, paths=N, active_path_steps=work)
+    LAST_TRACK.update(steps=steps, paths=N, active_path_steps=work,
+                      failed_paths=int((~((t >= 1) & ~failed)).sum()))
+    if return_t:
+        return z.reshape(T, P, M), ((t >= 1) & ~failed).reshape(T, P), t.reshape(T, P)
     return z.reshape(T, P, M), ((t >= 1) & ~failed).reshape(T, P)
 
 

@@ -59,8 +59,8 @@ from dataclasses import dataclass
 
 from proofs.validation import InvalidArgument
 
-from .options import (MAX_ITERATIONS, MAX_RESTARTS, MAX_THREADS, MAX_TRIALS, at_most, device,
-                      int_list, nonneg_int, option, show_sizes, sizes)
+from .options import (MAX_ITERATIONS, MAX_RESTARTS, MAX_THREADS, MAX_TRIALS, at_most, choice,
+                      device, int_list, nonneg_int, option, show_sizes, sizes)
 from .protocol import Family, check_memory, memory_limit
 
 __all__ = ["FAMILY", "ExactConfig", "render_summary", "MAX_DEGREE", "summarise"]
@@ -95,6 +95,12 @@ class ExactConfig:
     retries: int = option(1, "further trackings of an uncertified instance, from the start "
                           "instances of seeds start_seed + 1, ...; decided from the union of its "
                           "endpoints", at_most(8))
+    tracking_chart: str = option("identity", "chart the paths of r >= 2 are tracked in: "
+                                 "identity (Delta = [I; U'] V^T, the committed v2 runs) or random "
+                                 "(a random complex unitary change of rows per tracking, fewer "
+                                 "failed paths; endpoints certified alike); r = 1 tracks in its "
+                                 "own chart", choice("identity", "random"),
+                                 choices=("identity", "random"))
     seed: int = option(0, "global seed; every trial is seeded from it, its cell and its index",
                        nonneg_int)
     device: str = option("cpu", "cpu, cuda or cuda:k (float64/complex128 on either; instances "
@@ -180,7 +186,11 @@ class _Exact(Family):
                 "trials": config.trials, "restarts": config.restarts,
                 "max_iters": config.max_iters, "start_seed": config.start_seed,
                 "seed": config.seed, "device": config.device, "features": "gaussian",
-                "dtype": "float64", "certificate": CERTIFICATE, "retries": config.retries}
+                "dtype": "float64", "certificate": CERTIFICATE, "retries": config.retries,
+                # only where it is not the chart every earlier record was tracked in, so that
+                # those records' specs (and resumes) are unchanged
+                **({"tracking_chart": config.tracking_chart}
+                   if config.tracking_chart != "identity" else {})}
 
     def matches_legacy_spec(self, spec) -> bool:
         return False
@@ -191,7 +201,8 @@ class _Exact(Family):
         kw = dict(sizes=tuple(tuple(s) for s in spec["sizes"]), ranks=tuple(spec["ranks"]),
                   trials=spec["trials"], restarts=spec["restarts"], max_iters=spec["max_iters"],
                   start_seed=spec["start_seed"], seed=spec["seed"], device=spec["device"],
-                  retries=spec.get("retries", 0))
+                  retries=spec.get("retries", 0),
+                  tracking_chart=spec.get("tracking_chart", "identity"))
         kw.update(analysis)
         return self.config(**kw)
 
@@ -222,7 +233,7 @@ class _Exact(Family):
             else:
                 res = e0_rank_on_e1_instances(m, n, r, chunk, global_seed=config.seed,
                                               device=config.device, start_seed=config.start_seed,
-                                              retries=config.retries)
+                                              retries=config.retries, chart=config.tracking_chart)
             tracks = res.trackings.cpu().tolist()
             rech = res.recharted.cpu().tolist()
             cert = res.certified.cpu().tolist()
