@@ -2,7 +2,9 @@
 ``Delta = [I_r; U'] V^T`` against a random complex unitary one ``Q [I_r; U'] V^T``
 (:func:`numerics.engine.homotopy_rank.solve_rank`, ``chart=``), on the very instances that
 ``lorank exact`` tracks in a cell (E1's instances, seed 0), one tracking each (no retry): the
-paths that did not reach ``t = 1``, and the instances certified from that one tracking. The
+paths that failed in the tracking chart, those of them continued to ``t = 1`` in another chart
+(``random`` only), the paths that did not reach ``t = 1`` in the end, and the instances
+certified from that one tracking. The
 certificate is the same for both charts; fewer failed paths means fewer retries.
 
     python benchmarks/tracking_chart.py --size 6x6 --rank 4 --trials 96 \\
@@ -25,7 +27,7 @@ def measure(m: int, n: int, r: int, trials: int, chart: str, device: str) -> dic
     """One chart: seconds of the tracking and certification, failed paths, certified instances."""
     import torch
 
-    from numerics.engine import homotopy_track
+    from numerics.engine import homotopy_rank
     from numerics.engine.homotopy_rank import e0_rank_on_e1_instances, start_solutions_rank
 
     start_solutions_rank(m, n, r, 0, device=device)          # outside the timing
@@ -34,10 +36,10 @@ def measure(m: int, n: int, r: int, trials: int, chart: str, device: str) -> dic
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     seconds = time.perf_counter() - t0
-    last = dict(homotopy_track.LAST_TRACK)
+    last = dict(homotopy_rank.LAST_TRACKING)
     return {"chart": chart, "seconds": seconds, "paths": last["paths"],
-            "failed_paths": last["failed_paths"], "tracker_steps": last["steps"],
-            "active_path_steps": last["active_path_steps"],
+            "failed_in_tracking_chart": last["failed"], "continued_in_another_chart": last["continued"],
+            "failed_paths": last["failed_after"],
             "certified_first_tracking": int(res.certified.sum()),
             "real_counts": [int(c) if ok else None
                             for c, ok in zip(res.real_count.tolist(), res.certified.tolist())]}

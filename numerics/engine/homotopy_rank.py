@@ -340,8 +340,11 @@ def to_identity_chart(z, Q, m: int, n: int, r: int):
     return torch.where((info == 0)[..., None], zi, torch.full_like(zi, float("nan")))
 
 
-#: Re-charted continuations of a failed path (``chart="adaptive"``).
+#: Re-charted continuations of a failed path (``chart="random"``).
 RESCUE_ROUNDS = 2
+#: Path counts of the last tracking of :func:`solve_rank` (paths; failed in the tracking chart;
+#: of those, continued to ``t = 1`` in another chart; still failed), for diagnoses.
+LAST_TRACKING: dict = {}
 
 
 def continue_in_better_charts(z, done, t, start, target, m: int, n: int, r: int,
@@ -447,14 +450,19 @@ def solve_rank(G, y, r: int, *, start_seed: int = 0, device=None, retries: int =
         if chart == "identity":
             z, done = track(z0, (Gp0.contiguous(), Lp0.contiguous(), zero0),
                             (Gp1[rows], Lp1[rows], zero[rows]))
+            failed = int((~done).sum())
+            LAST_TRACKING.update(paths=done.numel(), failed=failed, continued=0, failed_after=failed)
         else:
             Q = tracking_chart(m, seed, chart, dev)
             Gt = torch.einsum("ab,tiac->tibc", Q, Gc[rows])
             Gq, Lq, zq = _family(bilinear_coefficients(Gt, yc[rows], r))
             z, done, t = track(z0, (Gp0.contiguous(), Lp0.contiguous(), zero0), (Gq, Lq, zq),
                                return_t=True)
-            z, done, _ = continue_in_better_charts(z, done, t, (Gs.to(dev), ys.to(dev)),
-                                                   (Gt, yc[rows]), m, n, r)
+            failed = int((~done).sum())
+            z, done, rescued = continue_in_better_charts(z, done, t, (Gs.to(dev), ys.to(dev)),
+                                                         (Gt, yc[rows]), m, n, r)
+            LAST_TRACKING.update(paths=done.numel(), failed=failed, continued=int(rescued.sum()),
+                                 failed_after=int((~done).sum()))
             z = to_identity_chart(z, Q, m, n, r)
         return _refine(z, Gp1[rows], Lp1[rows]), done
 
