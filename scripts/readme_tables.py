@@ -1304,8 +1304,8 @@ def tracking_chart_lines(results: Path) -> str:
     """Issue 16: failed paths of one tracking in the identity chart against a random complex
     chart, from every ``results/bench/tracking-chart-*.json`` (``benchmarks/tracking_chart.py``)."""
     rows = ["| cell | instances | chart | paths failed in the tracking chart | continued in "
-            "another chart | failed in the end | certified from one tracking | seconds |",
-            "|---|---|---|---|---|---|---|---|"]
+            "another chart | failed in the end | certified from one tracking |",
+            "|---|---|---|---|---|---|---|"]
     notes = []
     for path in sorted((results / "bench").glob("tracking-chart-*.json")):
         rec = json.loads(path.read_text())
@@ -1314,7 +1314,7 @@ def tracking_chart_lines(results: Path) -> str:
             rows.append(f"| {m}x{n} r={r} (M = {M}) | {rec['trials']} | {c['chart']} | "
                         f"{c['failed_in_tracking_chart']} of {c['paths']} | "
                         f"{c['continued_in_another_chart']} | {c['failed_paths']} | "
-                        f"{c['certified_first_tracking']}/{rec['trials']} | {c['seconds']:.0f} |")
+                        f"{c['certified_first_tracking']}/{rec['trials']} |")
         env = rec["environment"]
         notes.append(f"Record `results/bench/{path.name}` ({env.get('device_name', '?')}, "
                      f"{rec['threads']} thread(s), commit "
