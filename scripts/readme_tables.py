@@ -884,9 +884,11 @@ def exact_existence_table(results: Path, run="e0-cpu") -> str:
     lines.append("")
     for r, t in zip(runs, summaries):
         env = (t.get("environment") or [{}])[0]
+        chart = (t.get("certificate") or {}).get("tracking_chart")
         lines.append(f"Record `results/exact-existence/{r}` ({t['trials_found']} of "
                      f"{t['trials_expected']} instances, "
-                     f"{env.get('device_name', env.get('device', '?'))}, "
+                     + (f"tracked in the {chart} chart, " if chart else "")
+                     + f"{env.get('device_name', env.get('device', '?'))}, "
                      f"{t['wall_time']['wall_s']:.0f} s); figure "
                      f"`results/exact-existence/{r}/exact_existence.png`.")
     lines.append("Ledger:")

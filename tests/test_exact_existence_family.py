@@ -280,6 +280,23 @@ def test_tracking_chart_enters_the_spec_only_when_random():
     assert FAMILY.from_spec(FAMILY.record_spec(ident)) == ident
 
 
+def test_a_random_chart_run_says_so_in_its_record_and_summary(tmp_path):
+    pytest.importorskip("torch")
+    from numerics.experiments.exact_existence import render_summary
+    from numerics.experiments.records import read_record
+    from numerics.experiments.runner import load, run
+
+    cfg = FAMILY.config(sizes=((3, 3),), ranks=(2,), trials=2, tracking_chart="random",
+                        restarts=2)
+    run(FAMILY, cfg, tmp_path / "record.jsonl", progress=False)
+    outcomes = load(FAMILY, cfg, [tmp_path / "record.jsonl"])
+    assert read_record(tmp_path / "record.jsonl").spec["tracking_chart"] == "random"
+    summary = summarise(cfg, outcomes)
+    assert summary["certificate"]["tracking_chart"] == "random"
+    assert summary["cells"][0]["certified"] == 2
+    assert "tracked in the random chart" in render_summary(summary)
+
+
 @pytest.mark.cuda
 def test_rank_engine_cuda_equals_cpu():
     torch = pytest.importorskip("torch")

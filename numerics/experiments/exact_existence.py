@@ -337,6 +337,8 @@ def summarise(config, outcomes, *, wall=None, environment=None) -> dict:
     spec = getattr(outcomes, "spec", None) or {}
     if "certificate" in spec:
         summary["certificate"] = {"version": spec["certificate"], "retries": spec["retries"]}
+        if "tracking_chart" in spec:     # absent: the identity chart (every earlier record)
+            summary["certificate"]["tracking_chart"] = spec["tracking_chart"]
     summary["verdicts"] = claim_verdicts(summary)
     return summary
 
@@ -353,6 +355,10 @@ def render_summary(summary: dict) -> str:
     lines = [f"E0 at rho = 1 (seed {c0['seed']}, {c0['trials']} instances per cell, E1 with "
              f"{c0['restarts']} restarts on the same instances); P = successes/certified "
              "[Wilson 95%]; shortfall: E0 certifies a real solution, E1[k] finds none"]
+    cert = summary.get("certificate")
+    if cert:
+        lines.append(f"certificate {cert['version']}, {cert['retries']} retries, r >= 2 tracked in "
+                     f"the {cert.get('tracking_chart', 'identity')} chart")
     lines.append(f"  {'cell':>9} {'deg':>5}  {'cert':>9}  {'P(exists)':>24}  "
                  f"{'real count [95% t]':>22}  {'Kac-Rice':>8}  E1[k] shortfall k=1,2,4,8")
     for c in summary["cells"]:
