@@ -51,7 +51,7 @@ from proofs.validation import (InvalidArgument, MethodFailure, require_nonneg_in
 
 from .homotopy_track import (ALPHA_0, HomotopyResult, dedupe_points, merge_distinct,
                              random_complex, solve_or_nan, track)
-from .homotopy_certify import bilinear_coefficients, delta_of, rechart, solve_certified
+from .homotopy_certify import _factors, bilinear_coefficients, delta_of, rechart, solve_certified
 
 #: Start paths tracked at once.
 START_CHUNK = 20_000
@@ -296,6 +296,11 @@ TRACKING_CHARTS = ("identity", "random")
 CHART_SEED = 7_000_003
 
 
+def _require_chart(chart) -> None:
+    if chart not in TRACKING_CHARTS:
+        raise InvalidArgument(f"chart must be one of {', '.join(TRACKING_CHARTS)}, got {chart!r}")
+
+
 def tracking_chart(m: int, seed: int, chart: str = "random", device="cpu"):
     """The ``m x m`` unitary ``Q`` of the tracking chart ``Delta = Q [I_r; U'] V^T``: the
     identity (``chart="identity"``), or Haar-random (QR of a complex Gaussian, phases fixed) from
@@ -307,8 +312,7 @@ def tracking_chart(m: int, seed: int, chart: str = "random", device="cpu"):
     >>> bool((tracking_chart(3, 5, "identity") == torch.eye(3)).all())
     True
     """
-    if chart not in TRACKING_CHARTS:
-        raise InvalidArgument(f"chart must be one of {', '.join(TRACKING_CHARTS)}, got {chart!r}")
+    _require_chart(chart)
     if chart == "identity":
         return torch.eye(m, dtype=torch.complex128, device=device)
     Q, R = torch.linalg.qr(random_complex((m, m), CHART_SEED + seed, "cpu"))
@@ -329,10 +333,8 @@ def to_identity_chart(z, Q, m: int, n: int, r: int):
     True
     """
     p = (m - r) * r
-    Up = z[..., :p].reshape(*z.shape[:-1], m - r, r)
-    eye = torch.eye(r, dtype=z.dtype, device=z.device).expand(*z.shape[:-1], r, r)
-    U = Q @ torch.cat([eye, Up], dim=-2)
-    V = z[..., p:].reshape(*z.shape[:-1], n, r)
+    U, V = _factors(z, m, n, r)
+    U = Q @ U
     top = U[..., :r, :]
     Ui, info = torch.linalg.solve_ex(top, U, left=False)            # U top^-1
     Vi = V @ top.transpose(-1, -2)
@@ -433,8 +435,7 @@ def solve_rank(G, y, r: int, *, start_seed: int = 0, device=None, retries: int =
         raise InvalidArgument(f"y must have shape (T, M) = ({T}, {M}), got {tuple(getattr(y, 'shape', ()))}")
     dev = torch.device(device) if device is not None else G.device
     retries = require_nonneg_int("retries", retries)
-    if chart not in TRACKING_CHARTS:
-        raise InvalidArgument(f"chart must be one of {', '.join(TRACKING_CHARTS)}, got {chart!r}")
+    _require_chart(chart)
     if m > n:
         G, m, n = G.transpose(-1, -2), n, m
     degree = determinantal_degree(m, n, r)
