@@ -57,7 +57,7 @@ import torch
 from .homotopy_track import ALPHA_0, ALPHA_REAL, HomotopyResult, solve_or_nan
 
 __all__ = ["bilinear_coefficients", "delta_of", "endpoint_certificates", "decide",
-           "merge_trackings", "rechart", "Endpoints", "solve_certified"]
+           "merge_trackings", "rechart", "Endpoints", "solve_certified", "factors_of"]
 
 #: Newton steps in the second chart before its alpha test.
 RECHART_NEWTON = 4
@@ -86,7 +86,14 @@ def bilinear_coefficients(G, y, r: int):
     return A
 
 
-def _factors(z, m: int, n: int, r: int):
+def factors_of(z, m: int, n: int, r: int):
+    """``(U, V)`` with ``U = [I_r; U']`` (..., m, r) and ``V`` (..., n, r) of ``z = (vec U', vec V)``.
+
+    >>> import torch
+    >>> U, V = factors_of(torch.tensor([2.0, 3.0, 5.0]), 2, 2, 1)
+    >>> U.tolist(), V.tolist()
+    ([[1.0], [2.0]], [[3.0], [5.0]])
+    """
     p = (m - r) * r
     Up = z[..., :p].reshape(*z.shape[:-1], m - r, r)
     eye = torch.eye(r, dtype=z.dtype, device=z.device).expand(*z.shape[:-1], r, r)
@@ -101,7 +108,7 @@ def delta_of(z, m: int, n: int, r: int):
     >>> delta_of(z, 2, 2, 1).tolist()
     [[3.0, 5.0], [6.0, 10.0]]
     """
-    U, V = _factors(z, m, n, r)
+    U, V = factors_of(z, m, n, r)
     return U @ V.transpose(-1, -2)
 
 
@@ -179,7 +186,7 @@ def _test(z, A, gnorm, frob: bool):
 
 
 def _radius(z, beta, m, n, r):
-    U, V = _factors(z, m, n, r)
+    U, V = factors_of(z, m, n, r)
     nu = U.abs().pow(2).sum((-1, -2)).sqrt()
     nv = V.abs().pow(2).sum((-1, -2)).sqrt()
     return 2 * beta * (nu + nv) + 4 * beta * beta
@@ -199,7 +206,7 @@ def rechart(z, m: int, n: int, r: int):
     >>> bool(torch.allclose(delta_of(zt, 2, 2, 1)[0], delta_of(z, 2, 2, 1)[0][[1, 0]]))
     True
     """
-    U, V = _factors(z, m, n, r)
+    U, V = factors_of(z, m, n, r)
     N = z.shape[0]
     R = U.clone()
     chosen = torch.zeros(N, m, dtype=torch.bool, device=z.device)

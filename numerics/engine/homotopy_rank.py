@@ -51,7 +51,7 @@ from proofs.validation import (InvalidArgument, MethodFailure, require_nonneg_in
 
 from .homotopy_track import (ALPHA_0, HomotopyResult, dedupe_points, merge_distinct,
                              random_complex, solve_or_nan, track)
-from .homotopy_certify import _factors, bilinear_coefficients, delta_of, rechart, solve_certified
+from .homotopy_certify import bilinear_coefficients, delta_of, factors_of, rechart, solve_certified
 
 #: Start paths tracked at once.
 START_CHUNK = 20_000
@@ -333,7 +333,7 @@ def to_identity_chart(z, Q, m: int, n: int, r: int):
     True
     """
     p = (m - r) * r
-    U, V = _factors(z, m, n, r)
+    U, V = factors_of(z, m, n, r)
     U = Q @ U
     top = U[..., :r, :]
     Ui, info = torch.linalg.solve_ex(top, U, left=False)            # U top^-1
