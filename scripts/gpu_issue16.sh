@@ -64,8 +64,10 @@ v2_one() {   # rank
   if [ -f "$DR/summary.json" ]; then echo "v2 r=$R: complete" >> "$OUT/v2-r$R.log"; fi
 }
 # `rest`: the cells the v2 runs had not reached, one run per rank ("h200-v2-r<r>-rest"), run
-# ONE PROCESS AT A TIME (processes sharing the GPU time-slice it: in stop 25, five at once were
-# 20x slower per path than one alone), with the v2 options and the same instances, in batches
+# ONE PROCESS AT A TIME (processes sharing the GPU time-slice it: in stop 25, with five at once,
+# 6x6 r = 4 took 110 s for 100 instances, start solve, retries and E1 included; one process alone
+# on an H100 tracked and certified 64 of them in 2.7 s, without those, in
+# results/bench/e0-tracker-profile-h100.json: not like for like, but far apart), with the v2 options and the same instances, in batches
 # of REST_BATCH instances so that a run cut off by its time limit keeps what it finished. r = 3 and
 # r = 5 continue the committed runs, tracked in the identity chart; r = 2, 4 and 6 start new
 # ones in a random complex chart (--tracking-chart random: fewer failed paths, the same

@@ -385,9 +385,7 @@ def continue_in_better_charts(z, done, t, start, target, m: int, n: int, r: int,
         A1 = bilinear_coefficients(torch.gather(G1[ti], 2, rows), y1[ti], r)
         ze, de, te = track(zt[:, None], _family(A0), _family(A1), return_t=True)
         # back[k][perm[k, j], j] = 1: Delta = back @ Delta~ (Delta~ = Delta with rows perm)
-        back = torch.zeros(perm.shape[0], m, m, dtype=z.dtype, device=z.device)
-        back[torch.arange(perm.shape[0], device=z.device)[:, None], perm,
-             torch.arange(m, device=z.device)[None, :]] = 1
+        back = torch.nn.functional.one_hot(perm, m).transpose(-1, -2).to(z.dtype)
         z[ti, pi] = to_identity_chart(ze[:, 0], back, m, n, r)
         ok = de[:, 0] & torch.isfinite(z[ti, pi].abs()).all(-1)
         done[ti, pi] = ok
@@ -415,8 +413,9 @@ def solve_rank(G, y, r: int, *, start_seed: int = 0, device=None, retries: int =
     probability of order ``eps`` (a real hypersurface), so paths ending there are tracked
     through huge coordinates and can fail; in a complex chart that block is nearly singular with
     probability of order ``eps^2`` only, and a path passing near a chart's boundary on the way
-    is taken on in another chart. The certificate is the same for both: it judges endpoints,
-    not paths.
+    is taken on in another chart (in the committed records, ``results/bench/tracking-chart-*``,
+    that continuation does most of the work). The certificate is the same for both: it judges
+    endpoints, not paths.
 
     >>> import torch
     >>> solve_rank(torch.zeros(2, 7, 3, 3), torch.zeros(2, 7), 2)
