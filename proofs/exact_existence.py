@@ -230,6 +230,26 @@ def _shape_position_count(basis, xs):
     return u.degree()
 
 
+def _lex_basis(grevlex, eqs, xs):
+    """The reduced lex Groebner basis of the ideal of ``eqs``, from its grevlex basis: by FGLM
+    (sympy ``GroebnerBasis.fglm``) when the ideal is zero-dimensional, else by Buchberger in
+    lex directly. The reduced basis of an ideal in a given order is unique, so both give the
+    same basis; FGLM is the faster (3x3 r = 1: 0.3 s against 1.7 s).
+
+    >>> import sympy
+    >>> x, y = sympy.symbols("x y")
+    >>> eqs = [x**2 + y**2 - 5, x*y - 2]
+    >>> by_fglm = _lex_basis(sympy.groebner(eqs, x, y, order="grevlex"), eqs, (x, y))
+    >>> by_fglm.exprs == sympy.groebner(eqs, x, y, order="lex").exprs
+    True
+    """
+    import sympy
+
+    if grevlex.exprs != [1] and grevlex.is_zero_dimensional:
+        return grevlex.fglm("lex")
+    return sympy.groebner(eqs, *xs, order="lex")
+
+
 def _standard_monomial_count(basis, xs):
     """dim of ``Q[x]/I`` from the leading monomials of a grevlex basis (None if infinite)."""
     import sympy
@@ -261,7 +281,7 @@ def groebner_count(m: int, n: int, r: int, seed: int = 0, parametrise: bool = Fa
     Both compute the distinct count (lex basis, shape position), the length (grevlex standard
     monomials) and whether a solution lies at infinity (grevlex basis of the homogeneous parts).
 
-    Keep to tiny sizes: 3x3 r=1 takes about 2 s.
+    Keep to tiny sizes: 3x3 r=1 takes about half a second.
 
     Examples
     --------
@@ -294,9 +314,9 @@ def groebner_count(m: int, n: int, r: int, seed: int = 0, parametrise: bool = Fa
     else:
         eqs, heqs, unknowns = minors + affine, minors + linear, xs
     eqs = [e for e in eqs if e != 0]
-    lex = sympy.groebner(eqs, *unknowns, order="lex")
-    distinct = None if lex.exprs == [1] else _shape_position_count(lex, unknowns)
     grevlex = sympy.groebner(eqs, *unknowns, order="grevlex")
+    lex = _lex_basis(grevlex, eqs, unknowns)
+    distinct = None if lex.exprs == [1] else _shape_position_count(lex, unknowns)
     length = None if grevlex.exprs == [1] else _standard_monomial_count(grevlex, unknowns)
     heqs = [e for e in heqs if e != 0]
     hbasis = sympy.groebner(heqs, *unknowns, order="grevlex") if heqs else None
@@ -386,7 +406,7 @@ def real_solution_count_groebner(G, y, r: int):
     bijection with the roots of ``u`` and a solution is real iff its root is: the real ones are
     counted exactly by Sturm sequences. Returns None otherwise (this route then decides
     nothing). Inputs are read exactly as rationals; small integers keep it fast (3x3 r=1 in
-    about a second; binary fractions of Gaussian floats take ~40 s there).
+    a fraction of a second; binary fractions of Gaussian floats take ~40 s there).
 
     Examples
     --------
@@ -430,7 +450,7 @@ def real_solution_count_groebner(G, y, r: int):
     minors = [p for p in minors if p != 0]
     if not free:
         return (1, 1) if not minors else None
-    basis = sympy.groebner(minors, *free, order="lex")
+    basis = _lex_basis(sympy.groebner(minors, *free, order="grevlex"), minors, free)
     count = _shape_position_count(basis, tuple(free))
     if count is None:
         return None

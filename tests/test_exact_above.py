@@ -42,31 +42,14 @@ def paired_runs() -> dict:
                              hc.critical_on_e1_instances(*TINY, trials))}
 
 
-def paired_job(folder) -> dict:
-    """:func:`paired_runs` in a fresh Python (this file run as a script), results pickled back:
-    a background job (``tests/conftest.py``, ``Background``), so its homotopies (a monodromy
-    start at d = 0 included) run on the other core while the other tests do."""
-    import pickle
-    import subprocess
-    import sys
-
-    out = Path(folder) / "paired.pickle"
-    proc = subprocess.run([sys.executable, __file__, str(out)], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parent.parent)
-    if proc.returncode != 0:
-        raise RuntimeError(f"the paired runs failed in their process:\n{proc.stderr[-3000:]}")
-    return pickle.loads(out.read_bytes())
-
-
-BACKGROUND_JOBS = {"paired": paired_job}
-
-
 @pytest.fixture(scope="module")
-def paired(background, request):
-    return background.result(request.module, "paired")
+def paired():
+    """:func:`paired_runs`, once for the module, in this process: its monodromy starts (2x2,
+    r = 1, d = 0 and d = 1) are the ones the doctests and the second-route test below use, so
+    they are found once (``critical_start`` keeps them per process)."""
+    return paired_runs()
 
 
-@pytest.mark.background("paired")
 def test_at_d0_the_critical_points_are_e0_s_solutions(paired):
     """d = 0: J_f is square, so theta - theta0 = J_f^T lambda fixes lambda: the critical points'
     theta-parts are exactly E0's solutions, N is the determinantal degree, real counts agree."""
@@ -83,7 +66,6 @@ def test_at_d0_the_critical_points_are_e0_s_solutions(paired):
         assert bool((dist.amin(1) < 1e-8).all()) and bool((dist.amin(0) < 1e-8).all())
 
 
-@pytest.mark.background("paired")
 def test_every_e1_interpolant_has_a_certified_real_critical_point(paired):
     """Falsifiable: an instance where E1 certified an interpolant has a real solution, so the
     decision must find a certified real critical point there (and certify its theta solves f)."""
@@ -454,11 +436,3 @@ def test_a_failed_method_check_stops_the_run_in_one_line_and_keeps_its_trials(tm
     rows = [json.loads(line) for line in (out / "record.jsonl").read_text().splitlines()]
     assert sum(r.get("kind") == "trial" for r in rows) == 2
     assert rows[-1].get("event") == "end" and rows[-1].get("status") == "error"
-
-
-if __name__ == "__main__":  # the background job's process: pickle the paired runs to argv[1]
-    import pickle
-    import sys
-
-    with open(sys.argv[1], "wb") as f:
-        pickle.dump(paired_runs(), f)

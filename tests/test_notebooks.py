@@ -5,10 +5,12 @@ The notebooks are committed without outputs; each is executed here with nbclient
 runs the tests, so the notebook sees this environment and the installed project), with the
 working directory ``notebooks/``. Nothing is written back: the executed copy stays in memory.
 
-The notebooks run at the same time, each in its own kernel (nbclient's ``async_execute``, one
-event loop), as a background job of the session (``conftest.Background``): they start when
-collection ends and run while the other tests do; each test here checks its notebook. A
-kernel's output goes to a file of the job's folder, shown if its notebook fails.
+Each notebook is a background job of the session (``conftest.Background``): the jobs start when
+collection ends and run one at a time, in their own kernels, while the other tests do; each test
+here checks its notebook. One at a time, so that the jobs take one core and leave the other to
+the tests (run at the same time, the six kernels took both cores from the tests, and the session
+ended with the tests running alone on one core); one job per notebook, so that the jobs left at
+the end run on both cores (a test waiting for a job runs the next one meanwhile).
 """
 
 from __future__ import annotations
@@ -57,36 +59,29 @@ def _client(path, folder):
     )
 
 
-def execute_all(folder: Path) -> dict:
-    """Every notebook executed, concurrently: path -> (its executed notebook, or the exception
-    its execution raised: CellExecutionError on the first failing cell; the kernel's output,
-    kept in ``folder``)."""
+def execute(path: Path, folder: Path) -> tuple:
+    """The notebook at ``path`` executed in a fresh kernel: (the executed notebook, or the
+    exception its execution raised: CellExecutionError on the first failing cell, or a dead
+    kernel; the kernel's output, kept in ``folder``)."""
     import asyncio
 
-    clients = [_client(path, folder) for path in PATHS]
-    logs = [folder / f"{path.stem}.log" for path in PATHS]
-    files = [open(log, "wb") for log in logs]
-
-    async def run_all():
-        return await asyncio.gather(*(c.async_execute(stdout=f, stderr=f)
-                                      for c, f in zip(clients, files)), return_exceptions=True)
-
-    try:
-        outcomes = asyncio.run(run_all())
-    finally:
-        for f in files:
-            f.close()
-    return {path: (c.nb if not isinstance(o, BaseException) else o,
-                   log.read_bytes().decode(errors="replace"))
-            for path, c, o, log in zip(PATHS, clients, outcomes, logs)}
+    client = _client(path, folder)
+    log = folder / f"{path.stem}.log"
+    with open(log, "wb") as f:
+        try:
+            outcome = asyncio.run(client.async_execute(stdout=f, stderr=f))
+        except Exception as error:  # reported by the notebook's test
+            outcome = error
+    return (client.nb if not isinstance(outcome, BaseException) else outcome,
+            log.read_bytes().decode(errors="replace"))
 
 
-BACKGROUND_JOBS = {"notebooks": execute_all}
+def _job_key(path: Path) -> str:
+    return f"notebook:{path.name}"
 
 
-@pytest.fixture(scope="module")
-def executed(background, request):
-    return background.result(request.module, "notebooks")
+#: One job per notebook, so that the jobs left at the end of a session run on both cores.
+BACKGROUND_JOBS = {_job_key(path): (lambda folder, path=path: execute(path, folder)) for path in PATHS}
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
@@ -102,10 +97,10 @@ def test_notebook_file_is_valid_as_committed(path):
     nbformat.validate(raw, version=raw["nbformat"], version_minor=raw["nbformat_minor"])
 
 
-@pytest.mark.background("notebooks")
-@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
-def test_notebook_executes(executed, path):
-    notebook, output = executed[path]
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.background(_job_key(p)))
+                                  for p in PATHS], ids=lambda p: p.name)
+def test_notebook_executes(path, background, request):
+    notebook, output = background.result(request.module, _job_key(path))
     if isinstance(notebook, BaseException):  # CellExecutionError, or a kernel that died
         raise AssertionError(f"{path.name} failed; the kernel's output:\n{output[-3000:]}") from notebook
     printed = "".join(o.get("text", "") for o in notebook.cells[0].outputs).strip()
