@@ -45,8 +45,9 @@ def paired_runs() -> dict:
 @pytest.fixture(scope="module")
 def paired():
     """:func:`paired_runs`, once for the module, in this process: its monodromy starts (2x2,
-    r = 1, d = 0 and d = 1) are the ones the doctests and the second-route test below use, so
-    they are found once (``critical_start`` keeps them per process)."""
+    r = 1, d = 0 and d = 1) are the ones that the second-route test below and the doctests of
+    ``homotopy_critical`` use, so a session finds them once (``critical_start`` keeps them per
+    process; run in a process of its own, they were found twice)."""
     return paired_runs()
 
 
