@@ -7,7 +7,9 @@ Run from the repository root: ``python scripts/exact_above_duplicate_zero.py`` (
 threads; about 20 minutes on the 2-core machine, most of it the monodromy start). It prints
 one line per trial and writes the closest pair of the first instance over N to
 ``runs/diag/d2_undercount.json``; ``results/bench/exact-above-4x4r2d2-duplicate-zero-cpu.json``
-holds the output of the run made on 2026-12-05.
+holds the output of the run made on 2026-12-05, at commit 8d361ba: before certificate
+``critical-points/2`` (a float64 rounding bound on ``beta``, undecided pairs decided in high
+precision), which changes the radii this script reports.
 """
 
 import json
@@ -34,7 +36,7 @@ def main():
     report = []
     orig = hc._decide
 
-    def decide(Nc, pool):
+    def decide(Nc, pool, *args):
         # as hc._decide, but an instance over N is reported (closest kept pair) instead of raising
         zz = torch.cat([p[0] for p in pool])
         good = torch.cat([p[1] for p in pool])
@@ -43,7 +45,7 @@ def main():
         same = torch.cat([p[5] for p in pool])
         kept = hc._distinct_keep(zz, radius, good, same)
         if len(kept) <= Nc:
-            return orig(Nc, pool)
+            return orig(Nc, pool, *args)
         kz = zz[kept]
         D = (kz[:, None, :] - kz[None, :, :]).abs().pow(2).sum(-1).sqrt()
         D.fill_diagonal_(float("inf"))
@@ -58,7 +60,7 @@ def main():
                "second_smallest_distance": float(D.flatten().kthvalue(3).values)}
         report.append(rec)
         print("UNDERCOUNT", json.dumps(rec), flush=True)
-        return False, 0, False, float("inf"), zz[kept[:Nc]]
+        return False, 0, False, float("inf"), zz[kept[:Nc]], 0
 
     hc._decide = decide
     for t in range(32, 64, 2):

@@ -437,3 +437,73 @@ def test_a_failed_method_check_stops_the_run_in_one_line_and_keeps_its_trials(tm
     rows = [json.loads(line) for line in (out / "record.jsonl").read_text().splitlines()]
     assert sum(r.get("kind") == "trial" for r in rows) == 2
     assert rows[-1].get("event") == "end" and rows[-1].get("status") == "error"
+
+
+def test_pairs_float64_cannot_decide_are_decided_in_high_precision():
+    """Two endpoints near one zero whose float64 balls meet but which lie outside each other's
+    uniqueness ball (the float64 tests cannot say one zero or two) are refined in high precision
+    to the same point and count once (the second takes the first one's test: it lies in its
+    uniqueness ball); two endpoints near two distinct zeros whose (inflated)
+    balls meet are refined apart and count twice. Without the instance the pair is merged."""
+    (A, th0), zs, _ = hc.critical_start(2, 2, 1, 2)
+    hn = hc.hessian_norm(A)[0]
+    shift = torch.zeros_like(zs[0])
+    shift[0] = 3e-9
+    one_zero = torch.stack([zs[0] + shift, zs[0] - shift])
+    gap = float((zs[0] - zs[1]).abs().pow(2).sum().sqrt())
+    two_zeros = torch.stack([zs[0] + shift, zs[1]])
+    # near one zero the second endpoint lies in the first one's refined uniqueness ball and
+    # takes its test (one high-precision test); near two zeros both are tested
+    for z, wide, count in ((one_zero, 1e-8, 1), (two_zeros, gap, 2)):
+        good = torch.ones(2, dtype=torch.bool)
+        radius = torch.full((2,), wide, dtype=torch.float64)
+        alpha = torch.full((2,), 1e-3, dtype=torch.float64)
+        same = torch.zeros(2, dtype=torch.float64)
+        assert hc._undecided(z, good, radius, same) == [0, 1]
+        z2, good2, _, radius2, _, same2, tested = hc._resolve(z, good, good.clone(), radius, alpha,
+                                                              same, A, th0, hn)
+        assert tested == count and bool(good2.all())
+        assert len(hc._distinct_keep(z2, radius2, good2, same2)) == count
+        assert len(hc._distinct_keep(z, radius, good, same)) == 1       # float64 alone: merged
+
+
+def _recheck_script():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "exact_above_recheck.py"
+    spec = importlib.util.spec_from_file_location("exact_above_recheck", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("argv, names", [
+    (["results/exact-above/cpu-small", "--chunk", "0"], "--chunk"),
+    (["results/exact-above/cpu-small", "--limit", "0"], "--limit"),
+    (["results/exact-above/cpu-small", "--chunk", "x"], "--chunk"),
+    (["results/exact-above/no-such-run"], "no-such-run"),
+    (["results/exact-above/cpu-small"], "--out"),
+])
+def test_recheck_script_rejects_bad_input_before_any_work(tmp_path, capsys, argv, names):
+    """Every bad argument of scripts/exact_above_recheck.py: exit code 2 and a message naming
+    it, no traceback, no record."""
+    out = [] if "--out" == names else ["--out", str(tmp_path / "rc.json")]
+    root = Path(__file__).resolve().parents[1]
+    argv = [str(root / argv[0])] + argv[1:]
+    with pytest.raises(SystemExit) as exit_:
+        _recheck_script().main(argv + out)
+    assert exit_.value.code == 2
+    assert re.search(names, capsys.readouterr().err)
+    assert not (tmp_path / "rc.json").exists()
+
+
+def test_recheck_compares_certification_then_counts():
+    """A trial differs on certification first; where both are certified, on its real count and
+    existence; two uncertified trials agree whatever their counts."""
+    rc = _recheck_script()
+    a = {"certified": True, "real_count": 2, "exists": True}
+    assert rc.compare(a, dict(a)) == []
+    assert rc.compare(a, {**a, "certified": False}) == ["certified"]
+    assert rc.compare(a, {**a, "real_count": 0, "exists": False}) == ["real_count", "exists"]
+    no = {"certified": False, "real_count": 1, "exists": False}
+    assert rc.compare(no, {**no, "real_count": 3}) == []

@@ -54,6 +54,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .homotopy_precise import refine_and_test, rounding_bound
 from .homotopy_track import ALPHA_0, ALPHA_REAL, HomotopyResult, solve_or_nan
 
 __all__ = ["bilinear_coefficients", "delta_of", "endpoint_certificates", "decide",
@@ -63,6 +64,8 @@ __all__ = ["bilinear_coefficients", "delta_of", "endpoint_certificates", "decide
 RECHART_NEWTON = 4
 #: Endpoints re-charted at once (each carries its own permuted coefficients).
 RECHART_CHUNK = 4096
+#: Endpoints of one instance tested in high precision at most (the rest stay uncertified).
+PRECISE_MAX = 32
 
 
 def bilinear_coefficients(G, y, r: int):
@@ -168,13 +171,39 @@ class Endpoints:
     """(T, P) Frobenius radius around ``delta`` that contains the zero's matrix."""
     recharted_per: torch.Tensor | None = None
     """(T,) endpoints certified only in a second chart."""
+    precise_per: torch.Tensor | None = None
+    """(T,) endpoints tested in high precision (float64 could not certify them for rounding
+    alone, :func:`numerics.engine.homotopy_precise.refine_and_test`)."""
+
+
+def _magnitudes(z, A):
+    """``(||f_abs||, ||J_abs||_F)`` per endpoint ``z`` (T, P, M): ``f`` and its Jacobian with every
+    sum taken over absolute values (the scale of their float64 rounding errors)."""
+    u, w = _split(z.abs(), A)
+    one = torch.ones(w.shape[:-1] + (1,), dtype=u.dtype, device=u.device)
+    wv, aA = torch.cat([one, w], -1), A.abs()
+    dx = torch.einsum("tiab,tpb->tpia", aA, wv)                 # (T, P, M, 1 + p)
+    f = torch.einsum("tpia,tpa->tpi", dx, u)
+    dw = torch.einsum("tpa,tiab->tpib", u, aA[:, :, :, 1:])
+    j2 = dx[..., 1:].pow(2).sum((-1, -2)) + dw.pow(2).sum((-1, -2))
+    return f.pow(2).sum(-1).sqrt(), j2.sqrt()
 
 
 def _test(z, A, gnorm, frob: bool):
-    """``(beta, gamma, alpha, real, nonreal)`` of endpoints ``z`` (T, P, M) of ``A``."""
+    """``(beta, gamma, alpha, real, nonreal, float_ok)`` of endpoints ``z`` (T, P, M) of ``A``
+    (``float_ok``: alpha would pass without the rounding bound); ``beta``
+    includes a bound on its own float64 rounding
+    (:func:`numerics.engine.homotopy_precise.rounding_bound`): at a zero with huge coordinates
+    the residual is at rounding level, and two endpoints of one zero must not look like two."""
     J = _jacobian(z, A)
     beta = solve_or_nan(J, _residual(z, A)).abs().pow(2).sum(-1).sqrt()
-    smin = torch.linalg.svdvals(J)[..., -1]
+    sv = torch.linalg.svdvals(J)
+    smin = sv[..., -1]
+    fa, ja = _magnitudes(z, A)
+    noise = rounding_bound(smin, fa, ja, sv.pow(2).sum(-1).sqrt(), beta,
+                           terms=A.shape[-1] + A.shape[-2] + 2, size=J.shape[-1])
+    beta_float = beta
+    beta = beta + noise
     gamma = gnorm[:, None] / smin
     if frob:
         gamma = torch.minimum(gamma, _gamma_frobenius(J, A))
@@ -182,7 +211,7 @@ def _test(z, A, gnorm, frob: bool):
     imag = z.imag.abs().pow(2).sum(-1).sqrt()
     real = (alpha < ALPHA_REAL) & (2 * imag < 1 / (20 * gamma))
     nonreal = imag > 2 * beta
-    return beta, gamma, alpha, real, nonreal
+    return beta, gamma, alpha, real, nonreal, beta_float * gamma < ALPHA_0
 
 
 def _radius(z, beta, m, n, r):
@@ -240,7 +269,7 @@ def endpoint_certificates(z, done, G, y, r: int) -> Endpoints:
     m, n = G.shape[-2:]
     A = bilinear_coefficients(G, y, r)
     gnorm = torch.linalg.matrix_norm(A[:, :, 1:, 1:], ord=2).pow(2).sum(-1).sqrt()
-    beta, gamma, alpha, real, nonreal = _test(z, A, gnorm, frob=False)
+    beta, gamma, alpha, real, nonreal, noisy = _test(z, A, gnorm, frob=False)
     fin = done & torch.isfinite(z.abs()).all(-1)
     good = fin & (alpha < ALPHA_0) & (real ^ nonreal)
     delta = delta_of(z, m, n, r).reshape(T, P, m * n)
@@ -256,8 +285,9 @@ def endpoint_certificates(z, done, G, y, r: int) -> Endpoints:
         for _ in range(RECHART_NEWTON):
             zt = zt - _newton(zt, Ap)
         gn = torch.linalg.matrix_norm(Ap[:, :, 1:, 1:], ord=2).pow(2).sum(-1).sqrt()
-        b2, _, a2, re2, nr2 = (x[:, 0] for x in _test(zt, Ap, gn, frob=True))
+        b2, _, a2, re2, nr2, fo2 = (x[:, 0] for x in _test(zt, Ap, gn, frob=True))
         ok = (a2 < ALPHA_0) & (re2 ^ nr2) & torch.isfinite(zt[:, 0].abs()).all(-1)
+        noisy[ti, pi] |= fo2
         inv = torch.argsort(perm, -1)
         d2 = torch.gather(delta_of(zt[:, 0], m, n, r), 1, inv[..., None].expand(-1, m, n))
         upd = ok.nonzero().squeeze(1)
@@ -268,7 +298,26 @@ def endpoint_certificates(z, done, G, y, r: int) -> Endpoints:
         alpha[tu, pu] = a2[upd]
         delta[tu, pu] = d2[upd].reshape(-1, m * n)
         radius[tu, pu] = _radius(zt[upd, 0], b2[upd], m, n, r)
-    return Endpoints(z, good, real, alpha, delta, radius, recharted)
+    # endpoints that fail only because of the rounding bound: tested in high precision
+    noisy = fin & ~good & noisy
+    precise = torch.zeros(T, dtype=torch.int64, device=z.device)
+    todo = noisy.nonzero().tolist()
+    per = {}
+    for t, k in todo:
+        per[t] = per.get(t, 0) + 1
+        if per[t] > PRECISE_MAX:
+            continue
+        res = refine_and_test(z[t, k][None].cpu(), A[t:t + 1].cpu(), None, float(gnorm[t]))
+        precise[t] += 1
+        if not res.ok:
+            continue
+        zr = res.z.to(z.device)
+        good[t, k], real[t, k], alpha[t, k] = True, res.real, res.alpha
+        delta[t, k] = delta_of(zr, m, n, r).reshape(m * n)
+        # the radius of the refined point, its rounding to float64 included, as a matrix radius
+        radius[t, k] = _radius(zr, torch.tensor(res.radius / 2, dtype=radius.dtype,
+                                                device=z.device), m, n, r)
+    return Endpoints(z, good, real, alpha, delta, radius, recharted, precise)
 
 
 def _distinct(delta, radius):

@@ -63,7 +63,9 @@ each classified real (``alpha < ALPHA_REAL`` and ``||z - conj z|| < 1/(20 gamma)
 Hauenstein-Sottile) or non-real (``||Im z|| > 2 beta``), with pairwise disjoint ``2 beta``
 balls and none inside another's uniqueness ball (``1 / (20 gamma)`` where ``alpha < 0.03``;
 float64 residuals at rounding level can make ``beta`` too small for the first test alone:
-:func:`_distinct_keep`): then they are ``N`` distinct zeros, all of them (an instance has at
+:func:`_distinct_keep`; and every ``beta`` carries a bound on its own float64 rounding, with
+the endpoints float64 then cannot decide refined and tested in 256-bit arithmetic,
+:func:`_resolve`, certificate ``critical-points/2``): then they are ``N`` distinct zeros, all of them (an instance has at
 most ``N`` isolated ones), and the real count is exact. Critical points with huge coordinates (near the
 boundary of the chart: ``|x|`` large, ``|lambda|`` larger) are ill-conditioned there; an
 endpoint that fails the test is tested again for ``G(z') = F(S z')``, ``S = diag(max(1, |z_k|))``
@@ -97,6 +99,7 @@ from proofs.validation import (InvalidArgument, MethodFailure, require_nonneg_in
                                require_positive_int, require_rank)
 
 from .homotopy_certify import bilinear_coefficients
+from .homotopy_precise import refine_and_test, rounding_bound
 from .homotopy_track import ALPHA_0, ALPHA_REAL, random_complex, solve_or_nan
 
 __all__ = ["CriticalResult", "lagrange", "track", "critical_start", "critical_count",
@@ -348,14 +351,50 @@ def _refine(z, A, th0, steps=REFINE_STEPS):
     return z
 
 
+def _magnitudes(z, A, th0):
+    """``(||F_abs||, ||J_abs||_F)`` per endpoint: the Lagrange system and its Jacobian at ``z``
+    with every sum taken over absolute values (the scale of their float64 rounding errors)."""
+    Na, M, P1, Q1 = A.shape
+    p, q = P1 - 1, Q1 - 1
+    az, aA, at = z.abs(), A.abs(), th0.abs()
+    x, w, lam = az[:, :p], az[:, p:p + q], az[:, p + q:]
+    one = torch.ones(Na, 1, dtype=az.dtype, device=az.device)
+    u, wv = torch.cat([one, x], -1), torch.cat([one, w], -1)
+    Aw = torch.einsum("piab,pb->pia", aA, wv)
+    uA = torch.einsum("pa,piab->pib", u, aA)
+    f = torch.einsum("pia,pa->pi", Aw, u)
+    Ex = x + at[:, :p] + torch.einsum("pi,pia->pa", lam, Aw[..., 1:])
+    Ew = w + at[:, p:] + torch.einsum("pi,pib->pb", lam, uA[..., 1:])
+    Lam = torch.einsum("pi,piab->pab", lam, aA[:, :, 1:, 1:])
+    j2 = (p + q) + 2 * (Lam.pow(2).sum((-1, -2)) + Aw[..., 1:].pow(2).sum((-1, -2))
+                        + uA[..., 1:].pow(2).sum((-1, -2)))
+    return torch.cat([Ex, Ew, f], -1).pow(2).sum(-1).sqrt(), j2.sqrt()
+
+
+def _noise(z, A, th0, J, sv, beta, scale=None):
+    """:func:`numerics.engine.homotopy_precise.rounding_bound` of ``beta`` for the Lagrange
+    system at ``z`` (``sv``: the singular values of ``J``, the Jacobian used; ``scale``: the
+    largest entry of the chart's diagonal scaling, which multiplies ``|J|``)."""
+    _, M, P1, Q1 = A.shape
+    fa, ja = _magnitudes(z, A, th0)
+    if scale is not None:
+        ja = ja * scale
+    return rounding_bound(sv[..., -1], fa, ja, sv.pow(2).sum(-1).sqrt(), beta,
+                          terms=P1 + Q1 + M + 2, size=J.shape[-1])
+
+
 def _alpha(z, A, th0, hnorm):
-    """``(beta, gamma, alpha)`` of endpoints ``z`` (Na, K) with per-endpoint ``A``, ``th0`` and
-    Hessian bound ``hnorm`` (Na,)."""
+    """``(beta, gamma, alpha, float_ok)`` of endpoints ``z`` (Na, K) with per-endpoint ``A``,
+    ``th0`` and Hessian bound ``hnorm`` (Na,); ``beta`` includes a bound on its own float64
+    rounding (:func:`_noise`), so that it is not smaller than the true one; ``float_ok``: alpha
+    would pass without that bound."""
     F, J = lagrange(z, A, th0)
     beta = solve_or_nan(J, F).abs().pow(2).sum(-1).sqrt()
-    smin = torch.linalg.svdvals(J)[..., -1]
-    gamma = hnorm / smin
-    return beta, gamma, beta * gamma
+    sv = torch.linalg.svdvals(J)
+    gamma = hnorm / sv[..., -1]
+    float_ok = beta * gamma < ALPHA_0
+    beta = beta + _noise(z, A, th0, J, sv, beta)
+    return beta, gamma, beta * gamma, float_ok
 
 
 def _same_radius(alpha, gamma):
@@ -396,6 +435,81 @@ def _distinct_keep(z, radius, good, same=None):
                 continue
         kept.append(k)
     return kept
+
+
+#: Endpoints of one decision taken to high precision at most (:func:`_resolve`); endpoints of
+#: pairs left undecided beyond it are merged by :func:`_distinct_keep` (never counted twice).
+PRECISE_MAX = 64
+#: Rounds of :func:`_resolve` (a refined endpoint can meet another's ball in its new place).
+PRECISE_ROUNDS = 3
+
+
+def _undecided(z, good, radius, same):
+    """Sorted indices of ``good`` endpoints in a pair that the float64 tests cannot decide:
+    their ``2 beta`` balls meet (not shown to be two zeros) and neither lies in the other's
+    uniqueness ball (not shown to be one). :func:`_distinct_keep` would merge such a pair.
+
+    >>> import torch
+    >>> z = torch.tensor([[0j], [3e-7 + 0j], [1.0 + 0j]], dtype=torch.complex128)
+    >>> good = torch.ones(3, dtype=torch.bool)
+    >>> r, same = torch.full((3,), 2e-7, dtype=torch.float64), torch.full((3,), 1e-7, dtype=torch.float64)
+    >>> _undecided(z, good, r, same), _undecided(z, good, r / 2, same)
+    ([0, 1], [])
+    """
+    gi = good.nonzero().squeeze(1)
+    n = gi.numel()
+    if n < 2:
+        return []
+    zr = torch.view_as_real(z[gi]).reshape(n, -1)
+    rg, sg = radius[gi], same[gi]
+    found = set()
+    for c in range(0, n, 1024):
+        D = torch.cdist(zr[c:c + 1024], zr, compute_mode="donot_use_mm_for_euclid_dist")
+        meet = D <= rg[c:c + 1024, None] + rg[None, :] + 1e-12
+        one = D < torch.maximum(sg[c:c + 1024, None], sg[None, :])
+        pairs = (meet & ~one).nonzero()
+        pairs = pairs[pairs[:, 0] + c != pairs[:, 1]]
+        found.update((pairs[:, 0] + c).tolist())
+        found.update(pairs[:, 1].tolist())
+    return sorted(gi[sorted(found)].tolist()) if found else []
+
+
+def _resolve(z, good, real, radius, alpha, same, A, th0, hnorm, noisy=None, cache=None):
+    """The endpoints of an instance (``A`` (1, M, 1+p, 1+q), ``th0`` (1, D), Hessian bound
+    ``hnorm``) with the endpoints float64 cannot decide refined and tested in high precision
+    (:func:`numerics.engine.homotopy_precise.refine_and_test`): those of an undecided pair
+    (:func:`_undecided`) and those ``noisy`` ones (finite endpoints that fail the alpha test only
+    because of the rounding bound on ``beta``). An endpoint within the uniqueness ball of a point
+    already refined (in this call or in ``cache``, a list of
+    :class:`~numerics.engine.homotopy_precise.PreciseTest` kept by the caller) has that point's
+    zero and takes its test; any other is tested, at most :data:`PRECISE_MAX` per call. The
+    refined point, test and radii replace the float64 ones (where the test fails the endpoint is
+    no longer ``good``). Returns the updated ``(z, good, real, radius, alpha, same)`` (new
+    tensors) and the number of endpoints tested."""
+    z, good, real = z.clone(), good.clone(), real.clone()
+    radius, alpha, same = radius.clone(), alpha.clone(), same.clone()
+    cache = [] if cache is None else cache
+    done, tested = set(), 0
+    first = [] if noisy is None else noisy.nonzero().squeeze(1).tolist()
+    for _ in range(PRECISE_ROUNDS):
+        todo = sorted(set(first) | set(_undecided(z, good, radius, same)) - done)
+        first = []
+        if not todo:
+            break
+        for k in todo:
+            done.add(k)
+            t = next((c for c in cache if c.ok and c.same > 0 and
+                      float((z[k].cpu() - c.z).abs().pow(2).sum().sqrt()) < c.same), None)
+            if t is None:
+                if tested >= PRECISE_MAX:
+                    continue
+                t = refine_and_test(z[k:k + 1].cpu(), A.cpu(), th0.cpu(), float(hnorm))
+                tested += 1
+                cache.append(t)
+            z[k] = t.z.to(z.device)
+            good[k], real[k] = t.ok, t.real
+            radius[k], alpha[k], same[k] = t.radius, t.alpha, t.same
+    return z, good, real, radius, alpha, same, tested
 
 
 # --------------------------------------------------------------------------- start solutions
@@ -443,6 +557,7 @@ def _start(m: int, n: int, r: int, M: int, seed: int, device: str):
     star = (A.to(dev), th0.to(dev))
     hn = hessian_norm(star[0])
     known = _refine(zs.to(dev), *star)
+    refined = []          # points tested in high precision, kept across rounds (_resolve)
     loops = stall = 0
     history = []
     base = 1_000_003 * (seed + 1)
@@ -465,10 +580,14 @@ def _start(m: int, n: int, r: int, M: int, seed: int, device: str):
         fin = _refine(z[ok], star[0].expand(nk, -1, -1, -1), star[1].expand(nk, -1))
         allz = torch.cat([known, fin])
         T = allz.shape[0]
-        beta, gamma, alpha = _alpha(allz, star[0].expand(T, -1, -1, -1), star[1].expand(T, -1),
-                                    hn.expand(T))
-        good = (alpha < ALPHA_0) & torch.isfinite(allz.abs()).all(-1)
-        known = allz[_distinct_keep(allz, 2 * beta, good, _same_radius(alpha, gamma))]
+        beta, gamma, alpha, float_ok = _alpha(allz, star[0].expand(T, -1, -1, -1),
+                                              star[1].expand(T, -1), hn.expand(T))
+        fin = torch.isfinite(allz.abs()).all(-1)
+        good = (alpha < ALPHA_0) & fin
+        allz, good, _, radius, _, same, _ = _resolve(
+            allz, good, torch.zeros_like(good), 2 * beta, alpha, _same_radius(alpha, gamma),
+            star[0], star[1], hn[0], fin & ~good & float_ok, refined)
+        known = allz[_distinct_keep(allz, radius, good, same)]
         loops += L
         history.append(known.shape[0])
         stall = stall + 1 if known.shape[0] == before else 0
@@ -548,9 +667,14 @@ def _solve_from_start(pstar, z0, start_system, seed: int) -> torch.Tensor:
     z = z[done]
     Ae, be = A.expand(z.shape[0], -1, -1, -1), th0.expand(z.shape[0], -1)
     z = _refine(z, Ae, be)
-    beta, gamma, alpha = _alpha(z, Ae, be, hessian_norm(A).expand(z.shape[0]))
-    good = (alpha < ALPHA_0) & torch.isfinite(z.abs()).all(-1)
-    return z[_distinct_keep(z, 2 * beta, good, _same_radius(alpha, gamma))]
+    hn = hessian_norm(A)
+    beta, gamma, alpha, float_ok = _alpha(z, Ae, be, hn.expand(z.shape[0]))
+    fin = torch.isfinite(z.abs()).all(-1)
+    good = (alpha < ALPHA_0) & fin
+    z, good, _, radius, _, same, _ = _resolve(z, good, torch.zeros_like(good), 2 * beta, alpha,
+                                              _same_radius(alpha, gamma), A, th0, hn[0],
+                                              fin & ~good & float_ok)
+    return z[_distinct_keep(z, radius, good, same)]
 
 
 def total_degree_count(m: int, n: int, r: int, M: int, seed: int = 0,
@@ -660,6 +784,9 @@ class CriticalResult:
     """(T,) int64: trackings of the instance (1 + retries used)."""
     solutions: list
     """per instance, the kept endpoints (K, D + M) (``theta`` first)."""
+    precise: torch.Tensor | None = None
+    """(T,) int64: endpoints refined and tested in high precision, because float64 could not
+    tell whether they and another are one zero or two (:func:`_resolve`)."""
 
 
 #: Endpoints tested at once in the scaled chart.
@@ -680,6 +807,8 @@ def _scaled_test(z, A, th0, H):
     JS = J * s.to(J.dtype)[:, None, :]
     zs = z / s
     beta = solve_or_nan(JS, F).abs().pow(2).sum(-1).sqrt()
+    beta_float = beta
+    beta = beta + _noise(z, A, th0, JS, torch.linalg.svdvals(JS), beta, s.amax(-1))
     K, N = z.shape
     ss = s.to(H.dtype)
     HS = H * ss[:, None, :, None] * ss[:, None, None, :] / 2
@@ -689,19 +818,21 @@ def _scaled_test(z, A, th0, H):
     imag = zs.imag.abs().pow(2).sum(-1).sqrt()
     real = (alpha < ALPHA_REAL) & (2 * imag < 1 / (20 * gamma))
     nonreal = imag > 2 * beta
-    return 2 * beta * s.amax(-1), alpha, real, nonreal, _same_radius(alpha, gamma)
+    return (2 * beta * s.amax(-1), alpha, real, nonreal, _same_radius(alpha, gamma),
+            beta_float * gamma < ALPHA_0)
 
 
 def _certify(z, done, A, th0, hn):
-    """``(good, real, radius, alpha, same)`` of endpoints ``z`` (T, P, K) of instances ``A``,
-    ``th0`` (``same``: :func:`_same_radius`): the test with the constant Hessian bound ``hn``, and for the endpoints that fail
+    """``(good, real, radius, alpha, same, noisy)`` of endpoints ``z`` (T, P, K) of instances
+    ``A``, ``th0`` (``same``: :func:`_same_radius`; ``noisy``: finite endpoints that fail only
+    because of the rounding bound on ``beta``, for :func:`_resolve`): the test with the constant Hessian bound ``hn``, and for the endpoints that fail
     it, the test in the scaled chart (:func:`_scaled_test`; critical points with huge
     coordinates, near the boundary of the chart, are ill-conditioned in the first)."""
     T, P, K = z.shape
     Ae = A[:, None].expand(T, P, *A.shape[1:]).reshape(T * P, *A.shape[1:])
     be = th0[:, None].expand(T, P, -1).reshape(T * P, -1)
     zf = z.reshape(T * P, K)
-    beta, gamma, alpha = _alpha(zf, Ae, be, hn[:, None].expand(T, P).reshape(-1))
+    beta, gamma, alpha, float_ok = _alpha(zf, Ae, be, hn[:, None].expand(T, P).reshape(-1))
     imag = zf.imag.abs().pow(2).sum(-1).sqrt()
     real = (alpha < ALPHA_REAL) & (2 * imag < 1 / (20 * gamma))
     nonreal = imag > 2 * beta
@@ -715,7 +846,8 @@ def _certify(z, done, A, th0, hn):
         inst = again // P
         for c in range(0, again.numel(), SCALED_CHUNK):
             e, i = again[c:c + SCALED_CHUNK], inst[c:c + SCALED_CHUNK]
-            rad2, a2, re2, nr2, same2 = _scaled_test(zf[e], A[i], th0[i], H[i])
+            rad2, a2, re2, nr2, same2, fo2 = _scaled_test(zf[e], A[i], th0[i], H[i])
+            float_ok[e] |= fo2
             ok = (a2 < ALPHA_0) & (re2 ^ nr2)
             upd = e[ok]
             good[upd], real[upd], radius[upd], alpha[upd] = True, re2[ok], rad2[ok], a2[ok]
@@ -723,7 +855,7 @@ def _certify(z, done, A, th0, hn):
     alpha = torch.where(fin & torch.isfinite(alpha), alpha, torch.full_like(alpha, float("inf")))
     rs = lambda v: v.reshape(T, P)
     same = torch.where(good, same, torch.zeros_like(same))
-    return rs(good), rs(real & good), rs(radius), rs(alpha), rs(same)
+    return rs(good), rs(real & good), rs(radius), rs(alpha), rs(same), rs(fin & ~good & float_ok)
 
 
 def solve_critical(G, y, th0, r: int, *, start_seed: int = 0, device=None,
@@ -782,39 +914,49 @@ def solve_critical(G, y, th0, r: int, *, start_seed: int = 0, device=None,
     everyone = torch.arange(T, device=dev)
     z, done = tracking(everyone, 0)
     # the greedy union of :func:`_decide` runs on the CPU (small per-instance loops)
-    z, (good, real, radius, alpha, same) = z.cpu(), (v.cpu() for v in _certify(z, done, A1, b1, hn))
-    pools = [[(z[i], good[i], real[i], radius[i], alpha[i], same[i])] for i in range(T)]
+    z, (good, real, radius, alpha, same, noisy) = z.cpu(), (v.cpu() for v in _certify(z, done, A1, b1, hn))
+    pools = [[(z[i], good[i], real[i], radius[i], alpha[i], same[i], noisy[i])] for i in range(T)]
     trackings = torch.ones(T, dtype=torch.int64)
-    decided = [_decide(Nc, pools[i]) for i in range(T)]
+    A1c, b1c, hnc = A1.cpu(), b1.cpu(), hn.cpu()
+    decided = [_decide(Nc, pools[i], A1c[i:i + 1], b1c[i:i + 1], hnc[i]) for i in range(T)]
     for k in range(1, retries + 1):
         bad = [i for i in range(T) if not decided[i][0]]
         if not bad:
             break
         rows = torch.tensor(bad, device=dev)
         z, done = tracking(rows, k)
-        g2, r2, b2, a2, s2 = (v.cpu() for v in _certify(z, done, A1[rows], b1[rows], hn[rows]))
+        g2, r2, b2, a2, s2, n2 = (v.cpu() for v in _certify(z, done, A1[rows], b1[rows], hn[rows]))
         z = z.cpu()
         for j, i in enumerate(bad):
-            pools[i].append((z[j], g2[j], r2[j], b2[j], a2[j], s2[j]))
+            pools[i].append((z[j], g2[j], r2[j], b2[j], a2[j], s2[j], n2[j]))
             trackings[i] += 1
-            decided[i] = _decide(Nc, pools[i])
+            decided[i] = _decide(Nc, pools[i], A1c[i:i + 1], b1c[i:i + 1], hnc[i])
     cert = torch.tensor([d[0] for d in decided], dtype=torch.bool)
     rc = torch.tensor([d[1] for d in decided], dtype=torch.int64)
     rf = torch.tensor([d[2] for d in decided], dtype=torch.bool)
     ma = torch.tensor([d[3] for d in decided], dtype=torch.float64)
     return CriticalResult(Nc, cert, rc, cert & (rc >= 1), rf, ma, trackings,
-                          [d[4] for d in decided])
+                          [d[4] for d in decided],
+                          torch.tensor([d[5] for d in decided], dtype=torch.int64))
 
 
-def _decide(Nc, pool):
-    """``(certified, real_count, real_found, max_alpha, kept)`` from the union of an instance's
-    trackings (greedy in order: good endpoints distinct from the kept ones)."""
+def _decide(Nc, pool, A=None, th0=None, hnorm=None):
+    """``(certified, real_count, real_found, max_alpha, kept, precise)`` from the union of an instance's
+    trackings (greedy in order: good endpoints distinct from the kept ones), pairs the float64
+    tests cannot decide resolved in high precision (:func:`_resolve`, with the instance's ``A``
+    (1, M, 1+p, 1+q), ``th0`` (1, D) and Hessian bound ``hnorm``; without ``A`` such pairs are
+    merged)."""
     z = torch.cat([p[0] for p in pool])
     good = torch.cat([p[1] for p in pool])
     real = torch.cat([p[2] for p in pool])
     radius = torch.cat([p[3] for p in pool])
     alpha = torch.cat([p[4] for p in pool])
     same = torch.cat([p[5] for p in pool])
+    noisy = torch.cat([p[6] for p in pool]) if all(len(p) > 6 for p in pool) else None
+    precise = 0
+    if A is not None:
+        z, good, real, radius, alpha, same, precise = _resolve(z, good, real, radius, alpha, same,
+                                                               A, th0, hnorm, noisy)
     kept = _distinct_keep(z, radius, good, same)
     if len(kept) > Nc:
         # more distinct certified zeros than the critical count: N (monodromy) is wrong
@@ -823,7 +965,7 @@ def _decide(Nc, pool):
     cert = len(kept) == Nc
     rc = int(real[kept].sum()) if kept else 0
     ma = float(alpha[kept].max()) if cert else float("inf")
-    return cert, rc, rc >= 1, ma, z[kept].cpu()
+    return cert, rc, rc >= 1, ma, z[kept].cpu(), precise
 
 
 def theta0_of(global_seed: int, m: int, n: int, r: int, M: int, trial: int):

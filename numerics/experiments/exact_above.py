@@ -48,8 +48,11 @@ __all__ = ["FAMILY", "AboveConfig", "render_summary", "summarise"]
 
 SUMMARY_FORMAT = "lorank.exact-above-summary/1"
 #: The decision of :mod:`numerics.engine.homotopy_critical` (start solutions by monodromy,
-#: alpha test of the Lagrange system, union over waypoint trackings).
-CERTIFICATE = "critical-points/1"
+#: alpha test of the Lagrange system, union over waypoint trackings). Version 2 adds a bound on
+#: float64 rounding to every ``beta`` and decides in high precision the pairs of endpoints that
+#: float64 cannot call one zero or two (:mod:`numerics.engine.homotopy_precise`); records of
+#: version 1 are summarised as they are (their summary names version 1), never resumed.
+CERTIFICATE = "critical-points/2"
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,9 @@ class _Above(Family):
     def summarise(self, config, outcomes) -> dict:
         from numerics.experiments.records import run_provenance
 
-        return summarise(config, outcomes, **run_provenance(outcomes))
+        spec = getattr(outcomes, "spec", None) or {}
+        return summarise(config, outcomes, certificate=spec.get("certificate", CERTIFICATE),
+                         **run_provenance(outcomes))
 
     def render(self, summary: dict) -> str:
         return render_summary(summary)
@@ -193,7 +198,7 @@ class _Above(Family):
 FAMILY = _Above()
 
 
-def summarise(config, outcomes, *, wall=None, environment=None) -> dict:
+def summarise(config, outcomes, *, wall=None, environment=None, certificate=CERTIFICATE) -> dict:
     """The summary of an exact-above run (torch-free): per cell, ``N``, the certification
     count, P(exists) among certified instances, the mean real critical count, E1[k] and its
     paired shortfall, and the check "every E1 success has a certified real critical point"."""
@@ -260,7 +265,7 @@ def summarise(config, outcomes, *, wall=None, environment=None) -> dict:
                "cells": cells, "trials_expected": expected, "trials_found": found,
                "complete": found == expected,
                "wall_time": wall or {"wall_s": 0.0}, "environment": environment,
-               "certificate": CERTIFICATE}
+               "certificate": certificate}
     from numerics.verdicts.exact_above import claim_verdicts
 
     summary["verdicts"] = claim_verdicts(summary)
