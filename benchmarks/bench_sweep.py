@@ -18,7 +18,13 @@ the sweep of ``lorank cstar --estimand lm`` with the same grid, seed and batch s
   sweep and the seconds of one cold compile-and-launch measured in the same process before the
   sweep (on a 2 x 2 system), so ``compile_share`` = variants x cold compile / sweep seconds;
 * the outcome of every trial (certified or not, first successful start), compared across the
-  systems: ``outcomes_identical`` and the trials that differ, if any.
+  systems: ``outcomes_identical`` and the trials that differ, if any;
+* per cell, the CUDA caching allocator's counters (``allocator``: retries after a refused
+  allocation, device allocations and frees, reserved and free bytes at the cell's start and
+  end); ``--release-cache`` returns the cache's unused blocks to the device before each cell.
+  The 128 x 128, r = 4 cells ran 5 to 40 times slower inside the headline sweep than from a
+  fresh process, with the same iterations; these fields are there to test whether the
+  allocator's state left by earlier cells is the cause.
 
 The record says which device and which peak, versions, grid, seed and the command that made it.
 
@@ -88,6 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     ap.add_argument("--systems", default="auto,library",
                     help="solver paths, each timed in its own fresh process (default auto,library)")
+    ap.add_argument("--release-cache", action="store_true",
+                    help="return the CUDA caching allocator's unused blocks to the device before "
+                         "each cell (torch.cuda.empty_cache(); timed as part of the cell)")
     ap.add_argument("--keep-triton-cache", action="store_true",
                     help="let the fresh processes use Triton's on-disk cache (default: a new empty "
                          "cache folder per process, so every compile is paid)")
@@ -131,6 +140,37 @@ def _cold_compile_seconds(device) -> float | None:
     fused_cholesky.cholesky_solve_fused(S, R)
     torch.cuda.synchronize()
     return time.perf_counter() - t0
+
+
+#: Counters of the CUDA caching allocator recorded per cell (``torch.cuda.memory_stats``): an
+#: allocation the cache cannot serve and the device refuses frees every cached block and retries
+#: (``num_alloc_retries``), each a device synchronisation and a round of cudaFree/cudaMalloc.
+ALLOCATOR_COUNTERS = ("num_alloc_retries", "num_device_alloc", "num_device_free")
+
+
+def _allocator_counts(device) -> dict:
+    import torch
+
+    if device.type != "cuda":
+        return {}
+    stats = torch.cuda.memory_stats(device)
+    out = {k: int(stats.get(k, 0)) for k in ALLOCATOR_COUNTERS}
+    out["reserved_bytes"] = int(stats.get("reserved_bytes.all.current", 0))
+    out["free_device_bytes"] = int(torch.cuda.mem_get_info(device)[0])
+    return out
+
+
+def _allocator_delta(before: dict, after: dict) -> dict:
+    """Per cell: the counters' increase, and the reserved and free bytes at its start and end.
+
+    >>> _allocator_delta({"num_alloc_retries": 1, "reserved_bytes": 5}, {"num_alloc_retries": 4, "reserved_bytes": 7})
+    {'num_alloc_retries': 3, 'reserved_bytes_start': 5, 'reserved_bytes_end': 7}
+    """
+    out = {k: after[k] - before[k] for k in ALLOCATOR_COUNTERS if k in after}
+    for k in ("reserved_bytes", "free_device_bytes"):
+        if k in after:
+            out[k + "_start"], out[k + "_end"] = before[k], after[k]
+    return out
 
 
 def _same_residuals(x: list, y: list) -> bool:
@@ -179,6 +219,9 @@ def worker(args) -> dict:
     for cell in family.cells(config):
         sync()
         t0 = time.perf_counter()
+        if args.release_cache and device.type == "cuda":
+            torch.cuda.empty_cache()
+        before = _allocator_counts(device)
         rows = []
         for lo in range(0, config.trials, config.batch_size):
             idx = list(range(lo, min(lo + config.batch_size, config.trials)))
@@ -190,7 +233,8 @@ def worker(args) -> dict:
         seconds = time.perf_counter() - t0
         m, n, r, M = cell
         row = {"m": m, "n": n, "r": r, "M": M, "seconds": seconds,
-               "trials_per_second": config.trials / seconds}
+               "trials_per_second": config.trials / seconds,
+               "allocator": _allocator_delta(before, _allocator_counts(device))}
         if args.estimand == "lm":
             row["successes"] = sum(o["first_success"] is not None for o in rows)
             row["iterations"] = sum(o["iterations"] for o in rows)
@@ -210,6 +254,7 @@ def worker(args) -> dict:
     solver = ({k: getattr(lm, k) for k in fields} if recipe is None else
               {"graph_steps": recipe.graph_steps, "compact_frac": recipe.compact_frac})
     return {"system": args.worker, "solver_config": solver,
+            "release_cache_between_cells": bool(args.release_cache),
             "fused_kernel_used": bool(fused_cells) if args.estimand == "lm" else fused,
             "fused_cells": fused_cells if args.estimand == "lm" else None,
             "process_seconds": time.perf_counter() - _START, "sweep_seconds": sweep_seconds,
