@@ -95,14 +95,19 @@ def test_every_e1_interpolant_has_a_certified_real_critical_point(paired):
             assert int(res.real_count[j]) % 2 == res.degree % 2
 
 
-def _second_route_script():
+def _script(name):
+    """The module ``scripts/<name>.py``, loaded from its file."""
     import importlib.util
 
-    path = Path(__file__).resolve().parents[1] / "scripts" / "exact_above_total_degree.py"
-    spec = importlib.util.spec_from_file_location("exact_above_total_degree", path)
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _second_route_script():
+    return _script("exact_above_total_degree")
 
 
 SECOND_ROUTES = Path(__file__).resolve().parents[1] / "results" / "exact-above" / "second-route"
@@ -468,13 +473,7 @@ def test_pairs_float64_cannot_decide_are_decided_in_high_precision():
 
 
 def _recheck_script():
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "scripts" / "exact_above_recheck.py"
-    spec = importlib.util.spec_from_file_location("exact_above_recheck", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return _script("exact_above_recheck")
 
 
 @pytest.mark.parametrize("argv, names", [
