@@ -178,15 +178,11 @@ class Endpoints:
 
 def _magnitudes(z, A):
     """``(||f_abs||, ||J_abs||_F)`` per endpoint ``z`` (T, P, M): ``f`` and its Jacobian with every
-    sum taken over absolute values (the scale of their float64 rounding errors)."""
-    u, w = _split(z.abs(), A)
-    one = torch.ones(w.shape[:-1] + (1,), dtype=u.dtype, device=u.device)
-    wv, aA = torch.cat([one, w], -1), A.abs()
-    dx = torch.einsum("tiab,tpb->tpia", aA, wv)                 # (T, P, M, 1 + p)
-    f = torch.einsum("tpia,tpa->tpi", dx, u)
-    dw = torch.einsum("tpa,tiab->tpib", u, aA[:, :, :, 1:])
-    j2 = dx[..., 1:].pow(2).sum((-1, -2)) + dw.pow(2).sum((-1, -2))
-    return f.pow(2).sum(-1).sqrt(), j2.sqrt()
+    sum taken over absolute values (the scale of their float64 rounding errors), i.e.
+    :func:`_residual` and :func:`_jacobian` at ``|z|``, ``|A|``."""
+    az, aA = z.abs().to(z.dtype), A.abs().to(A.dtype)
+    return (_residual(az, aA).abs().pow(2).sum(-1).sqrt(),
+            _jacobian(az, aA).abs().pow(2).sum((-1, -2)).sqrt())
 
 
 def _test(z, A, gnorm, frob: bool):

@@ -353,22 +353,16 @@ def _refine(z, A, th0, steps=REFINE_STEPS):
 
 def _magnitudes(z, A, th0):
     """``(||F_abs||, ||J_abs||_F)`` per endpoint: the Lagrange system and its Jacobian at ``z``
-    with every sum taken over absolute values (the scale of their float64 rounding errors)."""
-    Na, M, P1, Q1 = A.shape
-    p, q = P1 - 1, Q1 - 1
-    az, aA, at = z.abs(), A.abs(), th0.abs()
-    x, w, lam = az[:, :p], az[:, p:p + q], az[:, p + q:]
-    one = torch.ones(Na, 1, dtype=az.dtype, device=az.device)
-    u, wv = torch.cat([one, x], -1), torch.cat([one, w], -1)
-    Aw = torch.einsum("piab,pb->pia", aA, wv)
-    uA = torch.einsum("pa,piab->pib", u, aA)
-    f = torch.einsum("pia,pa->pi", Aw, u)
-    Ex = x + at[:, :p] + torch.einsum("pi,pia->pa", lam, Aw[..., 1:])
-    Ew = w + at[:, p:] + torch.einsum("pi,pib->pb", lam, uA[..., 1:])
-    Lam = torch.einsum("pi,piab->pab", lam, aA[:, :, 1:, 1:])
-    j2 = (p + q) + 2 * (Lam.pow(2).sum((-1, -2)) + Aw[..., 1:].pow(2).sum((-1, -2))
-                        + uA[..., 1:].pow(2).sum((-1, -2)))
-    return torch.cat([Ex, Ew, f], -1).pow(2).sum(-1).sqrt(), j2.sqrt()
+    with every sum taken over absolute values (the scale of their float64 rounding errors):
+    :func:`lagrange` at ``|x|, |w|, -|lambda|``, ``|A|``, ``-|theta0|``, where every term of
+    ``F`` comes out non-negative and every entry of ``J`` is the sum of absolute values of its
+    terms, up to sign."""
+    p = A.shape[-2] - 1
+    q = A.shape[-1] - 1
+    az = z.abs()
+    az = torch.cat([az[:, :p + q], -az[:, p + q:]], -1).to(z.dtype)
+    F, J = lagrange(az, A.abs().to(A.dtype), -th0.abs().to(th0.dtype))
+    return F.abs().pow(2).sum(-1).sqrt(), J.abs().pow(2).sum((-1, -2)).sqrt()
 
 
 def _noise(z, A, th0, J, sv, beta, scale=None):

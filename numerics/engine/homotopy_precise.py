@@ -52,13 +52,15 @@ PRECISE_NEWTON = 10
 UNIT_ROUNDOFF = 2.0 ** -53
 
 
-def rounding_bound(smin, f_abs, j_abs, j_norm, beta, terms: int, size: int):
+def rounding_bound(smin, f_abs, j_abs, j_norm, beta, terms: int, size: int,
+                   unit=UNIT_ROUNDOFF):
     """A bound on the float64 rounding error of ``beta = ||J^-1 F||``, per endpoint (tensors):
     ``||J^-1|| (e_F + (e_J + e_solve) beta)`` with ``e_F = c k u ||F_abs||`` (each component of
     ``F`` a sum of at most ``k = terms`` products, ``F_abs`` the same sums of absolute values,
     ``u`` the unit roundoff), ``e_J = c k u ||J_abs||_F`` and ``e_solve = c N u ||J||_F`` (LU with
     partial pivoting, ``N = size``), ``c = 8`` covering complex products, sums and a pivot growth of a
-    few. ``smin`` is the least singular value of ``J`` (``||J^-1||_2 = 1 / smin``).
+    few. ``smin`` is the least singular value of ``J`` (``||J^-1||_2 = 1 / smin``), or a lower
+    bound of it; ``unit`` is the unit roundoff of the arithmetic (float64's by default).
 
     >>> import torch
     >>> one = torch.ones(1, dtype=torch.float64)
@@ -66,7 +68,7 @@ def rounding_bound(smin, f_abs, j_abs, j_norm, beta, terms: int, size: int):
     >>> bool(8 * 10 * 2**-53 * 1e6 <= b[0] < 1e-8)
     True
     """
-    c = 8.0 * UNIT_ROUNDOFF
+    c = 8 * unit
     return (c * terms * f_abs + (c * terms * j_abs + c * size * j_norm) * beta) / smin
 
 
@@ -157,12 +159,17 @@ def refine_and_test(z, A, th0, hnorm: float) -> PreciseTest:
         K = len(zm)
         step = [mpmath.fsum(Jinv[k, j] * F[j] for j in range(K)) for k in range(K)]
         jinv_f = mpmath.sqrt(mpmath.fsum(abs(Jinv[k, j]) ** 2 for k in range(K) for j in range(K)))
-        # rounding at this precision: |F| and |J| are bounded by the same sums of |terms|, which
-        # at these sizes are far below 2^(PRECISE_BITS / 2) times |F|, |J|
-        noise = jinv_f * mpmath.mpf(2) ** (24 - PRECISE_BITS) * (
-            _norm(F) + mpmath.sqrt(mpmath.fsum(abs(c) ** 2 for row in J for c in row)) * (
-                1 + _norm(zm)))
-        beta = _norm(step) + noise
+        # rounding at this precision, bounded as in float64 (rounding_bound, with 1 / ||J^-1||_F
+        # for the least singular value): F and J at |x|, |w|, -|lambda|, |A|, -|theta0| have
+        # every term non-negative, up to the sign of an entry
+        absA = [[[abs(c) for c in row] for row in Ai] for Ai in Am]
+        za = [abs(c) for c in zm[:p + q]] + [-abs(c) for c in zm[p + q:]]
+        Fa, Ja = _system(absA, None if tm is None else [-abs(c) for c in tm], za, p, q)
+        frob = lambda rows: mpmath.sqrt(mpmath.fsum(abs(c) ** 2 for row in rows for c in row))
+        beta = _norm(step)
+        beta = beta + rounding_bound(1 / jinv_f, _norm(Fa), frob(Ja), frob(J), beta,
+                                     terms=P1 + Q1 + M + 2, size=K,
+                                     unit=mpmath.mpf(2) ** -PRECISE_BITS)
         gamma = jinv_f * mpmath.mpf(hnorm) * (1 + mpmath.mpf(2) ** -40)
         alpha = beta * gamma
         imag = _norm([c.imag for c in zm])
